@@ -1,0 +1,65 @@
+// What the config templates are filled with: every value derived from the appliance config here,
+// so templates stay plain text with {{name}} placeholders an admin can read.
+import type { AppConfig } from '../runtime/config/schema.js';
+
+function ipv4ToInt(address: string): number {
+  return address.split('.').reduce((acc, octet) => (acc << 8) + Number(octet), 0) >>> 0;
+}
+
+function intToIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.');
+}
+
+/** 192.168.100.2 + 255.255.255.0 -> 192.168.100.0/24 */
+export function subnetOf(address: string, netmask: string): string {
+  const mask = ipv4ToInt(netmask);
+  const bits = mask.toString(2).replace(/0+$/, '').length;
+  return `${intToIpv4(ipv4ToInt(address) & mask)}/${bits}`;
+}
+
+export function mynetworks(config: AppConfig): string {
+  const { allowedNetworks } = config.mail;
+  const { address, netmask, dhcp } = config.network;
+  const loopback = ['127.0.0.0/8'];
+  if (allowedNetworks[0] === 'host') return [...loopback, ...(address && !dhcp ? [`${address}/32`] : [])].join(' ');
+  if (allowedNetworks[0] === 'subnet') {
+    // With DHCP the subnet is unknown when rendering; the wizard asks for a list in that case.
+    return [...loopback, ...(address && netmask && !dhcp ? [subnetOf(address, netmask)] : [])].join(' ');
+  }
+  return [...loopback, ...allowedNetworks].join(' ');
+}
+
+export function relayDomains(config: AppConfig): string[] {
+  const { relayDomains: listed, externalDomain, internalDomain } = config.mail;
+  const domains = listed.length > 0 ? listed : [externalDomain, internalDomain];
+  return [...new Set(domains.filter(Boolean).map((d) => d.toLowerCase()))];
+}
+
+export function postfixValues(config: AppConfig): Record<string, string> {
+  const { network, mail, filter, postfix } = config;
+  const nextHop = mail.finalServer ? `smtp:[${mail.finalServer}]:${mail.finalServerPort}` : 'error:5.3.0 no final mail server is configured';
+  const domains = relayDomains(config);
+  return {
+    hostname: network.hostname,
+    domain: network.hostname.includes('.') ? network.hostname.slice(network.hostname.indexOf('.') + 1) : network.hostname,
+    config_dir: postfix.configDir,
+    allowed_networks_answer: mail.allowedNetworks.join(', '),
+    mynetworks: mynetworks(config),
+    relay_domains: domains.join(', ') || '(none)',
+    relay_recipient_maps: config.directory.enabled
+      ? `relay_recipient_maps = hash:${postfix.configDir}/exchange_recipients`
+      : '# relay_recipient_maps: set by Exchange/LDAP integration when enabled',
+    filter_host: filter.listenHost,
+    filter_port: String(filter.listenPort),
+    filter_connections: String(filter.maxConnections),
+    message_size_limit: String(filter.maxMessageBytes),
+    smtp_service: postfix.smtpPort === 25 ? 'smtp' : String(postfix.smtpPort),
+    reinject_host: postfix.reinjectHost,
+    reinject_port: String(postfix.reinjectPort),
+    transport_entries: domains.length ? domains.map((d) => `${d.padEnd(30)} ${nextHop}`).join('\n') : '# no relay domains configured',
+  };
+}
+
+export function templateValues(config: AppConfig): Record<string, string> {
+  return { ...postfixValues(config) };
+}

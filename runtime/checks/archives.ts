@@ -1,0 +1,249 @@
+// Lists the files inside zip, gzip, bzip2 and tar containers (tgz, tbz are gzip/bzip2 holding tar),
+// with each file's first bytes, pulling decompressed data through a budget. A file that is itself a
+// container is spilled to a temp file so the caller can open it one level deeper.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import bz2 from 'unbzip2-stream';
+import { MAGIC_BYTES } from './mime-walk.js';
+import type { InspectionBudget } from './budget.js';
+
+export type ContainerKind = 'zip' | 'gzip' | 'bzip2' | 'tar' | 'message';
+
+export interface ContainerEntry {
+  name: string;
+  magic: Buffer;
+  /** Set when the entry is itself a container; its decoded content is at `path`. */
+  nested?: { kind: ContainerKind; path: string };
+  /** The entry could not be read (encrypted zip member): only its name is known. */
+  unreadable?: string;
+}
+
+const ARCHIVE_NAME = /\.(zip|gz|tgz|bz2|tbz2?|tar)$/i;
+
+export function containerKind(name: string, magic: Buffer, contentType = ''): ContainerKind | null {
+  if (magic.length >= 4 && magic[0] === 0x50 && magic[1] === 0x4b && (magic[2] === 0x03 || magic[2] === 0x05) && (magic[3] === 0x04 || magic[3] === 0x06)) return 'zip';
+  if (magic.length >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
+  if (magic.length >= 3 && magic.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (magic.length >= 262 && magic.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (contentType === 'message/rfc822' || /\.eml$/i.test(name)) return 'message';
+  return null;
+}
+
+export function looksLikeArchiveName(name: string): boolean {
+  return ARCHIVE_NAME.test(name);
+}
+
+/** Pulls bytes from a stream on demand, charging every byte to the budget. */
+class ByteReader {
+  private readonly iterator: AsyncIterator<Buffer>;
+  private pending: Buffer = Buffer.alloc(0);
+  private ended = false;
+
+  constructor(stream: Readable, private readonly budget: InspectionBudget) {
+    this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  private async fill(): Promise<boolean> {
+    if (this.ended) return false;
+    const next = await this.iterator.next();
+    if (next.done) {
+      this.ended = true;
+      return false;
+    }
+    this.budget.takeBytes(next.value.length);
+    this.pending = this.pending.length ? Buffer.concat([this.pending, next.value]) : next.value;
+    return true;
+  }
+
+  /** Up to `count` bytes; fewer only at the end of the stream. */
+  async read(count: number): Promise<Buffer> {
+    while (this.pending.length < count && (await this.fill()));
+    const out = this.pending.subarray(0, count);
+    this.pending = this.pending.subarray(out.length);
+    return out;
+  }
+
+  /** Puts bytes back in front, as if they had not been read yet. */
+  unread(chunk: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([chunk, this.pending]) : chunk;
+  }
+
+  /** Hands the next `count` bytes (or all that remain, when count is Infinity) to `sink`. */
+  async forward(count: number, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      if (this.pending.length === 0 && !(await this.fill())) return;
+      const chunk = this.pending.subarray(0, Math.min(left, this.pending.length));
+      this.pending = this.pending.subarray(chunk.length);
+      left -= chunk.length;
+      await sink(chunk);
+    }
+  }
+
+  close(): void {
+    void this.iterator.return?.();
+  }
+}
+
+interface ListContext {
+  budget: InspectionBudget;
+  tempDir: string;
+  /** Unique temp names within one message. */
+  nextTempName: () => string;
+}
+
+async function spillRest(reader: ByteReader, first: Buffer, count: number, context: ListContext): Promise<string> {
+  const path = join(context.tempDir, context.nextTempName());
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  const write = async (chunk: Buffer) => {
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  try {
+    await write(first);
+    await reader.forward(count, write);
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+  return path;
+}
+
+/** Reads one entry of `size` bytes (Infinity: to the end): magic, plus a spill when it is a container. */
+async function readEntry(reader: ByteReader, name: string, size: number, context: ListContext): Promise<ContainerEntry> {
+  const magic = await reader.read(Math.min(MAGIC_BYTES, size));
+  const kind = containerKind(name, magic);
+  const rest = size - magic.length;
+  if (kind && kind !== 'message') return { name, magic, nested: { kind, path: await spillRest(reader, magic, rest, context) } };
+  await reader.forward(rest, () => undefined);
+  return { name, magic };
+}
+
+function octal(field: Buffer): number {
+  const textValue = field.toString('latin1').replace(/\0.*$/s, '').trim();
+  return textValue === '' ? 0 : parseInt(textValue, 8);
+}
+
+async function listTar(reader: ByteReader, context: ListContext): Promise<ContainerEntry[]> {
+  const entries: ContainerEntry[] = [];
+  let longName: string | null = null;
+  for (;;) {
+    const header = await reader.read(512);
+    if (header.length < 512 || header.every((b) => b === 0)) break;
+    const size = octal(header.subarray(124, 136));
+    if (!Number.isFinite(size) || size < 0) throw new Error('corrupt tar header');
+    const type = String.fromCharCode(header[156] ?? 0);
+    const padding = (512 - (size % 512)) % 512;
+    const prefix = header.toString('latin1', 257, 262) === 'ustar' ? header.toString('utf8', 345, 500).replace(/\0.*$/s, '') : '';
+    let name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+    if (prefix) name = `${prefix}/${name}`;
+    if (type === 'L' || type === 'x') {
+      // GNU long name / pax extended header: the real name of the next entry.
+      const data = (await reader.read(Math.min(size, 65536))).toString('utf8');
+      await reader.forward(size - Math.min(size, 65536) + padding, () => undefined);
+      longName = type === 'L' ? data.replace(/\0.*$/s, '') : (/(?:^|\n)\d+ path=([^\n]*)\n/.exec(data)?.[1] ?? longName);
+      continue;
+    }
+    if (longName) name = longName;
+    longName = null;
+    if (type === '0' || type === '\0' || type === '7') {
+      context.budget.takeEntry();
+      entries.push(await readEntry(reader, name, size, context));
+    } else {
+      await reader.forward(size, () => undefined);
+    }
+    await reader.forward(padding, () => undefined);
+  }
+  return entries;
+}
+
+async function listCompressed(stream: Readable, innerName: string, context: ListContext): Promise<ContainerEntry[]> {
+  const reader = new ByteReader(stream, context.budget);
+  try {
+    const magic = await reader.read(MAGIC_BYTES);
+    if (containerKind('', magic) === 'tar') {
+      reader.unread(magic);
+      return await listTar(reader, context);
+    }
+    context.budget.takeEntry();
+    const kind = containerKind(innerName, magic);
+    if (kind && kind !== 'message') return [{ name: innerName, magic, nested: { kind, path: await spillRest(reader, magic, Infinity, context) } }];
+    await reader.forward(Infinity, () => undefined);
+    return [{ name: innerName, magic }];
+  } finally {
+    reader.close();
+    stream.destroy();
+  }
+}
+
+function openZip(path: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => (err ? reject(err) : resolve(zip)));
+  });
+}
+
+async function listZip(path: string, context: ListContext): Promise<ContainerEntry[]> {
+  const zip = await openZip(path);
+  const entries: ContainerEntry[] = [];
+  try {
+    for (;;) {
+      const entryPromise = new Promise<yauzl.Entry | null>((resolve, reject) => {
+        zip.once('entry', resolve);
+        zip.once('end', () => resolve(null));
+        zip.once('error', reject);
+      });
+      zip.readEntry();
+      const entry = await entryPromise;
+      zip.removeAllListeners('entry');
+      zip.removeAllListeners('end');
+      zip.removeAllListeners('error');
+      if (!entry) break;
+      if (entry.fileName.endsWith('/')) continue;
+      context.budget.takeEntry();
+      if (entry.generalPurposeBitFlag & 0x1) {
+        entries.push({ name: entry.fileName, magic: Buffer.alloc(0), unreadable: 'encrypted' });
+        continue;
+      }
+      const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
+      stream.on('error', () => undefined);
+      const reader = new ByteReader(stream, context.budget);
+      try {
+        entries.push(await readEntry(reader, entry.fileName, Infinity, context));
+      } finally {
+        reader.close();
+        stream.destroy();
+      }
+    }
+  } finally {
+    zip.close();
+  }
+  return entries;
+}
+
+/** Lists one container's files; throws InspectionLimitError when the budget runs out. */
+export async function listContainer(path: string, kind: Exclude<ContainerKind, 'message'>, outerName: string, context: ListContext): Promise<ContainerEntry[]> {
+  const inner = basename(outerName).replace(/\.(gz|bz2)$/i, '').replace(/\.t(gz|bz2?)$/i, '.tar');
+  switch (kind) {
+    case 'zip':
+      return listZip(path, context);
+    case 'gzip':
+      return listCompressed(createReadStream(path).pipe(createGunzip()), inner, context);
+    case 'bzip2':
+      return listCompressed(createReadStream(path).pipe(bz2()), inner, context);
+    case 'tar': {
+      const stream = createReadStream(path);
+      const reader = new ByteReader(stream, context.budget);
+      try {
+        return await listTar(reader, context);
+      } finally {
+        reader.close();
+        stream.destroy();
+      }
+    }
+  }
+}
+
+export type { ListContext };

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// The `mailfilter` command: one subcommand per daemon or tool, nothing else.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig } from './config/load.js';
+import type { AppConfig } from './config/schema.js';
+import { startFilter } from './filter/daemon.js';
+import { logger } from './log.js';
+
+const log = logger('mailfilter');
+
+const USAGE = `usage: mailfilter <command> [--config FILE]
+
+commands:
+  filter                 run the content filter (Postfix hands it every message over LMTP)
+  start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
+  check-config [FILE]    validate the appliance config and print the problems
+  render --root DIR      render the system config files (Postfix, ...) from the config into DIR
+
+The config is read from --config, $MAILFILTER_CONFIG, or ${DEFAULT_CONFIG_PATH}.`;
+
+function configPath(given: string | undefined): string | undefined {
+  const path = given ?? process.env.MAILFILTER_CONFIG ?? DEFAULT_CONFIG_PATH;
+  return given || process.env.MAILFILTER_CONFIG || existsSync(path) ? path : undefined;
+}
+
+function readConfig(given: string | undefined): AppConfig {
+  const path = configPath(given);
+  if (path) return loadConfig(path);
+  log.warn('no config file, using embedded defaults', { looked_for: DEFAULT_CONFIG_PATH });
+  return defaultConfig();
+}
+
+/** Embedded defaults for trying the runtime on a workstation: state under ./var, loopback only. */
+function localConfig(): AppConfig {
+  const state = resolve('var');
+  return parseConfig({
+    quarantine: { dir: `${state}/quarantine` },
+    filter: { spoolDir: `${state}/spool` },
+    viewer: { listenAddress: '127.0.0.1', httpsPort: 8443, httpPort: 8080 },
+  }, 'embedded defaults');
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      stop().then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (!command || values.help || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'filter': {
+      const filter = await startFilter(readConfig(values.config));
+      onSignals(() => filter.close());
+      return -1;
+    }
+    case 'start': {
+      const config = values.config ? loadConfig(values.config) : localConfig();
+      const filter = await startFilter(config);
+      console.log(`mailfilter is running on loopback (state in ${resolve('var')}):
+  content filter  LMTP ${config.filter.listenHost}:${filter.port}  -> re-injects to ${config.postfix.reinjectHost}:${config.postfix.reinjectPort}
+  clamd           ${config.clamd.socket || `${config.clamd.host}:${config.clamd.port}`}   spamd ${config.spamd.host}:${config.spamd.port}
+Messages are answered 451 while a scanner is unreachable. Ctrl-C stops.`);
+      onSignals(() => filter.close());
+      return -1;
+    }
+    case 'check-config': {
+      const path = positionals[0] ?? configPath(values.config) ?? DEFAULT_CONFIG_PATH;
+      loadConfig(path);
+      console.log(`${path}: ok`);
+      return 0;
+    }
+    case 'render': {
+      if (!values.root) throw new Error('render needs --root DIR (use / on the appliance)');
+      const { renderAll, writeRendered } = await import('../firstboot/render.js');
+      for (const path of await writeRendered(renderAll(readConfig(values.config)), values.root)) console.log(path);
+      return 0;
+    }
+    default:
+      console.error(`mailfilter: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: Error) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else console.error(`mailfilter: ${err.message}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,108 @@
+// The appliance config: one section per subsystem, every setting with its default and help text.
+// Defaults follow the 2006 appliance's setup wizard where it had the question.
+import {
+  allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, text,
+  type Field,
+} from './fields.js';
+
+export const CATEGORIES = ['VIRUS', 'BANNED', 'SPAM', 'BADH'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+const category = oneOf(CATEGORIES, 'SPAM', 'a quarantine reason');
+const extension = text('', 'a file name extension', { pattern: /^[a-z0-9]{1,16}$/i, what: 'an extension without the dot, like exe', allowEmpty: false });
+
+export const schema = {
+  network: {
+    hostname: hostname('mailfilter.localdomain', 'Fully qualified host name of the appliance (eg, mailfilter.company.com)'),
+    dhcp: bool(false, 'Use DHCP to configure network settings'),
+    address: ipv4('', 'IP address to use (eg, 192.168.100.10)'),
+    netmask: ipv4('', 'Subnet mask (eg, 255.255.255.0)'),
+    gateway: ipv4('', 'Default gateway (eg, 192.168.100.1)'),
+    dns1: ipv4('', 'Primary DNS server (eg, 192.168.100.1)'),
+    dns2: ipv4('', 'Secondary DNS server (blank for none)'),
+  },
+  mail: {
+    mode: oneOf(['fetchmail', 'smtp'] as const, 'fetchmail', 'Fetch mail from hosted POP3/IMAP mailboxes, or receive it as an SMTP server'),
+    externalDomain: text('', 'External mail domain (eg, company.com)', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i, what: 'a domain like company.com' }),
+    internalDomain: text('', 'Internal mail domain (eg, company.local); very often the same as the external', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i, what: 'a domain like company.local' }),
+    finalServer: hostOrAddress('', 'Name or address of the mail server that takes final delivery after filtering'),
+    finalServerPort: port(25, 'SMTP port of the final mail server'),
+    relayDomains: list(domain('', 'a mail domain'), [], 'Domains this appliance accepts mail for and relays to the final server'),
+    allowedNetworks: allowedNetworks(['host'], "'host', 'subnet', or networks (CIDR) allowed to relay through this appliance"),
+  },
+  fetch: {
+    keep: bool(true, 'Keep messages on the server after fetching (fetchmail "keep")'),
+    accountsFile: text('/etc/mailfilter/fetch-accounts.json', 'File listing the mailboxes to fetch from'),
+    intervalSeconds: num(300, 'Seconds between polls', { min: 10, max: 86400, integer: true }),
+    concurrency: num(4, 'Accounts polled at once', { min: 1, max: 64, integer: true }),
+  },
+  policy: {
+    spamDestiny: destiny('D_PASS', 'Spam message destiny'),
+    virusDestiny: destiny('D_BOUNCE', 'Virus message destiny'),
+    bannedDestiny: destiny('D_BOUNCE', 'Banned attachment message destiny'),
+    badHeaderDestiny: destiny('D_PASS', 'Bad header message destiny'),
+    spamLevel: num(6.31, 'Score required to mark a message as spam', { min: -100, max: 1000 }),
+    spamSubjectTag: text('***SPAM*** ', 'Text put before the subject of spam that is delivered (empty for none)'),
+    dsnCutoffLevel: num(10, 'No bounce notice is sent for spam scoring at or above this (backscatter)', { min: 0, max: 1000 }),
+    allowBannedInArchives: bool(false, 'Allow banned attachments when they are inside an archive (zip, bz2, gz, tgz, tbz)'),
+    bannedExtensions: list(extension, ['exe', 'vbs', 'scr', 'pif', 'bat', 'cmd', 'com', 'cpl', 'js', 'jse', 'wsf', 'hta', 'vbe', 'msi', 'lnk', 'reg', 'ps1'], 'File name extensions that are banned'),
+    saMaxBodySize: num(524288, 'Messages larger than this (bytes) are scanned for viruses but not for spam', { min: 1024, max: 1073741824, integer: true }),
+    extraRules: bool(true, 'Use extra spam rule channels'),
+    maxArchiveDepth: num(4, 'How deep archives inside archives are opened', { min: 1, max: 16, integer: true }),
+    maxArchiveBytes: num(104857600, 'Most bytes unpacked from one message’s archives before it counts as an archive bomb', { min: 1048576, max: 4294967296, integer: true }),
+    maxArchiveEntries: num(10000, 'Most files listed from one message’s archives', { min: 10, max: 1000000, integer: true }),
+  },
+  quarantine: {
+    dir: text('/var/lib/mailfilter/quarantine', 'Folder holding quarantined messages and their index'),
+    maxSizeMb: num(500, 'Maximum size of the quarantine (MB); the oldest messages are deleted beyond it', { min: 1, max: 1048576, integer: true }),
+  },
+  viewer: {
+    enabled: bool(true, 'Enable the web interface for quarantined messages (https://<server>/viewer/)'),
+    loginMethod: oneOf(['local', 'ldap'] as const, 'local', 'LOGIN_METHOD: local viewer accounts, or bind to the directory'),
+    allowedDownloadTypes: list(category, ['SPAM', 'BANNED', 'BADH'], 'ALLOWED_DOWNLOAD_TYPES: quarantine reasons whose originals may be downloaded'),
+    listenAddress: text('0.0.0.0', 'Address the viewer listens on'),
+    httpsPort: port(443, 'HTTPS port of the viewer'),
+    httpPort: port(80, 'HTTP port that redirects to HTTPS (0 for none)'),
+    tlsCert: text('', 'TLS certificate file (blank: a self-signed one is made)'),
+    tlsKey: text('', 'TLS private key file'),
+  },
+  directory: {
+    enabled: bool(false, 'Microsoft Exchange / Active Directory recipient integration'),
+    server: hostOrAddress('', 'Exchange-enabled Active Directory server'),
+    bindUser: text('', 'Read-only account used to query the directory (LDAP DN or user@domain)'),
+    bindPassword: text('', 'Password of that account'),
+    baseDn: text('', 'Base DN of the topmost container to scan (eg, OU=MyBusiness,DC=company,DC=local)'),
+    allowInsecure: bool(false, 'LDAP_ALLOW_INSECURE: fall back to plain LDAP when LDAPS and StartTLS fail'),
+    caFile: text('', 'CA certificate file used to verify the directory server (blank: system CAs)'),
+  },
+  filter: {
+    listenHost: text('127.0.0.1', 'Address the content filter listens on for Postfix (LMTP)'),
+    listenPort: port(10024, 'Port of the content filter'),
+    maxConnections: num(10, 'Messages filtered at once (Postfix opens at most this many connections)', { min: 1, max: 500, integer: true }),
+    spoolDir: text('/var/spool/mailfilter', 'Folder for messages being filtered'),
+    maxMessageBytes: num(52428800, 'Largest message accepted (bytes)', { min: 65536, max: 1073741824, integer: true }),
+    productName: text('mailfilter', 'Product named in X-Virus-Scanned'),
+  },
+  postfix: {
+    smtpPort: port(25, 'Port Postfix receives mail on'),
+    reinjectHost: text('127.0.0.1', 'Address of Postfix’s re-injection listener (no content filter there)'),
+    reinjectPort: port(10025, 'Port of Postfix’s re-injection listener'),
+    configDir: text('/etc/postfix', 'Postfix configuration folder'),
+  },
+  clamd: {
+    socket: text('/run/clamav/clamd.ctl', 'clamd local socket (blank to use host and port)'),
+    host: text('127.0.0.1', 'clamd TCP host, used when socket is blank'),
+    port: port(3310, 'clamd TCP port'),
+    timeoutSeconds: num(120, 'Seconds to wait for a clamd verdict', { min: 1, max: 3600 }),
+  },
+  spamd: {
+    host: text('127.0.0.1', 'spamd host'),
+    port: port(783, 'spamd port'),
+    timeoutSeconds: num(120, 'Seconds to wait for a spamd verdict', { min: 1, max: 3600 }),
+  },
+} satisfies Record<string, Record<string, Field<unknown>>>;
+
+type Schema = typeof schema;
+type SectionValues<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
+export type AppConfig = { [K in keyof Schema]: SectionValues<Schema[K]> };
+export type PolicyConfig = AppConfig['policy'];

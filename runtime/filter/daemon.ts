@@ -1,0 +1,48 @@
+// `mailfilter filter`: wires the store, the re-injector and the listener together, in that order,
+// and takes them down in reverse on SIGTERM (unanswered messages stay in Postfix's queue).
+import type { AppConfig } from '../config/schema.js';
+import { logger } from '../log.js';
+import { QuarantineStore } from '../quarantine/store.js';
+import { createReinjector } from './deliver.js';
+import { listen } from './listen.js';
+import { filterMessage } from './pipeline.js';
+import { prepareSpoolDir } from './spool.js';
+
+export interface RunningFilter {
+  port: number;
+  store: QuarantineStore;
+  close(): Promise<void>;
+}
+
+export async function startFilter(config: AppConfig): Promise<RunningFilter> {
+  const log = logger('filter');
+  const leftovers = await prepareSpoolDir(config.filter.spoolDir);
+  if (leftovers > 0) log.info('spool cleared of unanswered messages (Postfix will retry them)', { count: leftovers });
+  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+  const reinjector = createReinjector({
+    host: config.postfix.reinjectHost,
+    port: config.postfix.reinjectPort,
+    heloName: config.network.hostname,
+    maxConnections: config.filter.maxConnections,
+  });
+  const server = await listen({
+    host: config.filter.listenHost,
+    port: config.filter.listenPort,
+    hostname: config.network.hostname,
+    spoolDir: config.filter.spoolDir,
+    maxMessageBytes: config.filter.maxMessageBytes,
+    maxConnections: config.filter.maxConnections,
+    log,
+    handle: (message) => filterMessage(message, { config, store, reinjector, log }),
+  });
+  const address = server.server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : config.filter.listenPort,
+    store,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      reinjector.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+// Turns check results into one verdict, as amavisd-new does: the highest category found wins
+// (VIRUS, then BANNED, then SPAM, then BADH), and the policy gives that category's destiny.
+// A check that could not run makes the whole message wait: a scanner failure is never "clean".
+import type { CheckName, CheckResult } from '../checks/result.js';
+import type { Category, PolicyConfig } from '../config/schema.js';
+import type { Destiny } from '../config/fields.js';
+
+export const PRECEDENCE: ReadonlyArray<readonly [CheckName, Category]> = [
+  ['virus', 'VIRUS'],
+  ['banned', 'BANNED'],
+  ['spam', 'SPAM'],
+  ['headers', 'BADH'],
+];
+
+export interface Verdict {
+  kind: 'verdict';
+  category: Category | 'CLEAN';
+  destiny: Destiny;
+  /** The deciding check's words: virus name, banned file, score, header problem. */
+  detail: string;
+  results: CheckResult[];
+}
+
+export interface Postpone {
+  kind: 'postpone';
+  why: string;
+}
+
+export function destinyOf(category: Category | 'CLEAN', policy: PolicyConfig): Destiny {
+  switch (category) {
+    case 'CLEAN':
+      return 'D_PASS';
+    case 'VIRUS':
+      return policy.virusDestiny;
+    case 'BANNED':
+      return policy.bannedDestiny;
+    case 'SPAM':
+      return policy.spamDestiny;
+    case 'BADH':
+      return policy.badHeaderDestiny;
+  }
+}
+
+export function decide(results: CheckResult[], policy: PolicyConfig): Verdict | Postpone {
+  const failed = results.filter((r) => r.result === 'error');
+  if (failed.length > 0) return { kind: 'postpone', why: failed.map((r) => `${r.check} check failed: ${r.detail}`).join('; ') };
+  for (const [check, category] of PRECEDENCE) {
+    const hit = results.find((r) => r.check === check && r.result === 'fail');
+    if (hit) return { kind: 'verdict', category, destiny: destinyOf(category, policy), detail: hit.detail, results };
+  }
+  return { kind: 'verdict', category: 'CLEAN', destiny: 'D_PASS', detail: 'clean', results };
+}
+
+/** Spam that scores this high gets no bounce notice: its sender is almost surely forged. */
+export function mayBounce(verdict: Verdict, mailFrom: string, policy: PolicyConfig): boolean {
+  if (mailFrom === '') return false;
+  if (verdict.category !== 'SPAM') return true;
+  const score = verdict.results.find((r) => r.check === 'spam')?.score ?? Infinity;
+  return score < policy.dsnCutoffLevel;
+}

@@ -1,0 +1,79 @@
+// The LMTP listener Postfix hands messages to (content_filter = scan:[127.0.0.1]:10024). LMTP, not
+// SMTP, so every recipient gets its own answer after DATA. This file turns outcomes into replies;
+// what happens to a message is in pipeline.ts.
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Logger } from '../log.js';
+import { SmtpReply, tempFail } from './smtp-reply.js';
+import { newMessageId, removeSpooled, spoolMessage, spoolPath } from './spool.js';
+import type { RecipientReplies, SpooledMessage } from './pipeline.js';
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  hostname: string;
+  spoolDir: string;
+  maxMessageBytes: number;
+  maxConnections: number;
+  log: Logger;
+  handle: (message: SpooledMessage) => Promise<RecipientReplies>;
+}
+
+function toCallbackReplies(replies: RecipientReplies): Array<string | Error> {
+  return replies.map((reply) => (typeof reply === 'string' ? reply : reply));
+}
+
+export async function listen(options: ListenOptions): Promise<SMTPServer> {
+  const { log } = options;
+  const server = new SMTPServer({
+    lmtp: true,
+    name: options.hostname,
+    banner: 'mailfilter content filter',
+    size: options.maxMessageBytes,
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    hideSTARTTLS: true,
+    useXForward: true,
+    maxClients: options.maxConnections * 2,
+    logger: false,
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      const id = newMessageId();
+      const path = spoolPath(options.spoolDir, id);
+      const envelope = {
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        rcptTo: session.envelope.rcptTo.map((r) => r.address),
+        clientAddress: session.remoteAddress,
+        heloName: session.hostNameAppearsAs ?? '',
+      };
+      const receivedAt = new Date();
+      (async () => {
+        try {
+          const size = await spoolMessage(stream, path);
+          if (stream.sizeExceeded) {
+            // smtp-server answers 552 itself for an oversized message; nothing to filter.
+            log.info('refused: too large', { id, size, limit: options.maxMessageBytes });
+            return callback(new SmtpReply(552, `5.3.4 Message larger than ${options.maxMessageBytes} bytes`));
+          }
+          const replies = await options.handle({ id, path, size, receivedAt, envelope });
+          callback(null, toCallbackReplies(replies) as unknown as string);
+        } catch (err) {
+          const error = err as Error;
+          const reply = error instanceof SmtpReply ? error : tempFail('4.3.0', `${id} could not be filtered (${error.message.replace(/[\r\n]+/g, ' ').slice(0, 200)})`);
+          log.error('failed', { id, reply: reply.toString(), stack: error instanceof SmtpReply ? undefined : error.stack?.split('\n').slice(0, 4).join(' | ') });
+          callback(reply);
+        } finally {
+          await removeSpooled(path).catch(() => undefined);
+        }
+      })();
+    },
+  });
+  server.on('error', (err) => log.error('listener error', { error: err.message }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  log.info('listening', { address: `${options.host}:${options.port}`, protocol: 'LMTP' });
+  return server;
+}

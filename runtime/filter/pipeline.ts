@@ -1,0 +1,151 @@
+// One message's path after it is spooled: scan, decide, then deliver or quarantine (and bounce),
+// ending in one SMTP answer per recipient. 250 is only ever answered once the next hop accepted the
+// message or its quarantine copy is fsync'd; any failure on the way is a 4xx and Postfix retries.
+import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import type { AppConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { QuarantineStore } from '../quarantine/store.js';
+import { decide, mayBounce, type Verdict } from './decide.js';
+import { decodedHeader, readHead, type MessageHead } from './message-head.js';
+import { deliveryHead } from './rewrite.js';
+import { buildBounce } from './bounce.js';
+import { scanMessage, type ScanSettings } from './scan.js';
+import { SmtpReply, tempFail } from './smtp-reply.js';
+import type { RecipientOutcome, Reinjector } from './deliver.js';
+
+export interface Envelope {
+  mailFrom: string;
+  rcptTo: string[];
+  clientAddress: string;
+  heloName: string;
+}
+
+export interface SpooledMessage {
+  id: string;
+  path: string;
+  size: number;
+  receivedAt: Date;
+  envelope: Envelope;
+}
+
+export interface FilterDeps {
+  config: AppConfig;
+  store: QuarantineStore;
+  reinjector: Reinjector;
+  log: Logger;
+}
+
+/** A reply for every recipient, in envelope order; a string is a success text. */
+export type RecipientReplies = Array<string | SmtpReply>;
+
+export function scanSettings(config: AppConfig): ScanSettings {
+  return { clamd: config.clamd, spamd: config.spamd, policy: config.policy };
+}
+
+function mailDomain(config: AppConfig): string {
+  return config.mail.externalDomain || config.network.hostname.split('.').slice(1).join('.') || config.network.hostname;
+}
+
+function messageStream(head: Buffer, path: string, bodyOffset: number): Readable {
+  return Readable.from(
+    (async function* () {
+      yield head;
+      yield* createReadStream(path, { start: bodyOffset });
+    })(),
+  );
+}
+
+function nextHopReply(outcome: RecipientOutcome, id: string): string | SmtpReply {
+  const said = outcome.response.replace(/[\r\n]+/g, ' ').slice(0, 300);
+  if (outcome.code >= 200 && outcome.code < 300) return `2.0.0 Ok: ${id} delivered to next hop (${said})`;
+  if (outcome.code >= 500) return new SmtpReply(550, `5.0.0 Next hop refused ${id}: ${said}`);
+  return new SmtpReply(451, `4.4.0 Next hop deferred ${id}: ${said}, try again later`);
+}
+
+async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verdict, deps: FilterDeps): Promise<RecipientReplies> {
+  const { config, reinjector, log } = deps;
+  const newHead = deliveryHead(head, verdict, {
+    scannedBy: `${config.filter.productName} at ${mailDomain(config)}`,
+    spamLevel: config.policy.spamLevel,
+    subjectTag: config.policy.spamSubjectTag,
+  });
+  const outcomes = await reinjector.send(message.envelope.mailFrom, message.envelope.rcptTo, messageStream(newHead, message.path, head.bodyOffset));
+  for (const outcome of outcomes) {
+    log.info('delivery', { id: message.id, to: outcome.recipient, code: outcome.code, response: outcome.response.slice(0, 200) });
+  }
+  return outcomes.map((outcome) => nextHopReply(outcome, message.id));
+}
+
+async function quarantine(message: SpooledMessage, head: MessageHead, verdict: Verdict, deps: FilterDeps): Promise<RecipientReplies> {
+  const { config, store, reinjector, log } = deps;
+  if (verdict.category === 'CLEAN') throw new Error('a clean message is never quarantined');
+  const { envelope } = message;
+  await store.add(message.path, {
+    id: message.id,
+    receivedAt: message.receivedAt,
+    mailFrom: envelope.mailFrom,
+    recipients: envelope.rcptTo,
+    headerFrom: decodedHeader(head, 'From'),
+    headerTo: decodedHeader(head, 'To'),
+    subject: decodedHeader(head, 'Subject'),
+    reason: verdict.category,
+    detail: verdict.detail,
+    size: message.size,
+  });
+  log.info('quarantined', { id: message.id, reason: verdict.category, detail: verdict.detail });
+
+  if (verdict.destiny === 'D_BOUNCE') {
+    if (mayBounce(verdict, envelope.mailFrom, config.policy)) {
+      const dsn = buildBounce({
+        reportingHost: config.network.hostname,
+        sender: envelope.mailFrom,
+        recipients: envelope.rcptTo,
+        verdict,
+        quarantineId: message.id,
+        arrivalDate: message.receivedAt,
+        originalHead: head.raw,
+      });
+      // The message itself is safe on disk; a notice that cannot be sent is logged, not retried.
+      const [outcome] = await reinjector.send('', [envelope.mailFrom], Readable.from([dsn]));
+      if (outcome && outcome.code < 300) log.info('bounce sent', { id: message.id, to: envelope.mailFrom });
+      else log.error('bounce not sent', { id: message.id, to: envelope.mailFrom, code: outcome?.code, response: outcome?.response });
+    } else {
+      log.info('bounce suppressed', { id: message.id, why: envelope.mailFrom === '' ? 'null sender' : `spam score at or above ${config.policy.dsnCutoffLevel}` });
+    }
+  }
+  return envelope.rcptTo.map(() => `2.7.0 Ok: ${message.id} quarantined (${verdict.category})`);
+}
+
+export async function filterMessage(message: SpooledMessage, deps: FilterDeps): Promise<RecipientReplies> {
+  const { config, log, store } = deps;
+  const started = Date.now();
+  const head = await readHead(message.path);
+  const results = await scanMessage({ spoolPath: message.path, size: message.size, head }, scanSettings(config));
+  const verdict = decide(results, config.policy);
+  const checks = Object.fromEntries(results.map((r) => [r.check, `${r.result}${r.result === 'pass' ? '' : `(${r.detail.slice(0, 120)})`}`]));
+
+  if (verdict.kind === 'postpone') {
+    log.warn('postponed', { id: message.id, why: verdict.why, ...checks });
+    return message.envelope.rcptTo.map(() => tempFail('4.3.0', `${message.id} not scanned: ${verdict.why}`));
+  }
+  log.info('decided', {
+    id: message.id,
+    from: message.envelope.mailFrom || '<>',
+    to: message.envelope.rcptTo.join(','),
+    client: message.envelope.clientAddress,
+    size: message.size,
+    category: verdict.category,
+    destiny: verdict.destiny,
+    detail: verdict.detail,
+    ...checks,
+    ms: Date.now() - started,
+  });
+  const replies = verdict.destiny === 'D_PASS' ? await deliver(message, head, verdict, deps) : await quarantine(message, head, verdict, deps);
+  try {
+    store.recordOutcome(verdict.category);
+  } catch (err) {
+    log.warn('statistics not recorded', { id: message.id, error: (err as Error).message });
+  }
+  return replies;
+}

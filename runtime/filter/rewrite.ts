@@ -1,0 +1,71 @@
+// Builds the header section a delivered message carries: our trace headers on top, forged
+// X-Spam-* headers from outside removed, the subject tagged when spam is passed on.
+import type { MessageHead } from './message-head.js';
+import type { Verdict } from './decide.js';
+
+const SPAM_HEADERS = new Set(['x-spam-flag', 'x-spam-status', 'x-spam-level', 'x-spam-score']);
+
+export interface RewriteOptions {
+  scannedBy: string;
+  spamLevel: number;
+  subjectTag: string;
+}
+
+function fold(name: string, value: string, eol: string): string {
+  // Fold long test lists at commas so no line passes 78 characters.
+  const words = value.split(' ');
+  const lines: string[] = [];
+  let line = `${name}:`;
+  for (const word of words) {
+    if (line.length + 1 + word.length > 78 && line.length > name.length + 1) {
+      lines.push(line);
+      line = `\t${word}`;
+    } else {
+      line += ` ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join(eol) + eol;
+}
+
+export function addedHeaders(verdict: Verdict, options: RewriteOptions, eol: string): string {
+  let out = fold('X-Virus-Scanned', options.scannedBy, eol);
+  const spam = verdict.results.find((r) => r.check === 'spam');
+  if (spam && spam.score !== undefined) {
+    const isSpam = spam.result === 'fail';
+    const score = Math.round(spam.score * 1000) / 1000;
+    out += `X-Spam-Flag: ${isSpam ? 'YES' : 'NO'}${eol}`;
+    out += `X-Spam-Score: ${score}${eol}`;
+    out += `X-Spam-Level: ${'*'.repeat(Math.max(0, Math.min(64, Math.floor(spam.score))))}${eol}`;
+    out += fold('X-Spam-Status', `${isSpam ? 'Yes' : 'No'}, score=${score} required=${options.spamLevel} tests=[${(spam.tests ?? []).join(', ')}]`, eol);
+  }
+  if (verdict.category !== 'CLEAN' && verdict.category !== 'SPAM') {
+    out += fold('X-Mailfilter-Alert', `${verdict.category}: ${verdict.detail.replace(/[\r\n]+/g, ' ').slice(0, 300)}`, eol);
+  }
+  return out;
+}
+
+export function deliveryHead(head: MessageHead, verdict: Verdict, options: RewriteOptions): Buffer {
+  const eol = head.raw.includes('\r\n') || head.raw.length === 0 ? '\r\n' : '\n';
+  const spamChecked = verdict.results.some((r) => r.check === 'spam' && r.score !== undefined);
+  const tagSubject = verdict.category === 'SPAM' && options.subjectTag !== '';
+  const kept: Buffer[] = [Buffer.from(addedHeaders(verdict, options, eol), 'utf8')];
+  let sawSubject = false;
+  for (const field of head.fields) {
+    const name = field.name.toLowerCase();
+    if (spamChecked && SPAM_HEADERS.has(name)) continue;
+    if (name === 'subject' && tagSubject && !sawSubject) {
+      sawSubject = true;
+      const colon = field.raw.indexOf(':');
+      const value = field.raw.subarray(colon + 1);
+      const already = value.toString('latin1').trimStart().startsWith(options.subjectTag.trim());
+      kept.push(already ? field.raw : Buffer.concat([Buffer.from(`Subject: ${options.subjectTag}`), Buffer.from(value.toString('latin1').replace(/^[ \t]+/, ''), 'latin1')]));
+      continue;
+    }
+    kept.push(field.raw[field.raw.length - 1] === 0x0a ? field.raw : Buffer.concat([field.raw, Buffer.from(eol)]));
+  }
+  if (tagSubject && !sawSubject) kept.push(Buffer.from(`Subject: ${options.subjectTag.trim()}${eol}`));
+  // The blank line that ends the header section.
+  kept.push(Buffer.from(eol));
+  return Buffer.concat(kept);
+}

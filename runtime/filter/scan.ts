@@ -1,0 +1,54 @@
+// Runs every check on a spooled message at once: clamd and spamd work in parallel with our own
+// MIME walk (banned files, headers). Each check reports; none decides.
+import { mkdir } from 'node:fs/promises';
+import { checkVirus, type ClamdAddress } from '../checks/virus.js';
+import { checkSpam, type SpamdAddress } from '../checks/spam.js';
+import { checkBanned, shouldSpill, type BannedPolicy } from '../checks/banned.js';
+import { checkHeaders } from '../checks/headers.js';
+import { walkMime, type MimeStructure } from '../checks/mime-walk.js';
+import { InspectionBudget, InspectionLimitError } from '../checks/budget.js';
+import { checkResult, type CheckResult } from '../checks/result.js';
+import type { MessageHead } from './message-head.js';
+
+export interface ScanSettings {
+  clamd: ClamdAddress;
+  spamd: SpamdAddress;
+  policy: BannedPolicy & { spamLevel: number; saMaxBodySize: number };
+}
+
+export interface ScanInput {
+  spoolPath: string;
+  size: number;
+  head: MessageHead;
+}
+
+async function contentChecks(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
+  const { policy } = settings;
+  const tempDir = `${input.spoolPath}.d`;
+  await mkdir(tempDir, { mode: 0o700 });
+  const budget = new InspectionBudget({ maxBytes: policy.maxArchiveBytes, maxEntries: policy.maxArchiveEntries, maxDepth: policy.maxArchiveDepth });
+  let counter = 0;
+  const context = { budget, tempDir, nextTempName: () => `t${++counter}` };
+  let structure: MimeStructure;
+  try {
+    structure = await walkMime(input.spoolPath, { tempDir, budget, wantSpill: (part) => shouldSpill(part, policy) });
+  } catch (err) {
+    if (!(err instanceof InspectionLimitError)) throw err;
+    const empty: MimeStructure = { parts: [], problems: [], complete: true };
+    return [checkResult('banned', 'fail', `archive bomb? an attachment ${err.message}`), checkHeaders(input.head, empty)];
+  }
+  return [await checkBanned(structure, policy, budget, context), checkHeaders(input.head, structure)];
+}
+
+export async function scanMessage(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
+  const content = contentChecks(input, settings).catch((err: Error) => [
+    checkResult('banned', 'error', `attachment inspection failed: ${err.message}`),
+    checkResult('headers', 'error', 'not checked: attachment inspection failed'),
+  ]);
+  const [virus, spam, others] = await Promise.all([
+    checkVirus(settings.clamd, input.spoolPath),
+    checkSpam(settings.spamd, input.spoolPath, input.size, settings.policy),
+    content,
+  ]);
+  return [virus, spam, ...others];
+}

@@ -1,0 +1,275 @@
+// The quarantine: one file per message, fsync'd (file and folder) before its SQLite row is written,
+// so a row always points at a message that is on disk. The viewer, release and statistics read it
+// through this API only.
+import Database from 'better-sqlite3';
+import { copyFile, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { constants, createReadStream, mkdirSync, type ReadStream } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { Category } from '../config/schema.js';
+
+export interface QuarantineInput {
+  id: string;
+  receivedAt: Date;
+  mailFrom: string;
+  recipients: string[];
+  headerFrom: string;
+  headerTo: string;
+  subject: string;
+  reason: Category;
+  detail: string;
+  size: number;
+}
+
+export interface QuarantineEntry extends Omit<QuarantineInput, 'receivedAt'> {
+  receivedAt: number;
+  path: string;
+  releasedAt: number | null;
+  releasedBy: string | null;
+}
+
+export interface ListQuery {
+  /** Only messages to these addresses; undefined means every message (the administrator). */
+  addresses?: string[];
+  reason?: Category;
+  /** Searched in Subject, From and To (never the body). */
+  search?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export type Outcome = 'CLEAN' | Category;
+
+interface MessageRow {
+  id: string;
+  received_at: number;
+  mail_from: string;
+  header_from: string;
+  header_to: string;
+  subject: string;
+  reason: Category;
+  detail: string;
+  size: number;
+  path: string;
+  released_at: number | null;
+  released_by: string | null;
+  recipients: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  mail_from TEXT NOT NULL,
+  header_from TEXT NOT NULL,
+  header_to TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  released_at INTEGER,
+  released_by TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
+CREATE TABLE IF NOT EXISTS recipients (
+  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  address TEXT NOT NULL,
+  PRIMARY KEY (message_id, address)
+);
+CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
+CREATE TABLE IF NOT EXISTS daily_outcomes (
+  day TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (day, outcome)
+);
+`;
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export class QuarantineStore {
+  private readonly db: Database.Database;
+
+  private constructor(readonly dir: string, private readonly maxBytes: number) {
+    mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
+    this.db = new Database(join(dir, 'index.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a row acknowledged to the filter survives power loss, like the file it points at.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  static open(dir: string, maxSizeMb: number): QuarantineStore {
+    return new QuarantineStore(dir, maxSizeMb * 1024 * 1024);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Copies the spooled message in, durably, then indexes it. Throws (ENOSPC, EIO) before indexing. */
+  async add(spoolPath: string, input: QuarantineInput): Promise<QuarantineEntry> {
+    const day = input.receivedAt.toISOString().slice(0, 10);
+    const dayDir = join(this.dir, 'messages', day);
+    const created = await mkdir(dayDir, { recursive: true, mode: 0o750 });
+    const finalPath = join(dayDir, `${input.id}.eml`);
+    const tempPath = `${finalPath}.tmp`;
+    try {
+      await copyFile(spoolPath, tempPath, constants.COPYFILE_EXCL);
+      await fsyncPath(tempPath);
+      await rename(tempPath, finalPath);
+    } catch (err) {
+      await unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
+    await fsyncPath(dayDir);
+    if (created) await fsyncPath(dirname(dayDir));
+
+    const path = relative(this.dir, finalPath);
+    const addresses = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
+    this.db.transaction(() => {
+      this.db
+        .prepare(`INSERT INTO messages (id, received_at, mail_from, header_from, header_to, subject, reason, detail, size, path)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(input.id, input.receivedAt.getTime(), input.mailFrom, input.headerFrom, input.headerTo, input.subject, input.reason, input.detail, input.size, path);
+      const insertRecipient = this.db.prepare('INSERT INTO recipients (message_id, address) VALUES (?, ?)');
+      for (const address of addresses) insertRecipient.run(input.id, address);
+    })();
+    await this.enforceMaxSize();
+    return { ...input, recipients: addresses, receivedAt: input.receivedAt.getTime(), path, releasedAt: null, releasedBy: null };
+  }
+
+  totalBytes(): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS total FROM messages').get() as { total: number }).total;
+  }
+
+  get limitBytes(): number {
+    return this.maxBytes;
+  }
+
+  /** Deletes the oldest messages until the quarantine fits its maximum size. */
+  async enforceMaxSize(): Promise<number> {
+    let total = this.totalBytes();
+    let removed = 0;
+    if (total <= this.maxBytes) return 0;
+    const oldest = this.db.prepare('SELECT id, size FROM messages ORDER BY received_at ASC, id ASC').iterate() as IterableIterator<{ id: string; size: number }>;
+    const victims: string[] = [];
+    for (const row of oldest) {
+      if (total <= this.maxBytes) break;
+      victims.push(row.id);
+      total -= row.size;
+    }
+    for (const id of victims) if (await this.delete(id)) removed += 1;
+    return removed;
+  }
+
+  private where(query: ListQuery): { sql: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (query.addresses) {
+      if (query.addresses.length === 0) return { sql: 'WHERE 0', params };
+      clauses.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address IN (${query.addresses.map(() => '?').join(',')}))`);
+      params.push(...query.addresses.map((a) => a.toLowerCase()));
+    }
+    if (query.reason) {
+      clauses.push('m.reason = ?');
+      params.push(query.reason);
+    }
+    if (query.search) {
+      const like = `%${escapeLike(query.search)}%`;
+      clauses.push("(m.subject LIKE ? ESCAPE '\\' OR m.header_from LIKE ? ESCAPE '\\' OR m.header_to LIKE ? ESCAPE '\\')");
+      params.push(like, like, like);
+    }
+    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  list(query: ListQuery = {}): QuarantineEntry[] {
+    const { sql, params } = this.where(query);
+    const rows = this.db
+      .prepare(`SELECT m.*, (SELECT group_concat(address, ' ') FROM recipients WHERE message_id = m.id) AS recipients
+                FROM messages m ${sql} ORDER BY m.received_at DESC, m.id DESC LIMIT ? OFFSET ?`)
+      .all(...params, query.limit ?? 50, query.offset ?? 0) as MessageRow[];
+    return rows.map(toEntry);
+  }
+
+  count(query: ListQuery = {}): number {
+    const { sql, params } = this.where(query);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM messages m ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  get(id: string): QuarantineEntry | undefined {
+    const row = this.db
+      .prepare(`SELECT m.*, (SELECT group_concat(address, ' ') FROM recipients WHERE message_id = m.id) AS recipients FROM messages m WHERE m.id = ?`)
+      .get(id) as MessageRow | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
+  openMessage(entry: QuarantineEntry): ReadStream {
+    return createReadStream(join(this.dir, entry.path));
+  }
+
+  filePath(entry: QuarantineEntry): string {
+    return join(this.dir, entry.path);
+  }
+
+  markReleased(id: string, by: string): void {
+    this.db.prepare('UPDATE messages SET released_at = ?, released_by = ? WHERE id = ?').run(Date.now(), by, id);
+  }
+
+  /** Removes the row first: a file without a row is harmless, a row without a file is not. */
+  async delete(id: string): Promise<boolean> {
+    const row = this.db.prepare('SELECT path FROM messages WHERE id = ?').get(id) as { path: string } | undefined;
+    if (!row) return false;
+    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+    await rm(join(this.dir, row.path), { force: true });
+    return true;
+  }
+
+  async deleteMatching(query: ListQuery): Promise<number> {
+    const { sql, params } = this.where(query);
+    const ids = (this.db.prepare(`SELECT m.id FROM messages m ${sql}`).all(...params) as { id: string }[]).map((r) => r.id);
+    for (const id of ids) await this.delete(id);
+    return ids.length;
+  }
+
+  recordOutcome(outcome: Outcome, at = new Date()): void {
+    this.db
+      .prepare('INSERT INTO daily_outcomes (day, outcome, count) VALUES (?, ?, 1) ON CONFLICT(day, outcome) DO UPDATE SET count = count + 1')
+      .run(at.toISOString().slice(0, 10), outcome);
+  }
+
+  dailyOutcomes(sinceDay: string): Array<{ day: string; outcome: Outcome; count: number }> {
+    return this.db.prepare('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day').all(sinceDay) as Array<{ day: string; outcome: Outcome; count: number }>;
+  }
+}
+
+function toEntry(row: MessageRow): QuarantineEntry {
+  return {
+    id: row.id,
+    receivedAt: row.received_at,
+    mailFrom: row.mail_from,
+    recipients: row.recipients ? row.recipients.split(' ') : [],
+    headerFrom: row.header_from,
+    headerTo: row.header_to,
+    subject: row.subject,
+    reason: row.reason,
+    detail: row.detail,
+    size: row.size,
+    path: row.path,
+    releasedAt: row.released_at,
+    releasedBy: row.released_by,
+  };
+}
