@@ -20,7 +20,8 @@ export function subnetOf(address: string, netmask: string): string {
 export function mynetworks(config: AppConfig): string {
   const { allowedNetworks } = config.mail;
   const { address, netmask, dhcp } = config.network;
-  const loopback = ['127.0.0.0/8'];
+  // Only this host's own loopback address: the filter re-injects on a listener of its own.
+  const loopback = ['127.0.0.1/32'];
   if (allowedNetworks[0] === 'host') return [...loopback, ...(address && !dhcp ? [`${address}/32`] : [])].join(' ');
   if (allowedNetworks[0] === 'subnet') {
     // With DHCP the subnet is unknown when rendering; the wizard asks for a list in that case.

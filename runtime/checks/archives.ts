@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import bz2 from 'unbzip2-stream';
 import { MAGIC_BYTES } from './mime-walk.js';
@@ -231,8 +231,14 @@ export async function listContainer(path: string, kind: Exclude<ContainerKind, '
       return listZip(path, context);
     case 'gzip':
       return listCompressed(createReadStream(path).pipe(createGunzip()), inner, context);
-    case 'bzip2':
-      return listCompressed(createReadStream(path).pipe(bz2()), inner, context);
+    case 'bzip2': {
+      // unbzip2-stream is an old-style stream: bridge it into a real Readable.
+      const decoded = new PassThrough();
+      const decoder = bz2();
+      decoder.on('error', (err: Error) => decoded.destroy(err));
+      createReadStream(path).pipe(decoder).pipe(decoded);
+      return listCompressed(decoded, inner, context);
+    }
     case 'tar': {
       const stream = createReadStream(path);
       const reader = new ByteReader(stream, context.budget);

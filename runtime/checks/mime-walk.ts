@@ -165,8 +165,11 @@ export async function walkMime(path: string, options: WalkOptions, namePrefix = 
         const collector: PartCollector = current;
         if (!collector.decoder.write(item.value)) await once(collector.decoder, 'drain');
       } else if (item.type === 'data' && openBoundaries.size > 0) {
-        const line = item.value.toString('latin1').replace(/\r?\n$/, '').trimEnd();
-        if (line.startsWith('--') && line.endsWith('--')) openBoundaries.delete(line.slice(2, -2));
+        // mailsplit hands over runs of lines at once: look at each.
+        for (const rawLine of item.value.toString('latin1').split('\n')) {
+          const line = rawLine.trimEnd();
+          if (line.startsWith('--') && line.endsWith('--')) openBoundaries.delete(line.slice(2, -2));
+        }
       }
     }
     await finishCurrent();

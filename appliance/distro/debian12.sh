@@ -1,0 +1,35 @@
+# Everything Debian-specific in one place: package names and how they are installed.
+# Sourced by the host setup for tests, the image build and CI.
+
+# The servers the appliance runs, also started by the integration tests.
+DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin"
+# What the tests use besides them: test files, protocol tools, archivers for fixtures.
+DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates"
+# Build tools for native npm modules (better-sqlite3).
+DEB_BUILD_PACKAGES="python3 make g++"
+
+deb_missing() {
+  local missing=""
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+  done
+  echo "$missing"
+}
+
+# Installs what is missing, non-interactively, without starting the distro's own services
+# (tests start their own instances on loopback).
+deb_install() {
+  local missing
+  missing=$(deb_missing "$@")
+  [ -z "$missing" ] && return 0
+  echo "==> installing Debian packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d 101: packages install without starting their daemons.
+  local policy=/usr/sbin/policy-rc.d created_policy=""
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get install -y -qq --no-install-recommends $missing
+  [ -n "$created_policy" ] && rm -f "$policy"
+  return 0
+}

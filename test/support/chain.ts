@@ -1,0 +1,83 @@
+// The whole chain on loopback, as on the appliance: real Postfix -> our filter (LMTP) -> real clamd
+// and spamd -> Postfix re-injection -> a sink standing in for the organisation's mail server.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { parseConfig } from '../../runtime/config/load.js';
+import type { AppConfig } from '../../runtime/config/schema.js';
+import { startFilter, type RunningFilter } from '../../runtime/filter/daemon.js';
+import { startClamd, type Clamd } from './clamd.js';
+import { startSpamd, type Spamd } from './spamd.js';
+import { startSink, type Sink } from './sink.js';
+import { startPostfix, type Postfix } from './postfix.js';
+import { freePort } from './net.js';
+
+export interface Chain {
+  dir: string;
+  config: AppConfig;
+  clamd: Clamd;
+  spamd: Spamd;
+  sink: Sink;
+  postfix: Postfix;
+  filter: RunningFilter;
+  /** Restarts the filter with these policy settings (the rest of the chain keeps running). */
+  usePolicy(policy: Partial<AppConfig['policy']>): Promise<void>;
+  send(raw: string, envelope: { from: string; to: string[] }, options?: { localAddress?: string }): Promise<SendOutcome>;
+  stop(): Promise<void>;
+}
+
+export interface SendOutcome {
+  accepted: string[];
+  rejected: string[];
+  response: string;
+  error?: Error & { responseCode?: number; response?: string };
+}
+
+export async function startChain(): Promise<Chain> {
+  const dir = mkdtempSync(join(tmpdir(), 'mailfilter-chain-'));
+  // Postfix's daemons run as the postfix user and must reach their folders below this one.
+  chmodSync(dir, 0o755);
+  const [clamd, spamd, sink] = await Promise.all([startClamd(join(dir, 'clamd')), startSpamd(join(dir, 'spamd')), startSink()]);
+  const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
+  const raw = {
+    network: { hostname: 'mx.company.com' },
+    mail: { mode: 'smtp', externalDomain: 'company.com', internalDomain: 'company.local', finalServer: '127.0.0.1', finalServerPort: sink.port, relayDomains: ['company.com', 'company.local'], allowedNetworks: 'host' },
+    postfix: { configDir: join(dir, 'postfix', 'conf'), smtpPort, reinjectPort },
+    filter: { listenPort: filterPort, spoolDir: join(dir, 'spool'), maxConnections: 4 },
+    quarantine: { dir: join(dir, 'quarantine') },
+    clamd: { socket: clamd.socket, timeoutSeconds: 30 },
+    spamd: { port: spamd.port, timeoutSeconds: 60 },
+  };
+  let config = parseConfig(raw, 'test chain');
+  const postfix = await startPostfix(join(dir, 'postfix'), config);
+  let filter = await startFilter(config);
+  const chain: Chain = {
+    dir, config, clamd, spamd, sink, postfix, filter,
+    async usePolicy(policy) {
+      await filter.close();
+      config = parseConfig({ ...raw, policy }, 'test chain');
+      filter = await startFilter(config);
+      chain.filter = filter;
+      chain.config = config;
+    },
+    async send(message, envelope, options = {}) {
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'client.example.net', ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+      try {
+        const info = await transport.sendMail({ envelope, raw: message });
+        return { accepted: info.accepted.map(String), rejected: info.rejected.map(String), response: info.response };
+      } catch (err) {
+        return { accepted: [], rejected: envelope.to, response: (err as { response?: string }).response ?? String(err), error: err as SendOutcome['error'] };
+      } finally {
+        transport.close();
+      }
+    },
+    async stop() {
+      await filter.close().catch(() => undefined);
+      await postfix.stop();
+      await Promise.all([clamd.stop(), spamd.stop(), sink.stop()]);
+      if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return chain;
+}
