@@ -56,7 +56,7 @@ function messageStream(head: Buffer, path: string, bodyOffset: number): Readable
   );
 }
 
-function nextHopReply(outcome: RecipientOutcome, id: string): string | SmtpReply {
+export function nextHopReply(outcome: RecipientOutcome, id: string): string | SmtpReply {
   const said = outcome.response.replace(/[\r\n]+/g, ' ').slice(0, 300);
   if (outcome.code >= 200 && outcome.code < 300) return `2.0.0 Ok: ${id} delivered to next hop (${said})`;
   if (outcome.code >= 500) return new SmtpReply(550, `5.0.0 Next hop refused ${id}: ${said}`);

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide, mayBounce } from '../../../runtime/filter/decide.js';
+import { nextHopReply } from '../../../runtime/filter/pipeline.js';
+import { defaultConfig } from '../../../runtime/config/load.js';
+import type { CheckResult } from '../../../runtime/checks/result.js';
+
+const policy = defaultConfig().policy;
+const pass = (check: CheckResult['check']): CheckResult => ({ check, result: 'pass', detail: '' });
+const fail = (check: CheckResult['check'], detail: string, extra: Partial<CheckResult> = {}): CheckResult => ({ check, result: 'fail', detail, ...extra });
+
+test('precedence: VIRUS, then BANNED, then SPAM, then BADH', () => {
+  const all = [fail('headers', 'h'), fail('spam', 's', { score: 20 }), fail('banned', 'b'), fail('virus', 'v')];
+  assert.equal((decide(all, policy) as { category: string }).category, 'VIRUS');
+  assert.equal((decide(all.slice(0, 3), policy) as { category: string }).category, 'BANNED');
+  assert.equal((decide(all.slice(0, 2), policy) as { category: string }).category, 'SPAM');
+  assert.equal((decide(all.slice(0, 1), policy) as { category: string }).category, 'BADH');
+  const clean = decide([pass('virus'), pass('spam')], policy);
+  assert.deepEqual([clean.kind, (clean as { category: string }).category, (clean as { destiny: string }).destiny], ['verdict', 'CLEAN', 'D_PASS']);
+});
+
+test('a check that could not run postpones the message, even if another found something', () => {
+  const verdict = decide([fail('banned', 'x.exe'), { check: 'virus', result: 'error', detail: 'clamd unreachable' }], policy);
+  assert.equal(verdict.kind, 'postpone');
+  assert.match((verdict as { why: string }).why, /virus check failed: clamd unreachable/);
+});
+
+test('destinies come from the policy', () => {
+  const verdict = decide([fail('spam', 's', { score: 9 })], { ...policy, spamDestiny: 'D_DISCARD' });
+  assert.equal((verdict as { destiny: string }).destiny, 'D_DISCARD');
+});
+
+test('no bounce to the null sender, nor for spam at or above the cutoff', () => {
+  const spam = (score: number) => decide([fail('spam', 's', { score })], policy) as Parameters<typeof mayBounce>[0];
+  assert.equal(mayBounce(spam(8), 'a@b.c', policy), true);
+  assert.equal(mayBounce(spam(10), 'a@b.c', policy), false);
+  assert.equal(mayBounce(spam(8), '', policy), false);
+  assert.equal(mayBounce(decide([fail('virus', 'v')], policy) as Parameters<typeof mayBounce>[0], 'a@b.c', policy), true);
+});
+
+test('the next hop’s answer per recipient becomes our LMTP answer for that recipient', () => {
+  assert.match(String(nextHopReply({ recipient: 'a', code: 250, response: '250 queued' }, 'id1')), /^2\.0\.0 Ok: id1 delivered/);
+  const refused = nextHopReply({ recipient: 'a', code: 550, response: '550 5.1.1 no such user' }, 'id1');
+  assert.equal(typeof refused === 'string' ? 0 : refused.responseCode, 550);
+  const deferred = nextHopReply({ recipient: 'a', code: 421, response: '421 busy' }, 'id1');
+  assert.equal(typeof deferred === 'string' ? 0 : deferred.responseCode, 451);
+});

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QuarantineStore, type QuarantineInput } from '../../../runtime/quarantine/store.js';
+
+function setup(maxSizeMb = 1) {
+  const dir = mkdtempSync(join(tmpdir(), 'store-'));
+  const spool = join(dir, 'spooled.eml');
+  return { dir, spool, store: QuarantineStore.open(join(dir, 'q'), maxSizeMb) };
+}
+
+let counter = 0;
+function input(overrides: Partial<QuarantineInput> = {}): QuarantineInput {
+  counter += 1;
+  return {
+    id: `id-${counter}`,
+    receivedAt: new Date(Date.UTC(2026, 10, 24, 12, 0, counter)),
+    mailFrom: 'alice@company.com',
+    recipients: ['Bob@Company.Local'],
+    headerFrom: 'Alice <alice@company.com>',
+    headerTo: 'Bob <bob@company.local>',
+    subject: 'hello',
+    reason: 'SPAM',
+    detail: 'score=12',
+    size: 100,
+    ...overrides,
+  };
+}
+
+test('a message is stored as a file and indexed by recipient, newest first', async () => {
+  const { spool, store } = setup();
+  writeFileSync(spool, 'Subject: hello\r\n\r\nbody\r\n');
+  const first = await store.add(spool, input({ subject: 'first' }));
+  await store.add(spool, input({ subject: 'second', recipients: ['carol@company.local'], reason: 'VIRUS' }));
+  assert.ok(existsSync(store.filePath(first)));
+  assert.deepEqual(store.list({ addresses: ['bob@company.local'] }).map((e) => e.subject), ['first']);
+  assert.deepEqual(store.list().map((e) => e.subject), ['second', 'first']);
+  assert.equal(store.count({ reason: 'VIRUS' }), 1);
+  assert.equal(store.list({ addresses: [] }).length, 0, 'a user with no addresses sees nothing');
+  store.close();
+});
+
+test('search looks in Subject, From and To only, with LIKE wildcards taken literally', async () => {
+  const { spool, store } = setup();
+  writeFileSync(spool, 'x');
+  await store.add(spool, input({ subject: '100% off' }));
+  await store.add(spool, input({ subject: 'other', headerFrom: 'promo@shop.example' }));
+  assert.equal(store.count({ search: '100%' }), 1);
+  assert.equal(store.count({ search: '%' }), 1);
+  assert.equal(store.count({ search: 'shop.example' }), 1);
+  assert.equal(store.count({ search: 'body' }), 0);
+  store.close();
+});
+
+test('the oldest messages go when the quarantine passes its maximum size', async () => {
+  const { spool, store } = setup(1);
+  writeFileSync(spool, 'x');
+  const a = await store.add(spool, input({ size: 400_000 }));
+  await store.add(spool, input({ size: 400_000 }));
+  await store.add(spool, input({ size: 400_000 }));
+  assert.equal(store.get(a.id), undefined);
+  assert.ok(!existsSync(store.filePath(a)));
+  assert.ok(store.totalBytes() <= 1024 * 1024);
+  assert.equal(store.count(), 2);
+  store.close();
+});
+
+test('a failed copy leaves no row behind', async () => {
+  const { dir, store } = setup();
+  await assert.rejects(store.add(join(dir, 'missing.eml'), input()));
+  assert.equal(store.count(), 0);
+  store.close();
+});
+
+test('daily outcomes are counted for statistics', () => {
+  const { store } = setup();
+  const day = new Date(Date.UTC(2026, 10, 24));
+  store.recordOutcome('CLEAN', day);
+  store.recordOutcome('CLEAN', day);
+  store.recordOutcome('VIRUS', day);
+  assert.deepEqual(store.dailyOutcomes('2026-11-01'), [
+    { day: '2026-11-24', outcome: 'CLEAN', count: 2 },
+    { day: '2026-11-24', outcome: 'VIRUS', count: 1 },
+  ]);
+  store.close();
+});
