@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig } from './config/load.js';
 import type { AppConfig } from './config/schema.js';
 import { startFilter } from './filter/daemon.js';
+import { startFetcher } from './fetch/daemon.js';
 import { logger } from './log.js';
 
 const log = logger('mailfilter');
@@ -14,6 +15,7 @@ const USAGE = `usage: mailfilter <command> [--config FILE]
 
 commands:
   filter                 run the content filter (Postfix hands it every message over LMTP)
+  fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
   check-config [FILE]    validate the appliance config and print the problems
   render --root DIR      render the system config files (Postfix, ...) from the config into DIR
@@ -38,6 +40,7 @@ function localConfig(): AppConfig {
   return parseConfig({
     quarantine: { dir: `${state}/quarantine` },
     filter: { spoolDir: `${state}/spool` },
+    fetch: { stateDir: `${state}/fetch`, accountsFile: `${state}/fetch-accounts.json` },
     viewer: { listenAddress: '127.0.0.1', httpsPort: 8443, httpPort: 8080 },
   }, 'embedded defaults');
 }
@@ -59,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { once: { type: 'boolean' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (!command || values.help || command === 'help') {
     console.log(USAGE);
@@ -69,6 +72,16 @@ async function main(argv: string[]): Promise<number> {
     case 'filter': {
       const filter = await startFilter(readConfig(values.config));
       onSignals(() => filter.close());
+      return -1;
+    }
+    case 'fetch': {
+      const fetcher = startFetcher(readConfig(values.config), { schedule: !values.once });
+      if (values.once) {
+        const outcomes = await fetcher.pollNow();
+        await fetcher.close();
+        return outcomes.every((o) => o.ok) ? 0 : 1;
+      }
+      onSignals(() => fetcher.close());
       return -1;
     }
     case 'start': {

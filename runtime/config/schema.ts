@@ -35,6 +35,8 @@ export const schema = {
     accountsFile: text('/etc/mailfilter/fetch-accounts.json', 'File listing the mailboxes to fetch from'),
     intervalSeconds: num(300, 'Seconds between polls', { min: 10, max: 86400, integer: true }),
     concurrency: num(4, 'Accounts polled at once', { min: 1, max: 64, integer: true }),
+    stateDir: text('/var/lib/mailfilter/fetch', 'Folder for what was already fetched, and messages in transit'),
+    timeoutSeconds: num(60, 'Seconds to wait for a mail server before giving up on this poll', { min: 5, max: 3600 }),
   },
   policy: {
     spamDestiny: destiny('D_PASS', 'Spam message destiny'),

@@ -18,6 +18,7 @@ export interface Postfix {
   /** Messages still in the queue (deferred or active). */
   queueSize(): Promise<number>;
   flush(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,14 +52,18 @@ export async function startPostfix(dir: string, config: AppConfig): Promise<Post
   ]);
   await run('postmap', [join(confDir, 'transport')]);
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  await run('postfix', ['-c', confDir, 'start']).catch((err: Error) => {
-    throw new Error(`postfix start failed: ${err.message}\n${readLog()}`);
-  });
-  await waitFor('Postfix to listen', () => listening(config.postfix.smtpPort), 30_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${readLog()}`);
-  });
-  await waitFor('Postfix re-injection to listen', () => listening(config.postfix.reinjectPort), 30_000);
+  const start = async () => {
+    await run('postfix', ['-c', confDir, 'start']).catch((err: Error) => {
+      throw new Error(`postfix start failed: ${err.message}\n${readLog()}`);
+    });
+    await waitFor('Postfix to listen', () => listening(config.postfix.smtpPort), 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${readLog()}`);
+    });
+    await waitFor('Postfix re-injection to listen', () => listening(config.postfix.reinjectPort), 30_000);
+  };
+  await start();
   return {
+    start,
     confDir,
     smtpPort: config.postfix.smtpPort,
     log: readLog,
@@ -71,7 +76,7 @@ export async function startPostfix(dir: string, config: AppConfig): Promise<Post
     },
     async stop() {
       await run('postfix', ['-c', confDir, 'stop']).catch(() => undefined);
-      await run('postfix', ['-c', confDir, 'abort']).catch(() => undefined);
+      await waitFor('Postfix to stop listening', async () => !(await listening(config.postfix.smtpPort)), 30_000);
     },
   };
 }
