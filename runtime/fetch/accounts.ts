@@ -78,7 +78,7 @@ export function parseAccounts(raw: unknown, defaultKeep: boolean, source = 'acco
     const base = readFields(server, serverFields, path, problems, ['port', 'accounts']);
     if (base.host === '') problems.push(`${path}.host: required`);
     if (base.tls === 'none' && !base.allowPlaintext) problems.push(`${path}.tls: "none" sends passwords in clear text; set allowPlaintext: true to allow it`);
-    let serverPort = DEFAULT_PORTS[base.protocol]![base.tls];
+    let serverPort = DEFAULT_PORTS[base.protocol]?.[base.tls] ?? 0;
     if (server.port !== undefined) {
       try {
         serverPort = port(serverPort, 'port').parse(server.port);
