@@ -7,6 +7,7 @@ import { ConfigError, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfi
 import type { AppConfig } from './config/schema.js';
 import { startFilter } from './filter/daemon.js';
 import { startFetcher } from './fetch/daemon.js';
+import { startViewer } from './viewer/server.js';
 import { logger } from './log.js';
 
 const log = logger('mailfilter');
@@ -15,6 +16,7 @@ const USAGE = `usage: mailfilter <command> [--config FILE]
 
 commands:
   filter                 run the content filter (Postfix hands it every message over LMTP)
+  viewer                 run the quarantine viewer (HTTPS, https://<host>/viewer/)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
   check-config [FILE]    validate the appliance config and print the problems
@@ -41,7 +43,7 @@ function localConfig(): AppConfig {
     quarantine: { dir: `${state}/quarantine` },
     filter: { spoolDir: `${state}/spool` },
     fetch: { stateDir: `${state}/fetch`, accountsFile: `${state}/fetch-accounts.json` },
-    viewer: { listenAddress: '127.0.0.1', httpsPort: 8443, httpPort: 8080 },
+    viewer: { listenAddress: '127.0.0.1', httpsPort: 8443, httpPort: 8080, dataDir: `${state}/viewer` },
   }, 'embedded defaults');
 }
 
@@ -74,6 +76,11 @@ async function main(argv: string[]): Promise<number> {
       onSignals(() => filter.close());
       return -1;
     }
+    case 'viewer': {
+      const viewer = await startViewer(readConfig(values.config));
+      onSignals(() => viewer.close());
+      return -1;
+    }
     case 'fetch': {
       const fetcher = startFetcher(readConfig(values.config), { schedule: !values.once });
       if (values.once) {
@@ -87,11 +94,16 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const config = values.config ? loadConfig(values.config) : localConfig();
       const filter = await startFilter(config);
+      const viewer = await startViewer(config);
       console.log(`mailfilter is running on loopback (state in ${resolve('var')}):
+  viewer          https://127.0.0.1:${viewer.httpsPort}/viewer/  (vadmin / password; self-signed certificate)
   content filter  LMTP ${config.filter.listenHost}:${filter.port}  -> re-injects to ${config.postfix.reinjectHost}:${config.postfix.reinjectPort}
   clamd           ${config.clamd.socket || `${config.clamd.host}:${config.clamd.port}`}   spamd ${config.spamd.host}:${config.spamd.port}
 Messages are answered 451 while a scanner is unreachable. Ctrl-C stops.`);
-      onSignals(() => filter.close());
+      onSignals(async () => {
+        await viewer.close();
+        await filter.close();
+      });
       return -1;
     }
     case 'check-config': {

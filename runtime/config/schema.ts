@@ -67,6 +67,8 @@ export const schema = {
     httpPort: port(80, 'HTTP port that redirects to HTTPS (0 for none)'),
     tlsCert: text('', 'TLS certificate file (blank: a self-signed one is made)'),
     tlsKey: text('', 'TLS private key file'),
+    dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
+    sessionHours: num(8, 'Hours a viewer login lasts without activity', { min: 1, max: 720 }),
   },
   directory: {
     enabled: bool(false, 'Microsoft Exchange / Active Directory recipient integration'),

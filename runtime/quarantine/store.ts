@@ -238,6 +238,14 @@ export class QuarantineStore {
     return true;
   }
 
+  /** Takes addresses off a message; the message goes when no recipient is left. */
+  async removeRecipients(id: string, addresses: string[]): Promise<void> {
+    const remove = this.db.prepare('DELETE FROM recipients WHERE message_id = ? AND address = ?');
+    for (const address of addresses) remove.run(id, address.toLowerCase());
+    const left = (this.db.prepare('SELECT COUNT(*) AS n FROM recipients WHERE message_id = ?').get(id) as { n: number }).n;
+    if (left === 0) await this.delete(id);
+  }
+
   async deleteMatching(query: ListQuery): Promise<number> {
     const { sql, params } = this.where(query);
     const ids = (this.db.prepare(`SELECT m.id FROM messages m ${sql}`).all(...params) as { id: string }[]).map((r) => r.id);

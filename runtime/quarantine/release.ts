@@ -1,0 +1,17 @@
+// Release: a quarantined message goes back on its way through Postfix's re-injection listener, past
+// the filter (so it is not quarantined again), marked with who released it.
+import { Readable } from 'node:stream';
+import type { Reinjector, RecipientOutcome } from '../filter/deliver.js';
+import type { QuarantineEntry, QuarantineStore } from './store.js';
+
+export async function releaseMessage(store: QuarantineStore, entry: QuarantineEntry, recipients: string[], reinjector: Reinjector, releasedBy: string): Promise<RecipientOutcome[]> {
+  if (recipients.length === 0) throw new Error('no recipient to release to');
+  const trace = Buffer.from(`X-Mailfilter-Released: ${entry.id} (${entry.reason}) by ${releasedBy.replace(/[^\x21-\x7e]/g, '?')} on ${new Date().toUTCString()}\r\n`);
+  const message = Readable.from((async function* () {
+    yield trace;
+    yield* store.openMessage(entry);
+  })());
+  const outcomes = await reinjector.send(entry.mailFrom, recipients, message);
+  if (outcomes.some((o) => o.code < 300)) store.markReleased(entry.id, releasedBy);
+  return outcomes;
+}

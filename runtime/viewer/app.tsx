@@ -1,0 +1,37 @@
+// The quarantine viewer: routes composed under /viewer, behind the security middleware.
+import { Hono } from 'hono';
+import type { ViewerDeps, ViewerEnv } from './context.js';
+import { HttpError } from './context.js';
+import { checkCsrf, requireSession, securityHeaders } from './security.js';
+import { loginRoutes, accountRoutes } from './routes/login.js';
+import { messageRoutes } from './routes/messages.js';
+import { adminRoutes } from './routes/admin.js';
+import { Layout } from './views/layout.js';
+import { STYLESHEET } from './static.js';
+import { logger } from '../log.js';
+
+const log = logger('viewer');
+
+export function createViewerApp(deps: ViewerDeps): Hono<ViewerEnv> {
+  const app = new Hono<ViewerEnv>().basePath('/viewer');
+  app.use('*', securityHeaders);
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.get('/static/style.css', (c) => c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+  app.use('*', requireSession);
+  app.use('*', checkCsrf);
+  app.route('/', loginRoutes);
+  app.route('/', accountRoutes);
+  app.route('/', messageRoutes);
+  app.route('/', adminRoutes);
+  app.notFound((c) => c.html(<Layout title="Not found"><h1>Not found</h1><p>There is no such page. <a href="/viewer/">Back to the start</a>.</p></Layout>, 404));
+  app.onError((err, c) => {
+    const status = err instanceof HttpError ? err.status : 500;
+    if (status === 500) log.error('request failed', { path: c.req.path, error: err.message, stack: err.stack?.split('\n').slice(0, 3).join(' | ') });
+    const text = err instanceof HttpError ? err.message : 'Something went wrong on the appliance; the details are in its log.';
+    return c.html(<Layout title="Error"><h1>{status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Error'}</h1><p>{text}</p><p><a href="/viewer/">Back to the start</a></p></Layout>, status);
+  });
+  return app;
+}

@@ -1,0 +1,17 @@
+// Password checks for the login form. Local accounts are checked against their scrypt hash; an
+// unknown user costs the same time as a wrong password, so names cannot be probed by timing.
+import type { Authenticate } from './context.js';
+import type { ViewerAccounts } from './accounts.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+export function localAuthenticator(accounts: ViewerAccounts): Authenticate {
+  const decoy = hashPassword('decoy password that matches nothing');
+  return async (username, password) => {
+    const user = accounts.findByName(username);
+    if (!user || user.source !== 'local' || !user.passwordHash) {
+      await verifyPassword(password, await decoy);
+      return null;
+    }
+    return (await verifyPassword(password, user.passwordHash)) ? user : null;
+  };
+}

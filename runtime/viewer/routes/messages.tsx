@@ -1,0 +1,184 @@
+// A user's quarantined messages: list, safe view, download, release, delete. Every request checks,
+// on the server, that the message is addressed to one of the user's own addresses.
+import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import { CATEGORIES, type Category } from '../../config/schema.js';
+import type { QuarantineEntry } from '../../quarantine/store.js';
+import { releaseMessage } from '../../quarantine/release.js';
+import { Layout, CsrfField, Notice } from '../views/layout.js';
+import { viewMessage } from '../message-view.js';
+import { HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
+import type { Session } from '../accounts.js';
+
+const PAGE_SIZE = 50;
+
+/** The addresses whose messages this request may show: a user's own, or, for the admin, everyone's or one user's. */
+function scope(c: ViewerContext): { addresses: string[] | undefined; owner?: string } {
+  const { user } = c.get('session');
+  if (!user.isAdmin) return { addresses: user.addresses };
+  const asUser = Number(c.req.query('user'));
+  if (!asUser) return { addresses: undefined };
+  const target = c.get('deps').accounts.get(asUser);
+  if (!target) throw new HttpError(404, 'No such user.');
+  return { addresses: target.addresses, owner: target.username };
+}
+
+/** The message, if this session may see it, and the recipients this session acts for. */
+function ownMessage(c: ViewerContext, id: string): { entry: QuarantineEntry; recipients: string[] } {
+  const { user } = c.get('session');
+  const entry = c.get('deps').store.get(id);
+  // The same answer for "no such message" and "not yours": ids are not to be probed.
+  const recipients = entry ? (user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r))) : [];
+  if (!entry || recipients.length === 0) throw new HttpError(404, 'No such message in your quarantine.');
+  return { entry, recipients };
+}
+
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+const backTo = (c: ViewerContext) => `/viewer/messages${c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : ''}`;
+
+const ReasonBadge = ({ reason }: { reason: Category }) => <span class={`reason ${reason}`}>{reason}</span>;
+
+const DONE: Record<string, string> = {
+  released: 'Released: the message is on its way to you.',
+  deleted: 'Deleted.',
+  'deleted-all': 'All your quarantined messages were deleted.',
+  password: 'Password changed.',
+};
+
+function canDownload(c: ViewerContext, entry: QuarantineEntry): boolean {
+  return c.get('deps').config.viewer.allowedDownloadTypes.includes(entry.reason);
+}
+
+function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) {
+  const user = c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : '';
+  return (
+    <span class="actions">
+      {canDownload(c, entry) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
+      <form method="post" action={`/viewer/messages/${entry.id}/release${user}`} class="inline">
+        <CsrfField token={session.csrfToken} />
+        <button type="submit" title="Release to normal delivery">Release ➜</button>
+      </form>
+      <form method="post" action={`/viewer/messages/${entry.id}/delete${user}`} class="inline">
+        <CsrfField token={session.csrfToken} />
+        <button type="submit" class="danger">Delete</button>
+      </form>
+    </span>
+  );
+}
+
+export const messageRoutes = new Hono<ViewerEnv>()
+  .get('/', (c) => c.redirect(c.get('session').user.isAdmin ? '/viewer/admin' : '/viewer/messages', 303))
+  .get('/messages', (c) => {
+    const session = c.get('session');
+    const { store } = c.get('deps');
+    const { addresses, owner } = scope(c);
+    const search = (c.req.query('q') ?? '').slice(0, 200);
+    const reasonParam = c.req.query('reason') ?? '';
+    const reason = (CATEGORIES as readonly string[]).includes(reasonParam) ? (reasonParam as Category) : undefined;
+    const page = Math.max(1, Math.floor(Number(c.req.query('page')) || 1));
+    const query = { addresses, search: search || undefined, reason };
+    const total = store.count(query);
+    const entries = store.list({ ...query, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+    const pageLink = (p: number) => `/viewer/messages?${new URLSearchParams({ ...(c.req.query('user') ? { user: c.req.query('user')! } : {}), ...(search ? { q: search } : {}), ...(reason ? { reason } : {}), page: String(p) })}`;
+    return c.html(
+      <Layout title="Messages" user={session.user} csrfToken={session.csrfToken}>
+        <h1>{owner ? `Quarantined messages of ${owner}` : session.user.isAdmin ? 'All quarantined messages' : 'Your quarantined messages'}</h1>
+        <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
+        {!session.user.isAdmin && <p class="muted">For {session.user.addresses.join(', ') || 'no address yet (ask the administrator to add yours)'}.</p>}
+        <form method="get" action="/viewer/messages" class="filters">
+          {c.req.query('user') && <input type="hidden" name="user" value={c.req.query('user')} />}
+          <input type="search" name="q" value={search} placeholder="Search subject, from, to" aria-label="Search" />
+          <select name="reason" aria-label="Reason">
+            <option value="">All reasons</option>
+            {CATEGORIES.map((r) => <option value={r} selected={r === reason}>{r}</option>)}
+          </select>
+          <button type="submit">Filter</button>
+        </form>
+        <table>
+          <thead><tr><th>Date</th><th>From</th><th>To</th><th>Subject</th><th>Reason</th><th></th></tr></thead>
+          <tbody>
+            {entries.map((entry) => (
+              <tr>
+                <td>{when(entry.receivedAt)}</td>
+                <td>{entry.headerFrom || entry.mailFrom || '<>'}</td>
+                <td>{entry.recipients.join(', ')}</td>
+                <td><a href={`/viewer/messages/${entry.id}${c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : ''}`}>{entry.subject || '(no subject)'}</a></td>
+                <td><ReasonBadge reason={entry.reason} /> <span class="muted">{entry.detail}</span>{entry.releasedAt ? <span class="muted"> · released</span> : null}</td>
+                <td><ActionButtons c={c} entry={entry} session={session} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {entries.length === 0 && <p class="muted">No quarantined messages{search || reason ? ' match this filter' : ''}.</p>}
+        <div class="pager">
+          {page > 1 && <a href={pageLink(page - 1)}>← Newer</a>}
+          <span class="muted">{total} message{total === 1 ? '' : 's'}</span>
+          {page * PAGE_SIZE < total && <a href={pageLink(page + 1)}>Older →</a>}
+        </div>
+        {!session.user.isAdmin && total > 0 && (
+          <form method="post" action="/viewer/messages/delete-all">
+            <CsrfField token={session.csrfToken} />
+            <button type="submit" class="danger">Delete All</button>
+          </form>
+        )}
+      </Layout>,
+    );
+  })
+  .post('/messages/delete-all', async (c) => {
+    const { user } = c.get('session');
+    const { store } = c.get('deps');
+    for (const entry of store.list({ addresses: user.addresses, limit: 1_000_000 })) {
+      await store.removeRecipients(entry.id, user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r)));
+    }
+    return c.redirect('/viewer/messages?done=deleted-all', 303);
+  })
+  .get('/messages/:id', async (c) => {
+    const session = c.get('session');
+    const { store } = c.get('deps');
+    const { entry } = ownMessage(c, c.req.param('id'));
+    const view = await viewMessage(store.filePath(entry), entry.size);
+    return c.html(
+      <Layout title={entry.subject || 'Message'} user={session.user} csrfToken={session.csrfToken}>
+        <p><a href={backTo(c)}>← Back to the list</a></p>
+        <div class="card">
+          <p><ReasonBadge reason={entry.reason} /> {entry.detail}</p>
+          <table>
+            <tbody>
+              {view.headers.map(([name, value]) => <tr><th>{name}</th><td>{value}</td></tr>)}
+              <tr><th>Envelope</th><td>from {entry.mailFrom || '<>'} to {entry.recipients.join(', ')}</td></tr>
+              {view.attachments.length > 0 && <tr><th>Attachments</th><td>{view.attachments.map((a) => `${a.filename} (${a.contentType}, ${a.size} bytes)`).join('; ')}</td></tr>}
+            </tbody>
+          </table>
+          <ActionButtons c={c} entry={entry} session={session} />
+        </div>
+        <pre class="body">{view.text || '(no text in this message)'}</pre>
+        {view.truncated && <p class="muted">Only the beginning of this large message is shown.</p>}
+      </Layout>,
+    );
+  })
+  .get('/messages/:id/download', (c) => {
+    const { store } = c.get('deps');
+    const { entry } = ownMessage(c, c.req.param('id'));
+    if (!canDownload(c, entry)) throw new HttpError(403, `Messages quarantined as ${entry.reason} cannot be downloaded (ALLOWED_DOWNLOAD_TYPES).`);
+    c.header('Content-Type', 'message/rfc822');
+    c.header('Content-Disposition', `attachment; filename="${entry.id}.eml"`);
+    c.header('Content-Length', String(entry.size));
+    return stream(c, async (out) => {
+      for await (const chunk of store.openMessage(entry)) await out.write(chunk as Uint8Array);
+    });
+  })
+  .post('/messages/:id/release', async (c) => {
+    const { store, reinjector } = c.get('deps');
+    const { entry, recipients } = ownMessage(c, c.req.param('id'));
+    const outcomes = await releaseMessage(store, entry, recipients, reinjector, c.get('session').user.username);
+    const failed = outcomes.filter((o) => o.code >= 300);
+    if (failed.length === outcomes.length) throw new HttpError(500, `The message could not be released: ${failed[0]?.response ?? 'no answer'}. It stays in the quarantine; try again later.`);
+    return c.redirect(`${backTo(c)}${backTo(c).includes('?') ? '&' : '?'}done=released`, 303);
+  })
+  .post('/messages/:id/delete', async (c) => {
+    const { store } = c.get('deps');
+    const { entry, recipients } = ownMessage(c, c.req.param('id'));
+    if (c.get('session').user.isAdmin) await store.delete(entry.id);
+    else await store.removeRecipients(entry.id, recipients);
+    return c.redirect(`${backTo(c)}${backTo(c).includes('?') ? '&' : '?'}done=deleted`, 303);
+  });

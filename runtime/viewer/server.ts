@@ -1,0 +1,85 @@
+// `mailfilter viewer`: the viewer over HTTPS only (a self-signed certificate is made when none is
+// configured), and a plain HTTP listener that only redirects to it.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import type { AppConfig } from '../config/schema.js';
+import { logger } from '../log.js';
+import { QuarantineStore } from '../quarantine/store.js';
+import { createReinjector } from '../filter/deliver.js';
+import { ViewerAccounts } from './accounts.js';
+import { localAuthenticator } from './authenticate.js';
+import { createViewerApp } from './app.js';
+
+const log = logger('viewer');
+
+export interface RunningViewer {
+  httpsPort: number;
+  httpPort: number;
+  accounts: ViewerAccounts;
+  close(): Promise<void>;
+}
+
+/** The configured certificate, or a self-signed one made once for this appliance's name. */
+export function tlsFiles(config: AppConfig): { cert: string; key: string } {
+  if (config.viewer.tlsCert) return { cert: config.viewer.tlsCert, key: config.viewer.tlsKey };
+  const dir = join(config.viewer.dataDir, 'tls');
+  const cert = join(dir, 'viewer.crt');
+  const key = join(dir, 'viewer.key');
+  if (!existsSync(cert) || !existsSync(key)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const name = config.network.hostname;
+    const ip = config.network.address ? `,IP:${config.network.address}` : '';
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', `/CN=${name}`,
+      '-addext', `subjectAltName=DNS:${name},DNS:localhost,IP:127.0.0.1${ip}`, '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+    log.info('made a self-signed certificate', { cert, name });
+  }
+  return { cert, key };
+}
+
+function listenPort(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+export async function startViewer(config: AppConfig): Promise<RunningViewer> {
+  const { viewer } = config;
+  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+  const accounts = await ViewerAccounts.open(viewer.dataDir, viewer.sessionHours);
+  const reinjector = createReinjector({ host: config.postfix.reinjectHost, port: config.postfix.reinjectPort, heloName: config.network.hostname, maxConnections: 2 });
+  const app = createViewerApp({ config, store, accounts, reinjector, authenticate: localAuthenticator(accounts) });
+  const files = tlsFiles(config);
+  const https = serve({
+    fetch: app.fetch,
+    port: viewer.httpsPort,
+    hostname: viewer.listenAddress,
+    createServer: createHttpsServer,
+    serverOptions: { cert: readFileSync(files.cert), key: readFileSync(files.key) },
+  }) as Server;
+  await new Promise<void>((resolve, reject) => (https.listening ? resolve() : https.once('listening', resolve).once('error', reject)));
+  const httpsPort = listenPort(https);
+  let http: Server | null = null;
+  if (viewer.httpPort !== 0) {
+    http = createHttpServer((req, res) => {
+      const host = (req.headers.host ?? config.network.hostname).replace(/:\d+$/, '');
+      res.writeHead(301, { Location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}/viewer/` }).end();
+    });
+    await new Promise<void>((resolve, reject) => http!.once('error', reject).listen(viewer.httpPort, viewer.listenAddress, resolve));
+  }
+  log.info('listening', { https: `${viewer.listenAddress}:${httpsPort}`, http_redirect: http ? `${viewer.listenAddress}:${listenPort(http)}` : 'off' });
+  return {
+    httpsPort,
+    httpPort: http ? listenPort(http) : 0,
+    accounts,
+    async close() {
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+      if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));
+      reinjector.close();
+      accounts.close();
+      store.close();
+    },
+  };
+}
