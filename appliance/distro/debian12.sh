@@ -4,8 +4,8 @@
 # The servers the appliance runs, also started by the integration tests.
 DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin"
 # What the tests use besides them: test files, protocol tools, archivers for fixtures.
-# Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests.
-DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd"
+# Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests; Chromium drives the viewer.
+DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd chromium"
 # Build tools for native npm modules (better-sqlite3).
 DEB_BUILD_PACKAGES="python3 make g++"
 

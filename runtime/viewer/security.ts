@@ -32,7 +32,8 @@ export const securityHeaders: MiddlewareHandler<ViewerEnv> = async (c, next) => 
   c.header('Content-Security-Policy', CSP);
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('X-Frame-Options', 'DENY');
-  c.header('Referrer-Policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer browsers send "Origin: null" on our own forms.
+  c.header('Referrer-Policy', 'same-origin');
   c.header('Strict-Transport-Security', 'max-age=31536000');
   c.header('Cache-Control', 'no-store');
 };
@@ -49,12 +50,20 @@ export const requireSession: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   return next();
 };
 
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null; // "null" (sandboxed frames, privacy modes) and garbage are never our own pages
+  }
+}
+
 /** Every POST carries the session's token, and comes from our own pages. */
 export const checkCsrf: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (c.req.method !== 'POST') return next();
   const origin = c.req.header('origin');
   const host = c.req.header('host');
-  if (origin && host && new URL(origin).host !== host) return c.text('Cross-site request refused.', 403);
+  if (origin && host && originHost(origin) !== host) return c.text('Cross-site request refused.', 403);
   if (c.req.path === '/viewer/login') return next();
   const body = await c.req.parseBody();
   if (!sameToken(typeof body._csrf === 'string' ? body._csrf : undefined, c.get('session').csrfToken)) return c.text('This form has expired (missing or wrong CSRF token). Go back, reload and try again.', 403);

@@ -1,0 +1,141 @@
+// The viewer's security rules, checked in-process with app.request(): sessions, CSRF, who sees
+// what, download types, rate limiting, headers.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../../runtime/config/load.js';
+import { QuarantineStore } from '../../../runtime/quarantine/store.js';
+import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
+import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
+import { createViewerApp } from '../../../runtime/viewer/app.js';
+import type { Reinjector } from '../../../runtime/filter/deliver.js';
+
+type App = ReturnType<typeof createViewerApp>;
+let app: App;
+let store: QuarantineStore;
+const released: Array<{ from: string; to: string[] }> = [];
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'viewer-'));
+  const config = parseConfig({ quarantine: { dir: join(dir, 'q') }, viewer: { dataDir: join(dir, 'v') } });
+  store = QuarantineStore.open(config.quarantine.dir, 100);
+  const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8);
+  const reinjector: Reinjector = { send: async (from, to) => { released.push({ from, to }); return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' })); }, close() {} };
+  app = createViewerApp({ config, store, accounts, reinjector, authenticate: localAuthenticator(accounts) });
+  await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
+  await accounts.create({ username: 'carol', password: 'carol-password-1', source: 'local', addresses: ['carol@company.local'] });
+  const spool = join(dir, 'm.eml');
+  writeFileSync(spool, 'From: x@example.net\r\nSubject: hi\r\n\r\nbody\r\n');
+  for (const [id, to, reason] of [['m-bob', 'bob@company.local', 'SPAM'], ['m-carol', 'carol@company.local', 'SPAM'], ['m-virus', 'bob@company.local', 'VIRUS'], ['m-both', 'bob@company.local carol@company.local', 'BANNED']] as const) {
+    await store.add(spool, { id, receivedAt: new Date(), mailFrom: 'x@example.net', recipients: to.split(' '), headerFrom: 'x@example.net', headerTo: to, subject: `subject ${id}`, reason, detail: 'd', size: 40 });
+  }
+});
+
+class Browser {
+  cookies = new Map<string, string>();
+  constructor(private readonly ip = '10.0.0.1') {}
+  async request(path: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { host: 'mx.company.com', ...(init.headers ?? {}) };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const response = await app.request(`https://mx.company.com${path}`, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined }, { incoming: { socket: { remoteAddress: this.ip } } });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const [name, value] = pair!.split('=');
+      if (value) this.cookies.set(name!, value);
+      else this.cookies.delete(name!);
+    }
+    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers };
+  }
+  async csrf(path: string): Promise<string> {
+    return /name="_csrf" value="([^"]+)"/.exec((await this.request(path)).text)?.[1] ?? '';
+  }
+  async login(username: string, password: string) {
+    return this.request('/viewer/login', { form: { _csrf: await this.csrf('/viewer/login'), username, password } });
+  }
+}
+
+test('pages need a session; headers lock the page down', async () => {
+  const browser = new Browser();
+  const page = await browser.request('/viewer/messages');
+  assert.equal(page.status, 303);
+  assert.equal(page.location, '/viewer/login');
+  const login = await browser.request('/viewer/login');
+  assert.match(login.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  assert.equal(login.headers.get('x-frame-options'), 'DENY');
+  assert.match(login.headers.get('set-cookie') ?? '', /HttpOnly; Secure; SameSite=Strict/);
+});
+
+test('vadmin must change the initial password before anything else', async () => {
+  const browser = new Browser('10.0.0.2');
+  const login = await browser.login('vadmin', 'password');
+  assert.equal(login.location, '/viewer/account/password');
+  assert.equal((await browser.request('/viewer/admin')).location, '/viewer/account/password');
+  const token = await browser.csrf('/viewer/account/password');
+  const weak = await browser.request('/viewer/account/password', { form: { _csrf: token, current: 'password', next: 'short', again: 'short' } });
+  assert.equal(weak.status, 400);
+  const changed = await browser.request('/viewer/account/password', { form: { _csrf: token, current: 'password', next: 'a-much-better-one', again: 'a-much-better-one' } });
+  assert.equal(changed.location, '/viewer/admin?done=password');
+  assert.equal((await browser.request('/viewer/admin')).status, 200);
+});
+
+test('a user sees, downloads, releases and deletes only messages to their own addresses', async () => {
+  const bob = new Browser('10.0.0.3');
+  assert.equal((await bob.login('bob', 'bob-password-1')).location, '/viewer/messages');
+  const list = await bob.request('/viewer/messages');
+  assert.match(list.text, /subject m-bob/);
+  assert.match(list.text, /subject m-both/);
+  assert.doesNotMatch(list.text, /subject m-carol/);
+  assert.equal((await bob.request('/viewer/messages/m-carol')).status, 404);
+  assert.equal((await bob.request('/viewer/messages/m-carol/download')).status, 404);
+  assert.equal((await bob.request('/viewer/messages/m-bob/download')).status, 200);
+  const virus = await bob.request('/viewer/messages/m-virus/download');
+  assert.equal(virus.status, 403);
+  assert.match(virus.text, /VIRUS cannot be downloaded/);
+  const token = await bob.csrf('/viewer/messages');
+  assert.equal((await bob.request('/viewer/messages/m-carol/release', { form: { _csrf: token } })).status, 404);
+  assert.equal((await bob.request('/viewer/messages/m-carol/delete', { form: { _csrf: token } })).status, 404);
+  assert.ok(store.get('m-carol'), 'carol’s message untouched');
+
+  await bob.request('/viewer/messages/m-both/release', { form: { _csrf: token } });
+  assert.deepEqual(released.at(-1), { from: 'x@example.net', to: ['bob@company.local'] }, 'released to bob only');
+  await bob.request('/viewer/messages/m-both/delete', { form: { _csrf: token } });
+  assert.deepEqual(store.get('m-both')?.recipients, ['carol@company.local'], 'carol still has her copy');
+});
+
+test('a state change without the session’s CSRF token, or from another site, is refused', async () => {
+  const carol = new Browser('10.0.0.4');
+  await carol.login('carol', 'carol-password-1');
+  assert.equal((await carol.request('/viewer/messages/m-carol/delete', { form: {} })).status, 403);
+  assert.equal((await carol.request('/viewer/messages/m-carol/delete', { form: { _csrf: 'forged' } })).status, 403);
+  const token = await carol.csrf('/viewer/messages');
+  assert.equal((await carol.request('/viewer/messages/m-carol/delete', { form: { _csrf: token }, headers: { origin: 'https://evil.example' } })).status, 403);
+  assert.equal((await carol.request('/viewer/messages/m-carol/delete', { form: { _csrf: token }, headers: { origin: 'null' } })).status, 403);
+  assert.ok(store.get('m-carol'));
+  assert.equal((await carol.request('/viewer/admin')).status, 403, 'not for users');
+});
+
+test('failed logins are rate limited per user and address', async () => {
+  const attacker = new Browser('10.0.0.5');
+  for (let i = 0; i < 5; i++) assert.equal((await attacker.login('carol', `guess-${i}`)).status, 401);
+  const blocked = await attacker.login('carol', 'carol-password-1');
+  assert.equal(blocked.status, 429);
+  assert.match(blocked.text, /Too many failed logins/);
+  assert.equal((await new Browser('10.0.0.6').login('carol', 'carol-password-1')).status, 303, 'another address is not blocked');
+});
+
+test('message content is shown as inert text', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'viewer-html-'));
+  const path = join(dir, 'h.eml');
+  writeFileSync(path, 'From: x@example.net\r\nTo: bob@company.local\r\nSubject: <script>alert(1)</script>\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>Bob</b></p><script>alert(2)</script><img src="http://tracker.example/x.gif">\r\n');
+  await store.add(path, { id: 'm-html', receivedAt: new Date(), mailFrom: 'x@example.net', recipients: ['bob@company.local'], headerFrom: 'x@example.net', headerTo: 'bob', subject: '<script>alert(1)</script>', reason: 'SPAM', detail: 'd', size: 200 });
+  const bob = new Browser('10.0.0.7');
+  await bob.login('bob', 'bob-password-1');
+  const page = await bob.request('/viewer/messages/m-html');
+  assert.equal(page.status, 200);
+  assert.doesNotMatch(page.text, /<script>|<img|<b>Bob/);
+  assert.match(page.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.match(page.text, /Hello Bob/);
+});
