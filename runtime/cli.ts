@@ -8,6 +8,8 @@ import type { AppConfig } from './config/schema.js';
 import { startFilter } from './filter/daemon.js';
 import { startFetcher } from './fetch/daemon.js';
 import { startViewer } from './viewer/server.js';
+import { ViewerAccounts } from './viewer/accounts.js';
+import { syncDirectory } from './directory/sync.js';
 import { logger } from './log.js';
 
 const log = logger('mailfilter');
@@ -17,6 +19,7 @@ const USAGE = `usage: mailfilter <command> [--config FILE]
 commands:
   filter                 run the content filter (Postfix hands it every message over LMTP)
   viewer                 run the quarantine viewer (HTTPS, https://<host>/viewer/)
+  directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
   check-config [FILE]    validate the appliance config and print the problems
@@ -64,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { once: { type: 'boolean' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { once: { type: 'boolean' }, clear: { type: 'boolean', short: 'c' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (!command || values.help || command === 'help') {
     console.log(USAGE);
@@ -80,6 +83,18 @@ async function main(argv: string[]): Promise<number> {
       const viewer = await startViewer(readConfig(values.config));
       onSignals(() => viewer.close());
       return -1;
+    }
+    case 'directory-sync': {
+      const config = readConfig(values.config);
+      if (!config.directory.enabled) throw new Error('Exchange/LDAP integration is off (directory.enabled is false in the config)');
+      const accounts = config.viewer.enabled ? await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours) : null;
+      try {
+        const report = await syncDirectory(config, accounts, { clear: values.clear === true }, logger('directory'));
+        console.log(`${report.addresses} addresses from ${report.entries} directory entries written to ${report.mapPath}; ${report.usersCreated} viewer users created${values.clear ? `, ${report.usersCleared} redrawn` : ''}.`);
+      } finally {
+        accounts?.close();
+      }
+      return 0;
     }
     case 'fetch': {
       const fetcher = startFetcher(readConfig(values.config), { schedule: !values.once });

@@ -4,8 +4,9 @@
 # The servers the appliance runs, also started by the integration tests.
 DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin"
 # What the tests use besides them: test files, protocol tools, archivers for fixtures.
-# Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests; Chromium drives the viewer.
-DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd chromium"
+# Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests, slapd for Active Directory;
+# Chromium drives the viewer.
+DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd slapd ldap-utils chromium"
 # Build tools for native npm modules (better-sqlite3).
 DEB_BUILD_PACKAGES="python3 make g++"
 
@@ -30,6 +31,7 @@ deb_install() {
   local policy=/usr/sbin/policy-rc.d created_policy=""
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
   apt-get install -y -qq --no-install-recommends $missing
   [ -n "$created_policy" ] && rm -f "$policy"
   return 0

@@ -78,6 +78,9 @@ export const schema = {
     baseDn: text('', 'Base DN of the topmost container to scan (eg, OU=MyBusiness,DC=company,DC=local)'),
     allowInsecure: bool(false, 'LDAP_ALLOW_INSECURE: fall back to plain LDAP when LDAPS and StartTLS fail'),
     caFile: text('', 'CA certificate file used to verify the directory server (blank: system CAs)'),
+    ldapsPort: port(636, 'LDAPS port of the directory server'),
+    ldapPort: port(389, 'LDAP port (StartTLS, or plain when allowed) of the directory server'),
+    timeoutSeconds: num(20, 'Seconds to wait for the directory server', { min: 1, max: 600 }),
   },
   filter: {
     listenHost: text('127.0.0.1', 'Address the content filter listens on for Postfix (LMTP)'),

@@ -128,6 +128,21 @@ export class ViewerAccounts {
     return this.get(id)!;
   }
 
+  /** A user without a password here (directory accounts), created at once. */
+  createSync(input: { username: string; source: 'ldap'; addresses: string[] }): ViewerUser {
+    const id = this.db.transaction(() => {
+      const result = this.db.prepare('INSERT INTO users (username, password_hash, source) VALUES (?, NULL, ?)').run(input.username, input.source);
+      this.assignAddresses(Number(result.lastInsertRowid), input.addresses);
+      return Number(result.lastInsertRowid);
+    })();
+    return this.get(id)!;
+  }
+
+  /** Removes every user drawn from the directory (directory-sync -c redraws them). */
+  deleteBySource(source: 'ldap'): number {
+    return this.db.prepare('DELETE FROM users WHERE source = ? AND is_admin = 0').run(source).changes;
+  }
+
   /** Replaces a user's addresses; refuses one that belongs to someone else. */
   setAddresses(userId: number, addresses: string[]): void {
     this.db.transaction(() => this.assignAddresses(userId, addresses))();

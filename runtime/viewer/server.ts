@@ -13,6 +13,7 @@ import { createReinjector } from '../filter/deliver.js';
 import { ViewerAccounts } from './accounts.js';
 import { localAuthenticator } from './authenticate.js';
 import { createViewerApp } from './app.js';
+import { directoryAuthenticator } from '../directory/login.js';
 
 const log = logger('viewer');
 
@@ -50,7 +51,9 @@ export async function startViewer(config: AppConfig): Promise<RunningViewer> {
   const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
   const accounts = await ViewerAccounts.open(viewer.dataDir, viewer.sessionHours);
   const reinjector = createReinjector({ host: config.postfix.reinjectHost, port: config.postfix.reinjectPort, heloName: config.network.hostname, maxConnections: 2 });
-  const app = createViewerApp({ config, store, accounts, reinjector, authenticate: localAuthenticator(accounts) });
+  const local = localAuthenticator(accounts);
+  const authenticate = viewer.loginMethod === 'ldap' ? directoryAuthenticator(config, accounts, local, log) : local;
+  const app = createViewerApp({ config, store, accounts, reinjector, authenticate });
   const files = tlsFiles(config);
   const https = serve({
     fetch: app.fetch,

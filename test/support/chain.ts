@@ -34,7 +34,8 @@ export interface SendOutcome {
   error?: Error & { responseCode?: number; response?: string };
 }
 
-export async function startChain(): Promise<Chain> {
+/** `overrides` are merged into the chain's config, section by section. */
+export async function startChain(overrides: Record<string, Record<string, unknown>> = {}): Promise<Chain> {
   const dir = mkdtempSync(join(tmpdir(), 'mailfilter-chain-'));
   // Postfix's daemons run as the postfix user and must reach their folders below this one.
   chmodSync(dir, 0o755);
@@ -48,7 +49,8 @@ export async function startChain(): Promise<Chain> {
     quarantine: { dir: join(dir, 'quarantine') },
     clamd: { socket: clamd.socket, timeoutSeconds: 30 },
     spamd: { port: spamd.port, timeoutSeconds: 60 },
-  };
+  } as Record<string, Record<string, unknown>>;
+  for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] ?? {}), ...values };
   let config = parseConfig(raw, 'test chain');
   const postfix = await startPostfix(join(dir, 'postfix'), config);
   let filter = await startFilter(config);

@@ -1,0 +1,121 @@
+// Exchange/AD integration against a real slapd (AD-like schema, TLS from a test CA, a size limit
+// that only paged searches get past) and the real Postfix chain using the recipient map.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChain, type Chain } from '../support/chain.js';
+import { startSlapd, adLikeTree, type Slapd } from '../support/slapd.js';
+import { makeTestCerts, type TestCerts } from '../support/tls.js';
+import { buildMessage } from '../support/messages.js';
+import { freePort } from '../support/net.js';
+import { syncDirectory, recipientMapPath } from '../../runtime/directory/sync.js';
+import { directoryAuthenticator } from '../../runtime/directory/login.js';
+import { DirectoryError } from '../../runtime/directory/connection.js';
+import { ViewerAccounts } from '../../runtime/viewer/accounts.js';
+import { localAuthenticator } from '../../runtime/viewer/authenticate.js';
+import { logger } from '../../runtime/log.js';
+import type { AppConfig } from '../../runtime/config/schema.js';
+
+const USERS = 300;
+let slapd: Slapd;
+let certs: TestCerts;
+let chain: Chain;
+let accounts: ViewerAccounts;
+const log = logger('directory-test');
+
+before(async () => {
+  const { mkdtempSync, chmodSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-'));
+  chmodSync(dir, 0o755);
+  certs = makeTestCerts(join(dir, 'certs'));
+  slapd = await startSlapd(join(dir, 'slapd'), certs, adLikeTree(USERS));
+  chain = await startChain({
+    directory: {
+      enabled: true, server: '127.0.0.1', ldapPort: slapd.ldapPort, ldapsPort: slapd.ldapsPort, caFile: certs.caCert,
+      bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local', bindPassword: 'sync-secret', baseDn: 'ou=MyBusiness,dc=company,dc=local',
+    },
+    viewer: { loginMethod: 'ldap', dataDir: join(dir, 'viewer') },
+  });
+  accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
+}, { timeout: 240_000 });
+
+after(async () => {
+  accounts?.close();
+  await chain?.stop();
+  await slapd?.stop();
+});
+
+function withDirectory(changes: Partial<AppConfig['directory']>): AppConfig {
+  return { ...chain.config, directory: { ...chain.config.directory, ...changes } };
+}
+
+function mapAddresses(): string[] {
+  return readFileSync(recipientMapPath(chain.config), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ')[0]!);
+}
+
+test('the recipient map holds exactly the SMTP addresses under the base DN, read past the size limit', async () => {
+  const report = await syncDirectory(chain.config, accounts, { clear: false }, log);
+  const addresses = mapAddresses();
+  assert.equal(addresses.length, USERS * 2 + 2, 'two per user, two for the group');
+  assert.ok(addresses.includes('user1@company.com') && addresses.includes(`user${USERS}@company.local`));
+  assert.ok(addresses.includes('vertrieb@company.com'), 'smtp: secondary addresses count');
+  assert.ok(!addresses.some((a) => a.includes('x400') || a.includes('c=us')), 'X400 addresses are not mail addresses');
+  assert.ok(!addresses.includes('outsider@company.com'), 'nothing from outside the base DN');
+  assert.equal(report.usersCreated, USERS);
+});
+
+test('Postfix with that map accepts a known recipient and refuses an unknown one', async () => {
+  const known = await chain.send(buildMessage({ subject: 'to a directory user' }), { from: 'someone@example.net', to: ['user7@company.com'] }, { localAddress: '127.0.0.2' });
+  assert.deepEqual(known.accepted, ['user7@company.com'], known.response);
+  await chain.sink.waitFor((m) => m.raw.includes('to a directory user'));
+  const unknown = await chain.send(buildMessage({ subject: 'to nobody' }), { from: 'someone@example.net', to: ['nobody@company.com'] }, { localAddress: '127.0.0.2' });
+  assert.equal(unknown.accepted.length, 0);
+  assert.match(unknown.response, /550 5\.1\.1 .*Recipient address rejected: User unknown in relay recipient table/);
+});
+
+test('viewer users appear with their addresses; -c redraws them', async () => {
+  const user = accounts.findByName('user5@company.local');
+  assert.deepEqual(user?.addresses, ['user5@company.com', 'user5@company.local']);
+  assert.equal(user?.source, 'ldap');
+  accounts.setAddresses(user!.id, ['user5@company.com']);
+  await syncDirectory(chain.config, accounts, { clear: false }, log);
+  assert.deepEqual(accounts.findByName('user5@company.local')?.addresses, ['user5@company.com'], 'left alone without -c');
+  const report = await syncDirectory(chain.config, accounts, { clear: true }, log);
+  assert.equal(report.usersCleared, USERS);
+  assert.deepEqual(accounts.findByName('user5@company.local')?.addresses, ['user5@company.com', 'user5@company.local'], 'redrawn with -c');
+});
+
+test('a user logs into the viewer with directory credentials; vadmin stays local', async () => {
+  const authenticate = directoryAuthenticator(chain.config, accounts, localAuthenticator(accounts), log);
+  assert.equal((await authenticate('user9@company.com', 'password-9'))?.username, 'user9@company.local');
+  assert.equal((await authenticate('user9@company.local', 'password-9'))?.username, 'user9@company.local');
+  assert.equal(await authenticate('user9@company.com', 'wrong'), null);
+  assert.equal(await authenticate('user9@company.com', ''), null, 'no anonymous bind');
+  assert.equal(await authenticate('*)(mail=*', 'password-9'), null, 'filter input is escaped');
+  assert.equal((await authenticate('vadmin', 'password'))?.username, 'vadmin');
+});
+
+test('wrong service password, unreachable server and refused TLS each explain themselves and keep the old map', async () => {
+  const before = readFileSync(recipientMapPath(chain.config), 'utf8');
+  const mtime = statSync(recipientMapPath(chain.config)).mtimeMs;
+  const closedPort = await freePort();
+  const cases: Array<[string, AppConfig, RegExp]> = [
+    ['wrong password', withDirectory({ bindPassword: 'nope' }), /Binding to 127\.0\.0\.1 as cn=sync.* failed: the user name or password was refused/],
+    ['unreachable', withDirectory({ ldapPort: closedPort, ldapsPort: closedPort }), /Cannot reach the directory server 127\.0\.0\.1:\n  LDAPS \(ldaps:\/\/127\.0\.0\.1:\d+\): .*ECONNREFUSED.*\n  StartTLS .*ECONNREFUSED.*\n  plain LDAP: not tried, LDAP_ALLOW_INSECURE/],
+    ['untrusted certificate', withDirectory({ caFile: '' }), /LDAPS .*certificate.*directory\.caFile.*\n  StartTLS .*certificate.*\n  plain LDAP: not tried/],
+  ];
+  for (const [label, config, expected] of cases) {
+    await assert.rejects(syncDirectory(config, accounts, { clear: false }, log), (err: Error) => {
+      assert.ok(err instanceof DirectoryError, `${label}: ${err.message}`);
+      assert.match(err.message, expected, label);
+      return true;
+    });
+  }
+  assert.equal(readFileSync(recipientMapPath(chain.config), 'utf8'), before);
+  assert.equal(statSync(recipientMapPath(chain.config)).mtimeMs, mtime);
+  // With LDAP_ALLOW_INSECURE, the untrusted server is used over plain LDAP as a last resort.
+  const insecure = await syncDirectory(withDirectory({ caFile: '', allowInsecure: true }), null, { clear: false }, log);
+  assert.equal(insecure.addresses, USERS * 2 + 2);
+});
