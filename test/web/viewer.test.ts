@@ -2,19 +2,26 @@
 // administrator's first login, adding a user, that user's messages, safe view, release, delete.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseConfig } from '../../runtime/config/load.js';
-import { QuarantineStore } from '../../runtime/quarantine/store.js';
+import nodemailer from 'nodemailer';
+import { startFilter, type RunningFilter } from '../../runtime/filter/daemon.js';
+import { startClamd, type Clamd } from '../support/clamd.js';
+import { startSpamd, type Spamd } from '../support/spamd.js';
+import { buildMessage, GTUBE } from '../support/messages.js';
+import { EICAR } from '../support/eicar.js';
 import { startViewer, type RunningViewer } from '../../runtime/viewer/server.js';
 import { startSink, type Sink } from '../support/sink.js';
 import { freePort } from '../support/net.js';
 
 let dir: string;
 let viewer: RunningViewer;
-let store: QuarantineStore;
+let filter: RunningFilter;
+let clamd: Clamd;
+let spamd: Spamd;
 let sink: Sink;
 let browser: Browser;
 let base: string;
@@ -23,39 +30,44 @@ const dialogs: string[] = [];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mailfilter-web-'));
-  sink = await startSink();
+  chmodSync(dir, 0o755);
+  [sink, clamd, spamd] = await Promise.all([startSink(), startClamd(join(dir, 'clamd')), startSpamd(join(dir, 'spamd'))]);
+  const filterPort = await freePort();
   const config = parseConfig({
     network: { hostname: 'mx.company.com' },
+    // No Postfix here: the sink plays the re-injection listener, for the filter and for releases.
     postfix: { reinjectPort: sink.port },
+    filter: { listenPort: filterPort, spoolDir: join(dir, 'spool') },
+    clamd: { socket: clamd.socket },
+    spamd: { port: spamd.port },
+    policy: { spamDestiny: 'D_DISCARD' },
     quarantine: { dir: join(dir, 'quarantine') },
     viewer: { dataDir: join(dir, 'viewer'), listenAddress: '127.0.0.1', httpsPort: await freePort(), httpPort: await freePort() },
   });
-  store = QuarantineStore.open(config.quarantine.dir, 500);
-  const message = (subject: string, body: string, type = 'text/plain') =>
-    `From: Spammer <spam@example.net>\r\nTo: bob@company.local\r\nSubject: ${subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nContent-Type: ${type}\r\n\r\n${body}\r\n`;
-  const add = async (id: string, to: string, subject: string, body: string, reason: 'SPAM' | 'VIRUS', type?: string) => {
-    const path = join(dir, `${id}.eml`);
-    writeFileSync(path, message(subject, body, type));
-    await store.add(path, { id, receivedAt: new Date(), mailFrom: 'spam@example.net', recipients: [to], headerFrom: 'Spammer <spam@example.net>', headerTo: to, subject, reason, detail: reason === 'SPAM' ? 'score=12.3 required=6.31' : 'Eicar-Test-Signature', size: 300 });
-    store.recordOutcome(reason);
-  };
-  await add('w-html', 'bob@company.local', 'Cheap watches <script>alert("subject")</script>', '<h1>Offer</h1><script>alert("body")</script><img src="http://tracker.example/pixel.gif"><p>Click <a href="http://evil.example/">here</a></p>', 'SPAM', 'text/html');
-  await add('w-virus', 'bob@company.local', 'Invoice attached', 'see attachment', 'VIRUS');
-  await add('w-carol', 'carol@company.local', 'For Carol only', 'private', 'SPAM');
-  for (let i = 0; i < 5; i++) store.recordOutcome('CLEAN');
+  // The quarantine is filled by the real filter, with real clamd and spamd.
+  filter = await startFilter(config);
+  const lmtp = nodemailer.createTransport({ host: '127.0.0.1', port: filterPort, lmtp: true, ignoreTLS: true });
+  const send = (to: string, raw: string) => lmtp.sendMail({ envelope: { from: 'spam@example.net', to: [to] }, raw });
+  await send('bob@company.local', buildMessage({ from: 'Spammer <spam@example.net>', to: 'bob@company.local', subject: 'Cheap watches <script>alert("subject")</script>', body: `<h1>Offer</h1><script>alert("body")</script>\r\n${GTUBE}\r\n` }).replace('Content-Type: text/plain; charset=utf-8', 'Content-Type: text/html; charset=utf-8').replace('<h1>Offer</h1>', '<h1>Offer</h1><img src="http://tracker.example/pixel.gif"><p>Click <a href="http://evil.example/">here</a></p>'));
+  await send('robert@company.com', buildMessage({ to: 'robert@company.com', subject: 'Invoice attached', attachments: [{ filename: 'invoice.txt', contentType: 'text/plain', content: EICAR }] }));
+  await send('robert@company.com', buildMessage({ to: 'robert@company.com', subject: 'Lottery winner', body: `${GTUBE}\r\n` }));
+  await send('carol@company.local', buildMessage({ to: 'carol@company.local', subject: 'For Carol only', body: `${GTUBE}\r\n` }));
+  await send('bob@company.local', buildMessage({ to: 'bob@company.local', subject: 'Lunch on Friday?' }));
+  lmtp.close();
+  assert.equal(filter.store.count(), 4, 'the filter quarantined four messages');
   viewer = await startViewer(config);
   base = `https://127.0.0.1:${viewer.httpsPort}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-}, { timeout: 120_000 });
+}, { timeout: 180_000 });
 
 after(async () => {
   await browser?.close();
   await viewer?.close();
-  store?.close();
-  await sink?.stop();
+  await filter?.close();
+  await Promise.all([sink?.stop(), clamd?.stop(), spamd?.stop()]);
   if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -93,8 +105,10 @@ test('the administrator changes the initial password, sees statistics, and adds 
   await page.fill('#again', 'correct horse battery');
   await page.click('main button[type=submit]');
   assert.equal(new URL(page.url()).pathname, '/viewer/admin');
-  assert.equal(await page.locator('svg[aria-label^="Messages per day"] rect[fill="#6aa84f"]:has(title)').count(), 1, 'a bar for clean mail');
-  assert.match(await page.textContent('main') ?? '', /3 messages, 0\.0 MB of 500\.0 MB/);
+  for (const color of ['#6aa84f', '#e6b422', '#cc3333']) {
+    assert.equal(await page.locator(`svg[aria-label^="Messages per day"] rect[fill="${color}"]:has(title)`).count(), 1, `a bar part in ${color}`);
+  }
+  assert.match(await page.textContent('main') ?? '', /4 messages, 0\.0 MB of 500\.0 MB/);
   await page.screenshot({ path: join(dir, 'admin-console.png'), fullPage: true });
 
   await page.click('text=Users');
@@ -114,34 +128,57 @@ test('the administrator changes the initial password, sees statistics, and adds 
   await page.context().close();
 });
 
-test('a user sees only their messages, safely, and can release and delete them', async () => {
+test('a user sees only their messages, safely, and can search, download, release and delete them', async () => {
   const page = await newPage();
   await login(page, 'bob', 'bobs-own-password');
   const list = await page.textContent('table') ?? '';
   assert.match(list, /Cheap watches/);
-  assert.match(list, /Invoice attached/);
+  assert.match(list, /Invoice attached/, 'mail to the second address is his too');
+  assert.match(list, /Lottery winner/);
   assert.doesNotMatch(list, /For Carol only/);
-  assert.equal(await page.locator('a[href="/viewer/messages/w-virus/download"]').count(), 0, 'no download link for a virus');
+  assert.doesNotMatch(list, /Lunch on Friday/, 'clean mail was delivered, not quarantined');
+  await page.screenshot({ path: join(dir, 'messages.png'), fullPage: true });
+  assert.equal(await page.locator('a[href$="/download"]').count(), 2, 'no download link for the virus');
 
+  await page.fill('input[name=q]', 'lottery');
+  await page.click('button:has-text("Filter")');
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await page.selectOption('select[name=reason]', 'VIRUS');
+  await page.fill('input[name=q]', '');
+  await page.click('button:has-text("Filter")');
+  assert.match(await page.textContent('tbody') ?? '', /Invoice attached.*VIRUS.*Eicar/s);
+
+  await page.goto(`${base}/viewer/messages`);
   await page.click('text=Cheap watches');
   const body = await page.textContent('pre.body') ?? '';
   assert.match(body, /Offer/i);
   assert.match(body, /Click here/);
   assert.equal(await page.locator('main img, main script, main h1:has-text("Offer")').count(), 0, 'the message’s markup is not rendered');
+  assert.match(await page.textContent('main table') ?? '', /Cheap watches <script>alert\("subject"\)<\/script>/);
   await page.screenshot({ path: join(dir, 'message-view.png'), fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('a:has-text("Download")')]);
+  const saved = join(dir, 'downloaded.eml');
+  await download.saveAs(saved);
+  assert.match(readFileSync(saved, 'utf8'), /^Received: |Subject: Cheap watches/m);
 
   await page.click('button:has-text("Release")');
   assert.match(await page.textContent('.notice.ok') ?? '', /Released/);
-  const delivered = await sink.waitFor((m) => m.raw.includes('Cheap watches'));
+  const delivered = await sink.waitFor((m) => m.raw.includes('X-Mailfilter-Released'));
   assert.deepEqual(delivered.to, ['bob@company.local']);
-  assert.match(delivered.raw, /^X-Mailfilter-Released: w-html \(SPAM\) by bob/);
+  assert.match(delivered.raw, /Cheap watches/);
 
-  await page.goto(`${base}/viewer/messages/w-carol`);
+  const carols = filter.store.list({ search: 'For Carol only' })[0]!;
+  await page.goto(`${base}/viewer/messages/${carols.id}`);
   assert.match(await page.textContent('main') ?? '', /No such message in your quarantine/);
+  const refused = await page.request.get(`${base}/viewer/messages/${carols.id}/download`);
+  assert.equal(refused.status(), 404);
 
   await page.goto(`${base}/viewer/messages`);
-  await page.locator('tr', { hasText: 'Invoice attached' }).locator('button:has-text("Delete")').click();
-  assert.doesNotMatch(await page.textContent('main') ?? '', /Invoice attached/);
+  await page.click('button:has-text("Delete All")');
+  assert.match(await page.textContent('.notice.ok') ?? '', /All your quarantined messages were deleted/);
+  assert.match(await page.textContent('main') ?? '', /No quarantined messages/);
+  assert.ok(filter.store.get(carols.id), 'Carol’s message is still there');
   await page.context().close();
 
   assert.deepEqual(dialogs, [], 'no script of a message ever ran');
