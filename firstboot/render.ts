@@ -23,6 +23,8 @@ interface ManifestEntry {
   target: string;
   mode: string;
   postmap?: boolean;
+  /** Rendered only in this case. */
+  only?: 'static-network';
 }
 
 export function fill(template: string, values: Record<string, string>, name: string): string {
@@ -36,7 +38,8 @@ export function fill(template: string, values: Record<string, string>, name: str
 export function renderAll(config: AppConfig, templateDir = TEMPLATE_DIR): RenderedFile[] {
   const manifest = JSON.parse(readFileSync(join(templateDir, 'manifest.json'), 'utf8')) as Record<string, ManifestEntry>;
   const values = templateValues(config);
-  return Object.entries(manifest).map(([template, entry]) => ({
+  const applies = (entry: ManifestEntry) => entry.only !== 'static-network' || !config.network.dhcp;
+  return Object.entries(manifest).filter(([, entry]) => applies(entry)).map(([template, entry]) => ({
     template,
     target: fill(entry.target, values, 'manifest.json'),
     mode: parseInt(entry.mode, 8),

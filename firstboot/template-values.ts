@@ -61,6 +61,32 @@ export function postfixValues(config: AppConfig): Record<string, string> {
   };
 }
 
+export function scannerValues(config: AppConfig): Record<string, string> {
+  const streamMb = Math.ceil(config.filter.maxMessageBytes / 1048576) + 8;
+  return {
+    clamd_socket: config.clamd.socket || '/run/clamav/clamd.ctl',
+    clamd_stream_max_mb: String(streamMb),
+    clamd_scan_max_mb: String(streamMb * 4),
+    spam_level: String(config.policy.spamLevel),
+    extra_channels: config.policy.extraRules ? 'kam.sa-channels.mcgrail.com' : '# extra rules are off (wizard: "Use extra spam checking rules?")',
+    extra_rules_note: config.policy.extraRules ? ' and the extra KAM channel' : ' only',
+  };
+}
+
+export function networkValues(config: AppConfig): Record<string, string> {
+  const { network } = config;
+  const block = network.dhcp
+    ? `iface ${network.interface} inet dhcp`
+    : [`iface ${network.interface} inet static`, `    address ${network.address}`, `    netmask ${network.netmask}`, ...(network.gateway ? [`    gateway ${network.gateway}`] : [])].join('\n');
+  return {
+    short_hostname: network.hostname.split('.')[0]!,
+    host_address: network.dhcp || !network.address ? '127.0.1.1' : network.address,
+    interface: network.interface,
+    interface_block: block,
+    nameservers: [network.dns1, network.dns2].filter(Boolean).map((ns) => `nameserver ${ns}`).join('\n') || '# no DNS server configured',
+  };
+}
+
 export function templateValues(config: AppConfig): Record<string, string> {
-  return { ...postfixValues(config) };
+  return { ...postfixValues(config), ...scannerValues(config), ...networkValues(config) };
 }

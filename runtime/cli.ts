@@ -22,6 +22,8 @@ commands:
   directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
+  configure [--answers FILE] [--root DIR] [--no-restart]
+                         the setup wizard (or an answers file), then apply with progress
   check-config [FILE]    validate the appliance config and print the problems
   render --root DIR      render the system config files (Postfix, ...) from the config into DIR
 
@@ -67,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { once: { type: 'boolean' }, clear: { type: 'boolean', short: 'c' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { answers: { type: 'string' }, 'no-restart': { type: 'boolean' }, once: { type: 'boolean' }, clear: { type: 'boolean', short: 'c' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (!command || values.help || command === 'help') {
     console.log(USAGE);
@@ -120,6 +122,11 @@ Messages are answered 451 while a scanner is unreachable. Ctrl-C stops.`);
         await filter.close();
       });
       return -1;
+    }
+    case 'configure': {
+      const { configure } = await import('../firstboot/configure.js');
+      const root = values.root ?? '/';
+      return configure({ root, ...(values.answers ? { answersFile: values.answers } : {}), restart: root === '/' && !values['no-restart'] });
     }
     case 'check-config': {
       const path = positionals[0] ?? configPath(values.config) ?? DEFAULT_CONFIG_PATH;

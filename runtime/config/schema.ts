@@ -20,6 +20,7 @@ export const schema = {
     gateway: ipv4('', 'Default gateway (eg, 192.168.100.1)'),
     dns1: ipv4('', 'Primary DNS server (eg, 192.168.100.1)'),
     dns2: ipv4('', 'Secondary DNS server (blank for none)'),
+    interface: text('eth0', 'Network interface to configure', { pattern: /^[a-z][a-z0-9]{0,14}$/, what: 'an interface name like eth0' }),
   },
   mail: {
     mode: oneOf(['fetchmail', 'smtp'] as const, 'fetchmail', 'Fetch mail from hosted POP3/IMAP mailboxes, or receive it as an SMTP server'),

@@ -1,0 +1,133 @@
+// Applying the wizard's answers: save them, write the appliance config, render every template,
+// then (on the appliance itself) restart the services. Every step is reported as it runs; a failure
+// says in plain words what went wrong and what to do. /reconfigure goes only after full success.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { AppConfig } from '../runtime/config/schema.js';
+import { accountsFile, answersToConfig, type Answers } from './answers.js';
+import { renderAll, writeRendered } from './render.js';
+import { tlsFiles } from '../runtime/viewer/server.js';
+
+const run = promisify(execFile);
+
+export interface ApplyOptions {
+  /** "/" on the appliance; a scratch folder in tests and for a dry run. */
+  root: string;
+  configPath: string;
+  answersPath: string;
+  /** Restart services: only on the appliance itself. */
+  restart: boolean;
+  progress: (line: string) => void;
+}
+
+interface Step {
+  label: string;
+  run: () => Promise<string | void>;
+  /** What the admin can do when this step fails. */
+  advice: string;
+}
+
+const inRoot = (root: string, path: string) => join(root, path);
+
+function writePrivate(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+async function systemctl(...args: string[]): Promise<void> {
+  await run('systemctl', args, { timeout: 120_000 });
+}
+
+function serviceSteps(config: AppConfig): Step[] {
+  const enableOrDisable = async (unit: string, on: boolean) => {
+    if (on) await systemctl('enable', '--now', unit).then(() => systemctl('restart', unit));
+    else await systemctl('disable', '--now', unit);
+  };
+  const journal = (unit: string) => `See \`journalctl -u ${unit} -n 50\` for why, fix it, then run \`mailfilter configure\` again.`;
+  return [
+    { label: 'Setting the host name', run: () => run('hostname', [config.network.hostname.split('.')[0]!]).then(() => undefined), advice: 'Check the host name you entered.' },
+    { label: 'Restarting the network (SSH sessions may drop)', run: () => systemctl('restart', 'networking'), advice: 'Check the address, mask and gateway; `ip addr` shows what the interface has.' },
+    { label: 'Restarting Postfix', run: () => systemctl('restart', 'postfix'), advice: journal('postfix') },
+    { label: 'Restarting ClamAV (clamd)', run: () => systemctl('restart', 'clamav-daemon'), advice: journal('clamav-daemon') },
+    { label: 'Restarting the ClamAV updater (freshclam)', run: () => systemctl('restart', 'clamav-freshclam'), advice: 'freshclam needs the Internet; the old database is used until it works.' },
+    { label: 'Restarting SpamAssassin (spamd)', run: () => systemctl('restart', 'spamd'), advice: journal('spamd') },
+    { label: 'Restarting the content filter', run: () => systemctl('restart', 'mailfilter-filter'), advice: journal('mailfilter-filter') },
+    { label: config.viewer.enabled ? 'Starting the quarantine viewer' : 'Turning the quarantine viewer off', run: () => enableOrDisable('mailfilter-viewer', config.viewer.enabled), advice: journal('mailfilter-viewer') },
+    { label: config.mail.mode === 'fetchmail' ? 'Starting mail fetching' : 'Turning mail fetching off (SMTP mode)', run: () => enableOrDisable('mailfilter-fetch', config.mail.mode === 'fetchmail'), advice: journal('mailfilter-fetch') },
+    {
+      label: config.directory.enabled ? 'Reading recipients from Exchange/Active Directory' : 'Turning Exchange integration off',
+      run: async () => {
+        await enableOrDisable('mailfilter-directory-sync.timer', config.directory.enabled);
+        if (config.directory.enabled) await run('mailfilter', ['directory-sync'], { timeout: 300_000 });
+      },
+      advice: 'Check the server name, the account and its password, and the base DN; `mailfilter directory-sync` shows the details. Edit /etc/mailfilter/mailfilter.json or run `mailfilter configure` again.',
+    },
+  ];
+}
+
+export async function applyAnswers(answers: Answers, base: AppConfig, options: ApplyOptions): Promise<boolean> {
+  const { root, progress } = options;
+  let config!: AppConfig;
+  const steps: Step[] = [
+    {
+      label: 'Checking the answers',
+      run: async () => {
+        config = answersToConfig(answers, base);
+      },
+      advice: 'Run the wizard again and correct the answer named above.',
+    },
+    { label: 'Saving the answers for the next run', run: async () => writePrivate(inRoot(root, options.answersPath), JSON.stringify(answers, null, 2) + '\n'), advice: 'Is the disk full or read-only? `df -h /` tells.' },
+    { label: 'Writing the appliance config', run: async () => writePrivate(inRoot(root, options.configPath), JSON.stringify(config, null, 2) + '\n'), advice: 'Is the disk full or read-only? `df -h /` tells.' },
+    {
+      label: 'Writing the fetch accounts',
+      run: async () => {
+        if (config.mail.mode !== 'fetchmail') return 'not needed in SMTP mode';
+        const path = inRoot(root, config.fetch.accountsFile);
+        if (!answers.enterAccounts || answers.fetchServers.length === 0) return existsSync(path) ? `kept ${config.fetch.accountsFile}` : `none entered; add them to ${config.fetch.accountsFile}`;
+        writePrivate(path, JSON.stringify(accountsFile(answers), null, 2) + '\n');
+        return config.fetch.accountsFile;
+      },
+      advice: 'Is the disk full or read-only? `df -h /` tells.',
+    },
+    {
+      label: 'Writing Postfix, ClamAV, SpamAssassin and network settings',
+      run: async () => {
+        const files = renderAll(config);
+        await writeRendered(files, root);
+        for (const file of files.filter((f) => f.postmap)) await run('postmap', [inRoot(root, file.target)]);
+        return `${files.length} files`;
+      },
+      advice: 'A template in /usr/share/mailfilter/templates may be broken; reinstall the appliance runtime.',
+    },
+    {
+      label: 'Preparing the viewer’s certificate',
+      run: async () => {
+        if (!config.viewer.enabled) return 'viewer off';
+        const made = tlsFiles({ ...config, viewer: { ...config.viewer, dataDir: inRoot(root, config.viewer.dataDir) } });
+        return made.cert.slice(root === '/' ? 0 : root.length);
+      },
+      advice: 'openssl must be installed to make the self-signed certificate.',
+    },
+  ];
+  if (options.restart) steps.push(...serviceSteps(config));
+
+  for (const [index, step] of steps.entries()) {
+    const prefix = `[${index + 1}/${steps.length}] ${step.label} ...`;
+    try {
+      const detail = await step.run();
+      progress(`${prefix} done${detail ? ` (${detail})` : ''}`);
+    } catch (err) {
+      const reason = (err as Error & { stderr?: string }).stderr?.trim() || (err as Error).message;
+      progress(`${prefix} FAILED\n      ${reason.split('\n').join('\n      ')}\n      What to do: ${step.advice}`);
+      progress('The configuration is not complete; /reconfigure is kept so the wizard runs again at the next login.');
+      return false;
+    }
+  }
+  rmSync(inRoot(root, '/reconfigure'), { force: true });
+  progress('The configuration is applied.');
+  progress(`To reconfigure at any time: run 'mailfilter configure', or 'touch /reconfigure' and reboot.`);
+  return true;
+}

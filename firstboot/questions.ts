@@ -1,0 +1,212 @@
+// The setup wizard's questions, in the 2006 manual's order and words, with its defaults, help texts
+// and skips. Each question reads and writes one answer; the screen and the engine know nothing else.
+import type { Answers } from './answers.js';
+import * as check from './validate.js';
+
+export const SECTIONS = ['Network configuration', 'Fetchmail configuration', 'E-mail setup', 'Spam configuration', 'Integration configuration'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface Question {
+  id: string;
+  section: Section;
+  help?: string;
+  prompt: string;
+  secret?: boolean;
+  skip?: (a: Answers) => boolean;
+  /** What Enter on an empty line means. */
+  defaultText: (a: Answers) => string;
+  check: (value: string, a: Answers) => string | null;
+  store: (value: string, a: Answers) => void;
+}
+
+const yn = (v: boolean) => (v ? 'yes' : 'no');
+const DESTINY_HELP = `For all the destiny options below: 'D_PASS' means the message is delivered as usual. In the case of spam, new headers may be added and the subject of the message changed, allowing mail clients to filter on the values. 'D_BOUNCE' means a bounce notification is returned to the sender and the message is quarantined. 'D_DISCARD' means the message is quarantined and no notification is sent to the sender.`;
+const destinies = check.oneOfWords(['D_PASS', 'D_BOUNCE', 'D_DISCARD']);
+const fetchmail = (a: Answers) => a.mode !== 'fetchmail';
+const staticNet = (a: Answers) => a.dhcp;
+
+function text<K extends keyof Answers>(id: K, section: Section, prompt: string, validate: check.Check, more: Partial<Question> = {}): Question {
+  return {
+    id, section, prompt,
+    defaultText: (a) => String(a[id] ?? ''),
+    check: (v) => validate(v),
+    store: (v, a) => {
+      (a[id] as unknown) = v.trim();
+    },
+    ...more,
+  };
+}
+
+function yesNo<K extends keyof Answers>(id: K, section: Section, prompt: string, more: Partial<Question> = {}): Question {
+  return {
+    id, section, prompt: `${prompt} (Yes/No)`,
+    defaultText: (a) => yn(a[id] as boolean),
+    check: (v) => check.yesNo(v),
+    store: (v, a) => {
+      (a[id] as unknown) = check.isYes(v);
+    },
+    ...more,
+  };
+}
+
+function destiny<K extends keyof Answers>(id: K, prompt: string, help?: string): Question {
+  return {
+    id, section: 'Spam configuration', prompt, ...(help ? { help } : {}),
+    defaultText: (a) => String(a[id]),
+    check: (v) => destinies(v),
+    store: (v, a) => {
+      (a[id] as unknown) = v.trim().toUpperCase();
+    },
+  };
+}
+
+function numeric<K extends keyof Answers>(id: K, section: Section, prompt: string, min: number, max: number, integer: boolean, help?: string): Question {
+  return {
+    id, section, prompt, ...(help ? { help } : {}),
+    defaultText: (a) => String(a[id]),
+    check: (v) => check.number(min, max, integer)(v),
+    store: (v, a) => {
+      (a[id] as unknown) = Number(v);
+    },
+  };
+}
+
+export const ACCOUNTS_QUESTION_ID = 'fetchServers';
+
+export const QUESTIONS: Question[] = [
+  text('hostname', 'Network configuration', 'Enter the fully qualified hostname (eg, mailfilter.company.com)', check.fqdn),
+  yesNo('dhcp', 'Network configuration', 'Use DHCP to configure network settings?', { help: 'If using SMTP-mode, it is best to enter a static IP address. Fetchmail mode can use either.' }),
+  text('address', 'Network configuration', 'Enter the IP address to use (eg, 192.168.100.10)', check.ipv4, { skip: staticNet }),
+  text('netmask', 'Network configuration', 'Enter the subnet mask to use (eg, 255.255.255.0)', check.netmask, { skip: staticNet }),
+  {
+    ...text('gateway', 'Network configuration', 'Enter the address of the default gateway (eg, 192.168.100.1)', check.ipv4, { skip: staticNet }),
+    check: (v, a) => check.ipv4(v) ?? (check.inSubnet(v, a.address, a.netmask) ? null : `The gateway must be in the appliance's subnet (${a.address} with mask ${a.netmask}).`),
+  },
+  text('dns1', 'Network configuration', 'Enter the address of the primary DNS server (eg, 192.168.100.1)', check.ipv4, { skip: staticNet }),
+  text('dns2', 'Network configuration', 'Enter the address of the secondary DNS server (eg, 192.168.100.2) (blank for none)', check.optionalIpv4, { skip: staticNet }),
+
+  {
+    id: 'mode', section: 'Fetchmail configuration', prompt: 'Use fetchmail or use as SMTP server (fetchmail/smtp)',
+    defaultText: (a) => a.mode,
+    check: (v) => check.oneOfWords(['fetchmail', 'smtp'])(v),
+    store: (v, a) => {
+      a.mode = v.trim().toLowerCase() as Answers['mode'];
+    },
+  },
+  yesNo('enterAccounts', 'Fetchmail configuration', 'Would you like to enter account information to be used by fetchmail? If there are more than a few accounts it is recommended to edit the accounts file (/etc/mailfilter/fetch-accounts.json) directly', {
+    skip: fetchmail,
+    help: 'In a deployment with many users it is quickest to enter the information into the accounts file directly. However, it can still be useful to enter an account or two as is done here for use as examples, or as test accounts before full deployment.',
+  }),
+  yesNo('keep', 'Fetchmail configuration', 'Would you like to keep messages on the servers after fetching? Strongly recommended when first configuring a system.', {
+    skip: fetchmail,
+    help: 'Using this option means no mail will ever be deleted from the hosting mail server. It corresponds to the fetchmail option "keep." After the server has been tested and shown to be operating correctly, you should edit the accounts file to set "keep": false, else the mailboxes on the remote server will eventually fill.',
+  }),
+  // Answered through a loop of its own (server, user, password, local address); see wizard.ts.
+  {
+    id: ACCOUNTS_QUESTION_ID, section: 'Fetchmail configuration', prompt: 'Enter a server to poll (blank to quit)',
+    skip: (a) => a.mode !== 'fetchmail' || !a.enterAccounts,
+    defaultText: () => '', check: () => null, store: () => undefined,
+  },
+
+  text('externalDomain', 'E-mail setup', 'External mail domain (eg, company.com)', check.domain, {
+    help: 'The answers here reflect a common layout when using Microsoft Small Business Server, where the internal domain is distinguished from the public domain by the use of the .local suffix. There is no requirement that the external mail domain and the internal one be different.',
+  }),
+  { ...text('internalDomain', 'E-mail setup', 'Internal mail domain (eg, company.local). Very often this is the same as the external', check.domain), defaultText: (a) => a.internalDomain || a.externalDomain },
+  text('finalServer', 'E-mail setup', 'Enter the full name or address of the mail server to take final delivery after filtering is complete', check.hostOrIp, {
+    help: 'This setting is the hostname of the "real" mail server on your network that should take delivery of all messages. Make sure it is entered accurately and that it is reachable by the appliance. If it is not, mail could be bounced.',
+  }),
+  {
+    id: 'relayDomains', section: 'E-mail setup', prompt: 'Enter a comma separated list of domains this server should service / relay',
+    defaultText: (a) => (a.relayDomains.length ? a.relayDomains : [...new Set([a.externalDomain, a.internalDomain].filter(Boolean))]).join(', '),
+    check: (v) => check.domainList(v),
+    store: (v, a) => {
+      a.relayDomains = check.splitList(v).map((d) => d.toLowerCase());
+    },
+  },
+  {
+    id: 'allowedNetworks', section: 'E-mail setup',
+    help: "The default value of this field will be 'host' if using fetchmail-mode and 'subnet' if using SMTP-mode. If this appliance is also the SMTP server which will send outgoing messages for your clients, at the least it must be set to 'subnet'. If your network consists of more than one subnet, enter a comma separated list of all the networks from which it will accept connections.",
+    prompt: "Enter 'host', 'subnet', or a comma separated list of networks (eg, 192.168.100.0/24) from which this server should allow clients. The default option is usually best unless one is sure they have other requirements",
+    defaultText: (a) => (a.allowedNetworks.length ? a.allowedNetworks.join(', ') : a.mode === 'smtp' ? 'subnet' : 'host'),
+    check: (v, a) => check.networks(v) ?? (check.splitList(v)[0] === 'subnet' && a.dhcp ? "With DHCP the subnet is not known in advance: enter 'host' or the networks, like 192.168.100.0/24." : null),
+    store: (v, a) => {
+      a.allowedNetworks = check.splitList(v);
+    },
+  },
+
+  destiny('spamDestiny', 'Spam message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is safest to use D_PASS, and allow the clients to filter on the X-Spam-Status or X-Spam-Level headers.', DESTINY_HELP),
+  destiny('virusDestiny', 'Virus message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is strongly recommended to use D_BOUNCE or D_DISCARD so that infected messages cannot be delivered to clients.'),
+  destiny('bannedDestiny', 'Banned attachment message destiny (D_PASS, D_BOUNCE, or D_DISCARD). D_BOUNCE or D_DISCARD should be used so disallowed attachments (eg, .exe) are not delivered to clients.'),
+  destiny('badHeaderDestiny', 'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.'),
+  numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', -100, 1000, false),
+  yesNo('allowBannedInArchives', 'Spam configuration', 'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.', {
+    help: 'Many organizations find it valuable to ban certain types of attachments regardless of whether they contain a known virus. Common examples are .exe and .vbs, both of which are blocked by default. If encapsulating a banned file type within an archive should allow it to pass, set this to "yes." If banned attachment types should never be allowed, leave this at the default "no."',
+  }),
+  numeric('saMaxBodySize', 'Spam configuration', 'SA maximum mail body size (in bytes). Messages larger than this size will be scanned for viruses, but not for spam.', 1024, 1073741824, true),
+  numeric('quarantineMaxMb', 'Spam configuration', 'Maximum size of the quarantine mail folder (in MB). When the quarantine folder reaches this size, the oldest messages are deleted', 1, 1048576, true),
+  yesNo('extraRules', 'Spam configuration', 'Use extra spam checking rules? Recommended unless the server is under a high load.', {
+    help: 'This enables additional spam checking rules beyond the base set used by SpamAssassin: the KAM rule channel, updated daily by sa-update with the standard rules. In general, the more rules are available, the better the spam scoring functions.',
+  }),
+
+  yesNo('viewerEnabled', 'Integration configuration', 'Enable web interface for viewing quarantined messages? The URL is https://<server>/viewer/', {
+    help: 'This chooses whether to enable the web interface for viewing quarantined messages. The viewer allows a user to see and delete quarantined messages, and an administrator to see messages for any user and to clear the quarantine folder.',
+  }),
+  yesNo('exchange', 'Integration configuration', 'Use Microsoft Exchange recipient integration? This provides automated construction of an allowed recipients map by querying the Exchange server. If you selected to enable the web viewer, it allows users to login to it using their Exchange address and password', {
+    help: 'Exchange integration takes two forms. The first is Postfix integration: the Exchange server is periodically queried to retrieve a list of mail accounts, and an allowed recipients list is constructed from the results. The second is viewer integration: users can login to the web viewer (if enabled) using their Exchange e-mail address and password.',
+  }),
+  text('ldapServer', 'Integration configuration', 'Enter the hostname of the Exchange-enabled Active Directory server to connect to', check.hostOrIp, {
+    skip: (a) => !a.exchange,
+    help: 'The integration tools connect with LDAPS, then StartTLS, and verify the server certificate. Plain LDAP is only tried when LDAP_ALLOW_INSECURE (directory.allowInsecure in /etc/mailfilter/mailfilter.json) is set to true.',
+  }),
+  text('ldapUser', 'Integration configuration', 'Enter an Active Directory username to use to connect. The username can be in the form of an LDAP DN or user@domain. The user only needs read access to the part of directory to be scanned for accounts. Do not use a privileged account!', check.dnOrUserAtDomain, { skip: (a) => !a.exchange }),
+  { ...text('ldapPassword', 'Integration configuration', 'Enter the password for the account', check.required('the password'), { skip: (a) => !a.exchange }), secret: true },
+  {
+    ...text('ldapBaseDn', 'Integration configuration', 'Enter the base DN of the topmost container to scan. This can be the top of the domain such as "DC=company,DC=local" or a sub-container like "CN=Users,DC=company,DC=local"', check.distinguishedName, { skip: (a) => !a.exchange }),
+    help: "In a standard Active Directory installation, with a domain name such as 'company.local,' the root of the Active Directory tree will be 'DC=company,DC=local'. Common user locations are 'CN=Users,DC=company,DC=local' and, in the case of Small Business Server, 'OU=MyBusiness,DC=company,DC=local'.",
+    defaultText: (a) => a.ldapBaseDn || (a.internalDomain ? a.internalDomain.split('.').map((p) => `DC=${p}`).join(',') : ''),
+  },
+];
+
+const mask = (secret: string) => (secret ? '********' : '');
+
+/** The review screen, as in the manual; passwords never shown. */
+export function reviewLines(a: Answers): string[] {
+  const lines = [
+    'Network configuration:',
+    `  Hostname: ${a.hostname}`,
+    `  Use DHCP: ${yn(a.dhcp)}`,
+    ...(a.dhcp ? [] : [`  IP Address: ${a.address}`, `  Subnet Mask: ${a.netmask}`, `  Default Gateway: ${a.gateway}`, `  Primary DNS: ${a.dns1}`, `  Secondary DNS: ${a.dns2}`]),
+    'Mail configuration:',
+    `  Destination mail server: ${a.finalServer}`,
+    `  Fetchmail or SMTP: ${a.mode}`,
+  ];
+  if (a.mode === 'fetchmail' && a.enterAccounts) {
+    for (const server of a.fetchServers) {
+      lines.push(`  ${server.host} (${server.protocol}):`);
+      for (const account of server.accounts) lines.push(`    ${account.user} ${mask(account.password)} ${account.deliverTo}`);
+    }
+  }
+  if (a.mode === 'fetchmail') lines.push(`  Keep messages on the server: ${yn(a.keep)}`);
+  lines.push(
+    `  Ext. mail domain: ${a.externalDomain}`,
+    `  Int. mail domain: ${a.internalDomain}`,
+    `  Spam destiny: ${a.spamDestiny}`,
+    `  Banned destiny: ${a.bannedDestiny}`,
+    `  Bad header destiny: ${a.badHeaderDestiny}`,
+    `  Virus destiny: ${a.virusDestiny}`,
+    `  Spam level: ${a.spamLevel}`,
+    `  Allow banned inside archives?: ${yn(a.allowBannedInArchives)}`,
+    `  Max message size to scan for spam: ${a.saMaxBodySize}`,
+    `  Quarantine size (MB): ${a.quarantineMaxMb}`,
+    `  Use extra spam rules?: ${yn(a.extraRules)}`,
+    `  Allowed network: ${a.allowedNetworks.join(', ')}`,
+    ...a.relayDomains.map((d) => `  Relay domain: ${d}`),
+    'Integration:',
+    `  Use web quarantine viewer?: ${yn(a.viewerEnabled)}`,
+    `  Use Exchange: ${yn(a.exchange)}`,
+  );
+  if (a.exchange) {
+    lines.push(`  Exchange server: ${a.ldapServer}`, `  Active Directory user: ${a.ldapUser}`, `  Active Directory pw: ${mask(a.ldapPassword)}`, `  Active Directory base DN: ${a.ldapBaseDn}`);
+  }
+  return lines;
+}

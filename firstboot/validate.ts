@@ -1,0 +1,77 @@
+// Input checks for the wizard, run as the admin types: each returns an error in plain words, or null.
+import { DOMAIN_RE, HOSTNAME_RE, isCidr, isIPv4 } from '../runtime/config/fields.js';
+
+export type Check = (value: string) => string | null;
+
+export const required = (what: string): Check => (v) => (v.trim() === '' ? `Enter ${what}.` : null);
+
+export const fqdn: Check = (v) =>
+  HOSTNAME_RE.test(v) && v.includes('.') ? null : 'Enter a fully qualified name with a domain, like mailfilter.company.com.';
+
+export const ipv4: Check = (v) => (isIPv4(v) ? null : 'Enter an IPv4 address like 192.168.100.10.');
+
+export const optionalIpv4: Check = (v) => (v === '' ? null : ipv4(v));
+
+export const netmask: Check = (v) => {
+  if (!isIPv4(v)) return 'Enter a subnet mask like 255.255.255.0.';
+  const bits = v.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  return /^1+0*$/.test(bits) ? null : 'That is not a subnet mask: its ones must come first (like 255.255.255.0).';
+};
+
+function toInt(address: string): number {
+  return address.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) >>> 0;
+}
+
+export function inSubnet(address: string, other: string, mask: string): boolean {
+  const m = toInt(mask);
+  return ((toInt(address) & m) >>> 0) === ((toInt(other) & m) >>> 0);
+}
+
+export const domain: Check = (v) => (DOMAIN_RE.test(v) ? null : 'Enter a domain like company.com.');
+
+export const hostOrIp: Check = (v) => (HOSTNAME_RE.test(v) || isIPv4(v) ? null : 'Enter a host name like mail.company.local or an IP address.');
+
+export const domainList: Check = (v) => {
+  const items = splitList(v);
+  if (items.length === 0) return 'Enter at least one domain.';
+  const bad = items.find((d) => !DOMAIN_RE.test(d));
+  return bad ? `"${bad}" is not a domain.` : null;
+};
+
+export const networks: Check = (v) => {
+  const items = splitList(v);
+  if (items.length === 1 && (items[0] === 'host' || items[0] === 'subnet')) return null;
+  if (items.length === 0) return "Enter 'host', 'subnet', or networks like 192.168.100.0/24.";
+  const bad = items.find((n) => !isCidr(n));
+  return bad ? `"${bad}" is not a network; write it like 192.168.100.0/24.` : null;
+};
+
+export const yesNo: Check = (v) => (/^(y|yes|n|no)$/i.test(v) ? null : 'Answer yes or no.');
+
+export const oneOfWords = (words: readonly string[]): Check => (v) =>
+  words.some((w) => w.toLowerCase() === v.toLowerCase()) ? null : `Answer one of: ${words.join(', ')}.`;
+
+export const number = (min: number, max: number, integer = false): Check => (v) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) return 'Enter a number.';
+  if (integer && !Number.isInteger(n)) return 'Enter a whole number.';
+  return n < min || n > max ? `Enter a number from ${min} to ${max}.` : null;
+};
+
+const RDN = /^[A-Za-z][A-Za-z0-9-]*=(?:[^,+"\\<>;=]|\\.)+$/;
+
+export const distinguishedName: Check = (v) => {
+  const parts = v.split(/(?<!\\),/).map((p) => p.trim());
+  return parts.length > 0 && parts.every((p) => RDN.test(p)) ? null : 'Enter a DN like OU=MyBusiness,DC=company,DC=local.';
+};
+
+export const dnOrUserAtDomain: Check = (v) =>
+  /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) || distinguishedName(v) === null ? null : 'Enter an LDAP DN or user@domain (like sync@company.local).';
+
+export function splitList(v: string): string[] {
+  return v.split(/[,\s]+/).map((s) => s.trim().replace(/^'|'$/g, '')).filter(Boolean);
+}
+
+export function isYes(v: string): boolean {
+  return /^y(es)?$/i.test(v.trim());
+}
