@@ -5,6 +5,27 @@ import type { Wizard } from './wizard.js';
 
 const KEYS = ' Enter accept   Ctrl-B back   PgUp/PgDn section   Ctrl-C quit ';
 
+/** Wraps at word boundaries (blessed would break words), so the prompt's size is known. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = '';
+      }
+      line = line ? `${line} ${word}` : word;
+      while (line.length > width) {
+        lines.push(line.slice(0, width));
+        line = line.slice(width);
+      }
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
 /** Runs the wizard until the review is confirmed (true) or the admin quits (false). */
 export function runTui(wizard: Wizard, title = 'Mail filter setup'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -12,7 +33,7 @@ export function runTui(wizard: Wizard, title = 'Mail filter setup'): Promise<boo
     const header = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 1, style: { fg: 'white', bg: 'blue', bold: true } });
     const help = blessed.box({ parent: screen, top: 2, left: 1, width: '100%-2', height: '40%', tags: false, style: { fg: 'cyan' } });
     const review = blessed.box({ parent: screen, top: 2, left: 1, width: '100%-2', height: '100%-9', scrollable: true, alwaysScroll: true, hidden: true });
-    const prompt = blessed.box({ parent: screen, bottom: 5, left: 1, width: '100%-2', height: 3 });
+    const prompt = blessed.box({ parent: screen, bottom: 5, left: 1, width: '100%-2', height: 1 });
     const input = blessed.box({ parent: screen, bottom: 3, left: 1, width: '100%-2', height: 1, style: { fg: 'white', bold: true } });
     const error = blessed.box({ parent: screen, bottom: 2, left: 1, width: '100%-2', height: 1, style: { fg: 'red', bold: true } });
     blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, content: KEYS, style: { fg: 'black', bg: 'white' } });
@@ -21,12 +42,18 @@ export function runTui(wizard: Wizard, title = 'Mail filter setup'): Promise<boo
 
     const render = () => {
       const view = wizard.screen();
+      const width = Math.max(20, (screen.width as number) - 2);
+      const promptLines = wrap(`${view.prompt} [${view.defaultShown}]:`, width);
+      // The prompt grows upwards from above the input line; help and review get what is left.
+      prompt.height = promptLines.length;
+      help.height = Math.max(1, (screen.height as number) - 8 - promptLines.length);
+      review.height = help.height;
       header.setContent(` ${title} - ${view.section}`.padEnd(Math.max(0, (screen.width as number) - 16)) + (view.kind === 'question' ? `step ${view.step} of ${view.steps}` : ''));
       help.hidden = view.kind !== 'question';
       review.hidden = view.kind !== 'review';
-      help.setContent(view.help);
+      help.setContent(wrap(view.help, width).join('\n'));
       review.setContent(view.review.join('\n'));
-      prompt.setContent(`${view.prompt} [${view.defaultShown}]:`);
+      prompt.setContent(promptLines.join('\n'));
       input.setContent(`> ${view.secret ? '*'.repeat(value.length) : value}_`);
       error.setContent(message);
       screen.render();

@@ -1,0 +1,167 @@
+// The real wizard in a real tmux pane of 80x24, answered as the 2006 manual's example sessions are.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TmuxPane } from '../support/tmux.js';
+
+const roots: string[] = [];
+const panes: TmuxPane[] = [];
+
+after(() => {
+  for (const pane of panes) pane.kill();
+  if (!process.env.KEEP_TEST_DIRS) for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+function startWizard(root: string, name: string): TmuxPane {
+  const command = `cd ${process.cwd()} && MAILFILTER_LOG_LEVEL=warn node --import tsx runtime/cli.ts configure --root ${root}; echo WIZARD-EXIT=$?; sleep 600`;
+  const pane = TmuxPane.start(name, command);
+  panes.push(pane);
+  return pane;
+}
+
+function newRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'mailfilter-wizard-'));
+  roots.push(root);
+  return root;
+}
+
+test('the manual’s fetchmail session: validation beside the field, the review, the files, and saved answers', { timeout: 120_000 }, async () => {
+  const root = newRoot();
+  writeFileSync(join(root, 'reconfigure'), '');
+  const pane = startWizard(root, 'wizard-fetchmail');
+  const first = await pane.waitFor(/Enter the fully qualified hostname/);
+  assert.match(first, /^ Mail filter setup - Network configuration\s+step 1 of \d+/m);
+  assert.ok(first.split('\n').every((line) => line.length <= 80), 'fits 80 columns');
+
+  await pane.answer('fetcher');
+  await pane.waitFor(/Enter a fully qualified name with a domain/);
+  await pane.key('C-u');
+  await pane.answer('fetcher.company.local');
+  const dhcp = await pane.waitFor(/Use DHCP to configure network settings\? \(Yes\/No\) \[no\]/);
+  assert.match(dhcp, /If using SMTP-mode, it is best to enter a static IP address/);
+  await pane.answer('');
+  await pane.reply(/Enter the IP address to use/, '192.168.100.2');
+  await pane.reply(/Enter the subnet mask/, '255.0.255.0');
+  await pane.waitFor(/That is not a subnet mask/);
+  await pane.key('C-u');
+  await pane.answer('255.255.255.0');
+  await pane.reply(/default gateway/, '10.0.0.1');
+  await pane.waitFor(/The gateway must be in the appliance's subnet/);
+  await pane.key('C-u');
+  await pane.answer('192.168.100.1');
+  await pane.reply(/primary DNS server/, '192.168.100.1');
+  await pane.reply(/secondary DNS server .*\(blank for none\) \[\]/, '');
+
+  await pane.reply(/Use fetchmail or use as SMTP server \(fetchmail\/smtp\) \[fetchmail\]/, '');
+  await pane.reply(/Would you like to enter account information .*\[no\]/s, 'yes');
+  await pane.reply(/keep messages on the servers after fetching\? .*\[yes\]/s, '');
+  await pane.reply(/Enter a server to poll \(blank to quit\)/, 'mail.company.com');
+  await pane.reply(/Protocol for this server \(pop3\/imap\) \[pop3\]/, '');
+  for (const n of ['one', 'two']) {
+    await pane.reply(/Enter a username\/address for this server \(blank to quit\)/, `user_${n}@company.com`);
+    await pane.reply(/Enter a password for this account/, `password_${n}`);
+    assert.doesNotMatch(pane.screen(), new RegExp(`password_${n}`), 'passwords are masked while typed');
+    await pane.reply(/Enter the local address to take delivery/, `user_${n}@company.local`);
+  }
+  await pane.reply(/Enter a username\/address for this server \(blank to quit\)/, '');
+  await pane.reply(/Enter a server to poll \(blank to quit\)/, '');
+
+  await pane.reply(/External mail domain/, 'company.com');
+  await pane.reply(/Internal mail domain .*\[company\.com\]/s, 'company.local');
+  await pane.reply(/mail server to take final delivery/, 'mail.company.local');
+  await pane.reply(/domains this server should service \/ relay \[company\.com, company\.local\]/, '');
+  await pane.reply(/from which this server should allow clients.*\[host\]/s, '');
+  await pane.reply(/Spam message destiny .*\[D_PASS\]/s, '');
+  await pane.reply(/Virus message destiny .*\[D_BOUNCE\]/s, 'D_DELETE');
+  await pane.waitFor(/Answer one of: D_PASS, D_BOUNCE, D_DISCARD/);
+  await pane.key('C-u');
+  await pane.answer('');
+  await pane.reply(/Banned attachment message destiny .*\[D_BOUNCE\]/s, '');
+  await pane.reply(/Bad header message destiny .*\[D_PASS\]/s, '');
+  await pane.reply(/Spam level .*\[6\.31\]/s, '');
+  await pane.reply(/Allow banned attachments if they are inside an archive\? .*\[no\]/s, 'yes');
+  await pane.reply(/SA maximum mail body size .*\[524288\]/s, '');
+  await pane.reply(/Maximum size of the quarantine .*\[500\]/s, '');
+  await pane.reply(/Use extra spam checking rules\? .*\[yes\]/s, '');
+  await pane.reply(/Enable web interface .*\[yes\]/s, '');
+  await pane.reply(/Use Microsoft Exchange recipient integration\? .*\[yes\]/s, '');
+  await pane.reply(/hostname of the Exchange-enabled Active Directory server/, 'mail.company.local');
+  await pane.reply(/Enter an Active Directory username to use to connect/, 'sync@company.local');
+  await pane.reply(/Enter the password for the account/, 'password');
+  await pane.reply(/Enter the base DN of the topmost container to scan.*\[DC=company,DC=local\]/s, 'OU=MyBusiness,DC=company,DC=local');
+
+  const review = await pane.waitFor(/Configuration OK\? \(Yes\/No\) \[Yes\]/);
+  assert.match(review, /Hostname: fetcher\.company\.local/);
+  assert.match(review, /IP Address: 192\.168\.100\.2/);
+  assert.match(review, /mail\.company\.com \(pop3\):\s+user_one@company\.com \*{8} user_one@company\.local/);
+  for (let i = 0; i < 30; i++) await pane.key('Down');
+  const bottom = pane.screen();
+  assert.match(bottom, /Active Directory pw: \*{8}/);
+  assert.match(bottom, /Active Directory base DN: OU=MyBusiness,DC=company,DC=local/);
+  assert.doesNotMatch(review + bottom, /password_one|Active Directory pw: password/);
+  await pane.answer('');
+
+  const applied = await pane.waitFor(/WIZARD-EXIT=\d+/, 60_000);
+  assert.match(applied, /The configuration is applied\./);
+  assert.match(applied, /WIZARD-EXIT=0/);
+  const config = JSON.parse(readFileSync(join(root, 'etc/mailfilter/mailfilter.json'), 'utf8'));
+  assert.equal(config.mail.mode, 'fetchmail');
+  assert.equal(config.policy.allowBannedInArchives, true);
+  assert.equal(config.viewer.loginMethod, 'ldap');
+  assert.equal(config.directory.baseDn, 'OU=MyBusiness,DC=company,DC=local');
+  const accounts = JSON.parse(readFileSync(join(root, 'etc/mailfilter/fetch-accounts.json'), 'utf8'));
+  assert.deepEqual(accounts.servers[0].accounts.map((a: { user: string; deliverTo: string; keep: boolean }) => [a.user, a.deliverTo, a.keep]), [['user_one@company.com', 'user_one@company.local', true], ['user_two@company.com', 'user_two@company.local', true]]);
+  assert.match(readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8'), /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.2\/32$/m);
+  assert.match(readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8'), /^relay_recipient_maps = hash:\/etc\/postfix\/exchange_recipients$/m);
+  assert.ok(!existsSync(join(root, 'reconfigure')), '/reconfigure is removed after a successful apply');
+  pane.kill();
+
+  // A second run offers the saved answers as defaults.
+  const again = startWizard(root, 'wizard-fetchmail-2');
+  await again.waitFor(/Enter the fully qualified hostname .*\[fetcher\.company\.local\]/s);
+  await again.answer('');
+  await again.reply(/Use DHCP.*\[no\]/s, '');
+  await again.waitFor(/Enter the IP address to use .*\[192\.168\.100\.2\]/s);
+  await again.key('C-c');
+  await again.waitFor(/Setup cancelled; nothing was changed\.\s+WIZARD-EXIT=1/);
+});
+
+test('an SMTP-mode session without Exchange skips the fetch and directory questions', { timeout: 120_000 }, async () => {
+  const root = newRoot();
+  const pane = startWizard(root, 'wizard-smtp');
+  await pane.reply(/Enter the fully qualified hostname/, 'mx.company.com');
+  await pane.reply(/Use DHCP/, 'no');
+  await pane.reply(/Enter the IP address to use/, '192.168.100.3');
+  await pane.reply(/Enter the subnet mask/, '255.255.255.0');
+  await pane.reply(/default gateway/, '192.168.100.1');
+  await pane.reply(/primary DNS server/, '192.168.100.1');
+  await pane.reply(/secondary DNS server/, '192.168.100.4');
+  await pane.reply(/Use fetchmail or use as SMTP server/, 'smtp');
+  const next = await pane.waitFor(/External mail domain/);
+  assert.match(next, /^ Mail filter setup - E-mail setup/m, 'no fetch questions in SMTP mode');
+  await pane.answer('company.com');
+  await pane.reply(/Internal mail domain/, '');
+  await pane.reply(/mail server to take final delivery/, '192.168.100.20');
+  await pane.reply(/relay \[company\.com\]/, '');
+  await pane.reply(/allow clients.*\[subnet\]/s, '');
+  // PgDn accepts the defaults of the rest of the section.
+  await pane.waitFor(/Spam message destiny/);
+  await pane.key('PageDown');
+  await pane.reply(/Enable web interface/, '');
+  await pane.reply(/Use Microsoft Exchange recipient integration/, 'no');
+  const review = await pane.waitFor(/Configuration OK\?/);
+  assert.match(review, /Fetchmail or SMTP: smtp/);
+  assert.doesNotMatch(review, /Keep messages on the server/);
+  await pane.answer('yes');
+  const applied = await pane.waitFor(/WIZARD-EXIT=\d+/, 60_000);
+  assert.match(applied, /WIZARD-EXIT=0/);
+  assert.match(applied, /\[4\/\d+\] Writing the fetch accounts \.\.\. done \(not needed in SMTP mode\)/);
+  assert.ok(!existsSync(join(root, 'etc/mailfilter/fetch-accounts.json')));
+  const main = readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8');
+  assert.match(main, /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.0\/24$/m);
+  assert.match(main, /^# relay_recipient_maps: set by Exchange\/LDAP integration when enabled$/m);
+  assert.match(readFileSync(join(root, 'etc/postfix/transport'), 'utf8'), /^company\.com\s+smtp:\[192\.168\.100\.20\]:25$/m);
+  assert.match(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), /nameserver 192\.168\.100\.1\nnameserver 192\.168\.100\.4/);
+});
