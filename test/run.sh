@@ -8,5 +8,20 @@ npx tsc -p tsconfig.json --noEmit
 echo "==> tests"
 # The daemons under test log every decision; warnings and errors are enough here.
 export MAILFILTER_LOG_LEVEL="${MAILFILTER_LOG_LEVEL:-warn}"
+# Files the appliance's templates write on a real appliance: tests render into their own folders
+# and must never change this machine's copies.
+guarded="/etc/resolv.conf /etc/hosts /etc/hostname /etc/network/interfaces /etc/clamav/clamd.conf /etc/clamav/freshclam.conf /etc/spamassassin/local.cf /etc/postfix/main.cf /etc/postfix/master.cf"
+fingerprint() { for f in $guarded; do printf '%s %s\n' "$f" "$(sha256sum "$f" 2>/dev/null | cut -c1-16)"; done; }
+before=$(fingerprint)
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+set +e
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+status=$?
+set -e
+after=$(fingerprint)
+if [ "$before" != "$after" ]; then
+  echo "FAIL: the tests changed files of this machine:"
+  diff <(echo "$before") <(echo "$after") | grep '^>' || true
+  exit 1
+fi
+exit $status

@@ -36,3 +36,10 @@ deb_install() {
   [ -n "$created_policy" ] && rm -f "$policy"
   return 0
 }
+
+# Building the image on the host.
+DEB_IMAGE_HOST_PACKAGES="debootstrap qemu-system-x86 qemu-utils packer extlinux syslinux-common e2fsprogs fdisk util-linux rsync zstd"
+DEB_SUITE="bookworm"
+DEB_MIRROR="${DEB_MIRROR:-http://deb.debian.org/debian}"
+# What the appliance's root filesystem holds (debootstrap --include).
+DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin openssl ca-certificates procps less nano logrotate"

@@ -39,7 +39,12 @@ export async function startPostfix(dir: string, config: AppConfig): Promise<Post
   for (const sub of ['queue', 'data']) mkdirSync(join(dir, sub), { recursive: true });
   const { uid, gid } = await run('id', ['-u', 'postfix']).then(async (u) => ({ uid: Number(u.stdout), gid: Number((await run('id', ['-g', 'postfix'])).stdout) }));
   chownSync(join(dir, 'data'), uid, gid);
-  await writeRendered(renderAll(config), '/');
+  // Only Postfix's own files, and only inside this instance's folder: the rest of the manifest
+  // (network, ClamAV, SpamAssassin) targets the machine's /etc and must never be written here.
+  const files = renderAll(config).filter((f) => f.template.startsWith('postfix/'));
+  const outside = files.filter((f) => !f.target.startsWith(`${confDir}/`));
+  if (outside.length > 0) throw new Error(`refusing to write outside ${confDir}: ${outside.map((f) => f.target).join(', ')}`);
+  await writeRendered(files, '/');
   const logFile = join(dir, 'maillog');
   await run('postconf', ['-c', confDir, '-e',
     `queue_directory=${join(dir, 'queue')}`,

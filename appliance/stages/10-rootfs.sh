@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Debian 12 root filesystem with the kernel, Postfix, ClamAV, SpamAssassin and SSH, by debootstrap.
+# Cached as a tarball keyed by the package list and mirror.
+set -euo pipefail
+. "$REPO/appliance/distro/debian12.sh"
+key=$(printf '%s\n' "$DEB_SUITE" "$DEB_MIRROR" "$DEB_IMAGE_PACKAGES" | sha256sum | cut -c1-16)
+tarball="$CACHE/rootfs-$key.tar.zst"
+if [ -f "$tarball" ]; then
+  echo "rootfs: cached ($tarball)"
+  exit 0
+fi
+rootfs="$WORK/rootfs-build"
+rm -rf "$rootfs"
+mkdir -p "$rootfs"
+# Packages are configured without starting their daemons inside the build root.
+mkdir -p "$rootfs/usr/sbin"
+echo "rootfs: debootstrap $DEB_SUITE from $DEB_MIRROR"
+debootstrap --variant=minbase --include="$(echo $DEB_IMAGE_PACKAGES | tr ' ' ',')" "$DEB_SUITE" "$rootfs" "$DEB_MIRROR"
+rm -f "$rootfs"/var/cache/apt/archives/*.deb
+echo "rootfs: packing"
+tar -C "$rootfs" --numeric-owner -I 'zstd -T0 -3' -cf "$tarball.tmp" .
+mv "$tarball.tmp" "$tarball"
+rm -rf "$rootfs"
+ls -lh "$tarball"
