@@ -37,6 +37,15 @@ function writePrivate(path: string, content: string): void {
   chmodSync(path, 0o600);
 }
 
+/** On the appliance the daemons run as user mailfilter: let them read what they need. */
+async function shareWithDaemons(root: string, path: string, mode: number, recursive = false): Promise<void> {
+  if (root !== '/') return;
+  const ids = await run('id', ['-u', 'mailfilter']).then(async (u) => ({ uid: Number(u.stdout), gid: Number((await run('id', ['-g', 'mailfilter'])).stdout) })).catch(() => null);
+  if (!ids) return;
+  await run('chown', [...(recursive ? ['-R'] : []), `${recursive ? ids.uid : 0}:${ids.gid}`, path]);
+  if (!recursive) chmodSync(path, mode);
+}
+
 async function systemctl(...args: string[]): Promise<void> {
   await run('systemctl', args, { timeout: 120_000 });
 }
@@ -80,7 +89,14 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
       advice: 'Run the wizard again and correct the answer named above.',
     },
     { label: 'Saving the answers for the next run', run: async () => writePrivate(inRoot(root, options.answersPath), JSON.stringify(answers, null, 2) + '\n'), advice: 'Is the disk full or read-only? `df -h /` tells.' },
-    { label: 'Writing the appliance config', run: async () => writePrivate(inRoot(root, options.configPath), JSON.stringify(config, null, 2) + '\n'), advice: 'Is the disk full or read-only? `df -h /` tells.' },
+    {
+      label: 'Writing the appliance config',
+      run: async () => {
+        writePrivate(inRoot(root, options.configPath), JSON.stringify(config, null, 2) + '\n');
+        await shareWithDaemons(root, options.configPath, 0o640);
+      },
+      advice: 'Is the disk full or read-only? `df -h /` tells.',
+    },
     {
       label: 'Writing the fetch accounts',
       run: async () => {
@@ -88,6 +104,7 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
         const path = inRoot(root, config.fetch.accountsFile);
         if (!answers.enterAccounts || answers.fetchServers.length === 0) return existsSync(path) ? `kept ${config.fetch.accountsFile}` : `none entered; add them to ${config.fetch.accountsFile}`;
         writePrivate(path, JSON.stringify(accountsFile(answers), null, 2) + '\n');
+        await shareWithDaemons(root, path, 0o640);
         return config.fetch.accountsFile;
       },
       advice: 'Is the disk full or read-only? `df -h /` tells.',
@@ -107,6 +124,7 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
       run: async () => {
         if (!config.viewer.enabled) return 'viewer off';
         const made = tlsFiles({ ...config, viewer: { ...config.viewer, dataDir: inRoot(root, config.viewer.dataDir) } });
+        await shareWithDaemons(root, inRoot(root, config.viewer.dataDir), 0o700, true);
         return made.cert.slice(root === '/' ? 0 : root.length);
       },
       advice: 'openssl must be installed to make the self-signed certificate.',

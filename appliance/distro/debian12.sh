@@ -43,3 +43,28 @@ DEB_SUITE="bookworm"
 DEB_MIRROR="${DEB_MIRROR:-http://deb.debian.org/debian}"
 # What the appliance's root filesystem holds (debootstrap --include).
 DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin openssl ca-certificates procps less nano logrotate"
+
+# Installs packages inside a debootstrapped root, without starting any daemon there.
+deb_chroot_install() {
+  local root="$1"; shift
+  cat > "$root/etc/apt/sources.list" <<SOURCES
+deb $DEB_MIRROR $DEB_SUITE main
+deb $DEB_MIRROR $DEB_SUITE-updates main
+deb ${DEB_MIRROR%/debian}/debian-security $DEB_SUITE-security main
+SOURCES
+  printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+  chmod +x "$root/usr/sbin/policy-rc.d"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  mount -t proc proc "$root/proc"
+  mount --bind /dev "$root/dev"
+  mount --bind /sys "$root/sys"
+  local status=0
+  chroot "$root" sh -c "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections" || status=$?
+  [ $status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get update -qq || status=$?; }
+  [ $status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends "$@" || status=$?; }
+  chroot "$root" apt-get clean || true
+  umount "$root/sys" "$root/dev" "$root/proc"
+  rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf"
+  rm -rf "$root"/var/lib/apt/lists/*
+  return $status
+}

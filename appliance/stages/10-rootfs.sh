@@ -15,8 +15,9 @@ mkdir -p "$rootfs"
 # Packages are configured without starting their daemons inside the build root.
 mkdir -p "$rootfs/usr/sbin"
 echo "rootfs: debootstrap $DEB_SUITE from $DEB_MIRROR"
-debootstrap --variant=minbase --include="$(echo $DEB_IMAGE_PACKAGES | tr ' ' ',')" "$DEB_SUITE" "$rootfs" "$DEB_MIRROR"
-rm -f "$rootfs"/var/cache/apt/archives/*.deb
+debootstrap --variant=minbase "$DEB_SUITE" "$rootfs" "$DEB_MIRROR"
+# debootstrap cannot resolve virtual packages (perl-openssl-abi-3, ...): apt in the root can.
+deb_chroot_install "$rootfs" $DEB_IMAGE_PACKAGES
 echo "rootfs: packing"
 tar -C "$rootfs" --numeric-owner -I 'zstd -T0 -3' -cf "$tarball.tmp" .
 mv "$tarball.tmp" "$tarball"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Packer boots the base disk under qemu and provisions it (packer/mailfilter.json). KVM when it
+# works on this host, software emulation (TCG) otherwise; ACCEL=kvm|tcg overrides.
+set -euo pipefail
+cd "$REPO"
+if [ -z "${ACCEL:-}" ]; then
+  ACCEL=tcg
+  if [ -w /dev/kvm ] && timeout 20 qemu-system-x86_64 -accel kvm -M pc -m 64 -display none -nodefaults -no-reboot -serial stdio \
+       -kernel "$(ls "$WORK"/vmlinuz* 2>/dev/null | head -1 || echo /nonexistent)" -append 'console=ttyS0 panic=-1' 2>/dev/null | grep -q 'Linux version'; then
+    ACCEL=kvm
+  fi
+fi
+echo "packer: accelerator $ACCEL"
+overlay_tar="$WORK/overlay.tar"
+tar -C overlay --owner=0 --group=0 -cf "$overlay_tar" .
+out="$WORK/packer-output"
+rm -rf "$out"
+PACKER_LOG=0 packer build -color=false \
+  -var "base_disk=$(readlink -f "$WORK/base.qcow2")" \
+  -var "runtime_bundle=$(readlink -f "$WORK/runtime.tar.zst")" \
+  -var "overlay_tar=$overlay_tar" \
+  -var "output_dir=$out" \
+  -var "vm_name=mailfilter-$VERSION.qcow2" \
+  -var "accel=$ACCEL" \
+  packer/mailfilter.json
+mv "$out/mailfilter-$VERSION.qcow2" "$OUTPUT/mailfilter-$VERSION.qcow2"
+ls -lh "$OUTPUT/mailfilter-$VERSION.qcow2"

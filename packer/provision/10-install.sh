@@ -1,0 +1,26 @@
+#!/bin/sh
+# Inside the appliance: our runtime and overlay/, the mailfilter user, the services.
+set -eux
+echo "==> installing the runtime and overlay"
+apt-get clean
+tar --zstd -C / -xf /tmp/runtime.tar.zst 2>/dev/null || (zstd -dc /tmp/runtime.tar.zst | tar -C / -xf -)
+tar -C / --no-same-owner -xf /tmp/overlay.tar
+rm -f /tmp/runtime.tar.zst /tmp/overlay.tar
+/usr/bin/mailfilter --help >/dev/null
+
+echo "==> the mailfilter user and its folders"
+getent passwd mailfilter >/dev/null || adduser --system --group --home /var/lib/mailfilter --no-create-home mailfilter
+systemd-tmpfiles --create /usr/lib/tmpfiles.d/mailfilter.conf
+
+echo "==> Postfix, ClamAV and SpamAssassin settings from the embedded defaults (the wizard replaces them)"
+mailfilter render --root / >/dev/null
+postmap /etc/postfix/transport
+
+echo "==> services"
+systemctl enable postfix clamav-daemon clamav-freshclam spamd regenerate-ssh-host-keys.service
+systemctl enable mailfilter-filter.service
+# The viewer, fetching and the directory sync are switched on by the wizard, as answered.
+systemctl disable mailfilter-viewer.service mailfilter-fetch.service mailfilter-directory-sync.timer 2>/dev/null || true
+# The console asks for the wizard (see /etc/profile.d/zz-mailfilter-firstboot.sh); root must change
+# the manual's initial password there.
+touch /etc/mailfilter-initial-root-password
