@@ -12,12 +12,14 @@ if [ -z "${ACCEL:-}" ]; then
 fi
 echo "packer: accelerator $ACCEL"
 overlay_tar="$WORK/overlay.tar"
+runtime_tar="$WORK/runtime.tar"
+zstd -q -d -f "$(readlink -f "$WORK/runtime.tar.zst")" -o "$runtime_tar"
 tar -C overlay --owner=0 --group=0 -cf "$overlay_tar" .
 out="$WORK/packer-output"
 rm -rf "$out"
 PACKER_LOG=0 packer build -color=false \
   -var "base_disk=$(readlink -f "$WORK/base.qcow2")" \
-  -var "runtime_bundle=$(readlink -f "$WORK/runtime.tar.zst")" \
+  -var "runtime_bundle=$runtime_tar" \
   -var "overlay_tar=$overlay_tar" \
   -var "output_dir=$out" \
   -var "vm_name=mailfilter-$VERSION.qcow2" \

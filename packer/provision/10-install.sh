@@ -3,9 +3,9 @@
 set -eux
 echo "==> installing the runtime and overlay"
 apt-get clean
-tar --zstd -C / -xf /tmp/runtime.tar.zst 2>/dev/null || (zstd -dc /tmp/runtime.tar.zst | tar -C / -xf -)
+tar -C / -xf /tmp/runtime.tar
 tar -C / --no-same-owner -xf /tmp/overlay.tar
-rm -f /tmp/runtime.tar.zst /tmp/overlay.tar
+rm -f /tmp/runtime.tar /tmp/overlay.tar
 /usr/bin/mailfilter --help >/dev/null
 
 echo "==> the mailfilter user and its folders"

@@ -14,6 +14,13 @@ mailfilter_firstboot() {
   esac
   if [ -n "$console" ]; then
     MAILFILTER_WIZARD_RUNNING=1 mailfilter configure
+    # The image ships with the manual's initial root password: replace it before going on.
+    if [ -e "$root/etc/mailfilter-initial-root-password" ]; then
+      echo
+      echo "root still has the initial password 'password'. Choose a new one now:"
+      while ! passwd root; do echo "Try again."; done
+      rm -f "$root/etc/mailfilter-initial-root-password"
+    fi
   else
     echo "This appliance is not configured yet (or /reconfigure exists)."
     echo "Run 'mailfilter configure' to set it up. Over SSH the network restarts at the end,"

@@ -1,0 +1,148 @@
+// The appliance image, as a user meets it: build it (cached stages make a rebuild quick), boot the
+// qcow2 under qemu with software emulation on a serial console in an 80x24 tmux pane, log in,
+// answer the wizard, then mail through the forwarded SMTP port, the viewer, and /reconfigure.
+// The guest's network is user-mode with restrict=on: it reaches only this host's forwards.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TmuxPane } from '../support/tmux.js';
+import { startSink, type Sink } from '../support/sink.js';
+import { freePort } from '../support/net.js';
+import { buildMessage } from '../support/messages.js';
+import { EICAR } from '../support/eicar.js';
+import nodemailer from 'nodemailer';
+
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version as string;
+const image = resolve(process.env.MAILFILTER_IMAGE ?? `output/mailfilter-${version}.qcow2`);
+const NEW_ROOT_PASSWORD = 'appliance-test-Root1';
+let dir: string;
+let sink: Sink;
+let pane: TmuxPane;
+let smtpPort: number;
+let httpsPort: number;
+const timings: Record<string, number> = {};
+
+before(async () => {
+  if (!process.env.MAILFILTER_IMAGE) {
+    const started = Date.now();
+    const log = join(tmpdir(), 'mailfilter-image-build.log');
+    const build = spawnSync('bash', ['-c', `bash appliance/build.sh > ${log} 2>&1`], { stdio: 'inherit', timeout: 60 * 60_000 });
+    if (build.status !== 0) throw new Error(`the image build failed; its log:\n${readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')}`);
+    timings.buildSeconds = Math.round((Date.now() - started) / 1000);
+  }
+  assert.ok(existsSync(image), `${image} exists`);
+  dir = mkdtempSync(join(tmpdir(), 'mailfilter-vm-'));
+  sink = await startSink();
+  [smtpPort, httpsPort] = [await freePort(), await freePort()];
+  // The built image stays pristine: the VM writes to an overlay.
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', join(dir, 'disk.qcow2')]);
+  const nic = [
+    'user,restrict=on,model=virtio-net-pci',
+    `hostfwd=tcp:127.0.0.1:${smtpPort}-:25`,
+    `hostfwd=tcp:127.0.0.1:${httpsPort}-:443`,
+    // The "organisation's mail server", as the guest sees it at 10.0.2.100:25: the sink on this host.
+    `guestfwd=tcp:10.0.2.100:25-tcp:127.0.0.1:${sink.port}`,
+  ].join(',');
+  const accel = process.env.ACCEL ?? 'tcg';
+  pane = TmuxPane.start('mailfilter-vm', `qemu-system-x86_64 -machine accel=${accel} -m 2048 -smp 2 -nographic -drive file=${join(dir, 'disk.qcow2')},if=virtio -nic ${nic}; sleep 600`);
+}, { timeout: 70 * 60_000 });
+
+after(async () => {
+  pane?.kill();
+  await sink?.stop();
+  if (dir && !process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+  if (Object.keys(timings).length) console.log(`image figures: ${JSON.stringify(timings)}`);
+});
+
+/** Types a shell command on the serial console and waits for its marker. */
+async function shell(command: string, timeoutMs = 120_000): Promise<string> {
+  const marker = `done-${Math.random().toString(36).slice(2, 8)}`;
+  await pane.answer(`${command}; echo ${marker}`);
+  return pane.waitFor(new RegExp(`^${marker}`, 'm'), timeoutMs);
+}
+
+async function login(password: string): Promise<void> {
+  await pane.waitFor(/login: *$/m, 300_000);
+  await pane.answer('root');
+  await pane.waitFor(/Password:/);
+  await pane.answer(password);
+}
+
+test('boots to login, runs the wizard on first login, filters mail, serves the viewer, and reconfigures', { timeout: 40 * 60_000 }, async () => {
+  const booted = Date.now();
+  const banner = await pane.waitFor(/mailfilter login: *$/m, 300_000);
+  timings.bootToLoginSeconds = Math.round((Date.now() - booted) / 1000);
+  assert.match(banner, /Log in as root \(initial password: password\) to run the setup wizard/);
+  await login('password');
+  await pane.waitFor(/Mail filter setup - Network configuration/, 60_000);
+
+  const answers: Array<[RegExp, string]> = [
+    [/fully qualified hostname/, 'mx.company.com'],
+    [/Use DHCP/, 'no'],
+    [/IP address to use/, '10.0.2.15'],
+    [/subnet mask/, '255.255.255.0'],
+    [/default gateway/, '10.0.2.2'],
+    [/primary DNS server/, '10.0.2.3'],
+    [/secondary DNS server/, ''],
+    [/Use fetchmail or use as SMTP server/, 'smtp'],
+    [/External mail domain/, 'company.com'],
+    [/Internal mail domain/, ''],
+    [/take final delivery/, '10.0.2.100'],
+    [/service \/ relay/, ''],
+    [/allow clients/, ''],
+  ];
+  for (const [prompt, reply] of answers) await pane.reply(prompt, reply);
+  await pane.waitFor(/Spam message destiny/);
+  await pane.key('PageDown');
+  await pane.reply(/Enable web interface/, '');
+  await pane.reply(/Use Microsoft Exchange recipient integration/, 'no');
+  await pane.reply(/Configuration OK\?/, 'yes');
+  const applied = await pane.waitFor(/The configuration is applied\.|FAILED/, 600_000);
+  assert.doesNotMatch(applied, /FAILED/);
+  await pane.waitFor(/Choose a new one now/, 60_000);
+  await pane.reply(/New password:/, NEW_ROOT_PASSWORD);
+  await pane.reply(/Retype new password:/, NEW_ROOT_PASSWORD);
+  await pane.waitFor(/password updated successfully/);
+
+  // freshclam cannot reach the internet here: the test places the repo's small signature database.
+  const ndb = readFileSync('test/fixtures/clamav/mailfilter-test.ndb', 'utf8').trim();
+  await shell(`printf '%s\\n' '${ndb}' > /var/lib/clamav/mailfilter-test.ndb && systemctl restart clamav-daemon`);
+  const ready = Date.now();
+  await shell('until systemctl is-active -q clamav-daemon spamd postfix mailfilter-filter mailfilter-viewer; do sleep 2; done', 600_000);
+  timings.servicesReadySeconds = Math.round((Date.now() - ready) / 1000);
+
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'sender.example.net' });
+  const clean = `image clean ${Date.now()}`;
+  const virus = `image virus ${Date.now()}`;
+  await transport.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: clean, to: 'bob@company.com' }) });
+  await transport.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: virus, to: 'bob@company.com', attachments: [{ filename: 'x.txt', contentType: 'text/plain', content: EICAR }] }) });
+  transport.close();
+  let delivered;
+  for (let i = 0; i < 20 && !delivered; i++) {
+    delivered = sink.messages.find((m) => m.raw.includes(clean));
+    if (!delivered) {
+      await shell('postqueue -f');
+      await sleep(10_000);
+    }
+  }
+  assert.ok(delivered, 'clean mail reached the final server');
+  assert.match(delivered.raw, /X-Virus-Scanned: mailfilter at company\.com/);
+  assert.ok(!sink.messages.some((m) => m.raw.includes(virus) && m.from !== ''), 'EICAR did not');
+  assert.match(await shell('grep -l "image virus" /var/lib/mailfilter/quarantine/messages/*/*.eml | wc -l'), /^1\s*$/m, 'the virus is in the quarantine');
+
+  const viewer = execFileSync('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${httpsPort}/viewer/login`], { encoding: 'utf8' });
+  assert.equal(viewer, '200');
+
+  await shell('touch /reconfigure');
+  await pane.answer('reboot');
+  await login(NEW_ROOT_PASSWORD);
+  await pane.waitFor(/Mail filter setup - Network configuration/, 120_000);
+  await pane.waitFor(/fully qualified hostname .*\[mx\.company\.com\]/s);
+  timings.imageQcow2Mb = Math.round(statSync(image).size / 1048576);
+  const ova = image.replace(/\.qcow2$/, '.ova');
+  if (existsSync(ova)) timings.imageOvaMb = Math.round(statSync(ova).size / 1048576);
+});
