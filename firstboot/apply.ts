@@ -79,15 +79,14 @@ function serviceSteps(config: AppConfig): Step[] {
 
 export async function applyAnswers(answers: Answers, base: AppConfig, options: ApplyOptions): Promise<boolean> {
   const { root, progress } = options;
-  let config!: AppConfig;
+  let config: AppConfig;
+  try {
+    config = answersToConfig(answers, base);
+  } catch (err) {
+    progress(`Checking the answers ... FAILED\n      ${(err as Error).message.split('\n').join('\n      ')}\n      What to do: run the wizard again and correct the answer named above.`);
+    return false;
+  }
   const steps: Step[] = [
-    {
-      label: 'Checking the answers',
-      run: async () => {
-        config = answersToConfig(answers, base);
-      },
-      advice: 'Run the wizard again and correct the answer named above.',
-    },
     { label: 'Saving the answers for the next run', run: async () => writePrivate(inRoot(root, options.answersPath), JSON.stringify(answers, null, 2) + '\n'), advice: 'Is the disk full or read-only? `df -h /` tells.' },
     {
       label: 'Writing the appliance config',

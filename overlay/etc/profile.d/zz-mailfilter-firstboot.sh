@@ -13,9 +13,8 @@ mailfilter_firstboot() {
     /dev/tty[0-9]*|/dev/ttyS[0-9]*|/dev/console|/dev/hvc[0-9]*) console=1 ;;
   esac
   if [ -n "$console" ]; then
-    MAILFILTER_WIZARD_RUNNING=1 mailfilter configure
-    # The image ships with the manual's initial root password: replace it before going on.
-    if [ -e "$root/etc/mailfilter-initial-root-password" ]; then
+    # The image ships with the manual's initial root password: replace it once the setup worked.
+    if MAILFILTER_WIZARD_RUNNING=1 mailfilter configure && [ -e "$root/etc/mailfilter-initial-root-password" ]; then
       echo
       echo "root still has the initial password 'password'. Choose a new one now:"
       while ! passwd root; do echo "Try again."; done
