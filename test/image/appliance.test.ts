@@ -45,10 +45,10 @@ before(async () => {
     `hostfwd=tcp:127.0.0.1:${smtpPort}-:25`,
     `hostfwd=tcp:127.0.0.1:${httpsPort}-:443`,
     // The "organisation's mail server", as the guest sees it at 10.0.2.100:25: the sink on this host.
-    `guestfwd=tcp:10.0.2.100:25-tcp:127.0.0.1:${sink.port}`,
+    `guestfwd=tcp:10.0.2.100:25-cmd:${process.execPath} ${resolve('test/support/stdio-to-tcp.mjs')} 127.0.0.1 ${sink.port}`,
   ].join(',');
   const accel = process.env.ACCEL ?? 'tcg';
-  pane = TmuxPane.start('mailfilter-vm', `qemu-system-x86_64 -machine accel=${accel} -m 2048 -smp 2 -nographic -drive file=${join(dir, 'disk.qcow2')},if=virtio -nic ${nic}; sleep 600`);
+  pane = TmuxPane.start('mailfilter-vm', `qemu-system-x86_64 -machine accel=${accel} -m 2048 -smp 2 -nographic -drive file=${join(dir, 'disk.qcow2')},if=virtio -nic '${nic}'; sleep 600`);
 }, { timeout: 70 * 60_000 });
 
 after(async () => {
