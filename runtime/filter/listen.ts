@@ -18,10 +18,6 @@ export interface ListenOptions {
   handle: (message: SpooledMessage) => Promise<RecipientReplies>;
 }
 
-function toCallbackReplies(replies: RecipientReplies): Array<string | Error> {
-  return replies.map((reply) => (typeof reply === 'string' ? reply : reply));
-}
-
 export async function listen(options: ListenOptions): Promise<SMTPServer> {
   const { log } = options;
   const server = new SMTPServer({
@@ -54,7 +50,8 @@ export async function listen(options: ListenOptions): Promise<SMTPServer> {
             return callback(new SmtpReply(552, `5.3.4 Message larger than ${options.maxMessageBytes} bytes`));
           }
           const replies = await options.handle({ id, path, size, receivedAt, envelope });
-          callback(null, toCallbackReplies(replies) as unknown as string);
+          // In LMTP mode smtp-server takes one reply per recipient: a string, or an error with a code.
+          callback(null, replies as unknown as string);
         } catch (err) {
           const error = err as Error;
           const reply = error instanceof SmtpReply ? error : tempFail('4.3.0', `${id} could not be filtered (${error.message.replace(/[\r\n]+/g, ' ').slice(0, 200)})`);

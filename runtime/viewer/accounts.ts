@@ -118,21 +118,19 @@ export class ViewerAccounts {
     return (this.db.prepare('SELECT * FROM users ORDER BY is_admin DESC, username').all() as UserRow[]).map((row) => this.toUser(row));
   }
 
-  async create(input: { username: string; password: string | null; source: 'local' | 'ldap'; addresses: string[] }): Promise<ViewerUser> {
-    const hash = input.password === null ? null : await hashPassword(input.password);
-    const id = this.db.transaction(() => {
-      const result = this.db.prepare('INSERT INTO users (username, password_hash, source) VALUES (?, ?, ?)').run(input.username, hash, input.source);
-      this.assignAddresses(Number(result.lastInsertRowid), input.addresses);
-      return Number(result.lastInsertRowid);
-    })();
-    return this.get(id)!;
+  async create(input: { username: string; password: string; source: 'local'; addresses: string[] }): Promise<ViewerUser> {
+    return this.insert(input.username, await hashPassword(input.password), input.source, input.addresses);
   }
 
   /** A user without a password here (directory accounts), created at once. */
   createSync(input: { username: string; source: 'ldap'; addresses: string[] }): ViewerUser {
+    return this.insert(input.username, null, input.source, input.addresses);
+  }
+
+  private insert(username: string, passwordHash: string | null, source: 'local' | 'ldap', addresses: string[]): ViewerUser {
     const id = this.db.transaction(() => {
-      const result = this.db.prepare('INSERT INTO users (username, password_hash, source) VALUES (?, NULL, ?)').run(input.username, input.source);
-      this.assignAddresses(Number(result.lastInsertRowid), input.addresses);
+      const result = this.db.prepare('INSERT INTO users (username, password_hash, source) VALUES (?, ?, ?)').run(username, passwordHash, source);
+      this.assignAddresses(Number(result.lastInsertRowid), addresses);
       return Number(result.lastInsertRowid);
     })();
     return this.get(id)!;

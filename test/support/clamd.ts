@@ -1,5 +1,6 @@
 // A real clamd on a private socket, with the small signature database shipped in the repo
 // (freshclam cannot reach the internet here).
+import { stopChild } from './process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -42,10 +43,7 @@ export async function startClamd(dir: string): Promise<Clamd> {
     async stop() {
       const running = child;
       child = null;
-      if (!running || running.exitCode !== null) return;
-      const exited = new Promise((r) => running.once('exit', r));
-      running.kill('SIGTERM');
-      await exited;
+      await stopChild(running);
     },
   };
   await clamd.start();

@@ -1,5 +1,6 @@
 // A real Dovecot (POP3 and IMAP, with TLS from a test CA) on loopback ports, mailboxes in Maildir
 // folders the test fills directly.
+import { stopChild } from './process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,11 +101,6 @@ service stats {
       const base = maildir(user);
       return ['new', 'cur'].reduce((n, sub) => n + (existsSync(join(base, sub)) ? readdirSync(join(base, sub)).length : 0), 0);
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }

@@ -1,6 +1,7 @@
 // A real OpenLDAP slapd standing in for Active Directory: an AD-like schema (proxyAddresses,
 // userPrincipalName, sAMAccountName), LDAPS and StartTLS from a test CA, and a size limit of 100
 // so that only paged searches see a whole OU of a few hundred users.
+import { stopChild } from './process.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,12 +64,7 @@ access to * by users read by * none
   return {
     ldapPort,
     ldapsPort,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }
 

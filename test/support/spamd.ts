@@ -1,4 +1,5 @@
 // A real spamd on a loopback port: Debian's shipped rules, network tests off (-L).
+import { stopChild } from './process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,11 +25,6 @@ export async function startSpamd(dir: string): Promise<Spamd> {
   }, 120_000, 250);
   return {
     port,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(child),
   };
 }
