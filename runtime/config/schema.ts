@@ -8,6 +8,7 @@ import {
 export const CATEGORIES = ['VIRUS', 'BANNED', 'SPAM', 'BADH'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+export const CHECK_NAMES = ['virus', 'spam', 'banned', 'headers'] as const;
 const category = oneOf(CATEGORIES, 'SPAM', 'a quarantine reason');
 const extension = text('', 'a file name extension', { pattern: /^[a-z0-9]{1,16}$/i, what: 'an extension without the dot, like exe', allowEmpty: false });
 
@@ -90,6 +91,7 @@ export const schema = {
     spoolDir: text('/var/spool/mailfilter', 'Folder for messages being filtered'),
     maxMessageBytes: num(52428800, 'Largest message accepted (bytes)', { min: 65536, max: 1073741824, integer: true }),
     productName: text('mailfilter', 'Product named in X-Virus-Scanned'),
+    checks: list(oneOf(CHECK_NAMES, 'virus', 'a check'), [...CHECK_NAMES], 'Checks run on every message (an empty list passes mail through unchecked)'),
   },
   postfix: {
     smtpPort: port(25, 'Port Postfix receives mail on'),

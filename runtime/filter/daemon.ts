@@ -1,5 +1,6 @@
 // `mailfilter filter`: wires the store, the re-injector and the listener together, in that order,
 // and takes them down in reverse on SIGTERM (unanswered messages stay in Postfix's queue).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { QuarantineStore } from '../quarantine/store.js';
@@ -35,11 +36,23 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     log,
     handle: (message) => filterMessage(message, { config, store, reinjector, log }),
   });
+  // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const reportStats = () => {
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    const memory = process.memoryUsage();
+    log.info('stats', { lag_p50_ms: ms(lag.percentile(50)), lag_p99_ms: ms(lag.percentile(99)), lag_max_ms: ms(lag.max), rss_mb: Math.round(memory.rss / 1048576), heap_mb: Math.round(memory.heapUsed / 1048576) });
+    lag.reset();
+  };
+  process.on('SIGUSR2', reportStats);
   const address = server.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : config.filter.listenPort,
     store,
     async close() {
+      process.removeListener('SIGUSR2', reportStats);
+      lag.disable();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       reinjector.close();
       store.close();

@@ -40,7 +40,7 @@ export interface FilterDeps {
 export type RecipientReplies = Array<string | SmtpReply>;
 
 export function scanSettings(config: AppConfig): ScanSettings {
-  return { clamd: config.clamd, spamd: config.spamd, policy: config.policy };
+  return { checks: config.filter.checks, clamd: config.clamd, spamd: config.spamd, policy: config.policy };
 }
 
 function mailDomain(config: AppConfig): string {

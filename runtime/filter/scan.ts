@@ -11,6 +11,8 @@ import { checkResult, type CheckResult } from '../checks/result.js';
 import type { MessageHead } from './message-head.js';
 
 export interface ScanSettings {
+  /** The checks to run; the others report 'skip'. */
+  checks: ReadonlyArray<'virus' | 'spam' | 'banned' | 'headers'>;
   clamd: ClamdAddress;
   spamd: SpamdAddress;
   policy: BannedPolicy & { spamLevel: number; saMaxBodySize: number };
@@ -40,15 +42,20 @@ async function contentChecks(input: ScanInput, settings: ScanSettings): Promise<
   return [await checkBanned(structure, policy, budget, context), checkHeaders(input.head, structure)];
 }
 
+const skipped = (check: CheckResult['check']) => Promise.resolve(checkResult(check, 'skip', 'check turned off (filter.checks)'));
+
 export async function scanMessage(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
-  const content = contentChecks(input, settings).catch((err: Error) => [
-    checkResult('banned', 'error', `attachment inspection failed: ${err.message}`),
-    checkResult('headers', 'error', 'not checked: attachment inspection failed'),
-  ]);
+  const on = (check: CheckResult['check']) => settings.checks.includes(check);
+  const content = on('banned') || on('headers')
+    ? contentChecks(input, settings).catch((err: Error) => [
+      checkResult('banned', 'error', `attachment inspection failed: ${err.message}`),
+      checkResult('headers', 'error', 'not checked: attachment inspection failed'),
+    ])
+    : Promise.resolve([]);
   const [virus, spam, others] = await Promise.all([
-    checkVirus(settings.clamd, input.spoolPath),
-    checkSpam(settings.spamd, input.spoolPath, input.size, settings.policy),
+    on('virus') ? checkVirus(settings.clamd, input.spoolPath) : skipped('virus'),
+    on('spam') ? checkSpam(settings.spamd, input.spoolPath, input.size, settings.policy) : skipped('spam'),
     content,
   ]);
-  return [virus, spam, ...others];
+  return [virus, spam, ...others.filter((r) => on(r.check))];
 }

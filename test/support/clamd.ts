@@ -30,7 +30,7 @@ export async function startClamd(dir: string): Promise<Clamd> {
     'ScanArchive yes',
     'StreamMaxLength 64M',
     'MaxThreads 4',
-    'LocalSocketMode 660',
+    'LocalSocketMode 666',
     '',
   ].join('\n'));
   let child: ChildProcess | null = null;

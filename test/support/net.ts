@@ -41,3 +41,15 @@ export function converse(target: { path: string } | { host: string; port: number
     socket.on('connect', () => socket.end(request));
   });
 }
+
+/** True when something accepts TCP connections on this loopback port. */
+export function listening(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

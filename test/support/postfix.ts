@@ -6,8 +6,7 @@ import { chownSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppConfig } from '../../runtime/config/schema.js';
 import { renderAll, writeRendered } from '../../firstboot/render.js';
-import { waitFor } from './net.js';
-import { createConnection } from 'node:net';
+import { listening, waitFor } from './net.js';
 
 const run = promisify(execFile);
 
@@ -20,17 +19,6 @@ export interface Postfix {
   flush(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** `config.postfix.configDir` must point inside `dir`. */
