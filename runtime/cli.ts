@@ -5,11 +5,6 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig } from './config/load.js';
 import type { AppConfig } from './config/schema.js';
-import { startFilter } from './filter/daemon.js';
-import { startFetcher } from './fetch/daemon.js';
-import { startViewer } from './viewer/server.js';
-import { ViewerAccounts } from './viewer/accounts.js';
-import { syncDirectory } from './directory/sync.js';
 import { logger } from './log.js';
 
 const log = logger('mailfilter');
@@ -80,17 +75,22 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   switch (command) {
+    // Each daemon loads only its own modules: the filter's memory is not the viewer's too.
     case 'filter': {
+      const { startFilter } = await import('./filter/daemon.js');
       const filter = await startFilter(readConfig(values.config));
       onSignals(() => filter.close());
       return -1;
     }
     case 'viewer': {
+      const { startViewer } = await import('./viewer/server.js');
       const viewer = await startViewer(readConfig(values.config));
       onSignals(() => viewer.close());
       return -1;
     }
     case 'directory-sync': {
+      const { ViewerAccounts } = await import('./viewer/accounts.js');
+      const { syncDirectory } = await import('./directory/sync.js');
       const config = readConfig(values.config);
       if (!config.directory.enabled) throw new Error('Exchange/LDAP integration is off (directory.enabled is false in the config)');
       const accounts = config.viewer.enabled ? await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours) : null;
@@ -103,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'fetch': {
+      const { startFetcher } = await import('./fetch/daemon.js');
       const fetcher = startFetcher(readConfig(values.config), { schedule: !values.once });
       if (values.once) {
         const outcomes = await fetcher.pollNow();
@@ -114,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       const config = values.config ? loadConfig(values.config) : localConfig();
+      const { startFilter } = await import('./filter/daemon.js');
+      const { startViewer } = await import('./viewer/server.js');
       const filter = await startFilter(config);
       const viewer = await startViewer(config);
       console.log(`mailfilter is running on loopback (state in ${resolve('var')}):

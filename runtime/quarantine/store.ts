@@ -100,6 +100,9 @@ function escapeLike(value: string): string {
 
 export class QuarantineStore {
   private readonly db: Database.Database;
+  /** Outcome counts not yet written: one fsync'd write per message would cap throughput. */
+  private pendingOutcomes = new Map<string, number>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
   private constructor(readonly dir: string, private readonly maxBytes: number) {
     mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
@@ -117,6 +120,7 @@ export class QuarantineStore {
   }
 
   close(): void {
+    this.flushOutcomes();
     this.db.close();
   }
 
@@ -253,13 +257,30 @@ export class QuarantineStore {
     return ids.length;
   }
 
+  /** Counts a filtered message for the statistics; written every few seconds, and on close. */
   recordOutcome(outcome: Outcome, at = new Date()): void {
-    this.db
-      .prepare('INSERT INTO daily_outcomes (day, outcome, count) VALUES (?, ?, 1) ON CONFLICT(day, outcome) DO UPDATE SET count = count + 1')
-      .run(at.toISOString().slice(0, 10), outcome);
+    const key = `${at.toISOString().slice(0, 10)}|${outcome}`;
+    this.pendingOutcomes.set(key, (this.pendingOutcomes.get(key) ?? 0) + 1);
+    this.flushTimer ??= setTimeout(() => this.flushOutcomes(), 5000).unref();
+  }
+
+  flushOutcomes(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pendingOutcomes.size === 0) return;
+    const pending = this.pendingOutcomes;
+    this.pendingOutcomes = new Map();
+    const upsert = this.db.prepare('INSERT INTO daily_outcomes (day, outcome, count) VALUES (?, ?, ?) ON CONFLICT(day, outcome) DO UPDATE SET count = count + excluded.count');
+    this.db.transaction(() => {
+      for (const [key, count] of pending) {
+        const [day, outcome] = key.split('|');
+        upsert.run(day, outcome, count);
+      }
+    })();
   }
 
   dailyOutcomes(sinceDay: string): Array<{ day: string; outcome: Outcome; count: number }> {
+    this.flushOutcomes();
     return this.db.prepare('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day').all(sinceDay) as Array<{ day: string; outcome: Outcome; count: number }>;
   }
 }
