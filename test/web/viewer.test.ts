@@ -55,6 +55,8 @@ before(async () => {
   await send('bob@company.local', buildMessage({ to: 'bob@company.local', subject: 'Lunch on Friday?' }));
   lmtp.close();
   assert.equal(filter.store.count(), 4, 'the filter quarantined four messages');
+  // The filter writes its statistics every few seconds; the chart should show these now.
+  filter.store.flushOutcomes();
   viewer = await startViewer(config);
   base = `https://127.0.0.1:${viewer.httpsPort}`;
   browser = await chromium.launch({
