@@ -68,3 +68,10 @@ SOURCES
   rm -rf "$root"/var/lib/apt/lists/*
   return $status
 }
+
+# The cached root filesystem tarball: named after what goes into it (suite, mirror, packages).
+deb_rootfs_tarball() {
+  local key
+  key=$(printf '%s\n' "$DEB_SUITE" "$DEB_MIRROR" "$DEB_IMAGE_PACKAGES" | sha256sum | cut -c1-16)
+  echo "$CACHE/rootfs-$key.tar.zst"
+}

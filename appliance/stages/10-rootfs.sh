@@ -3,8 +3,7 @@
 # Cached as a tarball keyed by the package list and mirror.
 set -euo pipefail
 . "$REPO/appliance/distro/debian12.sh"
-key=$(printf '%s\n' "$DEB_SUITE" "$DEB_MIRROR" "$DEB_IMAGE_PACKAGES" | sha256sum | cut -c1-16)
-tarball="$CACHE/rootfs-$key.tar.zst"
+tarball=$(deb_rootfs_tarball)
 if [ -f "$tarball" ]; then
   echo "rootfs: cached ($tarball)"
   exit 0

@@ -3,9 +3,8 @@
 # (no vfat needed), serial and VGA consoles, root's initial password, SSH open for provisioning.
 set -euo pipefail
 . "$REPO/appliance/distro/debian12.sh"
-key=$(printf '%s\n' "$DEB_SUITE" "$DEB_MIRROR" "$DEB_IMAGE_PACKAGES" | sha256sum | cut -c1-16)
-tarball="$CACHE/rootfs-$key.tar.zst"
-base="$CACHE/base-$key-$(sha256sum "$0" | cut -c1-8).qcow2"
+tarball=$(deb_rootfs_tarball)
+base="${tarball%.tar.zst}-base-$(sha256sum "$0" | cut -c1-8).qcow2"
 # The kernel alone, for the KVM check of the next stage.
 tar -C "$WORK" -I zstd -xf "$tarball" --wildcards './boot/vmlinuz-*' && cp "$(ls "$WORK"/boot/vmlinuz-* | sort -V | tail -1)" "$WORK/vmlinuz"
 if [ -f "$base" ]; then

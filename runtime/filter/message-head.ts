@@ -87,14 +87,17 @@ export function headerValues(head: MessageHead, name: string): string[] {
   return head.fields.filter((f) => f.name.toLowerCase() === wanted).map((f) => f.value);
 }
 
-/** The first value of a header, RFC 2047 words decoded to Unicode, for display and the index. */
+/** RFC 2047 words decoded to Unicode; a value with broken words is shown as it is. */
+export function decodeWords(value: string): string {
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The first value of a header, decoded, for display and the index. */
 export function decodedHeader(head: MessageHead, name: string): string {
   const value = headerValues(head, name)[0];
-  if (value === undefined) return '';
-  const utf8 = Buffer.from(value, 'latin1').toString('utf8');
-  try {
-    return libmime.decodeWords(utf8);
-  } catch {
-    return utf8;
-  }
+  return value === undefined ? '' : decodeWords(Buffer.from(value, 'latin1').toString('utf8'));
 }

@@ -7,12 +7,12 @@ import { checkBanned, shouldSpill, type BannedPolicy } from '../checks/banned.js
 import { checkHeaders } from '../checks/headers.js';
 import { walkMime, type MimeStructure } from '../checks/mime-walk.js';
 import { InspectionBudget, InspectionLimitError } from '../checks/budget.js';
-import { checkResult, type CheckResult } from '../checks/result.js';
+import { checkResult, type CheckName, type CheckResult } from '../checks/result.js';
 import type { MessageHead } from './message-head.js';
 
 export interface ScanSettings {
   /** The checks to run; the others report 'skip'. */
-  checks: ReadonlyArray<'virus' | 'spam' | 'banned' | 'headers'>;
+  checks: ReadonlyArray<CheckName>;
   clamd: ClamdAddress;
   spamd: SpamdAddress;
   policy: BannedPolicy & { spamLevel: number; saMaxBodySize: number };
@@ -42,10 +42,10 @@ async function contentChecks(input: ScanInput, settings: ScanSettings): Promise<
   return [await checkBanned(structure, policy, budget, context), checkHeaders(input.head, structure)];
 }
 
-const skipped = (check: CheckResult['check']) => Promise.resolve(checkResult(check, 'skip', 'check turned off (filter.checks)'));
+const skipped = (check: CheckName) => Promise.resolve(checkResult(check, 'skip', 'check turned off (filter.checks)'));
 
 export async function scanMessage(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
-  const on = (check: CheckResult['check']) => settings.checks.includes(check);
+  const on = (check: CheckName) => settings.checks.includes(check);
   const content = on('banned') || on('headers')
     ? contentChecks(input, settings).catch((err: Error) => [
       checkResult('banned', 'error', `attachment inspection failed: ${err.message}`),

@@ -2,15 +2,7 @@
 // of the message ever handed to the browser as markup. Big messages are read only in part.
 import { simpleParser } from 'mailparser';
 import { createReadStream } from 'node:fs';
-import libmime from 'libmime';
-
-function decodeWords(value: string): string {
-  try {
-    return libmime.decodeWords(value);
-  } catch {
-    return value;
-  }
-}
+import { decodeWords } from '../filter/message-head.js';
 
 export interface MessageView {
   headers: Array<[string, string]>;

@@ -1,7 +1,7 @@
 // The administration console (vadmin): statistics, clearing the quarantine, and viewer users.
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
-import { Layout, CsrfField, Notice } from '../views/layout.js';
+import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
 import { StatsChart, SizeBar } from '../views/stats-chart.js';
 import { AddressTakenError, type ViewerUser } from '../accounts.js';
 import { formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
@@ -83,10 +83,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
             <a href="/viewer/admin/users">Users</a>
             <a href="/viewer/account/password">Change vadmin’s password</a>
           </p>
-          <form method="post" action="/viewer/admin/clear">
-            <CsrfField token={session.csrfToken} />
-            <button type="submit" class="danger">Clear the whole quarantine</button>
-          </form>
+          <PostButton action="/viewer/admin/clear" token={session.csrfToken} kind="danger">Clear the whole quarantine</PostButton>
         </div>
       </Layout>,
     );
@@ -115,10 +112,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
                   {!user.isAdmin && (
                     <span class="actions">
                       <a href={`/viewer/messages?user=${user.id}`}>Messages</a>
-                      <form method="post" action={`/viewer/admin/users/${user.id}/delete`} class="inline">
-                        <CsrfField token={session.csrfToken} />
-                        <button type="submit" class="danger">Delete</button>
-                      </form>
+                      <PostButton action={`/viewer/admin/users/${user.id}/delete`} token={session.csrfToken} kind="danger" inline>Delete</PostButton>
                     </span>
                   )}
                 </td>

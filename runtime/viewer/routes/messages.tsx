@@ -5,7 +5,7 @@ import { stream } from 'hono/streaming';
 import { CATEGORIES, type Category } from '../../config/schema.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { releaseMessage } from '../../quarantine/release.js';
-import { Layout, CsrfField, Notice } from '../views/layout.js';
+import { Layout, Notice, PostButton } from '../views/layout.js';
 import { viewMessage } from '../message-view.js';
 import { HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import type { Session } from '../accounts.js';
@@ -34,7 +34,10 @@ function ownMessage(c: ViewerContext, id: string): { entry: QuarantineEntry; rec
 }
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
-const backTo = (c: ViewerContext) => `/viewer/messages${c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : ''}`;
+/** The administrator looking at one user's messages keeps that view from page to page. */
+const userQuery = (c: ViewerContext) => (c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : '');
+/** Back to the list after an action, with a line saying what was done. */
+const backWith = (c: ViewerContext, done: string) => `/viewer/messages${userQuery(c) ? `${userQuery(c)}&` : '?'}done=${done}`;
 
 const ReasonBadge = ({ reason }: { reason: Category }) => <span class={`reason ${reason}`}>{reason}</span>;
 
@@ -50,18 +53,12 @@ function canDownload(c: ViewerContext, entry: QuarantineEntry): boolean {
 }
 
 function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) {
-  const user = c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : '';
+  const user = userQuery(c);
   return (
     <span class="actions">
       {canDownload(c, entry) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
-      <form method="post" action={`/viewer/messages/${entry.id}/release${user}`} class="inline">
-        <CsrfField token={session.csrfToken} />
-        <button type="submit" title="Release to normal delivery">Release ➜</button>
-      </form>
-      <form method="post" action={`/viewer/messages/${entry.id}/delete${user}`} class="inline">
-        <CsrfField token={session.csrfToken} />
-        <button type="submit" class="danger">Delete</button>
-      </form>
+      <PostButton action={`/viewer/messages/${entry.id}/release${user}`} token={session.csrfToken} title="Release to normal delivery" inline>Release ➜</PostButton>
+      <PostButton action={`/viewer/messages/${entry.id}/delete${user}`} token={session.csrfToken} kind="danger" inline>Delete</PostButton>
     </span>
   );
 }
@@ -102,7 +99,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
                 <td>{when(entry.receivedAt)}</td>
                 <td>{entry.headerFrom || entry.mailFrom || '<>'}</td>
                 <td>{entry.recipients.join(', ')}</td>
-                <td><a href={`/viewer/messages/${entry.id}${c.req.query('user') ? `?user=${encodeURIComponent(c.req.query('user')!)}` : ''}`}>{entry.subject || '(no subject)'}</a></td>
+                <td><a href={`/viewer/messages/${entry.id}${userQuery(c)}`}>{entry.subject || '(no subject)'}</a></td>
                 <td><ReasonBadge reason={entry.reason} /> <span class="muted">{entry.detail}</span>{entry.releasedAt ? <span class="muted"> · released</span> : null}</td>
                 <td><ActionButtons c={c} entry={entry} session={session} /></td>
               </tr>
@@ -116,10 +113,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
           {page * PAGE_SIZE < total && <a href={pageLink(page + 1)}>Older →</a>}
         </div>
         {!session.user.isAdmin && total > 0 && (
-          <form method="post" action="/viewer/messages/delete-all">
-            <CsrfField token={session.csrfToken} />
-            <button type="submit" class="danger">Delete All</button>
-          </form>
+          <PostButton action="/viewer/messages/delete-all" token={session.csrfToken} kind="danger">Delete All</PostButton>
         )}
       </Layout>,
     );
@@ -139,7 +133,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const view = await viewMessage(store.filePath(entry), entry.size);
     return c.html(
       <Layout title={entry.subject || 'Message'} user={session.user} csrfToken={session.csrfToken}>
-        <p><a href={backTo(c)}>← Back to the list</a></p>
+        <p><a href={`/viewer/messages${userQuery(c)}`}>← Back to the list</a></p>
         <div class="card">
           <p><ReasonBadge reason={entry.reason} /> {entry.detail}</p>
           <table>
@@ -173,12 +167,12 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const outcomes = await releaseMessage(store, entry, recipients, reinjector, c.get('session').user.username);
     const failed = outcomes.filter((o) => o.code >= 300);
     if (failed.length === outcomes.length) throw new HttpError(500, `The message could not be released: ${failed[0]?.response ?? 'no answer'}. It stays in the quarantine; try again later.`);
-    return c.redirect(`${backTo(c)}${backTo(c).includes('?') ? '&' : '?'}done=released`, 303);
+    return c.redirect(backWith(c, 'released'), 303);
   })
   .post('/messages/:id/delete', async (c) => {
     const { store } = c.get('deps');
     const { entry, recipients } = ownMessage(c, c.req.param('id'));
     if (c.get('session').user.isAdmin) await store.delete(entry.id);
     else await store.removeRecipients(entry.id, recipients);
-    return c.redirect(`${backTo(c)}${backTo(c).includes('?') ? '&' : '?'}done=deleted`, 303);
+    return c.redirect(backWith(c, 'deleted'), 303);
   });

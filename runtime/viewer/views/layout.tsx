@@ -19,10 +19,7 @@ export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; 
             {user.isAdmin && <a href="/viewer/admin">Administration</a>}
             {user.isAdmin && <a href="/viewer/admin/users">Users</a>}
             {user.source === 'local' && <a href="/viewer/account/password">Password</a>}
-            <form method="post" action="/viewer/logout" class="inline">
-              <input type="hidden" name="_csrf" value={csrfToken} />
-              <button type="submit" class="link">Log out {user.username}</button>
-            </form>
+            <PostButton action="/viewer/logout" token={csrfToken ?? ''} kind="link" inline>Log out {user.username}</PostButton>
           </nav>
         )}
       </header>
@@ -32,5 +29,13 @@ export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; 
 );
 
 export const CsrfField: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;
+
+/** A one-button form for a state change, carrying the session's CSRF token. */
+export const PostButton: FC<{ action: string; token: string; kind?: 'danger' | 'link'; inline?: boolean; title?: string; children?: Child }> = ({ action, token, kind, inline, title, children }) => (
+  <form method="post" action={action} class={inline ? 'inline' : undefined}>
+    <CsrfField token={token} />
+    <button type="submit" class={kind} title={title}>{children}</button>
+  </form>
+);
 
 export const Notice: FC<{ kind: 'ok' | 'error'; text?: string }> = ({ kind, text }) => (text ? <p class={`notice ${kind}`}>{text}</p> : null);
