@@ -15,6 +15,7 @@ commands:
   filter                 run the content filter (Postfix hands it every message over LMTP)
   viewer                 run the quarantine viewer (HTTPS, https://<host>/viewer/)
   directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
+  digest [--force]       send the quarantine digests that are due (hourly timer; --force: every user now)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
   configure [--answers FILE] [--root DIR] [--no-restart]
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { answers: { type: 'string' }, 'no-restart': { type: 'boolean' }, once: { type: 'boolean' }, clear: { type: 'boolean', short: 'c' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { answers: { type: 'string' }, 'no-restart': { type: 'boolean' }, once: { type: 'boolean' }, force: { type: 'boolean' }, clear: { type: 'boolean', short: 'c' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (!command || values.help || command === 'help') {
     console.log(USAGE);
@@ -101,6 +102,21 @@ async function main(argv: string[]): Promise<number> {
         accounts?.close();
       }
       return 0;
+    }
+    case 'digest': {
+      const { openActionServices } = await import('./actions/services.js');
+      const { runDigests } = await import('./digest/run.js');
+      const config = readConfig(values.config);
+      if (!config.viewer.enabled) throw new Error('the viewer is off (viewer.enabled is false): digests link to it, so none are sent');
+      const services = await openActionServices(config);
+      try {
+        const reports = await runDigests(services, logger('digest'), { force: values.force === true });
+        const sent = reports.filter((r) => r.outcome === 'sent');
+        console.log(`${sent.length} digest(s) sent, ${reports.filter((r) => r.outcome === 'failed').length} failed, ${reports.length - sent.length} user(s) with nothing due or nothing held.`);
+        return reports.some((r) => r.outcome === 'failed') ? 1 : 0;
+      } finally {
+        services.close();
+      }
     }
     case 'fetch': {
       const { startFetcher } = await import('./fetch/daemon.js');

@@ -27,7 +27,8 @@ export function parseSpamdReply(reply: string): SpamdReply {
   return { score: Number(spam[1]), tests };
 }
 
-export function askSpamd(address: SpamdAddress, path: string, size: number): Promise<SpamdReply> {
+/** One SPAMC request with the message streamed from a file; resolves with spamd's whole reply. */
+function spamdRequest(address: SpamdAddress, head: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: address.host, port: address.port });
     const chunks: Buffer[] = [];
@@ -45,19 +46,33 @@ export function askSpamd(address: SpamdAddress, path: string, size: number): Pro
       if (settled) return;
       settled = true;
       socket.destroy();
-      try {
-        resolve(parseSpamdReply(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(err as Error);
-      }
+      resolve(Buffer.concat(chunks).toString('utf8'));
     });
     socket.once('connect', () => {
-      socket.write(`SYMBOLS SPAMC/1.5\r\nContent-length: ${size}\r\n\r\n`);
+      socket.write(head);
       pipeline(createReadStream(path), socket, { end: false })
         .then(() => socket.end())
         .catch((err: Error) => fail(new Error(`sending to spamd failed: ${err.message}`)));
     });
   });
+}
+
+export async function askSpamd(address: SpamdAddress, path: string, size: number): Promise<SpamdReply> {
+  return parseSpamdReply(await spamdRequest(address, `SYMBOLS SPAMC/1.5\r\nContent-length: ${size}\r\n\r\n`, path));
+}
+
+/**
+ * Teaches spamd's Bayes database that a message is ham or spam (TELL; spamd needs --allow-tell).
+ * Returns spamd's own words for what it did, e.g. "DidSet: local".
+ */
+export async function tellSpamd(address: SpamdAddress, path: string, size: number, messageClass: 'ham' | 'spam'): Promise<string> {
+  const reply = await spamdRequest(address, `TELL SPAMC/1.5\r\nMessage-class: ${messageClass}\r\nSet: local\r\nContent-length: ${size}\r\n\r\n`, path);
+  const status = /^SPAMD\/[\d.]+ (\d+) (.*)$/m.exec(reply);
+  if (!status) throw new Error(`spamd answered something that is not SPAMD: ${JSON.stringify(reply.slice(0, 80))}`);
+  const [, code = '', words = ''] = status;
+  if (code !== '0') throw new Error(`spamd refused to learn (${code} ${words.trim()}); is it started with --allow-tell?`);
+  const did = /^(Did(?:Set|Remove): .*)$/m.exec(reply);
+  return did?.[1] ? did[1].trim() : 'nothing to change (already learned)';
 }
 
 export async function checkSpam(address: SpamdAddress, spoolPath: string, size: number, policy: { spamLevel: number; saMaxBodySize: number }): Promise<CheckResult> {

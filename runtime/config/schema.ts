@@ -71,6 +71,11 @@ export const schema = {
     tlsKey: text('', 'TLS private key file'),
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
     sessionHours: num(8, 'Hours a viewer login lasts without activity', { min: 1, max: 720 }),
+    publicUrl: text('', 'Address users reach the viewer at, for links in digests (blank: https://<host name>/viewer)', { pattern: /^https:\/\/[^\s/]+(\/[^\s]*)?$/, what: 'an https:// address like https://mailfilter.company.com/viewer' }),
+  },
+  digest: {
+    sendHour: num(7, 'Hour of the day (0-23, local time) quarantine digests are sent', { min: 0, max: 23, integer: true }),
+    linkValidDays: num(14, 'Days the action links in a digest keep working', { min: 1, max: 90, integer: true }),
   },
   directory: {
     enabled: bool(false, 'Microsoft Exchange / Active Directory recipient integration'),

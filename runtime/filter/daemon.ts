@@ -8,6 +8,7 @@ import { createReinjector } from './deliver.js';
 import { listen } from './listen.js';
 import { filterMessage } from './pipeline.js';
 import { prepareSpoolDir } from './spool.js';
+import { openSenderListLookup } from '../lists/lookup.js';
 
 export interface RunningFilter {
   port: number;
@@ -26,6 +27,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     heloName: config.network.hostname,
     maxConnections: config.filter.maxConnections,
   });
+  const senderLists = openSenderListLookup(config.viewer.dataDir, log);
   const server = await listen({
     host: config.filter.listenHost,
     port: config.filter.listenPort,
@@ -34,7 +36,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     maxMessageBytes: config.filter.maxMessageBytes,
     maxConnections: config.filter.maxConnections,
     log,
-    handle: (message) => filterMessage(message, { config, store, reinjector, log }),
+    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists }),
   });
   // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report.
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -55,6 +57,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       lag.disable();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       reinjector.close();
+      senderLists.close();
       store.close();
     },
   };

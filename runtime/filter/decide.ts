@@ -4,6 +4,7 @@
 import type { CheckName, CheckResult } from '../checks/result.js';
 import type { Category, PolicyConfig } from '../config/schema.js';
 import type { Destiny } from '../config/fields.js';
+import type { ListMatch } from '../lists/sender-lists.js';
 
 export const PRECEDENCE: ReadonlyArray<readonly [CheckName, Category]> = [
   ['virus', 'VIRUS'],
@@ -19,6 +20,8 @@ export interface Verdict {
   /** The deciding check's words: virus name, banned file, score, header problem. */
   detail: string;
   results: CheckResult[];
+  /** Set when a sender list changed the verdict: which entry, for a header and the log. */
+  listNote?: string;
 }
 
 export interface Postpone {
@@ -57,4 +60,25 @@ export function mayBounce(verdict: Verdict, mailFrom: string, policy: PolicyConf
   if (verdict.category !== 'SPAM') return true;
   const score = verdict.results.find((r) => r.check === 'spam')?.score ?? Infinity;
   return score < policy.dsnCutoffLevel;
+}
+
+/**
+ * A recipient's sender lists applied to the message's verdict. Allow lifts the spam verdict only
+ * (never a virus, banned or bad-header one); block makes spam of the message, discarded (kept in
+ * the quarantine, no notice to the sender), unless a virus or banned file already decided.
+ */
+export function applyListMatch(verdict: Verdict, match: ListMatch | null, policy: PolicyConfig): Verdict {
+  if (!match) return verdict;
+  const results = verdict.results;
+  if (match.kind === 'block') {
+    if (verdict.category === 'VIRUS' || verdict.category === 'BANNED') return verdict;
+    const note = `sender ${match.sender} blocked (${match.list} list: ${match.pattern})`;
+    return { ...verdict, category: 'SPAM', destiny: 'D_DISCARD', detail: note, listNote: note };
+  }
+  const spam = results.find((r) => r.check === 'spam');
+  if (!spam || spam.result !== 'fail') return verdict;
+  const note = `sender ${match.sender} allowed (${match.list} list: ${match.pattern})`;
+  const lifted = results.map((r) => (r === spam ? { ...r, result: 'pass' as const } : r));
+  const redecided = decide(lifted, policy);
+  return redecided.kind === 'verdict' ? { ...redecided, listNote: note } : verdict;
 }

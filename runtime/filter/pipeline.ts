@@ -6,7 +6,9 @@ import { createReadStream } from 'node:fs';
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
-import { decide, mayBounce, type Verdict } from './decide.js';
+import { applyListMatch, decide, mayBounce, type Verdict } from './decide.js';
+import type { SenderListLookup } from '../lists/lookup.js';
+import { sendersOf } from '../lists/sender-lists.js';
 import { decodedHeader, readHead, type MessageHead } from './message-head.js';
 import { deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
@@ -34,6 +36,8 @@ export interface FilterDeps {
   store: QuarantineStore;
   reinjector: Reinjector;
   log: Logger;
+  /** The allow/block lists; each recipient's own entries and the global ones. */
+  senderLists: SenderListLookup;
 }
 
 /** A reply for every recipient, in envelope order; a string is a success text. */
@@ -63,29 +67,29 @@ export function nextHopReply(outcome: RecipientOutcome, id: string): string | Sm
   return new SmtpReply(451, `4.4.0 Next hop deferred ${id}: ${said}, try again later`);
 }
 
-async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verdict, deps: FilterDeps): Promise<RecipientReplies> {
+async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], deps: FilterDeps): Promise<RecipientReplies> {
   const { config, reinjector, log } = deps;
   const newHead = deliveryHead(head, verdict, {
     scannedBy: `${config.filter.productName} at ${mailDomain(config)}`,
     spamLevel: config.policy.spamLevel,
     subjectTag: config.policy.spamSubjectTag,
   });
-  const outcomes = await reinjector.send(message.envelope.mailFrom, message.envelope.rcptTo, messageStream(newHead, message.path, head.bodyOffset));
+  const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(newHead, message.path, head.bodyOffset));
   for (const outcome of outcomes) {
     log.info('delivery', { id: message.id, to: outcome.recipient, code: outcome.code, response: outcome.response.slice(0, 200) });
   }
   return outcomes.map((outcome) => nextHopReply(outcome, message.id));
 }
 
-async function quarantine(message: SpooledMessage, head: MessageHead, verdict: Verdict, deps: FilterDeps): Promise<RecipientReplies> {
+async function quarantine(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], id: string, deps: FilterDeps): Promise<RecipientReplies> {
   const { config, store, reinjector, log } = deps;
   if (verdict.category === 'CLEAN') throw new Error('a clean message is never quarantined');
-  const { envelope } = message;
+  const envelope = { ...message.envelope, rcptTo: recipients };
   await store.add(message.path, {
-    id: message.id,
+    id,
     receivedAt: message.receivedAt,
     mailFrom: envelope.mailFrom,
-    recipients: envelope.rcptTo,
+    recipients,
     headerFrom: decodedHeader(head, 'From'),
     headerTo: decodedHeader(head, 'To'),
     subject: decodedHeader(head, 'Subject'),
@@ -93,7 +97,7 @@ async function quarantine(message: SpooledMessage, head: MessageHead, verdict: V
     detail: verdict.detail,
     size: message.size,
   });
-  log.info('quarantined', { id: message.id, reason: verdict.category, detail: verdict.detail });
+  log.info('quarantined', { id, to: recipients.join(','), reason: verdict.category, destiny: verdict.destiny, detail: verdict.detail });
 
   if (verdict.destiny === 'D_BOUNCE') {
     if (mayBounce(verdict, envelope.mailFrom, config.policy)) {
@@ -102,19 +106,38 @@ async function quarantine(message: SpooledMessage, head: MessageHead, verdict: V
         sender: envelope.mailFrom,
         recipients: envelope.rcptTo,
         verdict,
-        quarantineId: message.id,
+        quarantineId: id,
         arrivalDate: message.receivedAt,
         originalHead: head.raw,
       });
       // The message itself is safe on disk; a notice that cannot be sent is logged, not retried.
       const [outcome] = await reinjector.send('', [envelope.mailFrom], Readable.from([dsn]));
-      if (outcome && outcome.code < 300) log.info('bounce sent', { id: message.id, to: envelope.mailFrom });
-      else log.error('bounce not sent', { id: message.id, to: envelope.mailFrom, code: outcome?.code, response: outcome?.response });
+      if (outcome && outcome.code < 300) log.info('bounce sent', { id, to: envelope.mailFrom });
+      else log.error('bounce not sent', { id, to: envelope.mailFrom, code: outcome?.code, response: outcome?.response });
     } else {
-      log.info('bounce suppressed', { id: message.id, why: envelope.mailFrom === '' ? 'null sender' : `spam score at or above ${config.policy.dsnCutoffLevel}` });
+      log.info('bounce suppressed', { id, why: envelope.mailFrom === '' ? 'null sender' : `spam score at or above ${config.policy.dsnCutoffLevel}` });
     }
   }
-  return envelope.rcptTo.map(() => `2.7.0 Ok: ${message.id} quarantined (${verdict.category})`);
+  return recipients.map(() => `2.7.0 Ok: ${id} quarantined (${verdict.category})`);
+}
+
+interface RecipientGroup {
+  verdict: Verdict;
+  /** Positions in the envelope, so replies come back in envelope order. */
+  positions: number[];
+}
+
+/** Recipients whose lists lead to the same verdict travel together: one delivery, one quarantine entry. */
+function groupByVerdict(rcptTo: string[], verdictFor: (recipient: string) => Verdict): RecipientGroup[] {
+  const groups = new Map<string, RecipientGroup>();
+  rcptTo.forEach((recipient, position) => {
+    const verdict = verdictFor(recipient);
+    const key = `${verdict.category}|${verdict.destiny}|${verdict.listNote ?? ''}`;
+    const group = groups.get(key) ?? { verdict, positions: [] };
+    group.positions.push(position);
+    groups.set(key, group);
+  });
+  return [...groups.values()];
 }
 
 export async function filterMessage(message: SpooledMessage, deps: FilterDeps): Promise<RecipientReplies> {
@@ -141,9 +164,21 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
     ...checks,
     ms: Date.now() - started,
   });
-  const replies = verdict.destiny === 'D_PASS' ? await deliver(message, head, verdict, deps) : await quarantine(message, head, verdict, deps);
+  const senders = sendersOf(message.envelope.mailFrom, decodedHeader(head, 'From'));
+  const groups = groupByVerdict(message.envelope.rcptTo, (recipient) => applyListMatch(verdict, deps.senderLists(recipient, senders), config.policy));
+  const replies: RecipientReplies = new Array(message.envelope.rcptTo.length);
+  let quarantined = 0;
+  for (const group of groups) {
+    const recipients = group.positions.map((p) => message.envelope.rcptTo[p]!);
+    if (group.verdict.listNote) log.info('sender list', { id: message.id, to: recipients.join(','), note: group.verdict.listNote, category: group.verdict.category, destiny: group.verdict.destiny });
+    const id = quarantined === 0 ? message.id : `${message.id}-${quarantined + 1}`;
+    const groupReplies = group.verdict.destiny === 'D_PASS'
+      ? await deliver(message, head, group.verdict, recipients, deps)
+      : (quarantined += 1, await quarantine(message, head, group.verdict, recipients, id, deps));
+    group.positions.forEach((position, i) => (replies[position] = groupReplies[i]!));
+  }
   try {
-    store.recordOutcome(verdict.category);
+    if (groups[0]) store.recordOutcome(groups[0].verdict.category);
   } catch (err) {
     log.warn('statistics not recorded', { id: message.id, error: (err as Error).message });
   }

@@ -39,6 +39,7 @@ export function addedHeaders(verdict: Verdict, options: RewriteOptions, eol: str
     out += `X-Spam-Level: ${'*'.repeat(Math.max(0, Math.min(64, Math.floor(spam.score))))}${eol}`;
     out += fold('X-Spam-Status', `${isSpam ? 'Yes' : 'No'}, score=${score} required=${options.spamLevel} tests=[${(spam.tests ?? []).join(', ')}]`, eol);
   }
+  if (verdict.listNote) out += fold('X-Mailfilter-List', verdict.listNote.replace(/[^\x20-\x7e]/g, '?').slice(0, 300), eol);
   if (verdict.category !== 'CLEAN' && verdict.category !== 'SPAM') {
     out += fold('X-Mailfilter-Alert', `${verdict.category}: ${verdict.detail.replace(/[\r\n]+/g, ' ').slice(0, 300)}`, eol);
   }

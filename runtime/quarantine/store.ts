@@ -33,6 +33,10 @@ export interface ListQuery {
   reason?: Category;
   /** Searched in Subject, From and To (never the body). */
   search?: string;
+  /** Only messages received after this time (ms since the epoch). */
+  receivedAfter?: number;
+  /** Leave out messages already released. */
+  unreleased?: boolean;
   limit?: number;
   offset?: number;
 }
@@ -192,6 +196,11 @@ export class QuarantineStore {
       clauses.push('m.reason = ?');
       params.push(query.reason);
     }
+    if (query.receivedAfter !== undefined) {
+      clauses.push('m.received_at > ?');
+      params.push(query.receivedAfter);
+    }
+    if (query.unreleased) clauses.push('m.released_at IS NULL');
     if (query.search) {
       const like = `%${escapeLike(query.search)}%`;
       clauses.push("(m.subject LIKE ? ESCAPE '\\' OR m.header_from LIKE ? ESCAPE '\\' OR m.header_to LIKE ? ESCAPE '\\')");

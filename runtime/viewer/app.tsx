@@ -6,9 +6,12 @@ import { checkCsrf, requireSession, securityHeaders } from './security.js';
 import { loginRoutes, accountRoutes } from './routes/login.js';
 import { messageRoutes } from './routes/messages.js';
 import { adminRoutes } from './routes/admin.js';
+import { linkRoutes } from './routes/links.js';
+import { listRoutes } from './routes/lists.js';
 import { Layout } from './views/layout.js';
 import { STYLESHEET } from './static.js';
 import { logger } from '../log.js';
+import { ActionFailed } from '../actions/quarantine-actions.js';
 
 const log = logger('viewer');
 
@@ -26,8 +29,11 @@ export function createViewerApp(deps: ViewerDeps): Hono<ViewerEnv> {
   app.route('/', accountRoutes);
   app.route('/', messageRoutes);
   app.route('/', adminRoutes);
+  app.route('/', linkRoutes);
+  app.route('/', listRoutes);
   app.notFound((c) => c.html(<Layout title="Not found"><h1>Not found</h1><p>There is no such page. <a href="/viewer/">Back to the start</a>.</p></Layout>, 404));
   app.onError((err, c) => {
+    if (err instanceof ActionFailed) return c.html(<Layout title="Not done"><h1>Not done</h1><p>{err.message}</p><p><a href="/viewer/">Back to the start</a></p></Layout>, 409);
     const status = err instanceof HttpError ? err.status : 500;
     if (status === 500) log.error('request failed', { path: c.req.path, error: err.message, stack: err.stack?.split('\n').slice(0, 3).join(' | ') });
     const text = err instanceof HttpError ? err.message : 'Something went wrong on the appliance; the details are in its log.';

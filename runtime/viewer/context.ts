@@ -1,18 +1,14 @@
 // What every viewer route can reach: the stores, the config, and the request's session.
 import type { Context } from 'hono';
-import type { AppConfig } from '../config/schema.js';
-import type { QuarantineStore } from '../quarantine/store.js';
-import type { Reinjector } from '../filter/deliver.js';
-import type { Session, ViewerAccounts, ViewerUser } from './accounts.js';
+import type { ActionDeps } from '../actions/services.js';
+import type { Actor } from '../actions/quarantine-actions.js';
+import type { Session, ViewerUser } from './accounts.js';
+import { clientAddress } from './security.js';
 
 /** Checks a user's password, locally or against the directory; null when refused. */
 export type Authenticate = (username: string, password: string) => Promise<ViewerUser | null>;
 
-export interface ViewerDeps {
-  config: AppConfig;
-  store: QuarantineStore;
-  accounts: ViewerAccounts;
-  reinjector: Reinjector;
+export interface ViewerDeps extends ActionDeps {
   authenticate: Authenticate;
 }
 
@@ -31,4 +27,9 @@ export class HttpError extends Error {
 export async function formOf(c: ViewerContext): Promise<Record<string, string>> {
   const body = await c.req.parseBody();
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : '']));
+}
+
+/** The logged-in user as the one acting, for the actions and the audit log. */
+export function actorOf(c: ViewerContext): Actor {
+  return { user: c.get('session').user, client: clientAddress(c), via: 'viewer' };
 }

@@ -39,10 +39,12 @@ export const securityHeaders: MiddlewareHandler<ViewerEnv> = async (c, next) => 
 };
 
 const PUBLIC = new Set(['/viewer/login', '/viewer/static/style.css']);
+/** Digest action links carry their own signed token instead of a session. */
+export const isActionLink = (path: string) => path.startsWith('/viewer/a/');
 
 /** Loads the session; without one, only the login page and the stylesheet are reachable. */
 export const requireSession: MiddlewareHandler<ViewerEnv> = async (c, next) => {
-  if (PUBLIC.has(c.req.path)) return next();
+  if (PUBLIC.has(c.req.path) || isActionLink(c.req.path)) return next();
   const session = c.get('deps').accounts.session(getCookie(c, SESSION_COOKIE));
   if (!session) return c.req.method === 'GET' ? c.redirect('/viewer/login', 303) : c.text('Your session has ended; log in again.', 401);
   c.set('session', session);
@@ -64,7 +66,7 @@ export const checkCsrf: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   const origin = c.req.header('origin');
   const host = c.req.header('host');
   if (origin && host && originHost(origin) !== host) return c.text('Cross-site request refused.', 403);
-  if (c.req.path === '/viewer/login') return next();
+  if (c.req.path === '/viewer/login' || isActionLink(c.req.path)) return next();
   const body = await c.req.parseBody();
   if (!sameToken(typeof body._csrf === 'string' ? body._csrf : undefined, c.get('session').csrfToken)) return c.text('This form has expired (missing or wrong CSRF token). Go back, reload and try again.', 403);
   return next();

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
-import { QuarantineStore } from '../quarantine/store.js';
-import { createReinjector } from '../filter/deliver.js';
-import { ViewerAccounts } from './accounts.js';
+import { openActionServices } from '../actions/services.js';
+import type { ViewerAccounts } from './accounts.js';
 import { localAuthenticator } from './authenticate.js';
 import { createViewerApp } from './app.js';
 import { directoryAuthenticator } from '../directory/login.js';
@@ -48,12 +47,11 @@ function listenPort(server: Server): number {
 
 export async function startViewer(config: AppConfig): Promise<RunningViewer> {
   const { viewer } = config;
-  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
-  const accounts = await ViewerAccounts.open(viewer.dataDir, viewer.sessionHours);
-  const reinjector = createReinjector({ host: config.postfix.reinjectHost, port: config.postfix.reinjectPort, heloName: config.network.hostname, maxConnections: 2 });
+  const services = await openActionServices(config);
+  const { accounts } = services;
   const local = localAuthenticator(accounts);
   const authenticate = viewer.loginMethod === 'ldap' ? directoryAuthenticator(config, accounts, local, log) : local;
-  const app = createViewerApp({ config, store, accounts, reinjector, authenticate });
+  const app = createViewerApp({ ...services, authenticate });
   const files = tlsFiles(config);
   const https = serve({
     fetch: app.fetch,
@@ -80,9 +78,7 @@ export async function startViewer(config: AppConfig): Promise<RunningViewer> {
     async close() {
       await new Promise<void>((resolve) => https.close(() => resolve()));
       if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));
-      reinjector.close();
-      accounts.close();
-      store.close();
+      services.close();
     },
   };
 }

@@ -15,7 +15,8 @@ textarea{width:100%;min-height:7rem}label{display:block;margin:.6rem 0 .2rem;fon
 .filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:.8rem}pre.body{white-space:pre-wrap;word-break:break-word;background:#fff;padding:1rem;border:1px solid #e1e5eb}
 .card{background:#fff;border:1px solid #e1e5eb;padding:1rem;margin-bottom:1rem}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.8rem 0}
 .muted{color:#667}.pager{display:flex;gap:1rem;margin:.8rem 0}svg text{font:11px system-ui,sans-serif;fill:#334}
-.login{max-width:360px;margin:3rem auto}
+.login{max-width:360px;margin:3rem auto}.confirm{max-width:720px}label.check{display:inline;font-weight:400;margin-right:1rem}
+.list{font-weight:600;font-size:.8rem;padding:.1rem .4rem;border-radius:3px}.list.allow{background:#dff3e0}.list.block{background:#f6c9c9}table.audit td{font-size:.85rem}
 td .actions{flex-wrap:nowrap;align-items:center;margin:0}td button{padding:.2rem .55rem;font-size:.85rem;white-space:nowrap}table{font-size:.93rem}
 td:first-child{white-space:nowrap;color:#445}td .muted{font-size:.85rem}
 `;

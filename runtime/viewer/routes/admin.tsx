@@ -4,7 +4,10 @@ import type { MiddlewareHandler } from 'hono';
 import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
 import { StatsChart, SizeBar } from '../views/stats-chart.js';
 import { AddressTakenError, type ViewerUser } from '../accounts.js';
-import { formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
+import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
+import { decideRequest } from '../../actions/quarantine-actions.js';
+import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
+import { CATEGORIES, type Category } from '../../config/schema.js';
 
 const adminOnly: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (!c.get('session').user.isAdmin) throw new HttpError(403, 'Only the administrator may do this.');
@@ -24,12 +27,39 @@ const DONE: Record<string, string> = {
   cleared: 'The quarantine was cleared.',
   saved: 'User saved.',
   deleted: 'User deleted.',
+  settings: 'Settings saved.',
 };
+
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+const AUDIT_PAGE = 100;
+
+function SettingsCard({ c }: { c: ViewerContext }) {
+  const session = c.get('session');
+  const current = c.get('deps').settings.admin();
+  return (
+    <form method="post" action="/viewer/admin/settings" class="card">
+      <CsrfField token={session.csrfToken} />
+      <h2>Digests and releases</h2>
+      <label for="digestFrequency">Quarantine digest for every user (each may change theirs)</label>
+      <select id="digestFrequency" name="digestFrequency">
+        {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={current.digestFrequency === f}>{f}</option>)}
+      </select>
+      <label>Users release these themselves; others need your approval</label>
+      <p class="actions">
+        {CATEGORIES.map((category) => (
+          <label class="check"><input type="checkbox" name={`self_${category}`} value="1" checked={current.selfRelease.includes(category)} /> {category}</label>
+        ))}
+      </p>
+      <p><button type="submit">Save settings</button></p>
+    </form>
+  );
+}
 
 function UserForm({ c, user, error, values }: { c: ViewerContext; user?: ViewerUser; error?: string; values?: { username?: string; addresses?: string } }) {
   const session = c.get('session');
   const ldap = c.get('deps').config.viewer.loginMethod === 'ldap';
   const local = !user || user.source === 'local';
+  const frequency = user ? c.get('deps').settings.userFrequency(user.id) : null;
   return (
     <Layout title={user ? `Edit ${user.username}` : 'Add user'} user={session.user} csrfToken={session.csrfToken}>
       <h1>{user ? `Edit user ${user.username}` : 'Add user'}</h1>
@@ -54,6 +84,15 @@ function UserForm({ c, user, error, values }: { c: ViewerContext; user?: ViewerU
             <textarea id="addresses" name="addresses">{values?.addresses ?? user?.addresses.join('\n') ?? ''}</textarea>
           </>
         )}
+        {user && !user.isAdmin && (
+          <>
+            <label for="frequency">Quarantine digest</label>
+            <select id="frequency" name="frequency">
+              <option value="default" selected={frequency === null}>As set for everyone</option>
+              {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={frequency === f}>{f}</option>)}
+            </select>
+          </>
+        )}
         <p><button type="submit">Save</button></p>
       </form>
     </Layout>
@@ -67,6 +106,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const session = c.get('session');
     const { store } = c.get('deps');
     const since = new Date(Date.now() - 13 * 86400_000).toISOString().slice(0, 10);
+    const pending = c.get('deps').requests.pending().length;
     return c.html(
       <Layout title="Administration" user={session.user} csrfToken={session.csrfToken}>
         <h1>Administration console</h1>
@@ -85,12 +125,105 @@ export const adminRoutes = new Hono<ViewerEnv>()
           </p>
           <PostButton action="/viewer/admin/clear" token={session.csrfToken} kind="danger">Clear the whole quarantine</PostButton>
         </div>
+        <div class="card">
+          <h2>Release requests</h2>
+          <p>{pending === 0 ? 'No request waits for you.' : <a href="/viewer/admin/requests">{pending} request{pending === 1 ? '' : 's'} to decide</a>}</p>
+          <p class="actions"><a href="/viewer/admin/audit">Audit log</a> <a href="/viewer/lists">Global allow and block lists</a></p>
+        </div>
+        <SettingsCard c={c} />
       </Layout>,
     );
   })
   .post('/admin/clear', async (c) => {
-    await c.get('deps').store.deleteMatching({});
+    const count = await c.get('deps').store.deleteMatching({});
+    c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'clear', detail: `${count} message(s)`, client: actorOf(c).client });
     return c.redirect('/viewer/admin?done=cleared', 303);
+  })
+  .post('/admin/settings', async (c) => {
+    const { settings, audit } = c.get('deps');
+    const form = await formOf(c);
+    if (!isFrequency(form.digestFrequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
+    const selfRelease = CATEGORIES.filter((category: Category) => form[`self_${category}`] === '1');
+    settings.saveAdmin({ digestFrequency: form.digestFrequency, selfRelease });
+    audit.record({ actor: c.get('session').user.username, action: 'settings', detail: `digest ${form.digestFrequency}; users release ${selfRelease.join(', ') || 'nothing'} themselves`, client: actorOf(c).client });
+    return c.redirect('/viewer/admin?done=settings', 303);
+  })
+  .get('/admin/requests', (c) => {
+    const session = c.get('session');
+    const { requests, store } = c.get('deps');
+    const pending = requests.pending();
+    return c.html(
+      <Layout title="Release requests" user={session.user} csrfToken={session.csrfToken}>
+        <h1>Release requests</h1>
+        <Notice kind="ok" text={c.req.query('done')} />
+        <table>
+          <thead><tr><th>Asked</th><th>By</th><th>Message</th><th>Reason</th><th></th></tr></thead>
+          <tbody>
+            {pending.map((request) => {
+              const entry = store.get(request.messageId);
+              return (
+                <tr>
+                  <td>{when(request.requestedAt)}</td>
+                  <td>{request.username} <span class="muted">for {request.recipients.join(', ')}</span></td>
+                  <td>{entry ? <a href={`/viewer/messages/${entry.id}`}>{entry.subject || '(no subject)'}</a> : <span class="muted">no longer in the quarantine</span>}
+                    {entry && <span class="muted"> from {entry.headerFrom || entry.mailFrom || '<>'}</span>}</td>
+                  <td>{entry ? <><span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{entry.detail}</span></> : ''}</td>
+                  <td>
+                    <span class="actions">
+                      {entry && <PostButton action={`/viewer/admin/requests/${request.id}/approve`} token={session.csrfToken} inline>Approve</PostButton>}
+                      <PostButton action={`/viewer/admin/requests/${request.id}/deny`} token={session.csrfToken} kind="danger" inline>Deny</PostButton>
+                    </span>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {pending.length === 0 && <p class="muted">No request waits for you.</p>}
+      </Layout>,
+    );
+  })
+  .post('/admin/requests/:id/:decision{approve|deny}', async (c) => {
+    const text = await decideRequest(c.get('deps'), actorOf(c), Number(c.req.param('id')), c.req.param('decision') === 'approve');
+    return c.redirect(`/viewer/admin/requests?done=${encodeURIComponent(text)}`, 303);
+  })
+  .get('/admin/audit', (c) => {
+    const session = c.get('session');
+    const { audit } = c.get('deps');
+    const search = (c.req.query('q') ?? '').trim().slice(0, 200) || undefined;
+    const page = Math.max(1, Math.floor(Number(c.req.query('page')) || 1));
+    const total = audit.count(search);
+    const records = audit.list({ limit: AUDIT_PAGE, offset: (page - 1) * AUDIT_PAGE, search });
+    const pageLink = (p: number) => `/viewer/admin/audit?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) })}`;
+    return c.html(
+      <Layout title="Audit log" user={session.user} csrfToken={session.csrfToken}>
+        <h1>Audit log</h1>
+        <form method="get" action="/viewer/admin/audit" class="filters">
+          <input type="search" name="q" value={search ?? ''} placeholder="Message id, user or action" aria-label="Search" />
+          <button type="submit">Filter</button>
+        </form>
+        <table class="audit">
+          <thead><tr><th>When (UTC)</th><th>Who</th><th>Action</th><th>Message</th><th>Details</th><th>From</th></tr></thead>
+          <tbody>
+            {records.map((r) => (
+              <tr>
+                <td>{when(r.at)}</td>
+                <td>{r.actor}</td>
+                <td>{r.action}</td>
+                <td>{r.messageId}</td>
+                <td>{r.detail}</td>
+                <td>{r.client}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div class="pager">
+          {page > 1 && <a href={pageLink(page - 1)}>← Newer</a>}
+          <span class="muted">{total} record{total === 1 ? '' : 's'}</span>
+          {page * AUDIT_PAGE < total && <a href={pageLink(page + 1)}>Older →</a>}
+        </div>
+      </Layout>,
+    );
   })
   .get('/admin/users', (c) => {
     const session = c.get('session');
@@ -165,11 +298,16 @@ export const adminRoutes = new Hono<ViewerEnv>()
         throw err;
       }
     }
+    if (!user.isAdmin && form.frequency !== undefined) {
+      if (form.frequency !== 'default' && !isFrequency(form.frequency)) return again('Choose a digest frequency.');
+      c.get('deps').settings.setUserFrequency(user.id, form.frequency === 'default' ? null : form.frequency);
+    }
     if (form.password && user.source === 'local' && !user.isAdmin) {
       if (form.password.length < 10) return again('The password must have at least 10 characters.');
       await accounts.setPassword(user.id, form.password);
       accounts.endSessionsOf(user.id);
     }
+    c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'user-edit', detail: user.username, client: actorOf(c).client });
     return c.redirect('/viewer/admin/users?done=saved', 303);
   })
   .post('/admin/users/:id/delete', (c) => {

@@ -4,10 +4,11 @@ import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { CATEGORIES, type Category } from '../../config/schema.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
-import { releaseMessage } from '../../quarantine/release.js';
+import { blockSender, maySelfRelease, notSpam, release, remove } from '../../actions/quarantine-actions.js';
+import type { ReleaseRequest } from '../../actions/release-requests.js';
 import { Layout, Notice, PostButton } from '../views/layout.js';
 import { viewMessage } from '../message-view.js';
-import { HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
+import { actorOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import type { Session } from '../accounts.js';
 
 const PAGE_SIZE = 50;
@@ -43,6 +44,9 @@ const ReasonBadge = ({ reason }: { reason: Category }) => <span class={`reason $
 
 const DONE: Record<string, string> = {
   released: 'Released: the message is on its way to you.',
+  requested: 'Messages of this kind are released by the administrator: your request was sent, and you will get an e-mail when it is decided.',
+  'not-spam': 'Released, and learned as not spam: mail from this sender will no longer be treated as spam.',
+  blocked: 'Sender blocked: their mail will be discarded from now on. The message was deleted.',
   deleted: 'Deleted.',
   'deleted-all': 'All your quarantined messages were deleted.',
   password: 'Password changed.',
@@ -54,13 +58,22 @@ function canDownload(c: ViewerContext, entry: QuarantineEntry): boolean {
 
 function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) {
   const user = userQuery(c);
+  const selfRelease = maySelfRelease(c.get('deps'), session.user, entry);
   return (
     <span class="actions">
       {canDownload(c, entry) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
-      <PostButton action={`/viewer/messages/${entry.id}/release${user}`} token={session.csrfToken} title="Release to normal delivery" inline>Release ➜</PostButton>
+      <PostButton action={`/viewer/messages/${entry.id}/release${user}`} token={session.csrfToken} title={selfRelease ? 'Release to normal delivery' : 'Ask the administrator to release it'} inline>{selfRelease ? 'Release ➜' : 'Ask to release'}</PostButton>
+      {entry.reason === 'SPAM' && <PostButton action={`/viewer/messages/${entry.id}/not-spam${user}`} token={session.csrfToken} title="Release, learn as not spam, and allow this sender" inline>Not spam</PostButton>}
+      <PostButton action={`/viewer/messages/${entry.id}/block-sender${user}`} token={session.csrfToken} title="Discard this sender's mail from now on, and delete this message" inline>Block sender</PostButton>
       <PostButton action={`/viewer/messages/${entry.id}/delete${user}`} token={session.csrfToken} kind="danger" inline>Delete</PostButton>
     </span>
   );
+}
+
+function RequestStatus({ request }: { request: ReleaseRequest | undefined }) {
+  if (!request) return null;
+  const text = request.status === 'pending' ? 'release requested' : request.status === 'approved' ? `release approved by ${request.decidedBy}` : `release denied by ${request.decidedBy}`;
+  return <span class={`muted request-${request.status}`}> · {text}</span>;
 }
 
 export const messageRoutes = new Hono<ViewerEnv>()
@@ -76,6 +89,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const query = { addresses, search: search || undefined, reason };
     const total = store.count(query);
     const entries = store.list({ ...query, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+    const requests = c.get('deps').requests.latestFor(session.user.isAdmin ? null : session.user.id, entries.map((e) => e.id));
     const pageLink = (p: number) => `/viewer/messages?${new URLSearchParams({ ...(c.req.query('user') ? { user: c.req.query('user')! } : {}), ...(search ? { q: search } : {}), ...(reason ? { reason } : {}), page: String(p) })}`;
     return c.html(
       <Layout title="Messages" user={session.user} csrfToken={session.csrfToken}>
@@ -100,7 +114,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
                 <td>{entry.headerFrom || entry.mailFrom || '<>'}</td>
                 <td>{entry.recipients.join(', ')}</td>
                 <td><a href={`/viewer/messages/${entry.id}${userQuery(c)}`}>{entry.subject || '(no subject)'}</a></td>
-                <td><ReasonBadge reason={entry.reason} /> <span class="muted">{entry.detail}</span>{entry.releasedAt ? <span class="muted"> · released</span> : null}</td>
+                <td><ReasonBadge reason={entry.reason} /> <span class="muted">{entry.detail}</span>{entry.releasedAt ? <span class="muted"> · released</span> : null}<RequestStatus request={requests.get(entry.id)} /></td>
                 <td><ActionButtons c={c} entry={entry} session={session} /></td>
               </tr>
             ))}
@@ -121,16 +135,20 @@ export const messageRoutes = new Hono<ViewerEnv>()
   .post('/messages/delete-all', async (c) => {
     const { user } = c.get('session');
     const { store } = c.get('deps');
+    let count = 0;
     for (const entry of store.list({ addresses: user.addresses, limit: 1_000_000 })) {
       await store.removeRecipients(entry.id, user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r)));
+      count += 1;
     }
+    c.get('deps').audit.record({ actor: user.username, action: 'delete-all', detail: `${count} message(s) for ${user.addresses.join(', ')}`, client: actorOf(c).client });
     return c.redirect('/viewer/messages?done=deleted-all', 303);
   })
   .get('/messages/:id', async (c) => {
     const session = c.get('session');
-    const { store } = c.get('deps');
+    const { store, audit } = c.get('deps');
     const { entry } = ownMessage(c, c.req.param('id'));
     const view = await viewMessage(store.filePath(entry), entry.size);
+    audit.record({ actor: session.user.username, action: 'view', messageId: entry.id, client: actorOf(c).client });
     return c.html(
       <Layout title={entry.subject || 'Message'} user={session.user} csrfToken={session.csrfToken}>
         <p><a href={`/viewer/messages${userQuery(c)}`}>← Back to the list</a></p>
@@ -154,6 +172,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const { store } = c.get('deps');
     const { entry } = ownMessage(c, c.req.param('id'));
     if (!canDownload(c, entry)) throw new HttpError(403, `Messages quarantined as ${entry.reason} cannot be downloaded (ALLOWED_DOWNLOAD_TYPES).`);
+    c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'download', messageId: entry.id, client: actorOf(c).client });
     c.header('Content-Type', 'message/rfc822');
     c.header('Content-Disposition', `attachment; filename="${entry.id}.eml"`);
     c.header('Content-Length', String(entry.size));
@@ -161,18 +180,9 @@ export const messageRoutes = new Hono<ViewerEnv>()
       for await (const chunk of store.openMessage(entry)) await out.write(chunk as Uint8Array);
     });
   })
-  .post('/messages/:id/release', async (c) => {
-    const { store, reinjector } = c.get('deps');
-    const { entry, recipients } = ownMessage(c, c.req.param('id'));
-    const outcomes = await releaseMessage(store, entry, recipients, reinjector, c.get('session').user.username);
-    const failed = outcomes.filter((o) => o.code >= 300);
-    if (failed.length === outcomes.length) throw new HttpError(500, `The message could not be released: ${failed[0]?.response ?? 'no answer'}. It stays in the quarantine; try again later.`);
-    return c.redirect(backWith(c, 'released'), 303);
-  })
-  .post('/messages/:id/delete', async (c) => {
-    const { store } = c.get('deps');
-    const { entry, recipients } = ownMessage(c, c.req.param('id'));
-    if (c.get('session').user.isAdmin) await store.delete(entry.id);
-    else await store.removeRecipients(entry.id, recipients);
-    return c.redirect(backWith(c, 'deleted'), 303);
+  .post('/messages/:id/:action{release|not-spam|block-sender|delete}', async (c) => {
+    const { entry } = ownMessage(c, c.req.param('id'));
+    const act = { release, 'not-spam': notSpam, 'block-sender': blockSender, delete: remove }[c.req.param('action') as 'release' | 'not-spam' | 'block-sender' | 'delete'];
+    const result = await act(c.get('deps'), actorOf(c), entry);
+    return c.redirect(backWith(c, result.outcome), 303);
   });

@@ -17,7 +17,10 @@ export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; 
           <nav>
             <a href="/viewer/messages">Messages</a>
             {user.isAdmin && <a href="/viewer/admin">Administration</a>}
+            <a href="/viewer/lists">Senders</a>
+            {user.isAdmin && <a href="/viewer/admin/requests">Requests</a>}
             {user.isAdmin && <a href="/viewer/admin/users">Users</a>}
+            {user.isAdmin && <a href="/viewer/admin/audit">Audit</a>}
             {user.source === 'local' && <a href="/viewer/account/password">Password</a>}
             <PostButton action="/viewer/logout" token={csrfToken ?? ''} kind="link" inline>Log out {user.username}</PostButton>
           </nav>

@@ -11,6 +11,7 @@ import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
 import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
 import type { Reinjector } from '../../../runtime/filter/deliver.js';
+import { assembleActionServices } from '../../../runtime/actions/services.js';
 
 type App = ReturnType<typeof createViewerApp>;
 let app: App;
@@ -23,7 +24,7 @@ before(async () => {
   store = QuarantineStore.open(config.quarantine.dir, 100);
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8);
   const reinjector: Reinjector = { send: async (from, to) => { released.push({ from, to }); return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' })); }, close() {} };
-  app = createViewerApp({ config, store, accounts, reinjector, authenticate: localAuthenticator(accounts) });
+  app = createViewerApp({ ...assembleActionServices({ config, store, accounts, reinjector }), authenticate: localAuthenticator(accounts) });
   await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
   await accounts.create({ username: 'carol', password: 'carol-password-1', source: 'local', addresses: ['carol@company.local'] });
   const spool = join(dir, 'm.eml');

@@ -1,0 +1,46 @@
+// The audit log: every action on the quarantine and the lists, with who, when, what and from where.
+// Only ever appended to; the administrator reads it in the console.
+import type Database from 'better-sqlite3';
+
+export interface AuditInput {
+  /** A user name, "digest link (alice)" for token actions, or "system". */
+  actor: string;
+  action: string;
+  messageId?: string;
+  detail?: string;
+  /** The client's address, or "appliance" for the appliance's own work. */
+  client: string;
+}
+
+export interface AuditRecord extends Required<AuditInput> {
+  id: number;
+  at: number;
+}
+
+export class AuditLog {
+  constructor(private readonly db: Database.Database) {
+    db.exec(`CREATE TABLE IF NOT EXISTS audit (
+      id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+      message_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', client TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+      CREATE INDEX IF NOT EXISTS audit_message ON audit(message_id);`);
+  }
+
+  record(input: AuditInput): void {
+    this.db.prepare('INSERT INTO audit (at, actor, action, message_id, detail, client) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(Date.now(), input.actor, input.action, input.messageId ?? '', (input.detail ?? '').slice(0, 1000), input.client);
+  }
+
+  /** Newest first; `search` narrows to a message id, an actor or an action. */
+  list(options: { limit: number; offset: number; search?: string }): AuditRecord[] {
+    const where = options.search ? 'WHERE message_id = ?1 OR actor = ?1 OR action = ?1' : '';
+    const params = options.search ? [options.search] : [];
+    return (this.db.prepare(`SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ${Number(options.limit)} OFFSET ${Number(options.offset)}`).all(...params) as Array<{ id: number; at: number; actor: string; action: string; message_id: string; detail: string; client: string }>)
+      .map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, messageId: r.message_id, detail: r.detail, client: r.client }));
+  }
+
+  count(search?: string): number {
+    const where = search ? 'WHERE message_id = ?1 OR actor = ?1 OR action = ?1' : '';
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${where}`).get(...(search ? [search] : [])) as { n: number }).n;
+  }
+}

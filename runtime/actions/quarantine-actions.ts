@@ -1,0 +1,151 @@
+// What a user (or the administrator) can do to a quarantined message, the same whether it comes
+// from the viewer or from a digest link: release (or ask for it), "not spam", block the sender,
+// delete; and the administrator's answer to a release request. Each one is written to the audit log.
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { Readable } from 'node:stream';
+import type { QuarantineEntry } from '../quarantine/store.js';
+import { releaseMessage } from '../quarantine/release.js';
+import { tellSpamd } from '../checks/spam.js';
+import { sendersOf } from '../lists/sender-lists.js';
+import type { ViewerUser } from '../viewer/accounts.js';
+import type { ReleaseRequest } from './release-requests.js';
+import type { ActionDeps } from './services.js';
+
+export interface Actor {
+  user: ViewerUser;
+  /** The client's address. */
+  client: string;
+  /** How the action came: through the viewer, or a link in a digest. */
+  via: 'viewer' | 'digest link';
+}
+
+export type ActionOutcome = 'released' | 'requested' | 'not-spam' | 'blocked' | 'deleted';
+
+export interface ActionResult {
+  outcome: ActionOutcome;
+  /** What to tell the user, in a sentence. */
+  text: string;
+}
+
+/** An action that did not happen, with the reason in words for the user. */
+export class ActionFailed extends Error {}
+
+const actorName = (actor: Actor) => (actor.via === 'viewer' ? actor.user.username : `${actor.user.username} (digest link)`);
+
+/** The addresses of this message the actor acts for: all for the administrator, else their own. */
+export function recipientsFor(user: ViewerUser, entry: QuarantineEntry): string[] {
+  return user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r));
+}
+
+export function maySelfRelease(services: ActionDeps, user: ViewerUser, entry: QuarantineEntry): boolean {
+  return user.isAdmin || services.settings.admin().selfRelease.includes(entry.reason);
+}
+
+/** The sender a list entry is made for: the From: address people see, else the envelope sender. */
+export function listSenderOf(entry: QuarantineEntry): string {
+  const senders = sendersOf(entry.mailFrom, entry.headerFrom);
+  return senders.find((s) => entry.headerFrom.toLowerCase().includes(s)) ?? senders[0] ?? '';
+}
+
+async function deliverRelease(services: ActionDeps, entry: QuarantineEntry, recipients: string[], by: string): Promise<void> {
+  const outcomes = await releaseMessage(services.store, entry, recipients, services.reinjector, by);
+  const failed = outcomes.filter((o) => o.code >= 300);
+  if (failed.length === outcomes.length) {
+    throw new ActionFailed(`The mail server did not take the message (${failed[0]?.response ?? 'no answer'}). It stays in the quarantine; try again later.`);
+  }
+}
+
+export async function release(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
+  const recipients = recipientsFor(actor.user, entry);
+  if (!maySelfRelease(services, actor.user, entry)) {
+    const { isNew } = services.requests.request(entry.id, actor.user.id, recipients);
+    if (isNew) services.audit.record({ actor: actorName(actor), action: 'request', messageId: entry.id, detail: `${entry.reason}: ${entry.detail}; for ${recipients.join(', ')}`, client: actor.client });
+    return { outcome: 'requested', text: `Messages quarantined as ${entry.reason} are released by the administrator. Your request was sent; you will get an e-mail when it is decided.` };
+  }
+  await deliverRelease(services, entry, recipients, actorName(actor));
+  services.audit.record({ actor: actorName(actor), action: 'release', messageId: entry.id, detail: `to ${recipients.join(', ')}`, client: actor.client });
+  return { outcome: 'released', text: 'Released: the message is on its way.' };
+}
+
+/** The administrator's own entries go on the global list; a user's on their own. */
+const listOwner = (user: ViewerUser) => (user.isAdmin ? null : user.id);
+
+export async function notSpam(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
+  if (entry.reason !== 'SPAM') throw new ActionFailed(`This message was quarantined as ${entry.reason}, not as spam.`);
+  const released = await release(services, actor, entry);
+  let learned: string;
+  try {
+    learned = `learned as ham: ${await tellSpamd(services.config.spamd, services.store.filePath(entry), entry.size, 'ham')}`;
+  } catch (err) {
+    learned = `not learned: ${(err as Error).message}`;
+  }
+  const sender = listSenderOf(entry);
+  const allowed = sender ? services.lists.add({ ownerId: listOwner(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) }) : null;
+  services.audit.record({
+    actor: actorName(actor), action: 'not-spam', messageId: entry.id, client: actor.client,
+    detail: `${released.outcome}; ${learned}; ${allowed ? `${allowed.pattern} added to ${allowed.ownerName ?? 'the global'} allow list` : 'no sender address to allow'}`,
+  });
+  return { outcome: 'not-spam', text: `${released.text} ${allowed ? `Mail from ${allowed.pattern} will no longer be treated as spam.` : ''}`.trim() };
+}
+
+export async function blockSender(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
+  const sender = listSenderOf(entry);
+  if (!sender) throw new ActionFailed('This message has no sender address to block.');
+  const blocked = services.lists.add({ ownerId: listOwner(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
+  await removeFor(services, actor, entry);
+  services.audit.record({ actor: actorName(actor), action: 'block-sender', messageId: entry.id, detail: `${blocked.pattern} added to ${blocked.ownerName ?? 'the global'} block list; message deleted`, client: actor.client });
+  return { outcome: 'blocked', text: `Mail from ${blocked.pattern} will be discarded from now on. This message was deleted.` };
+}
+
+async function removeFor(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<void> {
+  if (actor.user.isAdmin) await services.store.delete(entry.id);
+  else await services.store.removeRecipients(entry.id, recipientsFor(actor.user, entry));
+}
+
+export async function remove(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
+  await removeFor(services, actor, entry);
+  services.audit.record({ actor: actorName(actor), action: 'delete', messageId: entry.id, detail: actor.user.isAdmin ? 'whole message' : `for ${recipientsFor(actor.user, entry).join(', ')}`, client: actor.client });
+  return { outcome: 'deleted', text: 'Deleted.' };
+}
+
+/** A short notice to the user who asked, from the appliance (null sender: never bounced back). */
+async function tellRequester(services: ActionDeps, request: ReleaseRequest, entry: QuarantineEntry | undefined, approved: boolean): Promise<void> {
+  const subject = entry?.subject || '(no subject)';
+  const text = approved
+    ? `Your request to release the message "${subject}" (${request.messageId}) was approved. The message has been delivered to ${request.recipients.join(', ')}.\n`
+    : `Your request to release the message "${subject}" (${request.messageId}) was denied by the administrator. The message stays in the quarantine.\n`;
+  const { config } = services;
+  const raw = await new MailComposer({
+    from: `Mail filter <postmaster@${config.network.hostname}>`,
+    to: request.recipients,
+    subject: `Release request ${approved ? 'approved' : 'denied'}: ${subject}`,
+    text,
+    headers: { 'Auto-Submitted': 'auto-generated' },
+  }).compile().build();
+  const outcomes = await services.reinjector.send('', request.recipients, Readable.from([raw]));
+  if (outcomes.every((o) => o.code >= 300)) throw new Error(outcomes[0]?.response ?? 'no answer');
+}
+
+export async function decideRequest(services: ActionDeps, admin: Actor, requestId: number, approve: boolean): Promise<string> {
+  const request = services.requests.get(requestId);
+  if (!request || request.status !== 'pending') throw new ActionFailed('This request was already decided or does not exist.');
+  const entry = services.store.get(request.messageId);
+  if (approve && !entry) throw new ActionFailed('The message is no longer in the quarantine (deleted, or aged out); deny the request instead.');
+  if (!services.requests.decide(request.id, approve ? 'approved' : 'denied', admin.user.username)) throw new ActionFailed('This request was already decided.');
+  if (approve && entry) {
+    try {
+      await deliverRelease(services, entry, request.recipients, `${admin.user.username} (request of ${request.username})`);
+    } catch (err) {
+      services.requests.reopen(request.id);
+      throw err;
+    }
+  }
+  let told = `${request.username} told by e-mail`;
+  try {
+    await tellRequester(services, request, entry, approve);
+  } catch (err) {
+    told = `${request.username} not told: ${(err as Error).message}`;
+  }
+  services.audit.record({ actor: admin.user.username, action: approve ? 'approve' : 'deny', messageId: request.messageId, detail: `request ${request.id} of ${request.username} for ${request.recipients.join(', ')}; ${told}`, client: admin.client });
+  return approve ? `Approved: the message was released to ${request.recipients.join(', ')}.` : 'Denied: the message stays in the quarantine.';
+}

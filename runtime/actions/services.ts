@@ -1,0 +1,63 @@
+// Everything an action on the quarantine needs, opened once per process (viewer, digest run): the
+// quarantine, the viewer's database with its lists, requests, settings and audit log, the link
+// tokens, and the way back into Postfix.
+import type { AppConfig } from '../config/schema.js';
+import { QuarantineStore } from '../quarantine/store.js';
+import { createReinjector, type Reinjector } from '../filter/deliver.js';
+import { ViewerAccounts } from '../viewer/accounts.js';
+import { SenderLists } from '../lists/sender-lists.js';
+import { AuditLog } from './audit.js';
+import { ReleaseRequests } from './release-requests.js';
+import { ViewerSettings } from './settings.js';
+import { ActionTokens, loadLinkSecret, UsedTokens } from './tokens.js';
+
+export interface ActionServices {
+  config: AppConfig;
+  store: QuarantineStore;
+  accounts: ViewerAccounts;
+  reinjector: Reinjector;
+  lists: SenderLists;
+  audit: AuditLog;
+  requests: ReleaseRequests;
+  settings: ViewerSettings;
+  tokens: ActionTokens;
+  usedTokens: UsedTokens;
+  close(): void;
+}
+
+/** What an action needs; the process that opened the services closes them. */
+export type ActionDeps = Omit<ActionServices, 'close'>;
+
+export async function openActionServices(config: AppConfig): Promise<ActionServices> {
+  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+  const accounts = await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours);
+  const reinjector = createReinjector({ host: config.postfix.reinjectHost, port: config.postfix.reinjectPort, heloName: config.network.hostname, maxConnections: 2 });
+  return assembleActionServices({ config, store, accounts, reinjector });
+}
+
+/** The services around an open quarantine, accounts database and re-injector (tests bring their own). */
+export function assembleActionServices(parts: Pick<ActionServices, 'config' | 'store' | 'accounts' | 'reinjector'>): ActionServices {
+  const { config, store, accounts, reinjector } = parts;
+  const { db } = accounts;
+  return {
+    config, store, accounts, reinjector,
+    lists: new SenderLists(db),
+    audit: new AuditLog(db),
+    requests: new ReleaseRequests(db),
+    settings: new ViewerSettings(db),
+    tokens: new ActionTokens(loadLinkSecret(config.viewer.dataDir)),
+    usedTokens: new UsedTokens(db),
+    close() {
+      reinjector.close();
+      accounts.close();
+      store.close();
+    },
+  };
+}
+
+/** The viewer's address as users reach it, for links in mail. */
+export function viewerBaseUrl(config: AppConfig): string {
+  if (config.viewer.publicUrl) return config.viewer.publicUrl.replace(/\/+$/, '');
+  const port = config.viewer.httpsPort === 443 ? '' : `:${config.viewer.httpsPort}`;
+  return `https://${config.network.hostname}${port}/viewer`;
+}

@@ -1,0 +1,104 @@
+// Action links in digests: a token names one action on one message for one user, until a time,
+// signed with the appliance's secret (HMAC-SHA256). It is used once: its nonce is recorded when the
+// action is done. Opening the link only shows a page; the action needs the POST from that page.
+import type Database from 'better-sqlite3';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const LINK_ACTIONS = ['release', 'not-spam', 'block-sender', 'delete'] as const;
+export type LinkAction = (typeof LINK_ACTIONS)[number];
+
+export interface ActionClaims {
+  action: LinkAction;
+  messageId: string;
+  userId: number;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  nonce: string;
+}
+
+export type TokenCheck =
+  | { ok: true; claims: ActionClaims }
+  | { ok: false; why: 'malformed' | 'tampered' | 'expired'; claims?: ActionClaims };
+
+const SECRET_FILE = 'action-links.key';
+
+/** The appliance's link secret, made once (32 random bytes, readable by the mailfilter user only). */
+export function loadLinkSecret(viewerDataDir: string): Buffer {
+  const path = join(viewerDataDir, SECRET_FILE);
+  if (!existsSync(path)) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, randomBytes(32).toString('base64'));
+      fsyncSync(fd);
+      closeSync(fd);
+    } catch (err) {
+      // Another process (viewer, digest) made it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  if (secret.length < 32) throw new Error(`${path} holds no usable secret; delete it and it is made again (old links stop working)`);
+  return secret;
+}
+
+function isClaims(value: unknown): value is ActionClaims {
+  const v = value as Record<string, unknown>;
+  return typeof v === 'object' && v !== null && (LINK_ACTIONS as readonly unknown[]).includes(v.action) && typeof v.messageId === 'string'
+    && Number.isInteger(v.userId) && typeof v.expiresAt === 'number' && typeof v.nonce === 'string';
+}
+
+export class ActionTokens {
+  constructor(private readonly secret: Buffer) {}
+
+  private mac(payload: string): Buffer {
+    return createHmac('sha256', this.secret).update(`mailfilter-action-v1.${payload}`).digest();
+  }
+
+  sign(claims: Omit<ActionClaims, 'nonce'>): string {
+    const payload = Buffer.from(JSON.stringify({ ...claims, nonce: randomBytes(12).toString('base64url') })).toString('base64url');
+    return `${payload}.${this.mac(payload).toString('base64url')}`;
+  }
+
+  verify(token: string, now = Date.now()): TokenCheck {
+    const match = /^([A-Za-z0-9_-]{1,2000})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!match) return { ok: false, why: 'malformed' };
+    const [, payload = '', mac = ''] = match;
+    const given = Buffer.from(mac, 'base64url');
+    const expected = this.mac(payload);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, why: 'tampered' };
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    } catch {
+      return { ok: false, why: 'malformed' };
+    }
+    if (!isClaims(claims)) return { ok: false, why: 'malformed' };
+    if (claims.expiresAt <= now) return { ok: false, why: 'expired', claims };
+    return { ok: true, claims };
+  }
+}
+
+/** Nonces of tokens already used, kept until the token would have expired anyway. */
+export class UsedTokens {
+  constructor(private readonly db: Database.Database) {
+    db.exec('CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)');
+  }
+
+  usedAt(nonce: string): number | null {
+    const row = this.db.prepare('SELECT used_at FROM used_tokens WHERE nonce = ?').get(nonce) as { used_at: number } | undefined;
+    return row?.used_at ?? null;
+  }
+
+  /** Marks a token used; false when it already was (two clicks racing: only one acts). */
+  use(claims: ActionClaims): boolean {
+    this.db.prepare('DELETE FROM used_tokens WHERE expires_at < ?').run(Date.now());
+    return this.db.prepare('INSERT OR IGNORE INTO used_tokens (nonce, used_at, expires_at) VALUES (?, ?, ?)').run(claims.nonce, Date.now(), claims.expiresAt).changes === 1;
+  }
+
+  /** Gives a token back when its action failed (the next hop deferred), so the link can be tried again. */
+  release(claims: ActionClaims): void {
+    this.db.prepare('DELETE FROM used_tokens WHERE nonce = ?').run(claims.nonce);
+  }
+}

@@ -1,0 +1,41 @@
+// The filter's view of the sender lists: the viewer's database opened read-only, once it exists.
+// A database that cannot be read means "no list entry", logged: the spam, virus and banned checks
+// still decide, so mail is neither lost nor waved through unchecked.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { findMatch, type ListMatch } from './sender-lists.js';
+
+export type SenderListLookup = (recipient: string, senders: string[]) => ListMatch | null;
+
+export const VIEWER_DATABASE = 'viewer.sqlite';
+
+export function openSenderListLookup(viewerDataDir: string, log: Logger): SenderListLookup & { close(): void } {
+  const path = join(viewerDataDir, VIEWER_DATABASE);
+  let db: Database.Database | null = null;
+  let warned = false;
+  const lookup = (recipient: string, senders: string[]): ListMatch | null => {
+    try {
+      if (!db) {
+        if (!existsSync(path)) return null;
+        db = new Database(path, { readonly: true, fileMustExist: true });
+        db.pragma('busy_timeout = 2000');
+      }
+      const match = findMatch(db, recipient, senders);
+      warned = false;
+      return match;
+    } catch (err) {
+      // "no such table": a viewer database from before the lists; anything else is worth a line.
+      if (!warned) log.warn('sender lists not consulted', { database: path, error: (err as Error).message });
+      warned = true;
+      return null;
+    }
+  };
+  return Object.assign(lookup, {
+    close() {
+      db?.close();
+      db = null;
+    },
+  });
+}

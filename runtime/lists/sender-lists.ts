@@ -1,0 +1,147 @@
+// Allow and block lists of senders, per viewer user and global (the administrator's). They live in
+// the viewer's database beside the users and their addresses; the filter reads them read-only.
+//
+// Which entry counts: the most specific one. A user's own entry beats a global one, an exact
+// address beats *@domain, and at equal rank block beats allow.
+import type Database from 'better-sqlite3';
+
+export type ListKind = 'allow' | 'block';
+
+export interface ListEntry {
+  id: number;
+  /** null: the global list. */
+  ownerId: number | null;
+  ownerName: string | null;
+  kind: ListKind;
+  /** A lower-case address, or *@domain. */
+  pattern: string;
+  expiresAt: number | null;
+  createdBy: string;
+  createdAt: number;
+}
+
+export interface ListMatch {
+  kind: ListKind;
+  pattern: string;
+  /** Whose list: a user name, or "global". */
+  list: string;
+  /** The sender address that matched. */
+  sender: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sender_lists (
+  id INTEGER PRIMARY KEY,
+  owner_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('allow', 'block')),
+  pattern TEXT NOT NULL,
+  expires_at INTEGER,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sender_lists_pattern ON sender_lists(pattern);
+`;
+
+const ADDRESS = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
+const DOMAIN_PATTERN = /^\*@[a-z0-9-]+(\.[a-z0-9-]+)+$/;
+
+/** A list pattern as typed by a user, normalised; null when it is neither an address nor *@domain. */
+export function normalisePattern(input: string): string | null {
+  const value = input.trim().toLowerCase();
+  if (DOMAIN_PATTERN.test(value)) return value;
+  if (value.startsWith('@') && DOMAIN_PATTERN.test(`*${value}`)) return `*${value}`;
+  return ADDRESS.test(value) ? value : null;
+}
+
+/** The patterns that would match a sender: the address itself and its domain. */
+export function patternsFor(sender: string): string[] {
+  const address = sender.trim().toLowerCase();
+  const at = address.lastIndexOf('@');
+  if (at < 1) return [];
+  return [address, `*@${address.slice(at + 1)}`];
+}
+
+/** The sender addresses the lists are matched against: the envelope sender and the From: address. */
+export function sendersOf(mailFrom: string, fromHeader: string): string[] {
+  const angle = /<([^<>\s]+@[^<>\s]+)>/.exec(fromHeader);
+  const bare = /([^\s<>"(),;:]+@[^\s<>"(),;:]+)/.exec(fromHeader);
+  const from = (angle?.[1] ?? bare?.[1] ?? '').toLowerCase();
+  return [...new Set([mailFrom.toLowerCase(), from].filter((a) => a.includes('@')))];
+}
+
+interface Candidate {
+  kind: ListKind;
+  pattern: string;
+  owner_id: number | null;
+  owner_name: string | null;
+}
+
+/** Picks the deciding entry among those that match, by the rule at the top of this file. */
+export function strongest(candidates: Candidate[], senders: string[]): ListMatch | null {
+  let best: { rank: number; candidate: Candidate } | null = null;
+  for (const candidate of candidates) {
+    const rank = (candidate.owner_id !== null ? 4 : 0) + (candidate.pattern.startsWith('*@') ? 0 : 2) + (candidate.kind === 'block' ? 1 : 0);
+    if (!best || rank > best.rank) best = { rank, candidate };
+  }
+  if (!best) return null;
+  const { candidate } = best;
+  const sender = senders.find((s) => patternsFor(s).includes(candidate.pattern)) ?? senders[0] ?? '';
+  return { kind: candidate.kind, pattern: candidate.pattern, list: candidate.owner_name ?? 'global', sender };
+}
+
+function matchQuery(patternCount: number): string {
+  return `SELECT l.kind, l.pattern, l.owner_id, u.username AS owner_name
+          FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
+          WHERE (l.expires_at IS NULL OR l.expires_at > ?)
+            AND l.pattern IN (${Array(patternCount).fill('?').join(',')})
+            AND (l.owner_id IS NULL OR l.owner_id = (SELECT user_id FROM addresses WHERE address = ?))`;
+}
+
+/** The entry deciding for mail from these senders to this recipient, or null. */
+export function findMatch(db: Database.Database, recipient: string, senders: string[], now = Date.now()): ListMatch | null {
+  const patterns = [...new Set(senders.flatMap(patternsFor))];
+  if (patterns.length === 0) return null;
+  const rows = db.prepare(matchQuery(patterns.length)).all(now, ...patterns, recipient.toLowerCase()) as Candidate[];
+  return strongest(rows, senders);
+}
+
+export class SenderLists {
+  constructor(private readonly db: Database.Database) {
+    db.exec(SCHEMA);
+  }
+
+  /** Entries of one user's list, or of the global list (ownerId null), newest first. */
+  list(ownerId: number | null): ListEntry[] {
+    const rows = this.db
+      .prepare(`SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
+                WHERE ${ownerId === null ? 'l.owner_id IS NULL' : 'l.owner_id = ?'} ORDER BY l.created_at DESC, l.id DESC`)
+      .all(...(ownerId === null ? [] : [ownerId])) as Array<{ id: number; owner_id: number | null; owner_name: string | null; kind: ListKind; pattern: string; expires_at: number | null; created_by: string; created_at: number }>;
+    return rows.map((r) => ({ id: r.id, ownerId: r.owner_id, ownerName: r.owner_name, kind: r.kind, pattern: r.pattern, expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at }));
+  }
+
+  get(id: number): ListEntry | undefined {
+    const entry = this.db.prepare('SELECT owner_id FROM sender_lists WHERE id = ?').get(id) as { owner_id: number | null } | undefined;
+    return entry ? this.list(entry.owner_id).find((e) => e.id === id) : undefined;
+  }
+
+  /** Adds an entry, replacing the same pattern on the same list (allow after block, or a new expiry). */
+  add(input: { ownerId: number | null; kind: ListKind; pattern: string; expiresAt: number | null; createdBy: string }): ListEntry {
+    const pattern = normalisePattern(input.pattern);
+    if (!pattern) throw new Error(`not an address or *@domain: ${input.pattern}`);
+    const id = this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM sender_lists WHERE pattern = ? AND ${input.ownerId === null ? 'owner_id IS NULL' : 'owner_id = ?'}`)
+        .run(pattern, ...(input.ownerId === null ? [] : [input.ownerId]));
+      return Number(this.db.prepare('INSERT INTO sender_lists (owner_id, kind, pattern, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(input.ownerId, input.kind, pattern, input.expiresAt, input.createdBy, Date.now()).lastInsertRowid);
+    })();
+    return this.get(id)!;
+  }
+
+  remove(id: number): void {
+    this.db.prepare('DELETE FROM sender_lists WHERE id = ?').run(id);
+  }
+
+  match(recipient: string, senders: string[], now = Date.now()): ListMatch | null {
+    return findMatch(this.db, recipient, senders, now);
+  }
+}

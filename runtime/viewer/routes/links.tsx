@@ -1,0 +1,121 @@
+// Action links from digests, usable without logging in. GET only shows what the link would do and a
+// button; the action happens on the POST from that page. Mailbox link scanners fetch links with
+// GET, so they see the page and change nothing. The token is the authority here, not a session.
+import { Hono } from 'hono';
+import { Layout } from '../views/layout.js';
+import type { ViewerContext, ViewerEnv } from '../context.js';
+import { clientAddress } from '../security.js';
+import { ActionFailed, blockSender, maySelfRelease, notSpam, release, remove, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
+import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
+import type { QuarantineEntry } from '../../quarantine/store.js';
+import type { ViewerUser } from '../accounts.js';
+
+const ACTIONS = { release, 'not-spam': notSpam, 'block-sender': blockSender, delete: remove } as const;
+
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+
+function describe(action: LinkAction, selfRelease: boolean): { title: string; button: string; explain: string } {
+  switch (action) {
+    case 'release':
+      return selfRelease
+        ? { title: 'Release this message?', button: 'Release', explain: 'The message is delivered to your mailbox.' }
+        : { title: 'Ask for this message to be released?', button: 'Ask to release', explain: 'Messages of this kind are released by the administrator. Your request goes to them, and you get an e-mail when it is decided.' };
+    case 'not-spam':
+      return { title: 'Not spam?', button: 'Not spam: release it', explain: 'The message is delivered to your mailbox, the spam filter learns from it, and mail from this sender is no longer treated as spam for you.' };
+    case 'block-sender':
+      return { title: 'Block this sender?', button: 'Block sender', explain: 'Mail from this sender to you is discarded from now on, and this message is deleted.' };
+    case 'delete':
+      return { title: 'Delete this message?', button: 'Delete', explain: 'The message is removed from your quarantine.' };
+  }
+}
+
+/** A page that explains why nothing happened, with the way to the quarantine. */
+function refused(c: ViewerContext, status: 400 | 404 | 410, heading: string, text: string) {
+  return c.html(
+    <Layout title={heading}>
+      <div class="card">
+        <h1>{heading}</h1>
+        <p>{text}</p>
+        <p>Nothing was changed. You can still act on your messages after logging in: <a href="/viewer/messages">open the quarantine</a>.</p>
+      </div>
+    </Layout>,
+    status,
+  );
+}
+
+type Checked = { ok: true; claims: ActionClaims; user: ViewerUser; entry: QuarantineEntry } | { ok: false; response: Response | Promise<Response> };
+
+/** Everything a link must pass before its page is shown or its action done; refusals are audited. */
+function checkLink(c: ViewerContext): Checked {
+  const { tokens, usedTokens, accounts, store, audit } = c.get('deps');
+  const check = tokens.verify(c.req.param('token') ?? '');
+  const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
+    audit.record({ actor: claims ? `user #${claims.userId} (digest link)` : 'unknown (digest link)', action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) });
+    return { ok: false, response: refused(c, status, heading, text) };
+  };
+  if (!check.ok) {
+    if (check.why === 'expired') return refuse(410, 'This link has expired', `It worked until ${when(check.claims!.expiresAt)}.`, 'expired', check.claims);
+    return refuse(400, 'This link is not valid', 'It was changed or cut short on its way (some mail programs break long links).', check.why);
+  }
+  const { claims } = check;
+  const usedAt = usedTokens.usedAt(claims.nonce);
+  if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${when(usedAt)}; each link works once.`, 'already used', claims);
+  const user = accounts.get(claims.userId);
+  const entry = store.get(claims.messageId);
+  if (!user || !entry || recipientsFor(user, entry).length === 0) return refuse(404, 'This message is no longer in your quarantine', 'It was released, deleted, or removed when the quarantine got full.', 'message or user gone', claims);
+  return { ok: true, claims, user, entry };
+}
+
+export const linkRoutes = new Hono<ViewerEnv>()
+  .get('/a/:token', (c) => {
+    const checked = checkLink(c);
+    if (!checked.ok) return checked.response;
+    const { claims, user, entry } = checked;
+    const text = describe(claims.action, maySelfRelease(c.get('deps'), user, entry));
+    return c.html(
+      <Layout title={text.title}>
+        <div class="card confirm">
+          <h1>{text.title}</h1>
+          <table>
+            <tbody>
+              <tr><th>Subject</th><td>{entry.subject || '(no subject)'}</td></tr>
+              <tr><th>From</th><td>{entry.headerFrom || entry.mailFrom || '<>'}</td></tr>
+              <tr><th>To</th><td>{recipientsFor(user, entry).join(', ')}</td></tr>
+              <tr><th>Received</th><td>{when(entry.receivedAt)}</td></tr>
+              <tr><th>Held as</th><td>{entry.reason}: {entry.detail}</td></tr>
+            </tbody>
+          </table>
+          <p>{text.explain}</p>
+          <form method="post" action={`/viewer/a/${c.req.param('token')}`}>
+            <button type="submit">{text.button}</button>
+          </form>
+          <p class="muted">Signed link for {user.username}, valid until {when(claims.expiresAt)}, once.</p>
+        </div>
+      </Layout>,
+    );
+  })
+  .post('/a/:token', async (c) => {
+    const checked = checkLink(c);
+    if (!checked.ok) return checked.response;
+    const { claims, user, entry } = checked;
+    const { usedTokens } = c.get('deps');
+    // Recorded before acting: of two clicks at once, only one acts.
+    if (!usedTokens.use(claims)) return refused(c, 410, 'This link was already used', 'Each link works once.');
+    const actor: Actor = { user, client: clientAddress(c), via: 'digest link' };
+    try {
+      const result = await ACTIONS[claims.action](c.get('deps'), actor, entry);
+      return c.html(
+        <Layout title="Done">
+          <div class="card">
+            <h1>Done</h1>
+            <p class="notice ok">{result.text}</p>
+            <p><a href="/viewer/messages">Open the quarantine</a></p>
+          </div>
+        </Layout>,
+      );
+    } catch (err) {
+      usedTokens.release(claims);
+      if (err instanceof ActionFailed) return c.html(<Layout title="Not done"><div class="card"><h1>Not done</h1><p>{err.message}</p><p>The link still works; try it again later.</p></div></Layout>, 409);
+      throw err;
+    }
+  });

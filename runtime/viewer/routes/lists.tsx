@@ -1,0 +1,115 @@
+// Allow and block lists (a user's own; the administrator's are the global ones) and the user's
+// digest frequency. The filter reads the lists on every message, so a change counts at once.
+import { Hono } from 'hono';
+import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
+import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
+import { normalisePattern, type ListEntry } from '../../lists/sender-lists.js';
+import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
+
+const DONE: Record<string, string> = {
+  added: 'Saved. It applies to the next message.',
+  removed: 'Entry removed.',
+  digest: 'Digest setting saved.',
+};
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** The list this session edits: the user's own, or the global one for the administrator. */
+const ownerOf = (c: ViewerContext) => (c.get('session').user.isAdmin ? null : c.get('session').user.id);
+
+function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; entries: ListEntry[] }) {
+  const session = c.get('session');
+  const { settings } = c.get('deps');
+  const admin = session.user.isAdmin;
+  const own = admin ? null : settings.userFrequency(session.user.id);
+  const fallback = settings.admin().digestFrequency;
+  const now = Date.now();
+  return (
+    <Layout title="Senders" user={session.user} csrfToken={session.csrfToken}>
+      <h1>{admin ? 'Global allow and block lists' : 'Your allow and block lists'}</h1>
+      <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
+      <Notice kind="error" text={error} />
+      <p class="muted">
+        {admin ? 'These apply to every recipient; a user’s own entries come first.' : 'Allowed senders skip the spam check (never the virus check); blocked senders’ mail is discarded.'}
+        {' '}An exact address counts before *@domain.
+      </p>
+      <table>
+        <thead><tr><th>Sender</th><th>List</th><th>Expires</th><th>Added by</th><th></th></tr></thead>
+        <tbody>
+          {entries.map((entry) => (
+            <tr>
+              <td>{entry.pattern}</td>
+              <td><span class={`list ${entry.kind}`}>{entry.kind}</span></td>
+              <td>{entry.expiresAt ? `${day(entry.expiresAt)}${entry.expiresAt < now ? ' (expired)' : ''}` : 'never'}</td>
+              <td>{entry.createdBy} <span class="muted">{day(entry.createdAt)}</span></td>
+              <td><PostButton action={`/viewer/lists/${entry.id}/delete`} token={session.csrfToken} kind="danger" inline>Remove</PostButton></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {entries.length === 0 && <p class="muted">No entries yet.</p>}
+      <form method="post" action="/viewer/lists/add" class="card filters">
+        <CsrfField token={session.csrfToken} />
+        <input type="text" name="pattern" placeholder="sender@example.com or *@example.com" aria-label="Sender" required />
+        <select name="kind" aria-label="List">
+          <option value="allow">Allow</option>
+          <option value="block">Block</option>
+        </select>
+        <input type="date" name="expires" aria-label="Expires (optional)" title="Expires (optional)" />
+        <button type="submit">Add</button>
+      </form>
+      {!admin && (
+        <form method="post" action="/viewer/account/digest" class="card">
+          <CsrfField token={session.csrfToken} />
+          <label for="frequency">Quarantine digest by e-mail</label>
+          <select id="frequency" name="frequency">
+            <option value="default" selected={own === null}>As the administrator set it ({fallback})</option>
+            {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={own === f}>{f}</option>)}
+          </select>
+          <p><button type="submit">Save</button></p>
+        </form>
+      )}
+    </Layout>
+  );
+}
+
+export const listRoutes = new Hono<ViewerEnv>()
+  .get('/lists', (c) => c.html(<ListsPage c={c} entries={c.get('deps').lists.list(ownerOf(c))} />))
+  .post('/lists/add', async (c) => {
+    const { lists, audit } = c.get('deps');
+    const form = await formOf(c);
+    const again = (error: string) => c.html(<ListsPage c={c} error={error} entries={lists.list(ownerOf(c))} />, 400);
+    const pattern = normalisePattern(form.pattern ?? '');
+    if (!pattern) return again(`"${(form.pattern ?? '').slice(0, 100)}" is neither an e-mail address nor *@domain.`);
+    if (form.kind !== 'allow' && form.kind !== 'block') return again('Choose allow or block.');
+    let expiresAt: number | null = null;
+    if (form.expires) {
+      expiresAt = Date.parse(`${form.expires}T23:59:59Z`);
+      if (!Number.isFinite(expiresAt)) return again('The expiry is not a date.');
+      if (expiresAt < Date.now()) return again('The expiry date has already passed.');
+    }
+    const actor = actorOf(c);
+    const entry = lists.add({ ownerId: ownerOf(c), kind: form.kind, pattern, expiresAt, createdBy: actor.user.username });
+    audit.record({ actor: actor.user.username, action: 'list-add', detail: `${entry.pattern} on ${entry.ownerName ?? 'the global'} ${entry.kind} list${expiresAt ? ` until ${day(expiresAt)}` : ''}`, client: actor.client });
+    return c.redirect('/viewer/lists?done=added', 303);
+  })
+  .post('/lists/:id/delete', (c) => {
+    const { lists, audit } = c.get('deps');
+    const entry = lists.get(Number(c.req.param('id')));
+    // Users edit their own list only; the administrator any.
+    if (!entry || (!c.get('session').user.isAdmin && entry.ownerId !== c.get('session').user.id)) throw new HttpError(404, 'No such list entry.');
+    lists.remove(entry.id);
+    const actor = actorOf(c);
+    audit.record({ actor: actor.user.username, action: 'list-remove', detail: `${entry.pattern} off ${entry.ownerName ?? 'the global'} ${entry.kind} list`, client: actor.client });
+    return c.redirect('/viewer/lists?done=removed', 303);
+  })
+  .post('/account/digest', async (c) => {
+    const { settings, audit } = c.get('deps');
+    const form = await formOf(c);
+    const frequency = form.frequency === 'default' ? null : form.frequency;
+    if (frequency !== null && !isFrequency(frequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
+    const actor = actorOf(c);
+    settings.setUserFrequency(actor.user.id, frequency);
+    audit.record({ actor: actor.user.username, action: 'digest-setting', detail: frequency ?? 'default', client: actor.client });
+    return c.redirect('/viewer/lists?done=digest', 303);
+  });
