@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, mayBounce } from '../../../runtime/filter/decide.js';
+import { applyListMatch, decide, mayBounce } from '../../../runtime/filter/decide.js';
 import { nextHopReply } from '../../../runtime/filter/pipeline.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import type { CheckResult } from '../../../runtime/checks/result.js';
@@ -44,4 +44,24 @@ test('the next hop’s answer per recipient becomes our LMTP answer for that rec
   assert.equal(typeof refused === 'string' ? 0 : refused.responseCode, 550);
   const deferred = nextHopReply({ recipient: 'a', code: 421, response: '421 busy' }, 'id1');
   assert.equal(typeof deferred === 'string' ? 0 : deferred.responseCode, 451);
+});
+
+test('an allow entry lifts the spam verdict only; a block entry discards as spam, but never hides a virus', () => {
+  const allow = { kind: 'allow' as const, pattern: 'friend@example.net', list: 'alice', sender: 'friend@example.net' };
+  const block = { kind: 'block' as const, pattern: '*@example.net', list: 'global', sender: 'friend@example.net' };
+  const spam = decide([pass('virus'), fail('spam', 'score=1000', { score: 1000 }), pass('headers')], { ...policy, spamDestiny: 'D_DISCARD' });
+  assert.equal(spam.kind, 'verdict');
+  if (spam.kind !== 'verdict') return;
+  const allowed = applyListMatch(spam, allow, policy);
+  assert.deepEqual([allowed.category, allowed.destiny], ['CLEAN', 'D_PASS']);
+  assert.match(allowed.listNote ?? '', /allowed \(alice list: friend@example.net\)/);
+  const badHeaders = decide([fail('spam', 's', { score: 9 }), fail('headers', 'bad date')], policy);
+  assert.equal(badHeaders.kind === 'verdict' && applyListMatch(badHeaders, allow, policy).category, 'BADH', 'allow lifts spam, not bad headers');
+  const virus = decide([fail('virus', 'Eicar-Signature'), fail('spam', 's', { score: 1000 })], policy);
+  assert.equal(virus.kind === 'verdict' && applyListMatch(virus, allow, policy).category, 'VIRUS');
+  assert.equal(virus.kind === 'verdict' && applyListMatch(virus, block, policy).category, 'VIRUS');
+  const clean = decide([pass('virus'), pass('spam')], policy);
+  const blocked = clean.kind === 'verdict' ? applyListMatch(clean, block, policy) : undefined;
+  assert.deepEqual([blocked?.category, blocked?.destiny], ['SPAM', 'D_DISCARD']);
+  assert.match(blocked?.detail ?? '', /blocked \(global list: \*@example.net\)/);
 });

@@ -16,6 +16,7 @@ import { assembleActionServices } from '../../../runtime/actions/services.js';
 type App = ReturnType<typeof createViewerApp>;
 let app: App;
 let store: QuarantineStore;
+let services: ReturnType<typeof assembleActionServices>;
 const released: Array<{ from: string; to: string[] }> = [];
 
 before(async () => {
@@ -24,7 +25,8 @@ before(async () => {
   store = QuarantineStore.open(config.quarantine.dir, 100);
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8);
   const reinjector: Reinjector = { send: async (from, to) => { released.push({ from, to }); return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' })); }, close() {} };
-  app = createViewerApp({ ...assembleActionServices({ config, store, accounts, reinjector }), authenticate: localAuthenticator(accounts) });
+  services = assembleActionServices({ config, store, accounts, reinjector });
+  app = createViewerApp({ ...services, authenticate: localAuthenticator(accounts) });
   await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
   await accounts.create({ username: 'carol', password: 'carol-password-1', source: 'local', addresses: ['carol@company.local'] });
   const spool = join(dir, 'm.eml');
@@ -100,8 +102,13 @@ test('a user sees, downloads, releases and deletes only messages to their own ad
   assert.equal((await bob.request('/viewer/messages/m-carol/delete', { form: { _csrf: token } })).status, 404);
   assert.ok(store.get('m-carol'), 'carol’s message untouched');
 
-  await bob.request('/viewer/messages/m-both/release', { form: { _csrf: token } });
-  assert.deepEqual(released.at(-1), { from: 'x@example.net', to: ['bob@company.local'] }, 'released to bob only');
+  await bob.request('/viewer/messages/m-bob/release', { form: { _csrf: token } });
+  assert.deepEqual(released.at(-1), { from: 'x@example.net', to: ['bob@company.local'] }, 'spam is released by its user');
+  const before = released.length;
+  const asked = await bob.request('/viewer/messages/m-both/release', { form: { _csrf: token } });
+  assert.match(asked.location ?? '', /done=requested/);
+  assert.equal(released.length, before, 'a banned attachment is not released by the user');
+  assert.deepEqual(services.requests.pending().map((r) => [r.messageId, r.username, r.recipients]), [['m-both', 'bob', ['bob@company.local']]], 'it became a request for bob’s address only');
   await bob.request('/viewer/messages/m-both/delete', { form: { _csrf: token } });
   assert.deepEqual(store.get('m-both')?.recipients, ['carol@company.local'], 'carol still has her copy');
 });
