@@ -66,7 +66,7 @@ export const schema = {
     allowedDownloadTypes: list(category, ['SPAM', 'BANNED', 'BADH'], 'ALLOWED_DOWNLOAD_TYPES: quarantine reasons whose originals may be downloaded'),
     listenAddress: text('0.0.0.0', 'Address the viewer listens on'),
     httpsPort: port(443, 'HTTPS port of the viewer'),
-    httpPort: port(80, 'HTTP port that redirects to HTTPS (0 for none)'),
+    httpPort: num(80, 'HTTP port that redirects to HTTPS (0 for none)', { min: 0, max: 65535, integer: true }),
     tlsCert: text('', 'TLS certificate file (blank: a self-signed one is made)'),
     tlsKey: text('', 'TLS private key file'),
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),

@@ -47,6 +47,8 @@ export async function startChain(overrides: Record<string, Record<string, unknow
     postfix: { configDir: join(dir, 'postfix', 'conf'), smtpPort, reinjectPort },
     filter: { listenPort: filterPort, spoolDir: join(dir, 'spool'), maxConnections: 4 },
     quarantine: { dir: join(dir, 'quarantine') },
+    // The viewer's database holds the sender lists the filter reads.
+    viewer: { dataDir: join(dir, 'viewer') },
     clamd: { socket: clamd.socket, timeoutSeconds: 30 },
     spamd: { port: spamd.port, timeoutSeconds: 60 },
   } as Record<string, Record<string, unknown>>;

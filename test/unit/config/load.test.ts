@@ -58,3 +58,7 @@ test('a broken file names the file and the JSON error', () => {
   assert.throws(() => loadConfig(join(dir, 'bad.json')), (err: Error) => err instanceof ConfigError && /bad\.json.*not valid JSON/s.test(err.message));
   assert.throws(() => loadConfig(join(dir, 'missing.json')), /cannot read the file/);
 });
+
+test('the viewer’s HTTP redirect can be turned off with port 0, as its help says', () => {
+  assert.equal(parseConfig({ viewer: { httpPort: 0 } }).viewer.httpPort, 0);
+});
