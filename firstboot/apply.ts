@@ -65,6 +65,8 @@ function serviceSteps(config: AppConfig): Step[] {
     { label: 'Restarting SpamAssassin (spamd)', run: () => systemctl('restart', 'spamd'), advice: journal('spamd') },
     { label: 'Restarting the content filter', run: () => systemctl('restart', 'mailfilter-filter'), advice: journal('mailfilter-filter') },
     { label: config.viewer.enabled ? 'Starting the quarantine viewer' : 'Turning the quarantine viewer off', run: () => enableOrDisable('mailfilter-viewer', config.viewer.enabled), advice: journal('mailfilter-viewer') },
+    // Digests link to the viewer: they go and come with it.
+    { label: config.viewer.enabled ? 'Scheduling quarantine digests' : 'Turning quarantine digests off', run: () => enableOrDisable('mailfilter-digest.timer', config.viewer.enabled), advice: journal('mailfilter-digest') },
     { label: config.mail.mode === 'fetchmail' ? 'Starting mail fetching' : 'Turning mail fetching off (SMTP mode)', run: () => enableOrDisable('mailfilter-fetch', config.mail.mode === 'fetchmail'), advice: journal('mailfilter-fetch') },
     {
       label: config.directory.enabled ? 'Reading recipients from Exchange/Active Directory' : 'Turning Exchange integration off',

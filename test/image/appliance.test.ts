@@ -136,6 +136,9 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
 
   const viewer = execFileSync('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${httpsPort}/viewer/login`], { encoding: 'utf8' });
   assert.equal(viewer, '200');
+  assert.match(await shell('systemctl is-enabled mailfilter-digest.timer'), /^enabled/m, 'digests are scheduled with the viewer');
+  assert.match(await shell('runuser -u mailfilter -- mailfilter digest'), /0 digest\(s\) sent, 0 failed/, 'the digest run works as the mailfilter user');
+  assert.match(await shell('ps -o args= -C spamd | grep -c -- --allow-tell'), /^1\s*$/m, 'spamd learns from "Not spam"');
 
   await shell('touch /reconfigure');
   await pane.answer('reboot');
