@@ -17,6 +17,9 @@ export interface AuditRecord extends Required<AuditInput> {
   at: number;
 }
 
+/** A message id, an actor (also "alice (digest link)" for alice) or an action. */
+const SEARCH = "WHERE message_id = @q OR actor = @q OR actor = @q || ' (digest link)' OR action = @q";
+
 export class AuditLog {
   constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS audit (
@@ -33,14 +36,13 @@ export class AuditLog {
 
   /** Newest first; `search` narrows to a message id, an actor or an action. */
   list(options: { limit: number; offset: number; search?: string }): AuditRecord[] {
-    const where = options.search ? 'WHERE message_id = ?1 OR actor = ?1 OR action = ?1' : '';
-    const params = options.search ? [options.search] : [];
-    return (this.db.prepare(`SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ${Number(options.limit)} OFFSET ${Number(options.offset)}`).all(...params) as Array<{ id: number; at: number; actor: string; action: string; message_id: string; detail: string; client: string }>)
+    const where = options.search ? SEARCH : '';
+    return (this.db.prepare(`SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`)
+      .all({ limit: options.limit, offset: options.offset, ...(options.search ? { q: options.search } : {}) }) as Array<{ id: number; at: number; actor: string; action: string; message_id: string; detail: string; client: string }>)
       .map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, messageId: r.message_id, detail: r.detail, client: r.client }));
   }
 
   count(search?: string): number {
-    const where = search ? 'WHERE message_id = ?1 OR actor = ?1 OR action = ?1' : '';
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${where}`).get(...(search ? [search] : [])) as { n: number }).n;
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${search ? SEARCH : ''}`).get(search ? { q: search } : {}) as { n: number }).n;
   }
 }

@@ -180,6 +180,15 @@ test('"Not spam" releases, teaches spamd, and allows the sender: their next spam
   const [forBob] = await quarantined(next);
   assert.deepEqual(forBob!.recipients, ['bob@company.com'], 'still spam for bob');
 
+  // Bob blocks the sender from his digest: their next clean message to him is held, not delivered.
+  const bobsDigest = await digestLinks(chain.sink.messages.find((m) => /^X-Mailfilter-Digest: bob$/m.test(m.raw))!);
+  const blockedPage = await fetchPage(bobsDigest.link(teamSubject, 'Block sender'), 'POST');
+  assert.match(blockedPage.text, /Mail from spammer@example.net will be discarded/);
+  const hello = subjectOf('Hello again');
+  await send(hello, ['bob@company.com'], 'Just saying hello.\r\n');
+  const [held2] = await quarantined(hello);
+  assert.deepEqual([held2!.reason, held2!.detail], ['SPAM', 'sender spammer@example.net blocked (bob list: spammer@example.net)']);
+
   const virus = subjectOf('Invoice');
   await send(virus, ['alice@company.com'], 'see attached\r\n', [{ filename: 'invoice.txt', content: EICAR }]);
   const [held] = await quarantined(virus);
@@ -238,7 +247,8 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   has(/alice \(digest link\)\trelease\t\S+\tto alice@company.com\t127\.0\.0\.1/, 'the link release');
   has(/link-refused\t\S*\tPOST: tampered/, 'the tampered link');
   has(/link-refused\t\S+\tPOST: expired/, 'the expired link');
-  has(/link-refused\t\S+\t(POST|GET): already used/, 'the reused link');
+  has(/alice \(digest link\)\tlink-refused\t\S+\t(POST|GET): already used/, 'the reused link');
+  has(/bob \(digest link\)\tblock-sender\t\S+\tspammer@example.net added to bob block list; message deleted/, 'bob’s block');
   has(/alice \(digest link\)\tnot-spam\t\S+\treleased; learned as ham: DidSet: local; spammer@example.net added to alice allow list/, 'not spam');
   has(/alice\trequest\t\S+\tVIRUS: /, 'the request');
   has(/vadmin\tapprove\t\S+\trequest \d+ of alice for alice@company.com; alice told by e-mail/, 'the approval');

@@ -50,7 +50,8 @@ function checkLink(c: ViewerContext): Checked {
   const { tokens, usedTokens, accounts, store, audit } = c.get('deps');
   const check = tokens.verify(c.req.param('token') ?? '');
   const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
-    audit.record({ actor: claims ? `user #${claims.userId} (digest link)` : 'unknown (digest link)', action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) });
+    const name = claims ? accounts.get(claims.userId)?.username ?? `user #${claims.userId}` : 'unknown';
+    audit.record({ actor: `${name} (digest link)`, action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) });
     return { ok: false, response: refused(c, status, heading, text) };
   };
   if (!check.ok) {

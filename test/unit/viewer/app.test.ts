@@ -147,3 +147,49 @@ test('message content is shown as inert text', async () => {
   assert.match(page.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   assert.match(page.text, /Hello Bob/);
 });
+
+test('a user manages their own lists only; "Block sender" lists the sender and deletes the message for them', async () => {
+  const carol = new Browser('10.0.0.6');
+  await carol.login('carol', 'carol-password-1');
+  const token = await carol.csrf('/viewer/lists');
+  const bad = await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: 'not an address', kind: 'allow' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /neither an e-mail address nor \*@domain/);
+  const past = await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: 'a@b.example', kind: 'allow', expires: '2001-01-01' } });
+  assert.match(past.text, /already passed/);
+  assert.equal((await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: '*@partner.example', kind: 'allow', expires: '2099-12-31' } })).location, '/viewer/lists?done=added');
+  const carolId = services.accounts.findByName('carol')!.id;
+  const [entry] = services.lists.list(carolId);
+  assert.deepEqual([entry?.pattern, entry?.kind, new Date(entry?.expiresAt ?? 0).toISOString().slice(0, 10)], ['*@partner.example', 'allow', '2099-12-31']);
+
+  const bob = new Browser('10.0.0.7');
+  await bob.login('bob', 'bob-password-1');
+  assert.doesNotMatch((await bob.request('/viewer/lists')).text, /partner\.example/, 'not on bob’s page');
+  assert.equal((await bob.request(`/viewer/lists/${entry!.id}/delete`, { form: { _csrf: await bob.csrf('/viewer/lists') } })).status, 404, 'bob cannot remove carol’s entry');
+
+  const blocked = await carol.request('/viewer/messages/m-carol/block-sender', { form: { _csrf: token } });
+  assert.match(blocked.location ?? '', /done=blocked/);
+  assert.equal(store.get('m-carol'), undefined, 'deleted (carol was its only recipient)');
+  assert.deepEqual(services.lists.list(carolId).map((e) => [e.kind, e.pattern]), [['block', 'x@example.net'], ['allow', '*@partner.example']]);
+  assert.ok(services.audit.list({ limit: 10, offset: 0, search: 'carol' }).some((r) => r.action === 'block-sender' && r.client === '10.0.0.6'));
+});
+
+test('the administrator denies a release request; the user is told and sees it', async () => {
+  const bob = new Browser('10.0.0.9');
+  await bob.login('bob', 'bob-password-1');
+  await bob.request('/viewer/messages/m-virus/release', { form: { _csrf: await bob.csrf('/viewer/messages') } });
+  assert.match((await bob.request('/viewer/messages')).text, /release requested/);
+  const admin = new Browser('10.0.0.8');
+  await admin.login('vadmin', 'a-much-better-one');
+  const request = services.requests.pending().find((r) => r.messageId === 'm-virus');
+  assert.ok(request, 'bob’s request');
+  assert.match((await admin.request('/viewer/admin')).text, /2 requests to decide/);
+  const before = released.length;
+  const denied = await admin.request(`/viewer/admin/requests/${request.id}/deny`, { form: { _csrf: await admin.csrf('/viewer/admin/requests') } });
+  assert.match(decodeURIComponent(denied.location ?? ''), /Denied: the message stays in the quarantine/);
+  assert.deepEqual(released.slice(before), [{ from: '', to: ['bob@company.local'] }], 'a notice to bob, nothing else');
+  assert.equal(services.requests.get(request.id)?.status, 'denied');
+  const again = await admin.request(`/viewer/admin/requests/${request.id}/approve`, { form: { _csrf: await admin.csrf('/viewer/admin/requests') } });
+  assert.equal(again.status, 409, 'a decided request stays decided');
+  assert.match((await bob.request('/viewer/messages')).text, /release denied by vadmin/);
+});
