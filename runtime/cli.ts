@@ -15,7 +15,7 @@ commands:
   filter                 run the content filter (Postfix hands it every message over LMTP)
   viewer                 run the quarantine viewer (HTTPS, https://<host>/viewer/)
   directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
-  digest [--force]       send the quarantine digests that are due (hourly timer; --force: every user now)
+  digest [--force]       send the quarantine digests that are due (hourly timer; --force: every user's now, unless off)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
   configure [--answers FILE] [--root DIR] [--no-restart]

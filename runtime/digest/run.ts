@@ -60,7 +60,7 @@ export async function sendDigest(services: ActionDeps, user: ViewerUser, since: 
   return { user: user.username, outcome: 'sent', messages: entries.length, detail: to };
 }
 
-/** Every user's digest that is due (all of them, with force); the time of the newest one sent is kept. */
+/** Every user's digest that is due (with force: every user's not turned off); the time of each one sent is kept. */
 export async function runDigests(services: ActionDeps, log: Logger, options: { force?: boolean; now?: Date } = {}): Promise<DigestReport[]> {
   const now = options.now ?? new Date();
   const reports: DigestReport[] = [];
@@ -69,7 +69,7 @@ export async function runDigests(services: ActionDeps, log: Logger, options: { f
     const frequency = services.settings.effectiveFrequency(user.id);
     const last = services.settings.lastDigestAt(user.id);
     let report: DigestReport;
-    if (frequency === 'off' && !options.force) report = { user: user.username, outcome: 'off', messages: 0 };
+    if (frequency === 'off') report = { user: user.username, outcome: 'off', messages: 0 };
     else if (!options.force && !isDue(frequency, last, now, services.config.digest.sendHour)) report = { user: user.username, outcome: 'not due', messages: 0 };
     else {
       const since = last ?? now.getTime() - PERIOD[frequency === 'weekly' ? 'weekly' : 'daily'];
