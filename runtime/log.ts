@@ -16,8 +16,22 @@ function write(level: Level, component: string, message: string, fields: LogFiel
   const pairs = Object.entries(fields)
     .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined && entry[1] !== null)
     .map(([key, value]) => `${key}=${formatValue(value)}`);
-  process.stderr.write(`${level} ${component}: ${message}${pairs.length ? ' ' + pairs.join(' ') : ''}\n`);
+  pending.push(`${level} ${component}: ${message}${pairs.length ? ' ' + pairs.join(' ') : ''}\n`);
+  if (pending.length === 1) setImmediate(flush);
 }
+
+// Lines written in one turn of the event loop go out in one write: under load the filter logs
+// several lines per message, and a write to journald's pipe is a system call each.
+let pending: string[] = [];
+
+function flush(): void {
+  if (pending.length === 0) return;
+  const text = pending.join('');
+  pending = [];
+  process.stderr.write(text);
+}
+
+process.on('exit', flush);
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;

@@ -34,6 +34,12 @@ function findHeaderEnd(buffer: Buffer): { end: number; bodyOffset: number } | nu
   return null;
 }
 
+/** The head of a message held in memory (a small one). */
+export function headOf(message: Buffer): MessageHead {
+  const found = findHeaderEnd(message);
+  return found ? parseHead(message.subarray(0, found.end), found.bodyOffset, true) : parseHead(message, message.length, true);
+}
+
 export async function readHead(path: string, limit = MAX_HEAD_BYTES): Promise<MessageHead> {
   const handle = await open(path, 'r');
   try {

@@ -9,7 +9,7 @@ import type { QuarantineStore } from '../quarantine/store.js';
 import { applyListMatch, decide, mayBounce, type Verdict } from './decide.js';
 import type { SenderListLookup } from '../lists/lookup.js';
 import { sendersOf } from '../lists/sender-lists.js';
-import { decodedHeader, readHead, type MessageHead } from './message-head.js';
+import { decodedHeader, headOf, readHead, type MessageHead } from './message-head.js';
 import { deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
 import { scanMessage, type ScanSettings } from './scan.js';
@@ -27,6 +27,8 @@ export interface SpooledMessage {
   id: string;
   path: string;
   size: number;
+  /** The whole message when it is small; null when it is only in the spool file. */
+  bytes: Buffer | null;
   receivedAt: Date;
   envelope: Envelope;
 }
@@ -51,7 +53,9 @@ function mailDomain(config: AppConfig): string {
   return config.mail.externalDomain || config.network.hostname.split('.').slice(1).join('.') || config.network.hostname;
 }
 
-function messageStream(head: Buffer, path: string, bodyOffset: number): Readable {
+function messageStream(head: Buffer, message: SpooledMessage, bodyOffset: number): Readable {
+  const { bytes, path } = message;
+  if (bytes) return Readable.from([head, bytes.subarray(bodyOffset)]);
   return Readable.from(
     (async function* () {
       yield head;
@@ -74,7 +78,7 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
     spamLevel: config.policy.spamLevel,
     subjectTag: config.policy.spamSubjectTag,
   });
-  const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(newHead, message.path, head.bodyOffset));
+  const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(newHead, message, head.bodyOffset));
   for (const outcome of outcomes) {
     log.info('delivery', { id: message.id, to: outcome.recipient, code: outcome.code, response: outcome.response.slice(0, 200) });
   }
@@ -143,7 +147,7 @@ function groupByVerdict(rcptTo: string[], verdictFor: (recipient: string) => Ver
 export async function filterMessage(message: SpooledMessage, deps: FilterDeps): Promise<RecipientReplies> {
   const { config, log, store } = deps;
   const started = Date.now();
-  const head = await readHead(message.path);
+  const head = message.bytes ? headOf(message.bytes) : await readHead(message.path);
   const results = await scanMessage({ spoolPath: message.path, size: message.size, head }, scanSettings(config));
   const verdict = decide(results, config.policy);
   const checks = Object.fromEntries(results.map((r) => [r.check, `${r.result}${r.result === 'pass' ? '' : `(${r.detail.slice(0, 120)})`}`]));

@@ -1,6 +1,6 @@
 // Runs every check on a spooled message at once: clamd and spamd work in parallel with our own
 // MIME walk (banned files, headers). Each check reports; none decides.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { checkVirus, type ClamdAddress } from '../checks/virus.js';
 import { checkSpam, type SpamdAddress } from '../checks/spam.js';
 import { checkBanned, shouldSpill, type BannedPolicy } from '../checks/banned.js';
@@ -24,10 +24,19 @@ export interface ScanInput {
   head: MessageHead;
 }
 
+/** Parts and archive members are unpacked into a folder beside the spooled message, gone after. */
 async function contentChecks(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
-  const { policy } = settings;
   const tempDir = `${input.spoolPath}.d`;
   await mkdir(tempDir, { mode: 0o700 });
+  try {
+    return await inspectContent(input, settings, tempDir);
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+async function inspectContent(input: ScanInput, settings: ScanSettings, tempDir: string): Promise<CheckResult[]> {
+  const { policy } = settings;
   const budget = new InspectionBudget({ maxBytes: policy.maxArchiveBytes, maxEntries: policy.maxArchiveEntries, maxDepth: policy.maxArchiveDepth });
   let counter = 0;
   const context = { budget, tempDir, nextTempName: () => `t${++counter}` };

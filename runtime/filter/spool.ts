@@ -1,10 +1,10 @@
 // Incoming DATA goes straight to a spool file: a message is never held whole in memory.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 
 /** Sortable by time, unique enough to name files and quarantine entries: 20261124T171500-3f9a0c1b2d. */
 export function newMessageId(now = new Date()): string {
@@ -15,15 +15,38 @@ export function spoolPath(spoolDir: string, id: string): string {
   return join(spoolDir, `${id}.eml`);
 }
 
-export async function spoolMessage(stream: Readable, path: string): Promise<number> {
-  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-  await pipeline(stream, out);
-  return out.bytesWritten;
+/** Messages up to this size are also kept in memory, so the filter need not read them back. */
+export const IN_MEMORY_BYTES = 64 * 1024;
+
+export interface Spooled {
+  size: number;
+  /** The whole message, when it is small (at most IN_MEMORY_BYTES); large ones are only on disk. */
+  bytes: Buffer | null;
 }
 
+export async function spoolMessage(stream: Readable, path: string): Promise<Spooled> {
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  let kept: Buffer[] | null = [];
+  let keptBytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (kept) {
+        keptBytes += chunk.length;
+        if (keptBytes <= IN_MEMORY_BYTES) kept.push(chunk);
+        else kept = null;
+      }
+      done(null, chunk);
+    },
+  });
+  await pipeline(stream, tap, out);
+  return { size: out.bytesWritten, bytes: kept ? Buffer.concat(kept, keptBytes) : null };
+}
+
+/** The scan removes its own folder of unpacked parts; only the message file is left to remove. */
 export async function removeSpooled(path: string): Promise<void> {
-  await rm(path, { force: true });
-  await rm(`${path}.d`, { recursive: true, force: true });
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 /** At start-up: whatever is left was never answered 250, so Postfix still has it and will retry. */

@@ -15,10 +15,16 @@ export function openSenderListLookup(viewerDataDir: string, log: Logger): Sender
   const path = join(viewerDataDir, VIEWER_DATABASE);
   let db: Database.Database | null = null;
   let warned = false;
+  let missingUntil = 0;
   const lookup = (recipient: string, senders: string[]): ListMatch | null => {
     try {
       if (!db) {
-        if (!existsSync(path)) return null;
+        // No viewer database yet (viewer off, or not started): looked for again every 10 s, not per message.
+        if (Date.now() < missingUntil) return null;
+        if (!existsSync(path)) {
+          missingUntil = Date.now() + 10_000;
+          return null;
+        }
         db = new Database(path, { readonly: true, fileMustExist: true });
         db.pragma('busy_timeout = 2000');
       }

@@ -26,6 +26,8 @@ export async function startSink(): Promise<Sink> {
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    // No PTR lookup of the loopback client: tests make no DNS queries.
+    disableReverseLookup: true,
     onRcptTo(address, _session, callback) {
       const code = refuse.get(address.address.toLowerCase());
       if (code) return callback(Object.assign(new Error(`${code === 550 ? '5.1.1 no such user' : '4.2.0 try later'}`), { responseCode: code }));

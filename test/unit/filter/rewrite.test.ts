@@ -33,3 +33,18 @@ test('a bounce reports per recipient and carries only the original headers', () 
   assert.match(dsn, /Content-Type: text\/rfc822-headers\r\n\r\nSubject: hi\r\nFrom: a@b\.c\r\n/);
   assert.match(dsn, /Auto-Submitted: auto-replied/);
 });
+
+test('a small message’s head read from memory is the same as from its spool file', async () => {
+  const { headOf, readHead } = await import('../../../runtime/filter/message-head.js');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'head-'));
+  for (const [name, text] of [['crlf', 'From: a@b.example\r\nSubject: x\r\n folded\r\n\r\nbody\r\n'], ['lf', 'Subject: y\n\nbody\n'], ['no body', 'Subject: only headers\r\n'], ['empty', '']] as const) {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    const fromFile = await readHead(path);
+    const fromMemory = headOf(Buffer.from(text));
+    assert.deepEqual([fromMemory.raw.toString(), fromMemory.bodyOffset, fromMemory.fields.map((f) => f.raw.toString())], [fromFile.raw.toString(), fromFile.bodyOffset, fromFile.fields.map((f) => f.raw.toString())], name);
+  }
+});
