@@ -15,9 +15,10 @@ import { startSpamd } from '../test/support/spamd.js';
 import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
 import { stopChild } from '../test/support/process.js';
+import { lmtpLoad } from './lmtp-load.js';
 
 type Profile = 'passthrough' | 'clamav' | 'clamav+spamassassin';
-type Peer = 'ceiling' | 'postfix' | 'mailfilter' | 'amavisd-new';
+type Peer = 'ceiling' | 'postfix' | 'filter-alone' | 'mailfilter' | 'amavisd-new';
 
 interface Run {
   peer: Peer;
@@ -33,13 +34,19 @@ interface Run {
   filterPeakRssMb: number | null;
   /** spamd's processes (parent and children), for the SpamAssassin profile of our filter. */
   spamdPeakRssMb: number | null;
+  /** Peak proportional set size (shared pages split between the processes sharing them), sampled. */
+  filterPeakPssMb: number | null;
+  spamdPeakPssMb: number | null;
+  /** Messages per second of busy CPU on the whole machine: Postfix, filter and scanners together. */
+  systemMessagesPerCpuSecond: number | null;
   eventLoopLagP99Ms: number | null;
 }
 
 const FULL = process.env.BENCH_FULL === '1';
 const AMAVISD = '/usr/sbin/amavisd'; // Debian's amavisd-new
-const SIZES = FULL ? [2048, 51200, 1048576, 26214400] : [2048, 1048576];
-const SESSIONS = FULL ? [1, 10, 50] : [10];
+const listOf = (name: string) => process.env[name]?.split(',').map(Number).filter((n) => n > 0);
+const SIZES = listOf('BENCH_SIZES') ?? (FULL ? [2048, 51200, 1048576, 26214400] : [2048, 1048576]);
+const SESSIONS = listOf('BENCH_SESSIONS') ?? (FULL ? [1, 10, 50] : [10]);
 const PROFILES: Profile[] = ['passthrough', 'clamav', 'clamav+spamassassin'];
 const dir = mkdtempSync(join(tmpdir(), 'mailfilter-bench-'));
 chmodSync(dir, 0o755);
@@ -73,6 +80,39 @@ function processFigures(pids: number[]): { cpu: number; peakRssMb: number } {
   return { cpu, peakRssMb: Math.round(rss) };
 }
 
+/** Sum of the processes' proportional set sizes in MB (/proc/<pid>/smaps_rollup). */
+function pssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // the process ended
+    }
+  }
+  return kb / 1024;
+}
+
+/** Samples the peak PSS of some processes every 200 ms until stopped. */
+function pssSampler(pids: () => number[]): { stop(): number } {
+  let peak = pssMb(pids());
+  const timer = setInterval(() => (peak = Math.max(peak, pssMb(pids()))), 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.round(Math.max(peak, pssMb(pids())));
+    },
+  };
+}
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const tick = 100;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / tick;
+}
+
 function pidsOf(pattern: string): number[] {
   try {
     return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').map(Number).filter(Boolean);
@@ -81,9 +121,16 @@ function pidsOf(pattern: string): number[] {
   }
 }
 
-function smtpSource(port: number, size: number, sessions: number, messages: number): void {
-  execFileSync('smtp-source', ['-s', String(sessions), '-m', String(messages), '-l', String(size), '-f', 'bench@example.net', '-t', 'bob@company.com', `127.0.0.1:${port}`], { stdio: 'ignore', timeout: 30 * 60_000 });
+/** smtp-source in the background, so the memory sampler keeps running meanwhile. */
+function smtpSource(port: number, size: number, sessions: number, messages: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('smtp-source', ['-s', String(sessions), '-m', String(messages), '-l', String(size), '-f', 'bench@example.net', '-t', 'bob@company.com', `127.0.0.1:${port}`], { stdio: 'ignore', timeout: 30 * 60_000 });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`smtp-source exited with ${code}`))));
+  });
 }
+
+const NONE = { filterPeakPssMb: null, spamdPeakPssMb: null, systemMessagesPerCpuSecond: null } as const;
 
 /** Counts final deliveries to the sink in a Postfix log, and collects the filter hop's transmission times. */
 function readLog(postfix: Postfix, sinkPort: number, filterPort: number | null): { delivered: number; filterMs: number[] } {
@@ -119,9 +166,9 @@ async function main(): Promise<void> {
   for (const size of SIZES) for (const sessions of SESSIONS) {
     const messages = messagesFor(size, sessions);
     const started = process.hrtime.bigint();
-    smtpSource(sinkPort, size, sessions, messages);
+    await smtpSource(sinkPort, size, sessions, messages);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    note({ peer: 'ceiling', profile: '-', sizeBytes: size, sessions, messages, seconds, messagesPerSecond: messages / seconds, messagesPerCpuSecond: null, latencyP50Ms: null, latencyP99Ms: null, filterPeakRssMb: null, spamdPeakRssMb: null, eventLoopLagP99Ms: null });
+    note({ peer: 'ceiling', profile: '-', sizeBytes: size, sessions, messages, seconds, messagesPerSecond: messages / seconds, messagesPerCpuSecond: null, latencyP50Ms: null, latencyP99Ms: null, filterPeakRssMb: null, spamdPeakRssMb: null, eventLoopLagP99Ms: null, ...NONE });
   }
 
   const postfixFor = async (name: string, filterPort: number, extra: (confDir: string) => void) => {
@@ -144,10 +191,15 @@ async function main(): Promise<void> {
       const messages = messagesFor(size, sessions);
       const before = readLog(instance.postfix, sinkPort, filterPort);
       const cpuBefore = processFigures(pids()).cpu;
+      const busyBefore = machineBusySeconds();
+      const filterPss = pssSampler(pids);
+      const spamdPss = pssSampler(() => (profile === 'clamav+spamassassin' && peer === 'mailfilter' ? pidsOf('spamd') : []));
       const started = process.hrtime.bigint();
-      smtpSource(instance.smtpPort, size, sessions, messages);
+      await smtpSource(instance.smtpPort, size, sessions, messages);
       await waitFor(`${messages} messages at the sink (${peer}, ${profile})`, () => readLog(instance.postfix, sinkPort, filterPort).delivered >= before.delivered + messages, 30 * 60_000, 50);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const busy = machineBusySeconds() - busyBefore;
+      const [filterPeakPss, spamdPeakPss] = [filterPss.stop(), spamdPss.stop()];
       const after = readLog(instance.postfix, sinkPort, filterPort);
       const figures = processFigures(pids());
       const latencies = after.filterMs.slice(before.filterMs.length);
@@ -158,6 +210,9 @@ async function main(): Promise<void> {
         latencyP50Ms: percentile(latencies, 50), latencyP99Ms: percentile(latencies, 99),
         filterPeakRssMb: filterPort ? figures.peakRssMb : null,
         spamdPeakRssMb: peer === 'mailfilter' && profile === 'clamav+spamassassin' ? processFigures(pidsOf('spamd')).peakRssMb : null,
+        filterPeakPssMb: filterPort ? filterPeakPss : null,
+        spamdPeakPssMb: peer === 'mailfilter' && profile === 'clamav+spamassassin' ? spamdPeakPss : null,
+        systemMessagesPerCpuSecond: messages / Math.max(0.001, busy),
         eventLoopLagP99Ms: lagReport ? await lagReport() : null,
       });
     }
@@ -167,6 +222,28 @@ async function main(): Promise<void> {
   const plain = await postfixFor('postfix-alone', await freePort(), (conf) => execFileSync('postconf', ['-c', conf, '-e', 'content_filter=']));
   await measure('postfix', '-', plain, null, () => []);
   await plain.postfix.stop();
+
+  // Our filter alone, passthrough: LMTP load straight into it, re-injecting straight into smtp-sink.
+  // Shows whether the filter or Postfix's own work is the limit in the rows below.
+  {
+    const alonePort = await freePort();
+    const configPath = join(dir, 'mailfilter-alone.json');
+    writeFileSync(configPath, JSON.stringify({ network: { hostname: 'mx.company.com' }, filter: { listenPort: alonePort, checks: [], spoolDir: join(dir, 'spool-alone'), maxConnections: 50, maxMessageBytes: 64 * 1048576 }, postfix: { reinjectPort: sinkPort }, quarantine: { dir: join(dir, 'quarantine-alone') }, viewer: { dataDir: join(dir, 'viewer-alone') } }));
+    const filter = spawn(process.execPath, ['dist/runtime/cli.js', 'filter', '--config', configPath], { stdio: 'ignore' });
+    children.push(filter);
+    await waitFor('our filter (alone) to listen', () => listening(alonePort), 30_000);
+    for (const size of SIZES) for (const sessions of SESSIONS) {
+      const messages = messagesFor(size, sessions);
+      const cpuBefore = processFigures([filter.pid!]).cpu;
+      const busyBefore = machineBusySeconds();
+      const pss = pssSampler(() => [filter.pid!]);
+      const { seconds, failed } = await lmtpLoad(alonePort, messages, sessions, size);
+      if (failed > 0) throw new Error(`${failed} messages failed in the filter-alone run`);
+      const busy = machineBusySeconds() - busyBefore;
+      note({ peer: 'filter-alone', profile: 'passthrough', sizeBytes: size, sessions, messages, seconds, messagesPerSecond: messages / seconds, messagesPerCpuSecond: messages / Math.max(0.001, processFigures([filter.pid!]).cpu - cpuBefore), latencyP50Ms: null, latencyP99Ms: null, filterPeakRssMb: processFigures([filter.pid!]).peakRssMb, spamdPeakRssMb: null, filterPeakPssMb: pss.stop(), spamdPeakPssMb: null, systemMessagesPerCpuSecond: messages / Math.max(0.001, busy), eventLoopLagP99Ms: null });
+    }
+    await stopChild(filter);
+  }
 
   // Postfix + our filter, one filter process per profile (so its peak RSS is the profile's).
   const ourPort = await freePort();
@@ -260,9 +337,10 @@ function writeReport(runs: Run[]): void {
   const lines = [
     '# Benchmarks', '',
     `Written by \`npm run bench\` (bench/bench.ts) on ${machine.date.slice(0, 10)}: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, Postfix ${machine.postfix}, ${machine.clamd}, ${machine.spamd}, amavisd-new ${machine.amavisd}. ${FULL ? 'Full matrix.' : 'Default matrix (2 KB and 1 MB, 10 sessions); BENCH_FULL=1 runs every size and concurrency.'}`,
+    '', 'Every figure comes from the same run. Memory is given twice: peak RSS summed over processes (shared pages counted in each), and peak PSS sampled every 200 ms (shared pages split between the processes sharing them: the fair sum for forking servers like spamd and amavisd-new). "machine msg per CPU-s" counts the busy CPU of the whole machine (Postfix, filter, scanners) per message.',
     '', 'Every figure comes from the same run. smtp-source -> Postfix -> content filter -> Postfix re-injection -> smtp-sink; "ceiling" is smtp-source straight into smtp-sink, "postfix" is Postfix with no content filter. Latency is Postfix\'s transmission time to the filter (end of DATA to the filter\'s reply, which comes after the next hop accepted). CPU and RSS are the filter\'s processes only (clamd and spamd apart; amavisd-new runs SpamAssassin in-process, so "ours + spamd" is the fair memory comparison). Above the SpamAssassin size limit (524288 bytes) our filter skips SpamAssassin while amavisd-new 2.13 scans a truncated copy: the 1 MB SpamAssassin rows are not like for like.',
-    '', '| profile | size | sessions | mailfilter msg/s | amavisd-new msg/s | ours / amavisd-new | ours / Postfix alone | ours / ceiling | ours msg per CPU-s | amavis msg per CPU-s | ours p50 / p99 ms | amavis p50 / p99 ms | ours peak RSS MB | ours + spamd RSS MB | amavis peak RSS MB | ours lag p99 ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '', '| profile | size | sessions | mailfilter msg/s | amavisd-new msg/s | ours / amavisd-new | ours / Postfix alone | ours / ceiling | ours msg per CPU-s | amavis msg per CPU-s | ours p50 / p99 ms | amavis p50 / p99 ms | ours peak RSS MB | ours + spamd RSS MB | amavis peak RSS MB | ours + spamd PSS MB | amavis PSS MB | machine msg per CPU-s: ours / Postfix alone / amavis | ours lag p99 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const profile of PROFILES) for (const size of SIZES) for (const sessions of SESSIONS) {
     const ours = find('mailfilter', profile, size, sessions);
@@ -271,10 +349,12 @@ function writeReport(runs: Run[]): void {
     const ceiling = find('ceiling', '-', size, sessions);
     if (!ours) continue;
     const f = (n?: number | null, d = 1) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
-    lines.push(`| ${profile} | ${size >= 1048576 ? `${size / 1048576} MB` : `${size / 1024} KB`} | ${sessions} | ${f(ours.messagesPerSecond)} | ${f(amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, alone?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, ceiling?.messagesPerSecond)} | ${f(ours.messagesPerCpuSecond)} | ${f(amavis?.messagesPerCpuSecond)} | ${f(ours.latencyP50Ms, 0)} / ${f(ours.latencyP99Ms, 0)} | ${f(amavis?.latencyP50Ms, 0)} / ${f(amavis?.latencyP99Ms, 0)} | ${ours.filterPeakRssMb ?? 'n/a'} | ${ours.spamdPeakRssMb !== null && ours.filterPeakRssMb !== null ? ours.filterPeakRssMb + ours.spamdPeakRssMb : 'n/a'} | ${amavis?.filterPeakRssMb ?? 'n/a'} | ${f(ours.eventLoopLagP99Ms)} |`);
+    lines.push(`| ${profile} | ${size >= 1048576 ? `${size / 1048576} MB` : `${size / 1024} KB`} | ${sessions} | ${f(ours.messagesPerSecond)} | ${f(amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, alone?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, ceiling?.messagesPerSecond)} | ${f(ours.messagesPerCpuSecond)} | ${f(amavis?.messagesPerCpuSecond)} | ${f(ours.latencyP50Ms, 0)} / ${f(ours.latencyP99Ms, 0)} | ${f(amavis?.latencyP50Ms, 0)} / ${f(amavis?.latencyP99Ms, 0)} | ${ours.filterPeakRssMb ?? 'n/a'} | ${ours.spamdPeakRssMb !== null && ours.filterPeakRssMb !== null ? ours.filterPeakRssMb + ours.spamdPeakRssMb : 'n/a'} | ${amavis?.filterPeakRssMb ?? 'n/a'} | ${ours.filterPeakPssMb !== null ? ours.filterPeakPssMb + (ours.spamdPeakPssMb ?? 0) : 'n/a'} | ${amavis?.filterPeakPssMb ?? 'n/a'} | ${f(ours.systemMessagesPerCpuSecond)} / ${f(alone?.systemMessagesPerCpuSecond)} / ${f(amavis?.systemMessagesPerCpuSecond)} | ${f(ours.eventLoopLagP99Ms)} |`);
   }
-  lines.push('', '| peer | size | sessions | msg/s |', '|---|---|---|---|');
-  for (const run of runs.filter((r) => r.peer === 'ceiling' || r.peer === 'postfix')) lines.push(`| ${run.peer} | ${run.sizeBytes} | ${run.sessions} | ${run.messagesPerSecond.toFixed(1)} |`);
+  lines.push('', '| peer | size | sessions | msg/s | msg per CPU-s (its own) | PSS MB |', '|---|---|---|---|---|---|');
+  for (const run of runs.filter((r) => r.peer === 'ceiling' || r.peer === 'postfix' || r.peer === 'filter-alone')) {
+    lines.push(`| ${run.peer === 'filter-alone' ? 'our filter alone (LMTP in, passthrough)' : run.peer === 'postfix' ? 'Postfix alone' : 'ceiling (smtp-source -> smtp-sink)'} | ${run.sizeBytes} | ${run.sessions} | ${run.messagesPerSecond.toFixed(1)} | ${run.messagesPerCpuSecond?.toFixed(1) ?? 'n/a'} | ${run.filterPeakPssMb ?? 'n/a'} |`);
+  }
   mkdirSync('docs', { recursive: true });
   writeFileSync('docs/benchmarks.md', lines.join('\n') + '\n');
   console.log('\nwritten: bench/results/latest.json, docs/benchmarks.md');
