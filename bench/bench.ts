@@ -4,6 +4,7 @@
 // with no content filter. Figures are reported as ratios against them.
 //   BENCH_FULL=1   sizes 2 KB, 50 KB, 1 MB, 25 MB and concurrency 1, 10, 50 (long)
 //   default        sizes 2 KB and 1 MB, concurrency 10
+//   BENCH_SIZES=2048,26214400 BENCH_SESSIONS=1 BENCH_NAME=25mb   a chosen subset, reported apart
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -43,6 +44,9 @@ interface Run {
 }
 
 const FULL = process.env.BENCH_FULL === '1';
+/** Where a run's figures go: bench/results/<name>.json and docs/<report>.md. */
+const RESULTS_NAME = process.env.BENCH_NAME ?? 'latest';
+const REPORT_NAME = process.env.BENCH_NAME ? `benchmarks-${process.env.BENCH_NAME}` : 'benchmarks';
 const AMAVISD = '/usr/sbin/amavisd'; // Debian's amavisd-new
 const listOf = (name: string) => process.env[name]?.split(',').map(Number).filter((n) => n > 0);
 const SIZES = listOf('BENCH_SIZES') ?? (FULL ? [2048, 51200, 1048576, 26214400] : [2048, 1048576]);
@@ -314,7 +318,7 @@ $final_virus_destiny = D_DISCARD; $final_banned_destiny = D_DISCARD; $final_spam
       const daemon = spawn(AMAVISD, ['-c', conf, 'foreground'], { stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(daemon);
       await waitFor('amavisd-new to listen', () => listening(amavisPort), 120_000, 250);
-      await measure('amavisd-new', profile, amavis, amavisPort, () => pidsOf('amavisd \\('), SIZES.filter((s) => s <= 1048576 || FULL));
+      await measure('amavisd-new', profile, amavis, amavisPort, () => pidsOf('amavisd \\('), SIZES.filter((s) => s <= 1048576 || FULL || process.env.BENCH_SIZES));
       await stopChild(daemon);
       await sleep(1000);
     }
@@ -331,7 +335,7 @@ $final_virus_destiny = D_DISCARD; $final_banned_destiny = D_DISCARD; $final_spam
 function writeReport(runs: Run[]): void {
   mkdirSync('bench/results', { recursive: true });
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, postfix: execFileSync('postconf', ['-h', 'mail_version'], { encoding: 'utf8' }).trim(), clamd: execFileSync('clamd', ['--version'], { encoding: 'utf8' }).trim(), spamd: execFileSync('spamd', ['--version'], { encoding: 'utf8' }).split('\n')[0], amavisd: existsSync(AMAVISD) ? execFileSync('dpkg-query', ['-W', '-f=${Version}', 'amavisd-new'], { encoding: 'utf8' }) : 'not installed', full: FULL, date: new Date().toISOString() };
-  writeFileSync(resolve('bench/results/latest.json'), JSON.stringify({ machine, runs }, null, 2) + '\n');
+  writeFileSync(resolve(`bench/results/${RESULTS_NAME}.json`), JSON.stringify({ machine, runs }, null, 2) + '\n');
   const find = (peer: Peer, profile: Profile | '-', size: number, sessions: number) => runs.find((r) => r.peer === peer && r.profile === profile && r.sizeBytes === size && r.sessions === sessions);
   const ratio = (a?: number | null, b?: number | null) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
   const lines = [
@@ -356,8 +360,8 @@ function writeReport(runs: Run[]): void {
     lines.push(`| ${run.peer === 'filter-alone' ? 'our filter alone (LMTP in, passthrough)' : run.peer === 'postfix' ? 'Postfix alone' : 'ceiling (smtp-source -> smtp-sink)'} | ${run.sizeBytes} | ${run.sessions} | ${run.messagesPerSecond.toFixed(1)} | ${run.messagesPerCpuSecond?.toFixed(1) ?? 'n/a'} | ${run.filterPeakPssMb ?? 'n/a'} |`);
   }
   mkdirSync('docs', { recursive: true });
-  writeFileSync('docs/benchmarks.md', lines.join('\n') + '\n');
-  console.log('\nwritten: bench/results/latest.json, docs/benchmarks.md');
+  writeFileSync(`docs/${REPORT_NAME}.md`, lines.join('\n') + '\n');
+  console.log(`\nwritten: bench/results/${RESULTS_NAME}.json, docs/${REPORT_NAME}.md`);
 }
 
 main().catch(async (err: Error) => {
