@@ -1,4 +1,4 @@
-// The filter's view of the sender lists: the viewer's database opened read-only, once it exists.
+// The filter's view of the sender lists: the viewer's database, once it exists, only read from.
 // A database that cannot be read means "no list entry", logged: the spam, virus and banned checks
 // still decide, so mail is neither lost nor waved through unchecked.
 import Database from 'better-sqlite3';
@@ -25,7 +25,9 @@ export function openSenderListLookup(viewerDataDir: string, log: Logger): Sender
           missingUntil = Date.now() + 10_000;
           return null;
         }
-        db = new Database(path, { readonly: true, fileMustExist: true });
+        // Not opened read-only: with the viewer stopped, SQLite has removed its WAL files, and a
+        // read-only connection could not make them again.
+        db = new Database(path, { fileMustExist: true });
         db.pragma('busy_timeout = 2000');
       }
       const match = findMatch(db, recipient, senders);

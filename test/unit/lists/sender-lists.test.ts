@@ -43,11 +43,15 @@ test('the most specific entry decides: own before global, address before domain,
   assert.equal(lists.list(alice.id).filter((e) => e.pattern === 'news@spam.example').length, 1, 'one entry per pattern and list: the newest wins');
   assert.equal(lists.match('alice@company.com', ['news@spam.example'])?.kind, 'block');
 
-  // The filter's read-only view of the same database.
-  const lookup = openSenderListLookup(join(accounts.db.name, '..'), logger('test'));
+  // The filter's view of the same database, with the viewer running and with it stopped.
+  const dataDir = join(accounts.db.name, '..');
+  const lookup = openSenderListLookup(dataDir, logger('test'));
   assert.equal(lookup('alice@company.com', ['news@spam.example'])?.kind, 'block');
   lookup.close();
   accounts.close();
+  const afterViewer = openSenderListLookup(dataDir, logger('test'));
+  assert.equal(afterViewer('alice@company.com', ['news@spam.example'])?.kind, 'block', 'the viewer stopped');
+  afterViewer.close();
 });
 
 test('the filter without a viewer database: no lists, no error', () => {
