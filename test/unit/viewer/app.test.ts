@@ -12,6 +12,7 @@ import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
 import type { Reinjector } from '../../../runtime/filter/deliver.js';
 import { assembleActionServices } from '../../../runtime/actions/services.js';
+import { freePort } from '../../support/net.js';
 
 type App = ReturnType<typeof createViewerApp>;
 let app: App;
@@ -21,7 +22,8 @@ const released: Array<{ from: string; to: string[] }> = [];
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'viewer-'));
-  const config = parseConfig({ quarantine: { dir: join(dir, 'q') }, viewer: { dataDir: join(dir, 'v') } });
+  // No spamd here: "Not spam" must still release and allow, and say that nothing was learned.
+  const config = parseConfig({ quarantine: { dir: join(dir, 'q') }, viewer: { dataDir: join(dir, 'v') }, spamd: { port: await freePort(), timeoutSeconds: 2 } });
   store = QuarantineStore.open(config.quarantine.dir, 100);
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8);
   const reinjector: Reinjector = { send: async (from, to) => { released.push({ from, to }); return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' })); }, close() {} };
@@ -192,4 +194,19 @@ test('the administrator denies a release request; the user is told and sees it',
   const again = await admin.request(`/viewer/admin/requests/${request.id}/approve`, { form: { _csrf: await admin.csrf('/viewer/admin/requests') } });
   assert.equal(again.status, 409, 'a decided request stays decided');
   assert.match((await bob.request('/viewer/messages')).text, /release denied by vadmin/);
+});
+
+test('"Not spam" in the viewer releases the message and allows its sender, even when spamd cannot learn', async () => {
+  const bob = new Browser('10.0.0.10');
+  await bob.login('bob', 'bob-password-1');
+  const before = released.length;
+  const done = await bob.request('/viewer/messages/m-html/not-spam', { form: { _csrf: await bob.csrf('/viewer/messages') } });
+  assert.match(done.location ?? '', /done=not-spam/);
+  assert.deepEqual(released.slice(before), [{ from: 'x@example.net', to: ['bob@company.local'] }]);
+  const bobId = services.accounts.findByName('bob')!.id;
+  assert.deepEqual(services.lists.list(bobId).map((e) => [e.kind, e.pattern]), [['allow', 'x@example.net']]);
+  const [record] = services.audit.list({ limit: 1, offset: 0, search: 'not-spam' });
+  assert.match(record?.detail ?? '', /^released; not learned: spamd at 127\.0\.0\.1:\d+ unreachable/);
+  const virus = await bob.request('/viewer/messages/m-virus/not-spam', { form: { _csrf: await bob.csrf('/viewer/messages') } });
+  assert.equal(virus.status, 409, 'a virus is not "not spam"');
 });
