@@ -7,7 +7,7 @@ main{max-width:1280px;margin:1.2rem auto;padding:0 1rem}h1{font-size:1.35rem}
 table{width:100%;border-collapse:collapse;background:#fff}th,td{padding:.45rem .6rem;border-bottom:1px solid #e1e5eb;text-align:left;vertical-align:top}
 th{background:#eef1f5;font-weight:600}.reason{font-weight:600;font-size:.8rem;padding:.1rem .4rem;border-radius:3px;background:#ddd}
 .VIRUS{background:#f6c9c9}.BANNED{background:#f8dcb4}.SPAM{background:#fdf0b5}.BADH{background:#d8e3f4}
-form.inline{display:inline}button,input[type=submit]{cursor:pointer;padding:.35rem .8rem;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:3px}
+form.inline{display:inline}nav form.inline{display:flex;margin:0}button,input[type=submit]{cursor:pointer;padding:.35rem .8rem;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:3px}
 button.link{background:none;border:none;color:inherit;text-decoration:underline;padding:0;font:inherit}button.danger{background:#a33;border-color:#a33}
 input[type=text],input[type=password],input[type=search],select,textarea{padding:.35rem;border:1px solid #aab3c0;border-radius:3px;font:inherit}
 textarea{width:100%;min-height:7rem}label{display:block;margin:.6rem 0 .2rem;font-weight:600}
