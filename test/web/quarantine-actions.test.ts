@@ -238,6 +238,20 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
 
   await user.goto(`${base}/viewer/messages`);
   assert.match(await user.locator('tbody tr', { hasText: virus.subject }).textContent() ?? '', /release approved by vadmin/);
+  await user.goto(`${base}/viewer/lists`);
+  assert.match(await user.textContent('tbody') ?? '', /spammer@example\.net\s*allow\s*never/);
+  await user.screenshot({ path: join(chain.dir, 'lists.png'), fullPage: true });
+  // A digest link as a browser shows it (a fresh token for a message still held for alice).
+  const fresh = subjectOf('Fresh offer');
+  const sent = await chain.send(buildMessage({ from: 'Other <other@example.org>', to: 'alice@company.com', subject: fresh, body: `${GTUBE}\r\n` }), { from: 'other@example.org', to: ['alice@company.com'] });
+  assert.deepEqual(sent.accepted, ['alice@company.com']);
+  const [held] = await quarantined(fresh);
+  await user.goto(`${base}/viewer/a/${services.tokens.sign({ action: 'delete', messageId: held!.id, userId: alice.id, expiresAt: Date.now() + 3600_000 })}`);
+  assert.match(await user.textContent('h1') ?? '', /Delete this message\?/);
+  await user.screenshot({ path: join(chain.dir, 'confirm.png'), fullPage: true });
+  await user.click('button:has-text("Delete")');
+  assert.match(await user.textContent('.notice.ok') ?? '', /Deleted/);
+  assert.equal(services.store.get(held!.id), undefined, 'the POST from the page, with the browser’s Origin, did it');
 
   await admin.goto(`${base}/viewer/admin/audit`);
   await admin.screenshot({ path: join(chain.dir, 'audit.png'), fullPage: true });
