@@ -9,7 +9,7 @@ import { tellSpamd } from '../checks/spam.js';
 import { sendersOf } from '../lists/sender-lists.js';
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ReleaseRequest } from './release-requests.js';
-import type { ActionDeps } from './services.js';
+import { viewerBaseUrl, type ActionDeps } from './services.js';
 
 export interface Actor {
   user: ViewerUser;
@@ -59,7 +59,10 @@ export async function release(services: ActionDeps, actor: Actor, entry: Quarant
   const recipients = recipientsFor(actor.user, entry);
   if (!maySelfRelease(services, actor.user, entry)) {
     const { isNew } = services.requests.request(entry.id, actor.user.id, recipients);
-    if (isNew) services.audit.record({ actor: actorName(actor), action: 'request', messageId: entry.id, detail: `${entry.reason}: ${entry.detail}; for ${recipients.join(', ')}`, client: actor.client });
+    if (isNew) {
+      const told = await tellAdministrator(services, actor, entry, recipients);
+      services.audit.record({ actor: actorName(actor), action: 'request', messageId: entry.id, detail: `${entry.reason}: ${entry.detail}; for ${recipients.join(', ')}${told}`, client: actor.client });
+    }
     return { outcome: 'requested', text: `Messages quarantined as ${entry.reason} are released by the administrator. Your request was sent; you will get an e-mail when it is decided.` };
   }
   await deliverRelease(services, entry, recipients, actorName(actor));
@@ -108,22 +111,39 @@ export async function remove(services: ActionDeps, actor: Actor, entry: Quaranti
   return { outcome: 'deleted', text: 'Deleted.' };
 }
 
-/** A short notice to the user who asked, from the appliance (null sender: never bounced back). */
-async function tellRequester(services: ActionDeps, request: ReleaseRequest, entry: QuarantineEntry | undefined, approved: boolean): Promise<void> {
+/** A short notice from the appliance (null sender: never bounced back); throws when nobody took it. */
+async function sendNotice(services: ActionDeps, to: string[], subject: string, text: string): Promise<void> {
+  const raw = await new MailComposer({
+    from: `Mail filter <postmaster@${services.config.network.hostname}>`,
+    to,
+    subject,
+    text,
+    headers: { 'Auto-Submitted': 'auto-generated' },
+  }).compile().build();
+  const outcomes = await services.reinjector.send('', to, Readable.from([raw]));
+  if (outcomes.every((o) => o.code >= 300)) throw new Error(outcomes[0]?.response ?? 'no answer');
+}
+
+function tellRequester(services: ActionDeps, request: ReleaseRequest, entry: QuarantineEntry | undefined, approved: boolean): Promise<void> {
   const subject = entry?.subject || '(no subject)';
   const text = approved
     ? `Your request to release the message "${subject}" (${request.messageId}) was approved. The message has been delivered to ${request.recipients.join(', ')}.\n`
     : `Your request to release the message "${subject}" (${request.messageId}) was denied by the administrator. The message stays in the quarantine.\n`;
-  const { config } = services;
-  const raw = await new MailComposer({
-    from: `Mail filter <postmaster@${config.network.hostname}>`,
-    to: request.recipients,
-    subject: `Release request ${approved ? 'approved' : 'denied'}: ${subject}`,
-    text,
-    headers: { 'Auto-Submitted': 'auto-generated' },
-  }).compile().build();
-  const outcomes = await services.reinjector.send('', request.recipients, Readable.from([raw]));
-  if (outcomes.every((o) => o.code >= 300)) throw new Error(outcomes[0]?.response ?? 'no answer');
+  return sendNotice(services, request.recipients, `Release request ${approved ? 'approved' : 'denied'}: ${subject}`, text);
+}
+
+/** The administrator hears of a new request when an address is configured; the console lists them anyway. */
+async function tellAdministrator(services: ActionDeps, actor: Actor, entry: QuarantineEntry, recipients: string[]): Promise<string> {
+  const to = services.config.viewer.adminEmail;
+  if (!to) return '';
+  try {
+    await sendNotice(services, [to], `Release request from ${actor.user.username}: ${entry.subject || '(no subject)'}`,
+      `${actor.user.username} asks for the message "${entry.subject || '(no subject)'}" from ${entry.headerFrom || entry.mailFrom || '<>'} to be released to ${recipients.join(', ')}.\n` +
+      `It was quarantined as ${entry.reason}: ${entry.detail}\n\nApprove or deny it at ${viewerBaseUrl(services.config)}/admin/requests\n`);
+    return `; ${to} told`;
+  } catch (err) {
+    return `; ${to} not told: ${(err as Error).message}`;
+  }
 }
 
 export async function decideRequest(services: ActionDeps, admin: Actor, requestId: number, approve: boolean): Promise<string> {

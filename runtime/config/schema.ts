@@ -71,6 +71,7 @@ export const schema = {
     tlsKey: text('', 'TLS private key file'),
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
     sessionHours: num(8, 'Hours a viewer login lasts without activity', { min: 1, max: 720 }),
+    adminEmail: text('', 'E-mail address told of new release requests (blank: nobody; the console shows them)', { pattern: /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, what: 'an e-mail address' }),
     publicUrl: text('', 'Address users reach the viewer at, for links in digests (blank: https://<host name>/viewer)', { pattern: /^https:\/\/[^\s/]+(\/[^\s]*)?$/, what: 'an https:// address like https://mailfilter.company.com/viewer' }),
   },
   digest: {

@@ -10,6 +10,7 @@ import { maySelfRelease } from '../actions/quarantine-actions.js';
 import type { LinkAction } from '../actions/tokens.js';
 import type { DigestFrequency } from '../actions/settings.js';
 import { composeDigest, type DigestItem } from './compose.js';
+import { isBlockedNote } from '../lists/sender-lists.js';
 
 const DAY = 86400_000;
 const PERIOD: Record<Exclude<DigestFrequency, 'off'>, number> = { daily: DAY, weekly: 7 * DAY };
@@ -44,7 +45,8 @@ function itemFor(services: ActionDeps, user: ViewerUser, entry: DigestItem['entr
 export async function sendDigest(services: ActionDeps, user: ViewerUser, since: number, now: Date): Promise<DigestReport> {
   const to = user.addresses[0];
   if (!to) return { user: user.username, outcome: 'no address', messages: 0 };
-  const entries = services.store.list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS });
+  // Mail from senders on a block list is kept (nothing is lost) but not put before the user again.
+  const entries = services.store.list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS }).filter((e) => !isBlockedNote(e.detail));
   if (entries.length === 0) return { user: user.username, outcome: 'empty', messages: 0 };
   const expiresAt = now.getTime() + services.config.digest.linkValidDays * DAY;
   const raw = await composeDigest({

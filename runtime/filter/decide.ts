@@ -4,7 +4,7 @@
 import type { CheckName, CheckResult } from '../checks/result.js';
 import type { Category, PolicyConfig } from '../config/schema.js';
 import type { Destiny } from '../config/fields.js';
-import type { ListMatch } from '../lists/sender-lists.js';
+import { listNote, type ListMatch } from '../lists/sender-lists.js';
 
 export const PRECEDENCE: ReadonlyArray<readonly [CheckName, Category]> = [
   ['virus', 'VIRUS'],
@@ -72,12 +72,12 @@ export function applyListMatch(verdict: Verdict, match: ListMatch | null, policy
   const results = verdict.results;
   if (match.kind === 'block') {
     if (verdict.category === 'VIRUS' || verdict.category === 'BANNED') return verdict;
-    const note = `sender ${match.sender} blocked (${match.list} list: ${match.pattern})`;
+    const note = listNote(match);
     return { ...verdict, category: 'SPAM', destiny: 'D_DISCARD', detail: note, listNote: note };
   }
   const spam = results.find((r) => r.check === 'spam');
   if (!spam || spam.result !== 'fail') return verdict;
-  const note = `sender ${match.sender} allowed (${match.list} list: ${match.pattern})`;
+  const note = listNote(match);
   const lifted = results.map((r) => (r === spam ? { ...r, result: 'pass' as const } : r));
   const redecided = decide(lifted, policy);
   return redecided.kind === 'verdict' ? { ...redecided, listNote: note } : verdict;

@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS sender_lists (
 CREATE INDEX IF NOT EXISTS sender_lists_pattern ON sender_lists(pattern);
 `;
 
+/** The words a verdict carries when a list entry decided it; the digest leaves blocked mail out by them. */
+export function listNote(match: ListMatch): string {
+  return `sender ${match.sender} ${match.kind === 'block' ? 'blocked' : 'allowed'} (${match.list} list: ${match.pattern})`;
+}
+
+export const isBlockedNote = (detail: string) => /^sender \S+ blocked \(/.test(detail);
+
 const ADDRESS = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
 const DOMAIN_PATTERN = /^\*@[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 

@@ -30,7 +30,7 @@ const SPAMMER = 'Spammer <spammer@example.net>';
 before(async () => {
   chain = await startChain({
     policy: { spamDestiny: 'D_DISCARD', virusDestiny: 'D_DISCARD', bannedDestiny: 'D_DISCARD' },
-    viewer: { listenAddress: '127.0.0.1', httpsPort: await freePort(), httpPort: 0 },
+    viewer: { listenAddress: '127.0.0.1', httpsPort: await freePort(), httpPort: 0, adminEmail: 'it@company.com' },
   });
   viewer = await startViewer(chain.config);
   base = `https://127.0.0.1:${viewer.httpsPort}`;
@@ -188,6 +188,13 @@ test('"Not spam" releases, teaches spamd, and allows the sender: their next spam
   await send(hello, ['bob@company.com'], 'Just saying hello.\r\n');
   const [held2] = await quarantined(hello);
   assert.deepEqual([held2!.reason, held2!.detail], ['SPAM', 'sender spammer@example.net blocked (bob list: spammer@example.net)']);
+  const digestsBefore = chain.sink.messages.length;
+  const reports = await runDigests(services, logger('digest'), { force: true });
+  assert.deepEqual(reports.map((r) => [r.user, r.outcome, r.messages]), [['alice', 'empty', 0], ['bob', 'sent', 1]], 'bob’s blocked mail is held but not put before him again');
+  const bobsNext = await chain.sink.waitFor((m) => chain.sink.messages.indexOf(m) >= digestsBefore && /^X-Mailfilter-Digest: bob$/m.test(m.raw), 60_000);
+  const listed = await digestLinks(bobsNext);
+  assert.match(listed.text, new RegExp(next));
+  assert.doesNotMatch(listed.text, new RegExp(hello));
 
   const virus = subjectOf('Invoice');
   await send(virus, ['alice@company.com'], 'see attached\r\n', [{ filename: 'invoice.txt', content: EICAR }]);
@@ -217,6 +224,9 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   assert.match(await user.textContent('.notice.ok') ?? '', /request was sent/);
   assert.match(await user.locator('tbody tr', { hasText: virus.subject }).textContent() ?? '', /release requested/);
   assert.equal(released(virus.subject).length, 0, 'nothing released yet');
+  const notice = await chain.sink.waitFor((m) => m.raw.includes('Release request from alice'), 60_000);
+  assert.deepEqual(notice.to, ['it@company.com'], 'the administrator is told');
+  assert.match(notice.raw, /\/viewer\/admin\/requests/);
 
   const admin = await newPage();
   await login(admin, 'vadmin', 'password');
@@ -264,7 +274,7 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   has(/alice \(digest link\)\tlink-refused\t\S+\t(POST|GET): already used/, 'the reused link');
   has(/bob \(digest link\)\tblock-sender\t\S+\tspammer@example.net added to bob block list; message deleted/, 'bob’s block');
   has(/alice \(digest link\)\tnot-spam\t\S+\treleased; learned as ham: DidSet: local; spammer@example.net added to alice allow list/, 'not spam');
-  has(/alice\trequest\t\S+\tVIRUS: /, 'the request');
+  has(/alice\trequest\t\S+\tVIRUS: .*; it@company.com told/, 'the request');
   has(/vadmin\tapprove\t\S+\trequest \d+ of alice for alice@company.com; alice told by e-mail/, 'the approval');
   await user.context().close();
   await admin.context().close();
