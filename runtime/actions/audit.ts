@@ -17,8 +17,11 @@ export interface AuditRecord extends Required<AuditInput> {
   at: number;
 }
 
-/** A message id, an actor (also "alice (digest link)" for alice) or an action. */
-const SEARCH = "WHERE message_id = @q OR actor = @q OR actor = @q || ' (digest link)' OR action = @q";
+/** How the log names a user acting through a digest link, so a search for the user finds those too. */
+export const viaLink = (username: string) => `${username} (digest link)`;
+
+/** A message id, an actor (also the user's link actions) or an action. */
+const SEARCH = `WHERE message_id = @q OR actor = @q OR actor = @q || '${viaLink('')}' OR action = @q`;
 
 export class AuditLog {
   constructor(private readonly db: Database.Database) {

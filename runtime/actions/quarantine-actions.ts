@@ -10,6 +10,8 @@ import { sendersOf } from '../lists/sender-lists.js';
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ReleaseRequest } from './release-requests.js';
 import { viewerBaseUrl, type ActionDeps } from './services.js';
+import type { LinkAction } from './tokens.js';
+import { viaLink } from './audit.js';
 
 export interface Actor {
   user: ViewerUser;
@@ -30,7 +32,7 @@ export interface ActionResult {
 /** An action that did not happen, with the reason in words for the user. */
 export class ActionFailed extends Error {}
 
-const actorName = (actor: Actor) => (actor.via === 'viewer' ? actor.user.username : `${actor.user.username} (digest link)`);
+const actorName = (actor: Actor) => (actor.via === 'viewer' ? actor.user.username : viaLink(actor.user.username));
 
 /** The addresses of this message the actor acts for: all for the administrator, else their own. */
 export function recipientsFor(user: ViewerUser, entry: QuarantineEntry): string[] {
@@ -169,3 +171,11 @@ export async function decideRequest(services: ActionDeps, admin: Actor, requestI
   services.audit.record({ actor: admin.user.username, action: approve ? 'approve' : 'deny', messageId: request.messageId, detail: `request ${request.id} of ${request.username} for ${request.recipients.join(', ')}; ${told}`, client: admin.client });
   return approve ? `Approved: the message was released to ${request.recipients.join(', ')}.` : 'Denied: the message stays in the quarantine.';
 }
+
+/** The actions on one message, by the name the viewer's buttons and the digest links use. */
+export const MESSAGE_ACTIONS: Record<LinkAction, (services: ActionDeps, actor: Actor, entry: QuarantineEntry) => Promise<ActionResult>> = {
+  release,
+  'not-spam': notSpam,
+  'block-sender': blockSender,
+  delete: remove,
+};

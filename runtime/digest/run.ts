@@ -74,7 +74,7 @@ export async function runDigests(services: ActionDeps, log: Logger, options: { f
     if (frequency === 'off') report = { user: user.username, outcome: 'off', messages: 0 };
     else if (!options.force && !isDue(frequency, last, now, services.config.digest.sendHour)) report = { user: user.username, outcome: 'not due', messages: 0 };
     else {
-      const since = last ?? now.getTime() - PERIOD[frequency === 'weekly' ? 'weekly' : 'daily'];
+      const since = last ?? now.getTime() - PERIOD[frequency];
       try {
         report = await sendDigest(services, user, since, now);
       } catch (err) {

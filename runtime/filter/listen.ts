@@ -29,7 +29,7 @@ export async function listen(options: ListenOptions): Promise<SMTPServer> {
     disabledCommands: ['AUTH', 'STARTTLS'],
     hideSTARTTLS: true,
     useXForward: true,
-    // Postfix is the only client; a PTR lookup per connection cost ~100 ms (and a DNS query each).
+    // Postfix on this host is the only client: no PTR lookup (a DNS query) per connection.
     disableReverseLookup: true,
     maxClients: options.maxConnections * 2,
     logger: false,

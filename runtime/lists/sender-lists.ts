@@ -104,11 +104,22 @@ function matchQuery(patternCount: number): string {
             AND (l.owner_id IS NULL OR l.owner_id = (SELECT user_id FROM addresses WHERE address = ?))`;
 }
 
+/** Prepared once per database and number of patterns: the filter asks for every recipient of every message. */
+const matchStatements = new WeakMap<Database.Database, Map<number, Database.Statement>>();
+
+function matchStatement(db: Database.Database, patternCount: number): Database.Statement {
+  let byCount = matchStatements.get(db);
+  if (!byCount) matchStatements.set(db, (byCount = new Map()));
+  let statement = byCount.get(patternCount);
+  if (!statement) byCount.set(patternCount, (statement = db.prepare(matchQuery(patternCount))));
+  return statement;
+}
+
 /** The entry deciding for mail from these senders to this recipient, or null. */
 export function findMatch(db: Database.Database, recipient: string, senders: string[], now = Date.now()): ListMatch | null {
   const patterns = [...new Set(senders.flatMap(patternsFor))];
   if (patterns.length === 0) return null;
-  const rows = db.prepare(matchQuery(patterns.length)).all(now, ...patterns, recipient.toLowerCase()) as Candidate[];
+  const rows = matchStatement(db, patterns.length).all(now, ...patterns, recipient.toLowerCase()) as Candidate[];
   return strongest(rows, senders);
 }
 
@@ -117,18 +128,21 @@ export class SenderLists {
     db.exec(SCHEMA);
   }
 
-  /** Entries of one user's list, or of the global list (ownerId null), newest first. */
-  list(ownerId: number | null): ListEntry[] {
+  private select(where: string, params: unknown[]): ListEntry[] {
     const rows = this.db
       .prepare(`SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
-                WHERE ${ownerId === null ? 'l.owner_id IS NULL' : 'l.owner_id = ?'} ORDER BY l.created_at DESC, l.id DESC`)
-      .all(...(ownerId === null ? [] : [ownerId])) as Array<{ id: number; owner_id: number | null; owner_name: string | null; kind: ListKind; pattern: string; expires_at: number | null; created_by: string; created_at: number }>;
+                WHERE ${where} ORDER BY l.created_at DESC, l.id DESC`)
+      .all(...params) as Array<{ id: number; owner_id: number | null; owner_name: string | null; kind: ListKind; pattern: string; expires_at: number | null; created_by: string; created_at: number }>;
     return rows.map((r) => ({ id: r.id, ownerId: r.owner_id, ownerName: r.owner_name, kind: r.kind, pattern: r.pattern, expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at }));
   }
 
+  /** Entries of one user's list, or of the global list (ownerId null), newest first. */
+  list(ownerId: number | null): ListEntry[] {
+    return ownerId === null ? this.select('l.owner_id IS NULL', []) : this.select('l.owner_id = ?', [ownerId]);
+  }
+
   get(id: number): ListEntry | undefined {
-    const entry = this.db.prepare('SELECT owner_id FROM sender_lists WHERE id = ?').get(id) as { owner_id: number | null } | undefined;
-    return entry ? this.list(entry.owner_id).find((e) => e.id === id) : undefined;
+    return this.select('l.id = ?', [id])[0];
   }
 
   /** Adds an entry, replacing the same pattern on the same list (allow after block, or a new expiry). */

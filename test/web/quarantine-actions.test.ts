@@ -7,7 +7,8 @@ import { request as httpsRequest } from 'node:https';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, logIn } from '../support/chromium.js';
 import { startChain, type Chain } from '../support/chain.js';
 import { buildMessage, GTUBE } from '../support/messages.js';
 import { EICAR } from '../support/eicar.js';
@@ -38,10 +39,7 @@ before(async () => {
   services = await openActionServices({ ...chain.config, viewer: { ...chain.config.viewer, publicUrl: `${base}/viewer` } });
   alice = await viewer.accounts.create({ username: 'alice', password: 'alices-password', source: 'local', addresses: ['alice@company.com'] });
   await viewer.accounts.create({ username: 'bob', password: 'bobs-password-1', source: 'local', addresses: ['bob@company.com'] });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, { timeout: 240_000 });
 
 after(async () => {
@@ -207,12 +205,7 @@ async function newPage(): Promise<Page> {
   return context.newPage();
 }
 
-async function login(page: Page, username: string, password: string) {
-  await page.goto(`${base}/viewer/`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-}
+const login = (page: Page, username: string, password: string) => logIn(page, base, username, password);
 
 test('a user’s release of a VIRUS message becomes a request; the administrator approves it in Chromium; the audit log shows each step', async () => {
   const [virus] = services.store.list({ search: 'Invoice', reason: 'VIRUS' });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, logIn } from '../support/chromium.js';
 import { parseConfig } from '../../runtime/config/load.js';
 import nodemailer from 'nodemailer';
 import { startFilter, type RunningFilter } from '../../runtime/filter/daemon.js';
@@ -59,10 +60,7 @@ before(async () => {
   filter.store.flushOutcomes();
   viewer = await startViewer(config);
   base = `https://127.0.0.1:${viewer.httpsPort}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, { timeout: 180_000 });
 
 after(async () => {
@@ -84,12 +82,7 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-async function login(page: Page, username: string, password: string) {
-  await page.goto(`${base}/viewer/`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-}
+const login = (page: Page, username: string, password: string) => logIn(page, base, username, password);
 
 test('HTTP redirects to HTTPS', async () => {
   const page = await newPage();

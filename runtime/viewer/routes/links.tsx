@@ -5,12 +5,11 @@ import { Hono } from 'hono';
 import { Layout } from '../views/layout.js';
 import type { ViewerContext, ViewerEnv } from '../context.js';
 import { clientAddress } from '../security.js';
-import { ActionFailed, blockSender, maySelfRelease, notSpam, release, remove, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
+import { ActionFailed, MESSAGE_ACTIONS, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
+import { viaLink } from '../../actions/audit.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import type { ViewerUser } from '../accounts.js';
-
-const ACTIONS = { release, 'not-spam': notSpam, 'block-sender': blockSender, delete: remove } as const;
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
@@ -51,7 +50,7 @@ function checkLink(c: ViewerContext): Checked {
   const check = tokens.verify(c.req.param('token') ?? '');
   const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
     const name = claims ? accounts.get(claims.userId)?.username ?? `user #${claims.userId}` : 'unknown';
-    audit.record({ actor: `${name} (digest link)`, action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) });
+    audit.record({ actor: viaLink(name), action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) });
     return { ok: false, response: refused(c, status, heading, text) };
   };
   if (!check.ok) {
@@ -104,7 +103,7 @@ export const linkRoutes = new Hono<ViewerEnv>()
     if (!usedTokens.use(claims)) return refused(c, 410, 'This link was already used', 'Each link works once.');
     const actor: Actor = { user, client: clientAddress(c), via: 'digest link' };
     try {
-      const result = await ACTIONS[claims.action](c.get('deps'), actor, entry);
+      const result = await MESSAGE_ACTIONS[claims.action](c.get('deps'), actor, entry);
       return c.html(
         <Layout title="Done">
           <div class="card">

@@ -4,7 +4,8 @@ import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { CATEGORIES, type Category } from '../../config/schema.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
-import { blockSender, maySelfRelease, notSpam, release, remove } from '../../actions/quarantine-actions.js';
+import { MESSAGE_ACTIONS, maySelfRelease, recipientsFor } from '../../actions/quarantine-actions.js';
+import type { LinkAction } from '../../actions/tokens.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
 import { Layout, Notice, PostButton } from '../views/layout.js';
 import { viewMessage } from '../message-view.js';
@@ -24,14 +25,12 @@ function scope(c: ViewerContext): { addresses: string[] | undefined; owner?: str
   return { addresses: target.addresses, owner: target.username };
 }
 
-/** The message, if this session may see it, and the recipients this session acts for. */
-function ownMessage(c: ViewerContext, id: string): { entry: QuarantineEntry; recipients: string[] } {
-  const { user } = c.get('session');
+/** The message, if it is addressed to someone this session acts for. */
+function ownMessage(c: ViewerContext, id: string): QuarantineEntry {
   const entry = c.get('deps').store.get(id);
   // The same answer for "no such message" and "not yours": ids are not to be probed.
-  const recipients = entry ? (user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r))) : [];
-  if (!entry || recipients.length === 0) throw new HttpError(404, 'No such message in your quarantine.');
-  return { entry, recipients };
+  if (!entry || recipientsFor(c.get('session').user, entry).length === 0) throw new HttpError(404, 'No such message in your quarantine.');
+  return entry;
 }
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
@@ -137,7 +136,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const { store } = c.get('deps');
     let count = 0;
     for (const entry of store.list({ addresses: user.addresses, limit: 1_000_000 })) {
-      await store.removeRecipients(entry.id, user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r)));
+      await store.removeRecipients(entry.id, recipientsFor(user, entry));
       count += 1;
     }
     c.get('deps').audit.record({ actor: user.username, action: 'delete-all', detail: `${count} message(s) for ${user.addresses.join(', ')}`, client: actorOf(c).client });
@@ -146,7 +145,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
   .get('/messages/:id', async (c) => {
     const session = c.get('session');
     const { store, audit } = c.get('deps');
-    const { entry } = ownMessage(c, c.req.param('id'));
+    const entry = ownMessage(c, c.req.param('id'));
     const view = await viewMessage(store.filePath(entry), entry.size);
     audit.record({ actor: session.user.username, action: 'view', messageId: entry.id, client: actorOf(c).client });
     return c.html(
@@ -170,7 +169,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
   })
   .get('/messages/:id/download', (c) => {
     const { store } = c.get('deps');
-    const { entry } = ownMessage(c, c.req.param('id'));
+    const entry = ownMessage(c, c.req.param('id'));
     if (!canDownload(c, entry)) throw new HttpError(403, `Messages quarantined as ${entry.reason} cannot be downloaded (ALLOWED_DOWNLOAD_TYPES).`);
     c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'download', messageId: entry.id, client: actorOf(c).client });
     c.header('Content-Type', 'message/rfc822');
@@ -181,8 +180,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
     });
   })
   .post('/messages/:id/:action{release|not-spam|block-sender|delete}', async (c) => {
-    const { entry } = ownMessage(c, c.req.param('id'));
-    const act = { release, 'not-spam': notSpam, 'block-sender': blockSender, delete: remove }[c.req.param('action') as 'release' | 'not-spam' | 'block-sender' | 'delete'];
-    const result = await act(c.get('deps'), actorOf(c), entry);
+    const entry = ownMessage(c, c.req.param('id'));
+    const result = await MESSAGE_ACTIONS[c.req.param('action') as LinkAction](c.get('deps'), actorOf(c), entry);
     return c.redirect(backWith(c, result.outcome), 303);
   });
