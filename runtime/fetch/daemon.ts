@@ -1,13 +1,22 @@
 // `mailfilter fetch`: every interval, polls all mailboxes of the accounts file, a few at a time.
-// One failing mailbox is logged and retried next round; the others go on.
-import { existsSync, mkdirSync } from 'node:fs';
+// One failing mailbox is logged and retried next round; the others go on. close() (SIGTERM) lets
+// each mailbox finish the message in flight, record it and QUIT, then returns.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
+import { QuarantineStore } from '../quarantine/store.js';
 import { loadAccounts, accountKey, type FetchServer, type FetchAccount } from './accounts.js';
+import type { DrainDeps } from './drain.js';
 import { createInjector } from './inject.js';
 import { explainFailure, pollAccount, type PollSummary } from './poll.js';
+import { quarantineRefused, type RefusedKeeper } from './refused.js';
 import { SeenState } from './seen-state.js';
-import { join } from 'node:path';
+import { seenStatePath } from './set-aside.js';
+import { clearTransit } from './transit.js';
+
+/** Polls in a row a message may fail before it is set aside (see set-aside.ts). */
+export const SET_ASIDE_AFTER = 5;
 
 export interface PollOutcome {
   account: string;
@@ -34,16 +43,28 @@ async function inPool<T, R>(items: T[], limit: number, work: (item: T) => Promis
   return results;
 }
 
-export function startFetcher(config: AppConfig, options: { schedule: boolean }): Fetcher {
+export function startFetcher(config: AppConfig, options: { schedule: boolean; setAsideAfter?: number }): Fetcher {
   const log = logger('fetch');
   const { fetch } = config;
-  mkdirSync(join(fetch.stateDir, 'tmp'), { recursive: true, mode: 0o700 });
-  const state = new SeenState(join(fetch.stateDir, 'seen.sqlite'));
+  const transitDir = join(fetch.stateDir, 'tmp');
+  const leftovers = clearTransit(transitDir);
+  if (leftovers > 0) log.warn('removed messages left in transit by a fetcher that was stopped hard; the server still has them', { count: leftovers, dir: transitDir });
+  const state = new SeenState(seenStatePath(fetch.stateDir));
   const injector = createInjector({ host: '127.0.0.1', port: config.postfix.smtpPort, heloName: config.network.hostname, timeoutMs: fetch.timeoutSeconds * 1000 });
-  const deps = { state, injector, tempDir: join(fetch.stateDir, 'tmp'), timeoutMs: fetch.timeoutSeconds * 1000, log };
+  // Opened on the first refusal only: most fetchers never need it.
+  let store: QuarantineStore | null = null;
+  const refused: RefusedKeeper = {
+    keep: (path, refusal) => quarantineRefused((store ??= QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb))).keep(path, refusal),
+  };
+  let closed = false;
+  const deps: DrainDeps & { timeoutMs: number } = {
+    state, injector, refused, transitDir, log,
+    timeoutMs: fetch.timeoutSeconds * 1000,
+    stopping: () => closed,
+    setAsideAfter: options.setAsideAfter ?? SET_ASIDE_AFTER,
+  };
   let running: Promise<PollOutcome[]> | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let closed = false;
 
   async function pollAll(): Promise<PollOutcome[]> {
     if (!existsSync(fetch.accountsFile)) {
@@ -61,9 +82,15 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean }):
     const started = Date.now();
     const outcomes = await inPool(mailboxes, fetch.concurrency, async ([server, account]): Promise<PollOutcome> => {
       const key = accountKey(server, account);
+      if (closed) return { account: key, ok: false, error: 'not polled: the fetcher is stopping' };
       try {
         const summary = await pollAccount(server, account, deps);
-        if (summary.fetched || summary.deleted) log.info('polled', { account: key, fetched: summary.fetched, deleted: summary.deleted, already_seen: summary.alreadySeen });
+        const { fetched, refused: refusedCount, deleted, failed, setAside, skipped, alreadySeen } = summary;
+        if (fetched || refusedCount || deleted || failed || setAside) log.info('polled', { account: key, fetched, refused: refusedCount, deleted, failed, set_aside: setAside, skipped_set_aside: skipped, already_seen: alreadySeen, stopped: summary.stopRequested || undefined });
+        if (summary.stoppedEarly) {
+          log.error('poll stopped early, the rest is fetched next round', { account: key, error: summary.stoppedEarly });
+          return { account: key, ok: false, summary, error: summary.stoppedEarly };
+        }
         return { account: key, ok: true, summary };
       } catch (err) {
         const error = explainFailure(err, server);
@@ -93,6 +120,7 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean }):
       await running?.catch(() => undefined);
       injector.close();
       state.close();
+      store?.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // A small POP3 client (RFC 1939, STLS from RFC 2595) that streams RETR to a file. The poplib
 // package hands back each message whole as a string, which is neither streamed nor 8-bit clean.
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -23,6 +23,7 @@ export class Pop3Error extends Error {
   }
 }
 
+/** Longest status or UIDL line; message lines have no limit, they are streamed in pieces. */
 const MAX_LINE = 64 * 1024;
 
 export class Pop3Client {
@@ -59,23 +60,25 @@ export class Pop3Client {
     waiter?.();
   }
 
-  private async readLine(): Promise<Buffer> {
+  /** The next line, or with `pieceSize`, at most that many bytes of a longer line (`complete` false). */
+  private async readLine(pieceSize?: number): Promise<{ bytes: Buffer; complete: boolean }> {
     for (;;) {
       const newline = this.buffer.indexOf(0x0a);
-      if (newline !== -1) {
-        const line = this.buffer.subarray(0, newline + 1);
-        this.buffer = this.buffer.subarray(newline + 1);
+      const take = newline !== -1 ? newline + 1 : pieceSize !== undefined && this.buffer.length >= pieceSize ? this.buffer.length : 0;
+      if (take > 0) {
+        const bytes = this.buffer.subarray(0, take);
+        this.buffer = this.buffer.subarray(take);
         if (this.buffer.length < 1024 * 1024) this.socket.resume();
-        return line;
+        return { bytes, complete: newline !== -1 };
       }
-      if (this.buffer.length > MAX_LINE * 16) throw new Pop3Error(`${this.address.host} sent a line longer than ${MAX_LINE * 16} bytes`, 'command');
+      if (pieceSize === undefined && this.buffer.length > MAX_LINE) throw new Pop3Error(`${this.address.host} sent a status line longer than ${MAX_LINE} bytes`, 'command');
       if (this.ended) throw this.ended;
       await new Promise<void>((resolve) => (this.waiting = resolve));
     }
   }
 
   private async status(stage: Pop3Error['stage']): Promise<string> {
-    const line = (await this.readLine()).toString('utf8').trimEnd();
+    const line = (await this.readLine()).bytes.toString('utf8').trimEnd();
     if (!line.startsWith('+OK')) throw new Pop3Error(line.slice(0, 300) || 'empty answer', stage);
     return line;
   }
@@ -85,21 +88,27 @@ export class Pop3Client {
     return this.status(stage);
   }
 
-  /** Reads a multi-line answer's lines (dot-unstuffed) until the final ".". */
+  /**
+   * Reads a multi-line answer until the final ".", dot-unstuffed. Lines longer than MAX_LINE come
+   * in several pieces: a dot only means something at the start of a line.
+   */
   private async *lines(): AsyncGenerator<Buffer> {
+    let atLineStart = true;
     for (;;) {
-      const line = await this.readLine();
-      if (line[0] === 0x2e) {
-        if (line.length <= 3 && (line[1] === 0x0d || line[1] === 0x0a || line.length === 1)) return;
-        yield line.subarray(1);
+      const { bytes, complete } = await this.readLine(MAX_LINE);
+      if (atLineStart && bytes[0] === 0x2e) {
+        if (complete && bytes.length <= 3 && (bytes[1] === 0x0d || bytes[1] === 0x0a || bytes.length === 1)) return;
+        yield bytes.subarray(1);
       } else {
-        yield line;
+        yield bytes;
       }
+      atLineStart = complete;
     }
   }
 
   static async connect(address: MailServerAddress): Promise<Pop3Client> {
-    const tlsOptions = { servername: address.host, rejectUnauthorized: address.verifyCertificate, ...(address.ca ? { ca: address.ca } : {}) };
+    // An IP address is not a valid SNI name (Node warns, DEP0123); the certificate is checked against it all the same.
+    const tlsOptions = { ...(isIP(address.host) ? {} : { servername: address.host }), rejectUnauthorized: address.verifyCertificate, ...(address.ca ? { ca: address.ca } : {}) };
     const socket = address.tls === 'implicit'
       ? tlsConnect({ host: address.host, port: address.port, ...tlsOptions })
       : tcpConnect({ host: address.host, port: address.port });
@@ -116,13 +125,13 @@ export class Pop3Client {
     return client;
   }
 
-  private async startTls(options: { servername: string; rejectUnauthorized: boolean; ca?: Buffer }): Promise<void> {
+  private async startTls(options: { servername?: string; rejectUnauthorized: boolean; ca?: Buffer }): Promise<void> {
     await this.command('STLS', 'tls');
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('error');
     plain.removeAllListeners('close');
-    const secure = tlsConnect({ socket: plain, ...options });
+    const secure = tlsConnect({ socket: plain, host: this.address.host, ...options });
     try {
       await Promise.race([once(secure, 'secureConnect'), once(secure, 'error').then(([err]) => Promise.reject(err))]);
     } catch (err) {
@@ -150,14 +159,26 @@ export class Pop3Client {
     return list;
   }
 
-  /** Streams message `number` into `sink` (not ended here); returns its size in bytes. */
+  /**
+   * Streams message `number` into `sink` (not ended here); returns its size in bytes. When the sink
+   * fails (disk full), the rest of the answer is read and dropped, so the session stays usable.
+   */
   async retrieve(number: number, sink: Writable): Promise<number> {
     await this.command(`RETR ${number}`);
     let size = 0;
-    for await (const line of this.lines()) {
-      size += line.length;
-      if (!sink.write(line)) await once(sink, 'drain');
+    let sinkError: Error | null = null;
+    const onError = (err: Error) => (sinkError ??= err);
+    sink.on('error', onError);
+    try {
+      for await (const line of this.lines()) {
+        if (sinkError) continue;
+        size += line.length;
+        if (!sink.write(line)) await Promise.race([once(sink, 'drain'), once(sink, 'close')]).catch(() => undefined);
+      }
+    } finally {
+      sink.off('error', onError);
     }
+    if (sinkError) throw sinkError;
     return size;
   }
 
@@ -165,10 +186,16 @@ export class Pop3Client {
     await this.command(`DELE ${number}`);
   }
 
-  /** QUIT commits deletions; a connection that just drops keeps every message on the server. */
-  async quit(): Promise<void> {
-    await this.command('QUIT').catch(() => undefined);
+  /** QUIT commits deletions (true when it did); a connection that just drops keeps every message on the server. */
+  async quit(): Promise<boolean> {
+    const committed = await this.command('QUIT').then(() => true, () => false);
     this.socket.end();
+    return committed;
+  }
+
+  /** False once the connection dropped or timed out: a -ERR answer leaves it usable. */
+  get usable(): boolean {
+    return this.ended === null;
   }
 
   close(): void {
