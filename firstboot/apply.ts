@@ -9,6 +9,7 @@ import type { AppConfig } from '../runtime/config/schema.js';
 import { accountsFile, answersToConfig, type Answers } from './answers.js';
 import { renderAll, writeRendered } from './render.js';
 import { tlsFiles } from '../runtime/viewer/server.js';
+import { setInitialAdminPassword } from './admin-password.js';
 
 const run = promisify(execFile);
 
@@ -119,6 +120,16 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
         return `${files.length} files`;
       },
       advice: 'A template in /usr/share/mailfilter/templates may be broken; reinstall the appliance runtime.',
+    },
+    {
+      // Before the certificate step, whose chown covers the viewer's database too.
+      label: 'Setting the viewer administrator’s (vadmin) password',
+      run: async () => {
+        if (!config.viewer.enabled) return 'viewer off';
+        const password = await setInitialAdminPassword(inRoot(root, config.viewer.dataDir));
+        return password ? `vadmin's password is now: ${password}  (shown only this once: write it down)` : 'kept: it was set before';
+      },
+      advice: 'Is the disk full or read-only? `df -h /` tells.',
     },
     {
       label: 'Preparing the viewer’s certificate',

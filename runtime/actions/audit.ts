@@ -23,7 +23,14 @@ export const viaLink = (username: string) => `${username} (digest link)`;
 /** A message id, an actor (also the user's link actions) or an action. */
 const SEARCH = `WHERE message_id = @q OR actor = @q OR actor = @q || '${viaLink('')}' OR action = @q`;
 
+/** How long repeated junk of one kind from one client makes one audit row. */
+const THROTTLE_WINDOW_MS = 10 * 60_000;
+const THROTTLE_KEYS_KEPT = 10_000;
+
 export class AuditLog {
+  /** Per key: when its last row was written, and how many like it were left out since. */
+  private readonly throttled = new Map<string, { since: number; leftOut: number }>();
+
   constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS audit (
       id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
@@ -35,6 +42,22 @@ export class AuditLog {
   record(input: AuditInput): void {
     this.db.prepare('INSERT INTO audit (at, actor, action, message_id, detail, client) VALUES (?, ?, ?, ?, ?, ?)')
       .run(Date.now(), input.actor, input.action, input.messageId ?? '', (input.detail ?? '').slice(0, 1000), input.client);
+  }
+
+  /**
+   * Like record, but one row per key (a kind of junk from one client) and window: 300 junk link
+   * GETs make one row, and the next row of that key says how many were left out before it.
+   */
+  recordThrottled(key: string, input: AuditInput, now = Date.now()): void {
+    const seen = this.throttled.get(key);
+    if (seen && now - seen.since < THROTTLE_WINDOW_MS) {
+      seen.leftOut += 1;
+      return;
+    }
+    if (this.throttled.size >= THROTTLE_KEYS_KEPT) this.throttled.clear();
+    this.throttled.set(key, { since: now, leftOut: 0 });
+    const note = seen?.leftOut ? ` (and ${seen.leftOut} more like it before, not recorded one by one)` : '';
+    this.record({ ...input, detail: `${input.detail ?? ''}${note}` });
   }
 
   /** Newest first; `search` narrows to a message id, an actor or an action. */

@@ -3,10 +3,10 @@
 // delete; and the administrator's answer to a release request. Each one is written to the audit log.
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { Readable } from 'node:stream';
-import type { QuarantineEntry } from '../quarantine/store.js';
+import { notReleasedTo, type QuarantineEntry } from '../quarantine/store.js';
 import { releaseMessage } from '../quarantine/release.js';
 import { tellSpamd } from '../checks/spam.js';
-import { sendersOf } from '../lists/sender-lists.js';
+import { normalisePattern, sendersOf } from '../lists/sender-lists.js';
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ReleaseRequest } from './release-requests.js';
 import { viewerBaseUrl, type ActionDeps } from './services.js';
@@ -21,7 +21,12 @@ export interface Actor {
   via: 'viewer' | 'digest link';
 }
 
-export type ActionOutcome = 'released' | 'requested' | 'not-spam' | 'blocked' | 'deleted';
+export type ActionOutcome = 'released' | 'already-released' | 'requested' | 'not-spam' | 'blocked' | 'deleted';
+
+export interface ActionOptions {
+  /** Release again to recipients who already had it released (the user confirmed a second copy). */
+  again?: boolean;
+}
 
 export interface ActionResult {
   outcome: ActionOutcome;
@@ -43,9 +48,15 @@ export function maySelfRelease(services: ActionDeps, user: ViewerUser, entry: Qu
   return user.isAdmin || services.settings.admin().selfRelease.includes(entry.reason);
 }
 
-/** The sender a list entry is made for: the From: address people see, else the envelope sender. */
+/** An exact address a list entry may be made for; `*@domain` is a legal From: but never one. */
+const isExactAddress = (sender: string) => !sender.startsWith('*') && normalisePattern(sender) === sender;
+
+/**
+ * The sender a list entry is made for from a message: the From: address people see, else the
+ * envelope sender, and only ever one exact address. Wildcards are typed on the lists page only.
+ */
 export function listSenderOf(entry: QuarantineEntry): string {
-  const senders = sendersOf(entry.mailFrom, entry.headerFrom);
+  const senders = sendersOf(entry.mailFrom, entry.headerFrom).filter(isExactAddress);
   return senders.find((s) => entry.headerFrom.toLowerCase().includes(s)) ?? senders[0] ?? '';
 }
 
@@ -57,27 +68,32 @@ async function deliverRelease(services: ActionDeps, entry: QuarantineEntry, reci
   }
 }
 
-export async function release(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
-  const recipients = recipientsFor(actor.user, entry);
+export async function release(services: ActionDeps, actor: Actor, entry: QuarantineEntry, options: ActionOptions = {}): Promise<ActionResult> {
+  const own = recipientsFor(actor.user, entry);
   if (!maySelfRelease(services, actor.user, entry)) {
-    const { isNew } = services.requests.request(entry.id, actor.user.id, recipients);
+    const { isNew } = services.requests.request(entry.id, actor.user.id, own);
     if (isNew) {
-      const told = await tellAdministrator(services, actor, entry, recipients);
-      services.audit.record({ actor: actorName(actor), action: 'request', messageId: entry.id, detail: `${entry.reason}: ${entry.detail}; for ${recipients.join(', ')}${told}`, client: actor.client });
+      const told = await tellAdministrator(services, actor, entry, own);
+      services.audit.record({ actor: actorName(actor), action: 'request', messageId: entry.id, detail: `${entry.reason}: ${entry.detail}; for ${own.join(', ')}${told}`, client: actor.client });
     }
     return { outcome: 'requested', text: `Messages quarantined as ${entry.reason} are released by the administrator. Your request was sent; you will get an e-mail when it is decided.` };
   }
+  // Each recipient's copy is released once; another copy only when the user said so.
+  const waiting = notReleasedTo(entry, own);
+  const recipients = waiting.length > 0 ? waiting : options.again ? own : [];
+  if (recipients.length === 0) return { outcome: 'already-released', text: `This message was already released to ${own.join(', ')}.` };
   await deliverRelease(services, entry, recipients, actorName(actor));
-  services.audit.record({ actor: actorName(actor), action: 'release', messageId: entry.id, detail: `to ${recipients.join(', ')}`, client: actor.client });
+  services.audit.record({ actor: actorName(actor), action: 'release', messageId: entry.id, detail: `to ${recipients.join(', ')}${waiting.length === 0 ? ' (another copy, confirmed)' : ''}`, client: actor.client });
   return { outcome: 'released', text: 'Released: the message is on its way.' };
 }
 
 /** The administrator's own entries go on the global list; a user's on their own. */
 const listOwner = (user: ViewerUser) => (user.isAdmin ? null : user.id);
 
-export async function notSpam(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
+export async function notSpam(services: ActionDeps, actor: Actor, entry: QuarantineEntry, options: ActionOptions = {}): Promise<ActionResult> {
   if (entry.reason !== 'SPAM') throw new ActionFailed(`This message was quarantined as ${entry.reason}, not as spam.`);
-  const released = await release(services, actor, entry);
+  // Already released: no second copy unasked, but it is still learned and allowed.
+  const released = await release(services, actor, entry, options);
   let learned: string;
   try {
     learned = `learned as ham: ${await tellSpamd(services.config.spamd, services.store.filePath(entry), entry.size, 'ham')}`;
@@ -173,7 +189,7 @@ export async function decideRequest(services: ActionDeps, admin: Actor, requestI
 }
 
 /** The actions on one message, by the name the viewer's buttons and the digest links use. */
-export const MESSAGE_ACTIONS: Record<LinkAction, (services: ActionDeps, actor: Actor, entry: QuarantineEntry) => Promise<ActionResult>> = {
+export const MESSAGE_ACTIONS: Record<LinkAction, (services: ActionDeps, actor: Actor, entry: QuarantineEntry, options?: ActionOptions) => Promise<ActionResult>> = {
   release,
   'not-spam': notSpam,
   'block-sender': blockSender,

@@ -30,7 +30,7 @@ export type ActionDeps = Omit<ActionServices, 'close'>;
 
 export async function openActionServices(config: AppConfig): Promise<ActionServices> {
   const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
-  const accounts = await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours);
+  const accounts = await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours, config.viewer.sessionMaxHours);
   const reinjector = createReinjector({ host: config.postfix.reinjectHost, port: config.postfix.reinjectPort, heloName: config.network.hostname, maxConnections: 2 });
   return assembleActionServices({ config, store, accounts, reinjector });
 }

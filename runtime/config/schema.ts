@@ -63,7 +63,7 @@ export const schema = {
   viewer: {
     enabled: bool(true, 'Enable the web interface for quarantined messages (https://<server>/viewer/)'),
     loginMethod: oneOf(['local', 'ldap'] as const, 'local', 'LOGIN_METHOD: local viewer accounts, or bind to the directory'),
-    allowedDownloadTypes: list(category, ['SPAM', 'BANNED', 'BADH'], 'ALLOWED_DOWNLOAD_TYPES: quarantine reasons whose originals may be downloaded'),
+    allowedDownloadTypes: list(category, ['SPAM', 'BADH'], 'ALLOWED_DOWNLOAD_TYPES: quarantine reasons whose originals users may download (only those they also release themselves; the administrator downloads any)'),
     listenAddress: text('0.0.0.0', 'Address the viewer listens on'),
     httpsPort: port(443, 'HTTPS port of the viewer'),
     httpPort: num(80, 'HTTP port that redirects to HTTPS (0 for none)', { min: 0, max: 65535, integer: true }),
@@ -71,6 +71,7 @@ export const schema = {
     tlsKey: text('', 'TLS private key file'),
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
     sessionHours: num(8, 'Hours a viewer login lasts without activity', { min: 1, max: 720 }),
+    sessionMaxHours: num(24, 'Hours a viewer login lasts at most, however active', { min: 1, max: 720 }),
     adminEmail: text('', 'E-mail address told of new release requests (blank: nobody; the console shows them)', { pattern: /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, what: 'an e-mail address' }),
     publicUrl: text('', 'Address users reach the viewer at, for links in digests (blank: https://<host name>/viewer)', { pattern: /^https:\/\/[^\s/]+(\/[^\s]*)?$/, what: 'an https:// address like https://mailfilter.company.com/viewer' }),
   },

@@ -4,9 +4,12 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { QuarantineEntry } from '../quarantine/store.js';
 import type { LinkAction } from '../actions/tokens.js';
+import { displayText } from '../quarantine/display.js';
 
 export interface DigestItem {
   entry: QuarantineEntry;
+  /** The digest's reader's own addresses among the recipients: the others (Bcc) are not theirs to see. */
+  recipients: string[];
   /** Action links for this message, in the order shown. */
   links: Array<{ action: LinkAction; label: string; url: string }>;
 }
@@ -22,7 +25,7 @@ export interface DigestInput {
 }
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const plain = (value: string, max = 120) => value.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').slice(0, max);
+const plain = (value: string, max = 120) => displayText(value, max);
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export function digestText(input: DigestInput): string {
@@ -33,10 +36,10 @@ export function digestText(input: DigestInput): string {
     'Each link opens a page where you confirm the action; nothing happens by only opening it.',
     '',
   ];
-  for (const { entry, links } of input.items) {
+  for (const { entry, recipients, links } of input.items) {
     lines.push(`* ${plain(entry.subject || '(no subject)')}`);
     lines.push(`  From: ${plain(entry.headerFrom || entry.mailFrom || '<>')}`);
-    lines.push(`  To: ${entry.recipients.join(', ')}`);
+    lines.push(`  To: ${recipients.join(', ')}`);
     lines.push(`  Received: ${when(entry.receivedAt)}   Reason: ${entry.reason} (${plain(entry.detail, 80)})`);
     for (const link of links) lines.push(`  ${link.label}: ${link.url}`);
     lines.push('');
@@ -47,11 +50,11 @@ export function digestText(input: DigestInput): string {
 }
 
 export function digestHtml(input: DigestInput): string {
-  const rows = input.items.map(({ entry, links }) => `
+  const rows = input.items.map(({ entry, recipients, links }) => `
 <tr>
 <td>${escapeHtml(when(entry.receivedAt))}</td>
 <td>${escapeHtml(plain(entry.headerFrom || entry.mailFrom || '<>'))}</td>
-<td>${escapeHtml(entry.recipients.join(', '))}</td>
+<td>${escapeHtml(recipients.join(', '))}</td>
 <td>${escapeHtml(plain(entry.subject || '(no subject)'))}</td>
 <td>${escapeHtml(entry.reason)}</td>
 <td>${links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(' &middot; ')}</td>

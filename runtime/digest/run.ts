@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ActionDeps } from '../actions/services.js';
 import { viewerBaseUrl } from '../actions/services.js';
-import { maySelfRelease } from '../actions/quarantine-actions.js';
+import { maySelfRelease, recipientsFor } from '../actions/quarantine-actions.js';
 import type { LinkAction } from '../actions/tokens.js';
 import type { DigestFrequency } from '../actions/settings.js';
 import { composeDigest, type DigestItem } from './compose.js';
@@ -39,13 +39,14 @@ function itemFor(services: ActionDeps, user: ViewerUser, entry: DigestItem['entr
   const links = [link('release', maySelfRelease(services, user, entry) ? 'Release' : 'Ask to release')];
   if (entry.reason === 'SPAM') links.push(link('not-spam', 'Not spam'));
   links.push(link('block-sender', 'Block sender'), link('delete', 'Delete'));
-  return { entry, links };
+  return { entry, recipients: recipientsFor(user, entry), links };
 }
 
 export async function sendDigest(services: ActionDeps, user: ViewerUser, since: number, now: Date): Promise<DigestReport> {
   const to = user.addresses[0];
   if (!to) return { user: user.username, outcome: 'no address', messages: 0 };
   // Mail from senders on a block list is kept (nothing is lost) but not put before the user again.
+  // Released means released to this user: another recipient's release leaves it in their digest.
   const entries = services.store.list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS }).filter((e) => !isBlockedNote(e.detail));
   if (entries.length === 0) return { user: user.username, outcome: 'empty', messages: 0 };
   const expiresAt = now.getTime() + services.config.digest.linkValidDays * DAY;

@@ -1,17 +1,20 @@
 // Viewer login against the directory (LOGIN_METHOD ldap): find the person by e-mail address, UPN
 // or account name with the service account, then bind as that person with the given password.
-// The administrator (vadmin) always logs in locally.
+// The administrator (vadmin) and local accounts always log in locally. A directory bind reaches
+// only a directory account (source ldap, never the administrator) of the same name: a person
+// named "vadmin" in the directory, or with a local account's address, gets nothing of theirs.
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Authenticate } from '../viewer/context.js';
 import type { ViewerAccounts } from '../viewer/accounts.js';
+import type { AuditLog } from '../actions/audit.js';
 import { connectDirectory, DirectoryError, escapeFilterValue } from './connection.js';
 import { searchMailEnabled } from './entries.js';
 
-export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccounts, local: Authenticate, log: Logger): Authenticate {
-  return async (username, password) => {
+export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccounts, local: Authenticate, log: Logger, audit?: AuditLog): Authenticate {
+  return async (username, password, client = 'unknown') => {
     const known = accounts.findByName(username);
-    if (known?.isAdmin || known?.source === 'local') return local(username, password);
+    if (known?.isAdmin || known?.source === 'local') return local(username, password, client);
     if (!password) return null; // an empty password would be an anonymous bind, which "succeeds"
     const name = escapeFilterValue(username.trim());
     let entries;
@@ -32,8 +35,15 @@ export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccoun
       log.error('directory login failed', { user: username, error: (err as Error).message.replace(/\n\s*/g, ' | ') });
       return null;
     }
-    const existing = accounts.findByName(person.loginName) ?? accounts.findByAddress(person.addresses[0] ?? '');
+    const existing = accounts.findByName(person.loginName);
+    if (existing && (existing.source !== 'ldap' || existing.isAdmin)) {
+      const why = `directory person ${person.dn} refused: ${existing.username} is ${existing.isAdmin ? 'the administrator' : 'a local account'}`;
+      log.warn('directory login refused', { user: username, dn: person.dn, account: existing.username });
+      audit?.record({ actor: username.slice(0, 100), action: 'login-refused', detail: why, client });
+      return null;
+    }
     if (existing) return existing;
+    // First login before a sync: the account is made as the sync would, without addresses others hold.
     const free = person.addresses.filter((a) => !accounts.findByAddress(a));
     return accounts.createSync({ username: person.loginName, source: 'ldap', addresses: free });
   };

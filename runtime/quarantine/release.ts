@@ -1,5 +1,6 @@
 // Release: a quarantined message goes back on its way through Postfix's re-injection listener, past
-// the filter (so it is not quarantined again), marked with who released it.
+// the filter (so it is not quarantined again), marked with who released it. Only the recipients the
+// next hop took are marked released: the others keep waiting.
 import { Readable } from 'node:stream';
 import type { Reinjector, RecipientOutcome } from '../filter/deliver.js';
 import type { QuarantineEntry, QuarantineStore } from './store.js';
@@ -12,6 +13,6 @@ export async function releaseMessage(store: QuarantineStore, entry: QuarantineEn
     yield* store.openMessage(entry);
   })());
   const outcomes = await reinjector.send(entry.mailFrom, recipients, message);
-  if (outcomes.some((o) => o.code < 300)) store.markReleased(entry.id, releasedBy);
+  store.markReleased(entry.id, outcomes.filter((o) => o.code < 300).map((o) => o.recipient), releasedBy);
   return outcomes;
 }

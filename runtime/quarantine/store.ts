@@ -20,11 +20,18 @@ export interface QuarantineInput {
   size: number;
 }
 
+/** One recipient's copy sent on by a release; each recipient's release is their own. */
+export interface RecipientRelease {
+  address: string;
+  at: number;
+  by: string;
+}
+
 export interface QuarantineEntry extends Omit<QuarantineInput, 'receivedAt'> {
   receivedAt: number;
   path: string;
-  releasedAt: number | null;
-  releasedBy: string | null;
+  /** The recipients already released to; the others still wait. */
+  releases: RecipientRelease[];
 }
 
 export interface ListQuery {
@@ -35,7 +42,7 @@ export interface ListQuery {
   search?: string;
   /** Only messages received after this time (ms since the epoch). */
   receivedAfter?: number;
-  /** Leave out messages already released. */
+  /** Leave out messages already released to every one of `addresses` (to every recipient without them). */
   unreleased?: boolean;
   limit?: number;
   offset?: number;
@@ -54,9 +61,8 @@ interface MessageRow {
   detail: string;
   size: number;
   path: string;
-  released_at: number | null;
-  released_by: string | null;
   recipients: string;
+  releases: string;
 }
 
 const SCHEMA = `
@@ -70,14 +76,14 @@ CREATE TABLE IF NOT EXISTS messages (
   reason TEXT NOT NULL,
   detail TEXT NOT NULL,
   size INTEGER NOT NULL,
-  path TEXT NOT NULL,
-  released_at INTEGER,
-  released_by TEXT
+  path TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
 CREATE TABLE IF NOT EXISTS recipients (
   message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
   address TEXT NOT NULL,
+  released_at INTEGER,
+  released_by TEXT,
   PRIMARY KEY (message_id, address)
 );
 CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
@@ -98,6 +104,30 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+/**
+ * Release state moved from the message to each recipient: a quarantine made before gets the columns.
+ * Its old per-message marks are not copied: they never said for whom, and showing a message as
+ * waiting is safer than hiding it from a recipient who never got it.
+ */
+function addReleaseColumns(db: Database.Database): void {
+  // Immediate: the filter and the viewer may open an old quarantine at the same moment.
+  db.transaction(() => {
+    const columns = (db.prepare('PRAGMA table_info(recipients)').all() as Array<{ name: string }>).map((c) => c.name);
+    if (!columns.includes('released_at')) db.exec('ALTER TABLE recipients ADD COLUMN released_at INTEGER');
+    if (!columns.includes('released_by')) db.exec('ALTER TABLE recipients ADD COLUMN released_by TEXT');
+  }).immediate();
+}
+
+/** Those of `addresses` whose copy of the message has not been released yet. */
+export function notReleasedTo(entry: QuarantineEntry, addresses: string[]): string[] {
+  return addresses.filter((address) => !entry.releases.some((r) => r.address === address));
+}
+
+/** The columns every entry is read with: its recipients and, as JSON, who of them got it released. */
+const ENTRY_COLUMNS = `m.*, (SELECT group_concat(address, ' ') FROM recipients WHERE message_id = m.id) AS recipients,
+  (SELECT json_group_array(json_object('address', address, 'at', released_at, 'by', released_by)) FROM recipients
+   WHERE message_id = m.id AND released_at IS NOT NULL) AS releases`;
+
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
@@ -117,6 +147,7 @@ export class QuarantineStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    addReleaseColumns(this.db);
   }
 
   static open(dir: string, maxSizeMb: number): QuarantineStore {
@@ -157,7 +188,7 @@ export class QuarantineStore {
       for (const address of addresses) insertRecipient.run(input.id, address);
     })();
     await this.enforceMaxSize();
-    return { ...input, recipients: addresses, receivedAt: input.receivedAt.getTime(), path, releasedAt: null, releasedBy: null };
+    return { ...input, recipients: addresses, receivedAt: input.receivedAt.getTime(), path, releases: [] };
   }
 
   totalBytes(): number {
@@ -187,10 +218,13 @@ export class QuarantineStore {
   private where(query: ListQuery): { sql: string; params: unknown[] } {
     const clauses: string[] = [];
     const params: unknown[] = [];
+    const waiting = query.unreleased ? ' AND r.released_at IS NULL' : '';
     if (query.addresses) {
       if (query.addresses.length === 0) return { sql: 'WHERE 0', params };
-      clauses.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address IN (${query.addresses.map(() => '?').join(',')}))`);
+      clauses.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address IN (${query.addresses.map(() => '?').join(',')})${waiting})`);
       params.push(...query.addresses.map((a) => a.toLowerCase()));
+    } else if (waiting) {
+      clauses.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id${waiting})`);
     }
     if (query.reason) {
       clauses.push('m.reason = ?');
@@ -200,7 +234,6 @@ export class QuarantineStore {
       clauses.push('m.received_at > ?');
       params.push(query.receivedAfter);
     }
-    if (query.unreleased) clauses.push('m.released_at IS NULL');
     if (query.search) {
       const like = `%${escapeLike(query.search)}%`;
       clauses.push("(m.subject LIKE ? ESCAPE '\\' OR m.header_from LIKE ? ESCAPE '\\' OR m.header_to LIKE ? ESCAPE '\\')");
@@ -212,8 +245,7 @@ export class QuarantineStore {
   list(query: ListQuery = {}): QuarantineEntry[] {
     const { sql, params } = this.where(query);
     const rows = this.db
-      .prepare(`SELECT m.*, (SELECT group_concat(address, ' ') FROM recipients WHERE message_id = m.id) AS recipients
-                FROM messages m ${sql} ORDER BY m.received_at DESC, m.id DESC LIMIT ? OFFSET ?`)
+      .prepare(`SELECT ${ENTRY_COLUMNS} FROM messages m ${sql} ORDER BY m.received_at DESC, m.id DESC LIMIT ? OFFSET ?`)
       .all(...params, query.limit ?? 50, query.offset ?? 0) as MessageRow[];
     return rows.map(toEntry);
   }
@@ -225,7 +257,7 @@ export class QuarantineStore {
 
   get(id: string): QuarantineEntry | undefined {
     const row = this.db
-      .prepare(`SELECT m.*, (SELECT group_concat(address, ' ') FROM recipients WHERE message_id = m.id) AS recipients FROM messages m WHERE m.id = ?`)
+      .prepare(`SELECT ${ENTRY_COLUMNS} FROM messages m WHERE m.id = ?`)
       .get(id) as MessageRow | undefined;
     return row ? toEntry(row) : undefined;
   }
@@ -238,8 +270,13 @@ export class QuarantineStore {
     return join(this.dir, entry.path);
   }
 
-  markReleased(id: string, by: string): void {
-    this.db.prepare('UPDATE messages SET released_at = ?, released_by = ? WHERE id = ?').run(Date.now(), by, id);
+  /** Marks the message released to these recipients only; the others' copies still wait. */
+  markReleased(id: string, addresses: string[], by: string): void {
+    const mark = this.db.prepare('UPDATE recipients SET released_at = ?, released_by = ? WHERE message_id = ? AND address = ?');
+    const at = Date.now();
+    this.db.transaction(() => {
+      for (const address of addresses) mark.run(at, by, id, address.toLowerCase());
+    })();
   }
 
   /** Removes the row first: a file without a row is harmless, a row without a file is not. */
@@ -307,7 +344,6 @@ function toEntry(row: MessageRow): QuarantineEntry {
     detail: row.detail,
     size: row.size,
     path: row.path,
-    releasedAt: row.released_at,
-    releasedBy: row.released_by,
+    releases: row.releases ? (JSON.parse(row.releases) as RecipientRelease[]) : [],
   };
 }

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   token_hash TEXT PRIMARY KEY,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   csrf_token TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS failed_logins (
   key TEXT NOT NULL,
@@ -71,17 +72,24 @@ export class AddressTakenError extends Error {
 export class ViewerAccounts {
   readonly db: Database.Database;
 
-  private constructor(path: string, private readonly sessionMs: number) {
+  private constructor(path: string, private readonly sessionMs: number, private readonly sessionMaxMs: number) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Databases made before sessions had an absolute lifetime: their sessions (created_at 0) end now.
+    const columns = (this.db.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name);
+    if (!columns.includes('created_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0');
   }
 
-  /** Opens the database; a new one gets vadmin with the manual's initial password, to be changed. */
-  static async open(dataDir: string, sessionHours: number): Promise<ViewerAccounts> {
+  /**
+   * Opens the database; a new one gets vadmin with the manual's initial password, to be changed.
+   * A session ends after `sessionHours` without use, and `sessionMaxHours` after login in any case.
+   */
+  static async open(dataDir: string, sessionHours: number, sessionMaxHours = 24): Promise<ViewerAccounts> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const accounts = new ViewerAccounts(join(dataDir, 'viewer.sqlite'), sessionHours * 3600_000);
+    const accounts = new ViewerAccounts(join(dataDir, 'viewer.sqlite'), sessionHours * 3600_000, sessionMaxHours * 3600_000);
     if (!accounts.findByName(ADMIN_USER)) {
       accounts.db.prepare("INSERT INTO users (username, password_hash, source, is_admin, must_change_password) VALUES (?, ?, 'local', 1, 1)")
         .run(ADMIN_USER, await hashPassword(INITIAL_ADMIN_PASSWORD));
@@ -101,6 +109,12 @@ export class ViewerAccounts {
   findByName(username: string): (ViewerUser & { passwordHash: string | null }) | undefined {
     const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
     return row ? { ...this.toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  /** True while vadmin still has the manual's initial password (no wizard, apply or login changed it). */
+  adminPasswordIsInitial(): boolean {
+    const row = this.db.prepare('SELECT must_change_password FROM users WHERE username = ?').get(ADMIN_USER) as { must_change_password: number } | undefined;
+    return row?.must_change_password === 1;
   }
 
   get(id: number): ViewerUser | undefined {
@@ -168,19 +182,20 @@ export class ViewerAccounts {
   createSession(userId: number): { token: string; csrfToken: string } {
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
-    this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(Date.now());
-    this.db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?, ?, ?, ?)').run(sha256(token), userId, csrfToken, Date.now() + this.sessionMs);
+    const now = Date.now();
+    this.db.prepare('DELETE FROM sessions WHERE expires_at < ? OR created_at < ?').run(now, now - this.sessionMaxMs);
+    this.db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, created_at) VALUES (?, ?, ?, ?, ?)').run(sha256(token), userId, csrfToken, now + this.sessionMs, now);
     return { token, csrfToken };
   }
 
-  /** The session for a cookie value, extended on use; undefined when unknown or expired. */
-  session(token: string | undefined): Session | undefined {
+  /** The session for a cookie value, extended on use up to its absolute end; undefined when unknown or over. */
+  session(token: string | undefined, now = Date.now()): Session | undefined {
     if (!token) return undefined;
-    const row = this.db.prepare('SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?').get(sha256(token)) as { user_id: number; csrf_token: string; expires_at: number } | undefined;
-    if (!row || row.expires_at < Date.now()) return undefined;
+    const row = this.db.prepare('SELECT user_id, csrf_token, expires_at, created_at FROM sessions WHERE token_hash = ?').get(sha256(token)) as { user_id: number; csrf_token: string; expires_at: number; created_at: number } | undefined;
+    if (!row || row.expires_at < now || row.created_at + this.sessionMaxMs < now) return undefined;
     const user = this.get(row.user_id);
     if (!user) return undefined;
-    this.db.prepare('UPDATE sessions SET expires_at = ? WHERE token_hash = ?').run(Date.now() + this.sessionMs, sha256(token));
+    this.db.prepare('UPDATE sessions SET expires_at = ? WHERE token_hash = ?').run(now + this.sessionMs, sha256(token));
     return { user, csrfToken: row.csrf_token };
   }
 
@@ -192,13 +207,19 @@ export class ViewerAccounts {
     this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
   }
 
-  recentFailures(key: string, windowMs: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM failed_logins WHERE key = ? AND at > ?').get(key, Date.now() - windowMs) as { n: number }).n;
+  /** When the failed (or still running) password checks under `key` since `since` happened, oldest first. */
+  failureTimes(key: string, since: number): number[] {
+    return (this.db.prepare('SELECT at FROM failed_logins WHERE key = ? AND at > ? ORDER BY at').all(key, since) as Array<{ at: number }>).map((r) => r.at);
   }
 
-  recordFailure(key: string): void {
-    this.db.prepare('DELETE FROM failed_logins WHERE at < ?').run(Date.now() - 24 * 3600_000);
-    this.db.prepare('INSERT INTO failed_logins (key, at) VALUES (?, ?)').run(key, Date.now());
+  /** Counts an attempt as failed until told otherwise; the row id undoes it (forgetFailure). */
+  recordFailure(key: string, now = Date.now()): number {
+    this.db.prepare('DELETE FROM failed_logins WHERE at < ?').run(now - 24 * 3600_000);
+    return Number(this.db.prepare('INSERT INTO failed_logins (key, at) VALUES (?, ?)').run(key, now).lastInsertRowid);
+  }
+
+  forgetFailure(rowId: number): void {
+    this.db.prepare('DELETE FROM failed_logins WHERE rowid = ?').run(rowId);
   }
 
   clearFailures(key: string): void {

@@ -1,5 +1,6 @@
 // The quarantine viewer: routes composed under /viewer, behind the security middleware.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { ViewerDeps, ViewerEnv } from './context.js';
 import { HttpError } from './context.js';
 import { checkCsrf, requireSession, securityHeaders } from './security.js';
@@ -15,9 +16,14 @@ import { ActionFailed } from '../actions/quarantine-actions.js';
 
 const log = logger('viewer');
 
+/** Every form the viewer has fits in a few KB (a user's address list is the longest); bodies are read whole. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
 export function createViewerApp(deps: ViewerDeps): Hono<ViewerEnv> {
   const app = new Hono<ViewerEnv>().basePath('/viewer');
   app.use('*', securityHeaders);
+  // Before anything reads a body: the login page is open to everyone.
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text(`Request too large: at most ${MAX_BODY_BYTES / 1024} KB.`, 413) }));
   app.use('*', async (c, next) => {
     c.set('deps', deps);
     await next();

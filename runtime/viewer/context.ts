@@ -5,8 +5,8 @@ import type { Actor } from '../actions/quarantine-actions.js';
 import type { Session, ViewerUser } from './accounts.js';
 import { clientAddress } from './security.js';
 
-/** Checks a user's password, locally or against the directory; null when refused. */
-export type Authenticate = (username: string, password: string) => Promise<ViewerUser | null>;
+/** Checks a user's password, locally or against the directory; null when refused. `client` is for the audit log. */
+export type Authenticate = (username: string, password: string, client?: string) => Promise<ViewerUser | null>;
 
 export interface ViewerDeps extends ActionDeps {
   authenticate: Authenticate;
@@ -19,7 +19,7 @@ export interface ViewerEnv {
 export type ViewerContext = Context<ViewerEnv>;
 
 export class HttpError extends Error {
-  constructor(readonly status: 400 | 403 | 404 | 409 | 429 | 500, message: string) {
+  constructor(readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 500, message: string) {
     super(message);
   }
 }

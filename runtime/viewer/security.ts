@@ -27,6 +27,11 @@ export function clientAddress(c: ViewerContext): string {
   return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
+/** The appliance itself (its console, an SSH tunnel), not the network. */
+export function isLoopback(address: string): boolean {
+  return /^(127\.|::1$|::ffff:127\.)/.test(address);
+}
+
 export const securityHeaders: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   await next();
   c.header('Content-Security-Policy', CSP);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
-import { openActionServices } from '../actions/services.js';
+import { openActionServices, viewerBaseUrl } from '../actions/services.js';
 import type { ViewerAccounts } from './accounts.js';
 import { localAuthenticator } from './authenticate.js';
 import { createViewerApp } from './app.js';
@@ -50,7 +50,7 @@ export async function startViewer(config: AppConfig): Promise<RunningViewer> {
   const services = await openActionServices(config);
   const { accounts } = services;
   const local = localAuthenticator(accounts);
-  const authenticate = viewer.loginMethod === 'ldap' ? directoryAuthenticator(config, accounts, local, log) : local;
+  const authenticate = viewer.loginMethod === 'ldap' ? directoryAuthenticator(config, accounts, local, log, services.audit) : local;
   const app = createViewerApp({ ...services, authenticate });
   const files = tlsFiles(config);
   const https = serve({
@@ -64,9 +64,10 @@ export async function startViewer(config: AppConfig): Promise<RunningViewer> {
   const httpsPort = listenPort(https);
   let http: Server | null = null;
   if (viewer.httpPort !== 0) {
-    http = createHttpServer((req, res) => {
-      const host = (req.headers.host ?? config.network.hostname).replace(/:\d+$/, '');
-      res.writeHead(301, { Location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}/viewer/` }).end();
+    // The request's Host header is the sender's to choose: the redirect goes to our own name only.
+    const location = `${viewerBaseUrl({ ...config, viewer: { ...viewer, httpsPort } })}/`;
+    http = createHttpServer((_req, res) => {
+      res.writeHead(301, { Location: location }).end();
     });
     await new Promise<void>((resolve, reject) => http!.once('error', reject).listen(viewer.httpPort, viewer.listenAddress, resolve));
   }

@@ -6,6 +6,9 @@ import { StatsChart, SizeBar } from '../views/stats-chart.js';
 import { AddressTakenError, type ViewerUser } from '../accounts.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { decideRequest } from '../../actions/quarantine-actions.js';
+import { createUser, deleteUser, setUserPassword } from '../../actions/account-actions.js';
+import { displayText } from '../../quarantine/display.js';
+import { pageNumber } from '../paging.js';
 import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
 import { CATEGORIES, type Category } from '../../config/schema.js';
 
@@ -28,6 +31,12 @@ const DONE: Record<string, string> = {
   saved: 'User saved.',
   deleted: 'User deleted.',
   settings: 'Settings saved.',
+};
+
+/** The notices of the requests page, by the key in ?done= (never text from the address bar). */
+const REQUEST_DONE: Record<string, string> = {
+  approved: 'Approved: the message was released to the requester’s addresses, and they were told.',
+  denied: 'Denied: the message stays in the quarantine, and the requester was told.',
 };
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
@@ -155,7 +164,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
     return c.html(
       <Layout title="Release requests" user={session.user} csrfToken={session.csrfToken}>
         <h1>Release requests</h1>
-        <Notice kind="ok" text={c.req.query('done')} />
+        <Notice kind="ok" text={REQUEST_DONE[c.req.query('done') ?? '']} />
         <table>
           <thead><tr><th>Asked</th><th>By</th><th>Message</th><th>Reason</th><th></th></tr></thead>
           <tbody>
@@ -165,9 +174,9 @@ export const adminRoutes = new Hono<ViewerEnv>()
                 <tr>
                   <td>{when(request.requestedAt)}</td>
                   <td>{request.username} <span class="muted">for {request.recipients.join(', ')}</span></td>
-                  <td>{entry ? <a href={`/viewer/messages/${entry.id}`}>{entry.subject || '(no subject)'}</a> : <span class="muted">no longer in the quarantine</span>}
-                    {entry && <span class="muted"> from {entry.headerFrom || entry.mailFrom || '<>'}</span>}</td>
-                  <td>{entry ? <><span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{entry.detail}</span></> : ''}</td>
+                  <td>{entry ? <a href={`/viewer/messages/${entry.id}`}>{displayText(entry.subject || '(no subject)')}</a> : <span class="muted">no longer in the quarantine</span>}
+                    {entry && <span class="muted"> from {displayText(entry.headerFrom || entry.mailFrom || '<>')}</span>}</td>
+                  <td>{entry ? <><span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{displayText(entry.detail)}</span></> : ''}</td>
                   <td>
                     <span class="actions">
                       {entry && <PostButton action={`/viewer/admin/requests/${request.id}/approve`} token={session.csrfToken} inline>Approve</PostButton>}
@@ -184,15 +193,16 @@ export const adminRoutes = new Hono<ViewerEnv>()
     );
   })
   .post('/admin/requests/:id/:decision{approve|deny}', async (c) => {
-    const text = await decideRequest(c.get('deps'), actorOf(c), Number(c.req.param('id')), c.req.param('decision') === 'approve');
-    return c.redirect(`/viewer/admin/requests?done=${encodeURIComponent(text)}`, 303);
+    const approve = c.req.param('decision') === 'approve';
+    await decideRequest(c.get('deps'), actorOf(c), Number(c.req.param('id')), approve);
+    return c.redirect(`/viewer/admin/requests?done=${approve ? 'approved' : 'denied'}`, 303);
   })
   .get('/admin/audit', (c) => {
     const session = c.get('session');
     const { audit } = c.get('deps');
     const search = (c.req.query('q') ?? '').trim().slice(0, 200) || undefined;
-    const page = Math.max(1, Math.floor(Number(c.req.query('page')) || 1));
     const total = audit.count(search);
+    const page = pageNumber(c.req.query('page'), total, AUDIT_PAGE);
     const records = audit.list({ limit: AUDIT_PAGE, offset: (page - 1) * AUDIT_PAGE, search });
     const pageLink = (p: number) => `/viewer/admin/audit?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) })}`;
     return c.html(
@@ -270,7 +280,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const { addresses, bad } = parseAddresses(values.addresses);
     if (bad.length) return again(`Not an e-mail address: ${bad.join(', ')}`);
     try {
-      await accounts.create({ username, password: form.password!, source: 'local', addresses });
+      await createUser(c.get('deps'), actorOf(c), { username, password: form.password!, addresses });
     } catch (err) {
       if (err instanceof AddressTakenError) return again(`${err.address} already belongs to ${err.owner}; an address has one owner.`);
       throw err;
@@ -304,14 +314,12 @@ export const adminRoutes = new Hono<ViewerEnv>()
     }
     if (form.password && user.source === 'local' && !user.isAdmin) {
       if (form.password.length < 10) return again('The password must have at least 10 characters.');
-      await accounts.setPassword(user.id, form.password);
-      accounts.endSessionsOf(user.id);
+      await setUserPassword(c.get('deps'), actorOf(c), user, form.password);
     }
     c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'user-edit', detail: user.username, client: actorOf(c).client });
     return c.redirect('/viewer/admin/users?done=saved', 303);
   })
   .post('/admin/users/:id/delete', (c) => {
-    const { accounts } = c.get('deps');
-    accounts.delete(Number(c.req.param('id')));
+    deleteUser(c.get('deps'), actorOf(c), Number(c.req.param('id')));
     return c.redirect('/viewer/admin/users?done=deleted', 303);
   });

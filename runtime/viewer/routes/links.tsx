@@ -5,31 +5,35 @@ import { Hono } from 'hono';
 import { Layout } from '../views/layout.js';
 import type { ViewerContext, ViewerEnv } from '../context.js';
 import { clientAddress } from '../security.js';
-import { ActionFailed, MESSAGE_ACTIONS, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
+import { ActionFailed, listSenderOf, MESSAGE_ACTIONS, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
 import { viaLink } from '../../actions/audit.js';
-import type { QuarantineEntry } from '../../quarantine/store.js';
+import { notReleasedTo, type QuarantineEntry } from '../../quarantine/store.js';
+import { displayText } from '../../quarantine/display.js';
 import type { ViewerUser } from '../accounts.js';
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
-function describe(action: LinkAction, selfRelease: boolean): { title: string; button: string; explain: string } {
+/** What the page asks; list entries name the one exact address they would add. */
+function describe(action: LinkAction, selfRelease: boolean, sender: string): { title: string; button: string; explain: string } {
   switch (action) {
     case 'release':
       return selfRelease
         ? { title: 'Release this message?', button: 'Release', explain: 'The message is delivered to your mailbox.' }
         : { title: 'Ask for this message to be released?', button: 'Ask to release', explain: 'Messages of this kind are released by the administrator. Your request goes to them, and you get an e-mail when it is decided.' };
     case 'not-spam':
-      return { title: 'Not spam?', button: 'Not spam: release it', explain: 'The message is delivered to your mailbox, the spam filter learns from it, and mail from this sender is no longer treated as spam for you.' };
+      return sender
+        ? { title: 'Not spam?', button: `Not spam: release it and allow ${sender}`, explain: `The message is delivered to your mailbox, the spam filter learns from it, and mail from ${sender} (this address only) is no longer treated as spam for you.` }
+        : { title: 'Not spam?', button: 'Not spam: release it', explain: 'The message is delivered to your mailbox and the spam filter learns from it. It has no sender address to allow.' };
     case 'block-sender':
-      return { title: 'Block this sender?', button: 'Block sender', explain: 'Mail from this sender to you is discarded from now on, and this message is deleted.' };
+      return { title: `Block ${sender}?`, button: `Block ${sender}`, explain: `Mail from ${sender} (this address only) to you is discarded from now on, and this message is deleted.` };
     case 'delete':
       return { title: 'Delete this message?', button: 'Delete', explain: 'The message is removed from your quarantine.' };
   }
 }
 
 /** A page that explains why nothing happened, with the way to the quarantine. */
-function refused(c: ViewerContext, status: 400 | 404 | 410, heading: string, text: string) {
+function refused(c: ViewerContext, status: 400 | 404 | 409 | 410, heading: string, text: string) {
   return c.html(
     <Layout title={heading}>
       <div class="card">
@@ -50,7 +54,10 @@ function checkLink(c: ViewerContext): Checked {
   const check = tokens.verify(c.req.param('token') ?? '');
   const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
     const name = claims ? accounts.get(claims.userId)?.username ?? `user #${claims.userId}` : 'unknown';
-    audit.record({ actor: viaLink(name), action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) });
+    const record = { actor: viaLink(name), action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) };
+    // A GET changes nothing, and junk GETs come by the hundred: one row per client and kind of refusal.
+    if (c.req.method === 'GET') audit.recordThrottled(`link-refused|${record.client}|${why}`, record);
+    else audit.record(record);
     return { ok: false, response: refused(c, status, heading, text) };
   };
   if (!check.ok) {
@@ -63,7 +70,17 @@ function checkLink(c: ViewerContext): Checked {
   const user = accounts.get(claims.userId);
   const entry = store.get(claims.messageId);
   if (!user || !entry || recipientsFor(user, entry).length === 0) return refuse(404, 'This message is no longer in your quarantine', 'It was released, deleted, or removed when the quarantine got full.', 'message or user gone', claims);
+  if (claims.action === 'block-sender' && !listSenderOf(entry)) return refuse(400, 'This message has no sender address to block', 'Its sender is empty or not one exact address; add an entry on the lists page instead.', 'no exact sender', claims);
   return { ok: true, claims, user, entry };
+}
+
+/** When this user's copy was already released, the page says so: the button then sends another copy. */
+function releasedBefore(user: ViewerUser, entry: QuarantineEntry, action: LinkAction): string | null {
+  if (action !== 'release' && action !== 'not-spam') return null;
+  const own = recipientsFor(user, entry);
+  if (notReleasedTo(entry, own).length > 0) return null;
+  const released = entry.releases.filter((r) => own.includes(r.address));
+  return `This message was already released to you (${released.map((r) => `${r.address}, ${when(r.at)}`).join('; ')}).${action === 'release' ? ' The button sends another copy.' : ''}`;
 }
 
 export const linkRoutes = new Hono<ViewerEnv>()
@@ -71,22 +88,25 @@ export const linkRoutes = new Hono<ViewerEnv>()
     const checked = checkLink(c);
     if (!checked.ok) return checked.response;
     const { claims, user, entry } = checked;
-    const text = describe(claims.action, maySelfRelease(c.get('deps'), user, entry));
+    const text = describe(claims.action, maySelfRelease(c.get('deps'), user, entry), listSenderOf(entry));
+    const already = releasedBefore(user, entry, claims.action);
     return c.html(
       <Layout title={text.title}>
         <div class="card confirm">
           <h1>{text.title}</h1>
           <table>
             <tbody>
-              <tr><th>Subject</th><td>{entry.subject || '(no subject)'}</td></tr>
-              <tr><th>From</th><td>{entry.headerFrom || entry.mailFrom || '<>'}</td></tr>
+              <tr><th>Subject</th><td>{displayText(entry.subject || '(no subject)')}</td></tr>
+              <tr><th>From</th><td>{displayText(entry.headerFrom || entry.mailFrom || '<>')}</td></tr>
               <tr><th>To</th><td>{recipientsFor(user, entry).join(', ')}</td></tr>
               <tr><th>Received</th><td>{when(entry.receivedAt)}</td></tr>
-              <tr><th>Held as</th><td>{entry.reason}: {entry.detail}</td></tr>
+              <tr><th>Held as</th><td>{entry.reason}: {displayText(entry.detail)}</td></tr>
             </tbody>
           </table>
+          {already && <p class="notice error">{already}</p>}
           <p>{text.explain}</p>
           <form method="post" action={`/viewer/a/${c.req.param('token')}`}>
+            {already && <input type="hidden" name="again" value="1" />}
             <button type="submit">{text.button}</button>
           </form>
           <p class="muted">Signed link for {user.username}, valid until {when(claims.expiresAt)}, once.</p>
@@ -102,8 +122,14 @@ export const linkRoutes = new Hono<ViewerEnv>()
     // Recorded before acting: of two clicks at once, only one acts.
     if (!usedTokens.use(claims)) return refused(c, 410, 'This link was already used', 'Each link works once.');
     const actor: Actor = { user, client: clientAddress(c), via: 'digest link' };
+    const again = (await c.req.parseBody()).again === '1';
     try {
-      const result = await MESSAGE_ACTIONS[claims.action](c.get('deps'), actor, entry);
+      const result = await MESSAGE_ACTIONS[claims.action](c.get('deps'), actor, entry, { again });
+      if (result.outcome === 'already-released') {
+        // Released meanwhile (in the viewer, by another link): the link still works, from its page.
+        usedTokens.release(claims);
+        return refused(c, 409, 'Already released', `${result.text} Open the link again to send another copy.`);
+      }
       return c.html(
         <Layout title="Done">
           <div class="card">

@@ -5,12 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { Layout, CsrfField, Notice } from '../views/layout.js';
 import { ADMIN_USER } from '../accounts.js';
 import { verifyPassword } from '../passwords.js';
-import { formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
-import { clientAddress, SESSION_COOKIE, LOGIN_CSRF_COOKIE, cookieOptions, sameToken } from '../security.js';
-
-const FAILURE_WINDOW_MS = 15 * 60_000;
-const MAX_FAILURES_PER_USER = 5;
-const MAX_FAILURES_PER_ADDRESS = 20;
+import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
+import { clientAddress, isLoopback, SESSION_COOKIE, LOGIN_CSRF_COOKIE, cookieOptions, sameToken } from '../security.js';
+import { reserveLoginAttempt, waitInWords } from '../login-limits.js';
+import { changeOwnPassword, logIn, loginRefused, logOut } from '../../actions/account-actions.js';
 
 const LoginPage = ({ token, error, username }: { token: string; error?: string; username?: string }) => (
   <Layout title="Log in">
@@ -29,7 +27,7 @@ const LoginPage = ({ token, error, username }: { token: string; error?: string; 
   </Layout>
 );
 
-function loginPage(c: ViewerContext, status: 200 | 401 | 429, error?: string, username?: string) {
+function loginPage(c: ViewerContext, status: 200 | 401 | 403 | 429, error?: string, username?: string) {
   const token = randomBytes(24).toString('base64url');
   setCookie(c, LOGIN_CSRF_COOKIE, token, cookieOptions(c, 600));
   return c.html(<LoginPage token={token} error={error} username={username} />, status);
@@ -38,29 +36,36 @@ function loginPage(c: ViewerContext, status: 200 | 401 | 429, error?: string, us
 export const loginRoutes = new Hono<ViewerEnv>()
   .get('/login', (c) => loginPage(c, 200))
   .post('/login', async (c) => {
-    const { accounts, authenticate } = c.get('deps');
+    const deps = c.get('deps');
+    const { accounts, authenticate } = deps;
     const form = await formOf(c);
     if (!sameToken(form._csrf, getCookie(c, LOGIN_CSRF_COOKIE))) return loginPage(c, 401, 'Your login form expired; please try again.');
     const username = (form.username ?? '').trim().slice(0, 320);
     const ip = clientAddress(c);
-    const userKey = `user:${username.toLowerCase()}|${ip}`;
-    if (accounts.recentFailures(userKey, FAILURE_WINDOW_MS) >= MAX_FAILURES_PER_USER || accounts.recentFailures(`ip:${ip}`, FAILURE_WINDOW_MS) >= MAX_FAILURES_PER_ADDRESS) {
-      return loginPage(c, 429, 'Too many failed logins. Wait 15 minutes and try again.', username);
+    // Until the wizard has set vadmin's password, "password" is known to everyone on the network.
+    if (username.toLowerCase() === ADMIN_USER && accounts.adminPasswordIsInitial() && !isLoopback(ip)) {
+      loginRefused(deps, username, ip, 'vadmin still has its initial password: only from the appliance itself', true);
+      return loginPage(c, 403, 'vadmin still has its initial password, so it may log in only from the appliance itself. Run the setup wizard (mailfilter configure) on the console: it sets vadmin’s password.', username);
     }
-    const user = username && form.password ? await authenticate(username, form.password) : null;
+    const attempt = reserveLoginAttempt(accounts, username, ip);
+    if (!attempt.allowed) {
+      loginRefused(deps, username, ip, 'rate limited', true);
+      c.header('Retry-After', String(attempt.retryAfterSeconds));
+      return loginPage(c, 429, `Too many failed logins. Wait ${waitInWords(attempt.retryAfterSeconds)} and try again.`, username);
+    }
+    const user = username && form.password ? await authenticate(username, form.password, ip) : null;
     if (!user) {
-      accounts.recordFailure(userKey);
-      accounts.recordFailure(`ip:${ip}`);
+      loginRefused(deps, username, ip, 'wrong user name or password');
       return loginPage(c, 401, 'Wrong user name or password.', username);
     }
-    accounts.clearFailures(userKey);
-    const session = accounts.createSession(user.id);
+    attempt.succeeded();
+    const session = logIn(deps, user, ip);
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/viewer' });
     setCookie(c, SESSION_COOKIE, session.token, cookieOptions(c));
     return c.redirect(user.mustChangePassword ? '/viewer/account/password' : user.isAdmin ? '/viewer/admin' : '/viewer/messages', 303);
   })
   .post('/logout', (c) => {
-    c.get('deps').accounts.endSession(getCookie(c, SESSION_COOKIE));
+    logOut(c.get('deps'), c.get('session')?.user, getCookie(c, SESSION_COOKIE), clientAddress(c));
     deleteCookie(c, SESSION_COOKIE, { path: '/viewer' });
     return c.redirect('/viewer/login', 303);
   });
@@ -91,17 +96,28 @@ const PasswordPage = ({ c, error, forced }: { c: ViewerContext; error?: string; 
 export const accountRoutes = new Hono<ViewerEnv>()
   .get('/account/password', (c) => c.html(<PasswordPage c={c} forced={c.get('session').user.mustChangePassword} />))
   .post('/account/password', async (c) => {
-    const { accounts } = c.get('deps');
+    const deps = c.get('deps');
     const { user } = c.get('session');
     if (user.source !== 'local') throw new HttpError(400, 'Directory accounts change their password in the directory.');
     const form = await formOf(c);
-    const stored = accounts.findByName(user.username);
-    const render = (error: string) => c.html(<PasswordPage c={c} error={error} forced={user.mustChangePassword} />, 400);
-    if (!stored?.passwordHash || !(await verifyPassword(form.current ?? '', stored.passwordHash))) return render('The current password is wrong.');
+    const stored = deps.accounts.findByName(user.username);
+    const render = (error: string, status: 400 | 429 = 400) => c.html(<PasswordPage c={c} error={error} forced={user.mustChangePassword} />, status);
+    // A stolen session must not become a way round the login's limits on guessing the password.
+    const attempt = reserveLoginAttempt(deps.accounts, user.username, clientAddress(c));
+    if (!attempt.allowed) {
+      loginRefused(deps, user.username, clientAddress(c), 'rate limited (change password form)', true);
+      return render(`Too many wrong passwords. Wait ${waitInWords(attempt.retryAfterSeconds)} and try again.`, 429);
+    }
+    if (!stored?.passwordHash || !(await verifyPassword(form.current ?? '', stored.passwordHash))) {
+      loginRefused(deps, user.username, clientAddress(c), 'wrong current password (change password form)');
+      return render('The current password is wrong.');
+    }
+    attempt.succeeded();
     const next = form.next ?? '';
     if (next.length < 10) return render('The new password must have at least 10 characters.');
     if (next !== form.again) return render('The two new passwords differ.');
     if (user.username === ADMIN_USER && next === 'password') return render('Choose a password other than the initial one.');
-    await accounts.setPassword(user.id, next);
+    const session = await changeOwnPassword(deps, actorOf(c), next);
+    setCookie(c, SESSION_COOKIE, session.token, cookieOptions(c));
     return c.redirect(user.isAdmin ? '/viewer/admin?done=password' : '/viewer/messages?done=password', 303);
   });

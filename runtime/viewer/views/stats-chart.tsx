@@ -6,6 +6,7 @@ const OUTCOMES: Array<{ outcome: Outcome; label: string; color: string }> = [
   { outcome: 'SPAM', label: 'spam', color: '#e6b422' },
   { outcome: 'VIRUS', label: 'virus', color: '#cc3333' },
   { outcome: 'BANNED', label: 'banned', color: '#e07b28' },
+  { outcome: 'UNCHECKED', label: 'unchecked', color: '#8e7cc3' },
   { outcome: 'BADH', label: 'bad header', color: '#5b7fbf' },
 ];
 

@@ -1,0 +1,25 @@
+// vadmin's first password, set by apply: until then the viewer's vadmin has the manual's initial
+// "password", known to anyone on the network (the viewer refuses it from anywhere but the appliance
+// itself). A random one is made and shown once on the console; a password already set is kept.
+import { randomInt } from 'node:crypto';
+import { ViewerAccounts, ADMIN_USER } from '../runtime/viewer/accounts.js';
+
+// No 0/O, 1/l/I: read off a console and typed into a browser.
+const ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+export function generatePassword(length = 16): string {
+  return Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+}
+
+/** Sets vadmin's password when it is still the initial one; the new password to show, or null when kept. */
+export async function setInitialAdminPassword(viewerDataDir: string): Promise<string | null> {
+  const accounts = await ViewerAccounts.open(viewerDataDir, 1);
+  try {
+    if (!accounts.adminPasswordIsInitial()) return null;
+    const password = generatePassword();
+    await accounts.setPassword(accounts.findByName(ADMIN_USER)!.id, password);
+    return password;
+  } finally {
+    accounts.close();
+  }
+}
