@@ -334,7 +334,7 @@ $final_virus_destiny = D_DISCARD; $final_banned_destiny = D_DISCARD; $final_spam
 
 function writeReport(runs: Run[]): void {
   mkdirSync('bench/results', { recursive: true });
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, postfix: execFileSync('postconf', ['-h', 'mail_version'], { encoding: 'utf8' }).trim(), clamd: execFileSync('clamd', ['--version'], { encoding: 'utf8' }).trim(), spamd: execFileSync('spamd', ['--version'], { encoding: 'utf8' }).split('\n')[0], amavisd: existsSync(AMAVISD) ? execFileSync('dpkg-query', ['-W', '-f=${Version}', 'amavisd-new'], { encoding: 'utf8' }) : 'not installed', full: FULL, date: new Date().toISOString() };
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, postfix: execFileSync('postconf', ['-d', '-h', 'mail_version'], { encoding: 'utf8' }).trim(), clamd: execFileSync('clamd', ['--version'], { encoding: 'utf8' }).trim(), spamd: execFileSync('spamd', ['--version'], { encoding: 'utf8' }).split('\n')[0], amavisd: existsSync(AMAVISD) ? execFileSync('dpkg-query', ['-W', '-f=${Version}', 'amavisd-new'], { encoding: 'utf8' }) : 'not installed', full: FULL, date: new Date().toISOString() };
   writeFileSync(resolve(`bench/results/${RESULTS_NAME}.json`), JSON.stringify({ machine, runs }, null, 2) + '\n');
   const find = (peer: Peer, profile: Profile | '-', size: number, sessions: number) => runs.find((r) => r.peer === peer && r.profile === profile && r.sizeBytes === size && r.sessions === sessions);
   const ratio = (a?: number | null, b?: number | null) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');

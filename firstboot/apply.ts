@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../runtime/config/schema.js';
 import { accountsFile, answersToConfig, type Answers } from './answers.js';
-import { renderAll, writeRendered } from './render.js';
+import { renderAll, writeRendered } from '../runtime/render/render.js';
 import { tlsFiles } from '../runtime/viewer/server.js';
 import { setInitialAdminPassword } from './admin-password.js';
 
@@ -116,7 +116,7 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
       run: async () => {
         const files = renderAll(config);
         await writeRendered(files, root);
-        for (const file of files.filter((f) => f.postmap)) await run('postmap', [inRoot(root, file.target)]);
+        for (const file of files.filter((f) => f.postmap)) await run('postmap', ['-c', inRoot(root, config.postfix.configDir), inRoot(root, file.target)]);
         return `${files.length} files`;
       },
       advice: 'A template in /usr/share/mailfilter/templates may be broken; reinstall the appliance runtime.',

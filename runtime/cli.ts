@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig } from './config/load.js';
+import { ConfigError, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from './config/load.js';
 import type { AppConfig } from './config/schema.js';
 import { logger } from './log.js';
 
@@ -17,7 +17,8 @@ commands:
   directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
   digest [--force]       send the quarantine digests that are due (hourly timer; --force: every user's now, unless off)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
-  start                  try it without a VM: the daemons on loopback with embedded defaults, state in ./var
+  start                  try it without a VM: Postfix (127.0.0.1:2525), clamd, spamd, the filter, the viewer
+                         and a sink for delivered mail, on loopback, state in ./var ($MAILFILTER_STATE_DIR)
   configure [--answers FILE] [--root DIR] [--no-restart]
                          the setup wizard (or an answers file), then apply with progress
   check-config [FILE]    validate the appliance config and print the problems
@@ -37,16 +38,25 @@ function readConfig(given: string | undefined): AppConfig {
   return defaultConfig();
 }
 
-/** Embedded defaults for trying the runtime on a workstation: state under ./var, loopback only. */
-function localConfig(): AppConfig {
-  const state = resolve('var');
-  return parseConfig({
-    quarantine: { dir: `${state}/quarantine` },
-    filter: { spoolDir: `${state}/spool` },
-    fetch: { stateDir: `${state}/fetch`, accountsFile: `${state}/fetch-accounts.json` },
-    viewer: { listenAddress: '127.0.0.1', httpsPort: 8443, httpPort: 8080, dataDir: `${state}/viewer` },
-  }, 'embedded defaults');
+// `-c` is the manual's `directory-sync -c` (redraw directory users); the config has only --config.
+const OPTIONS = {
+  answers: { type: 'string' }, 'no-restart': { type: 'boolean' }, once: { type: 'boolean' }, force: { type: 'boolean' },
+  clear: { type: 'boolean', short: 'c' }, config: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Unknown options are refused by parseArgs; an option given twice is refused here, not silently overridden. */
+function parseOptions(args: string[]) {
+  const parsed = parseArgs({ args, allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name)) throw new UsageError(`option --${token.name} is given more than once`);
+    seen.add(token.name);
+  }
+  return parsed;
 }
+
+class UsageError extends Error {}
 
 function onSignals(stop: () => Promise<void>): void {
   let stopping = false;
@@ -66,11 +76,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: { answers: { type: 'string' }, 'no-restart': { type: 'boolean' }, once: { type: 'boolean' }, force: { type: 'boolean' }, clear: { type: 'boolean', short: 'c' }, config: { type: 'string', short: 'c' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values, positionals } = parseOptions(rest);
   if (!command || values.help || command === 'help') {
     console.log(USAGE);
     return command ? 0 : 2;
@@ -130,20 +136,11 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'start': {
-      const config = values.config ? loadConfig(values.config) : localConfig();
-      const { startFilter } = await import('./filter/daemon.js');
-      const { startViewer } = await import('./viewer/server.js');
-      const filter = await startFilter(config);
-      const viewer = await startViewer(config);
-      console.log(`mailfilter is running on loopback (state in ${resolve('var')}):
-  viewer          https://127.0.0.1:${viewer.httpsPort}/viewer/  (vadmin / password; self-signed certificate)
-  content filter  LMTP ${config.filter.listenHost}:${filter.port}  -> re-injects to ${config.postfix.reinjectHost}:${config.postfix.reinjectPort}
-  clamd           ${config.clamd.socket || `${config.clamd.host}:${config.clamd.port}`}   spamd ${config.spamd.host}:${config.spamd.port}
-Messages are answered 451 while a scanner is unreachable. Ctrl-C stops.`);
-      onSignals(async () => {
-        await viewer.close();
-        await filter.close();
-      });
+      const { startLocalAppliance } = await import('./local/appliance.js');
+      const stateDir = resolve(process.env.MAILFILTER_STATE_DIR ?? 'var');
+      const appliance = await startLocalAppliance(stateDir, values.config ? loadConfig(values.config) : undefined);
+      console.log(appliance.banner);
+      onSignals(() => appliance.stop());
       return -1;
     }
     case 'configure': {
@@ -159,7 +156,7 @@ Messages are answered 451 while a scanner is unreachable. Ctrl-C stops.`);
     }
     case 'render': {
       if (!values.root) throw new Error('render needs --root DIR (use / on the appliance)');
-      const { renderAll, writeRendered } = await import('../firstboot/render.js');
+      const { renderAll, writeRendered } = await import('./render/render.js');
       for (const path of await writeRendered(renderAll(readConfig(values.config)), values.root)) console.log(path);
       return 0;
     }
@@ -175,6 +172,7 @@ main(process.argv.slice(2)).then(
   },
   (err: Error) => {
     if (err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) console.error(`mailfilter: ${err.message}\n\n${USAGE}`);
     else console.error(`mailfilter: ${err.message}`);
     process.exitCode = 1;
   },

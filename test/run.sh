@@ -14,10 +14,18 @@ guarded="/etc/resolv.conf /etc/hosts /etc/hostname /etc/network/interfaces /etc/
 fingerprint() { for f in $guarded; do printf '%s %s\n' "$f" "$(sha256sum "$f" 2>/dev/null | cut -c1-16)"; done; }
 before=$(fingerprint)
 mapfile -t files < <(find test -name '*.test.ts' | sort)
+# Every server the tests start carries this marker, so that none can outlive the run unseen.
+export MAILFILTER_RUN_ID="suite-$$-$(date +%s)"
 set +e
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# A stuck test fails after 10 minutes (tests that need longer, like the image build, say so
+# themselves), and a test file whose servers keep its process alive still ends.
+node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit --test-reporter=spec "${files[@]}"
 status=$?
 set -e
+if ! node --import tsx test/support/run-marker.ts "$MAILFILTER_RUN_ID"; then
+  echo "FAIL: the tests left the processes above running (now stopped)"
+  status=1
+fi
 after=$(fingerprint)
 if [ "$before" != "$after" ]; then
   echo "FAIL: the tests changed files of this machine:"

@@ -14,7 +14,7 @@ systemd-tmpfiles --create /usr/lib/tmpfiles.d/mailfilter.conf
 
 echo "==> Postfix, ClamAV and SpamAssassin settings from the embedded defaults (the wizard replaces them)"
 mailfilter render --root / >/dev/null
-postmap /etc/postfix/transport
+postmap -c /etc/postfix /etc/postfix/transport
 
 echo "==> services"
 systemctl enable postfix clamav-daemon clamav-freshclam spamd regenerate-ssh-host-keys.service

@@ -16,13 +16,14 @@ export async function reloadPostfix(configDir: string): Promise<boolean> {
   }
 }
 
-export async function writeRecipientMap(path: string, addresses: string[]): Promise<void> {
+/** `configDir` is the Postfix instance's config folder: postmap reads its main.cf. */
+export async function writeRecipientMap(path: string, addresses: string[], configDir: string): Promise<void> {
   if (addresses.length === 0) throw new Error('refusing to write an empty recipient map: Postfix would refuse all mail');
   const next = `${path}.next`;
   const lines = [...new Set(addresses.map((a) => a.toLowerCase()))].sort().map((a) => `${a} OK`);
   await writeFile(next, `# Written by mailfilter directory-sync on ${new Date().toISOString()}; do not edit.\n${lines.join('\n')}\n`, { mode: 0o644 });
   try {
-    await run('postmap', [`hash:${next}`]);
+    await run('postmap', ['-c', configDir, `hash:${next}`]);
     await rename(`${next}.db`, `${path}.db`);
     await rename(next, path);
   } catch (err) {

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile, chmod } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig } from '../runtime/config/schema.js';
+import type { AppConfig } from '../config/schema.js';
 import { templateValues } from './template-values.js';
 
-export const TEMPLATE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'appliance', 'templates');
+export const TEMPLATE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'appliance', 'templates');
 
 export interface RenderedFile {
   template: string;

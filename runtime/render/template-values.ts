@@ -1,6 +1,6 @@
 // What the config templates are filled with: every value derived from the appliance config here,
 // so templates stay plain text with {{name}} placeholders an admin can read.
-import type { AppConfig } from '../runtime/config/schema.js';
+import type { AppConfig } from '../config/schema.js';
 
 function ipv4ToInt(address: string): number {
   return address.split('.').reduce((acc, octet) => (acc << 8) + Number(octet), 0) >>> 0;

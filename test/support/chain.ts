@@ -12,6 +12,7 @@ import { startSpamd, type Spamd } from './spamd.js';
 import { startSink, type Sink } from './sink.js';
 import { startPostfix, type Postfix } from './postfix.js';
 import { freePort } from './net.js';
+import { startingAll, type ServerSet } from '../../runtime/local/servers.js';
 
 export interface Chain {
   dir: string;
@@ -34,12 +35,33 @@ export interface SendOutcome {
   error?: Error & { responseCode?: number; response?: string };
 }
 
-/** `overrides` are merged into the chain's config, section by section. */
-export async function startChain(overrides: Record<string, Record<string, unknown>> = {}): Promise<Chain> {
+export interface ChainOptions {
+  /** Extra spamd arguments (a test of a setup that fails passes a bad one). */
+  spamdArgs?: string[];
+}
+
+/**
+ * `overrides` are merged into the chain's config, section by section. If any part fails to start,
+ * the parts already started are stopped before the error is thrown.
+ */
+export async function startChain(overrides: Record<string, Record<string, unknown>> = {}, options: ChainOptions = {}): Promise<Chain> {
   const dir = mkdtempSync(join(tmpdir(), 'mailfilter-chain-'));
   // Postfix's daemons run as the postfix user and must reach their folders below this one.
   chmodSync(dir, 0o755);
-  const [clamd, spamd, sink] = await Promise.all([startClamd(join(dir, 'clamd')), startSpamd(join(dir, 'spamd')), startSink()]);
+  try {
+    return await startingAll((servers) => startChainIn(dir, servers, overrides, options));
+  } catch (err) {
+    if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startChainIn(dir: string, servers: ServerSet, overrides: Record<string, Record<string, unknown>>, options: ChainOptions): Promise<Chain> {
+  const [clamd, spamd, sink] = await servers.startTogether<[Clamd, Spamd, Sink]>([
+    startClamd(join(dir, 'clamd')),
+    startSpamd(join(dir, 'spamd'), { extraArgs: options.spamdArgs ?? [] }),
+    startSink(),
+  ]);
   const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
   const raw = {
     network: { hostname: 'mx.company.com' },
@@ -54,8 +76,9 @@ export async function startChain(overrides: Record<string, Record<string, unknow
   } as Record<string, Record<string, unknown>>;
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] ?? {}), ...values };
   let config = parseConfig(raw, 'test chain');
-  const postfix = await startPostfix(join(dir, 'postfix'), config);
+  const postfix = servers.add(await startPostfix(join(dir, 'postfix'), config));
   let filter = await startFilter(config);
+  servers.add({ name: 'filter', stop: () => filter.close() });
   const chain: Chain = {
     dir, config, clamd, spamd, sink, postfix, filter,
     async usePolicy(policy) {
@@ -77,10 +100,11 @@ export async function startChain(overrides: Record<string, Record<string, unknow
       }
     },
     async stop() {
-      await filter.close().catch(() => undefined);
-      await postfix.stop();
-      await Promise.all([clamd.stop(), spamd.stop(), sink.stop()]);
-      if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+      try {
+        await servers.stopAll();
+      } finally {
+        if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
   return chain;

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseConfig } from '../../../runtime/config/load.js';
-import { renderAll } from '../../../firstboot/render.js';
-import { mynetworks, subnetOf } from '../../../firstboot/template-values.js';
+import { renderAll } from '../../../runtime/render/render.js';
+import { mynetworks, subnetOf } from '../../../runtime/render/template-values.js';
 
 const GOLDEN = 'test/fixtures/golden';
 
