@@ -31,6 +31,7 @@ export interface Answers {
   spamDestiny: Destiny;
   virusDestiny: Destiny;
   bannedDestiny: Destiny;
+  uncheckedDestiny: Destiny;
   badHeaderDestiny: Destiny;
   spamLevel: number;
   allowBannedInArchives: boolean;
@@ -51,7 +52,7 @@ export function defaultAnswers(): Answers {
     hostname: '', dhcp: false, address: '', netmask: '', gateway: '', dns1: '', dns2: '',
     mode: 'fetchmail', enterAccounts: false, keep: true, fetchServers: [],
     externalDomain: '', internalDomain: '', finalServer: '', relayDomains: [], allowedNetworks: [],
-    spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', badHeaderDestiny: 'D_PASS',
+    spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', uncheckedDestiny: 'D_PASS', badHeaderDestiny: 'D_PASS',
     spamLevel: 6.31, allowBannedInArchives: false, saMaxBodySize: 524288, quarantineMaxMb: 500, extraRules: true,
     viewerEnabled: true, exchange: true, ldapServer: '', ldapUser: '', ldapPassword: '', ldapBaseDn: '',
   };
@@ -77,7 +78,7 @@ export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
     fetch: { ...base.fetch, keep: smtpMode ? base.fetch.keep : answers.keep },
     policy: {
       ...base.policy,
-      spamDestiny: answers.spamDestiny, virusDestiny: answers.virusDestiny, bannedDestiny: answers.bannedDestiny, badHeaderDestiny: answers.badHeaderDestiny,
+      spamDestiny: answers.spamDestiny, virusDestiny: answers.virusDestiny, bannedDestiny: answers.bannedDestiny, uncheckedDestiny: answers.uncheckedDestiny, badHeaderDestiny: answers.badHeaderDestiny,
       spamLevel: answers.spamLevel, allowBannedInArchives: answers.allowBannedInArchives, saMaxBodySize: answers.saMaxBodySize, extraRules: answers.extraRules,
     },
     quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },

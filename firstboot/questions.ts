@@ -137,6 +137,7 @@ export const QUESTIONS: Question[] = [
   destiny('spamDestiny', 'Spam message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is safest to use D_PASS, and allow the clients to filter on the X-Spam-Status or X-Spam-Level headers.', DESTINY_HELP),
   destiny('virusDestiny', 'Virus message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is strongly recommended to use D_BOUNCE or D_DISCARD so that infected messages cannot be delivered to clients.'),
   destiny('bannedDestiny', 'Banned attachment message destiny (D_PASS, D_BOUNCE, or D_DISCARD). D_BOUNCE or D_DISCARD should be used so disallowed attachments (eg, .exe) are not delivered to clients.'),
+  destiny('uncheckedDestiny', 'Unchecked message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for mail with content that could not be checked: encrypted or damaged archives, or archives past the inspection limits. With D_PASS it is delivered with ***UNCHECKED*** before the subject.'),
   destiny('badHeaderDestiny', 'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.'),
   numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', -100, 1000, false),
   yesNo('allowBannedInArchives', 'Spam configuration', 'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.', {
@@ -192,6 +193,7 @@ export function reviewLines(a: Answers): string[] {
     `  Int. mail domain: ${a.internalDomain}`,
     `  Spam destiny: ${a.spamDestiny}`,
     `  Banned destiny: ${a.bannedDestiny}`,
+    `  Unchecked destiny: ${a.uncheckedDestiny}`,
     `  Bad header destiny: ${a.badHeaderDestiny}`,
     `  Virus destiny: ${a.virusDestiny}`,
     `  Spam level: ${a.spamLevel}`,

@@ -1,12 +1,12 @@
 # Everything Debian-specific in one place: package names and how they are installed.
 # Sourced by the host setup for tests, the image build and CI.
 
-# The servers the appliance runs, also started by the integration tests.
-DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin"
+# The servers the appliance runs, also started by the integration tests, and 7-Zip, the filter's decoder.
+DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin 7zip"
 # What the tests use besides them: test files, protocol tools, archivers for fixtures.
 # Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests, slapd for Active Directory;
 # Chromium drives the viewer.
-DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd slapd ldap-utils chromium"
+DEB_TEST_PACKAGES="clamav-testfiles swaks sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd slapd ldap-utils chromium 7zip gcab genisoimage tnef xz-utils zstd"
 # Build tools for native npm modules (better-sqlite3).
 DEB_BUILD_PACKAGES="python3 make g++"
 
@@ -42,7 +42,7 @@ DEB_IMAGE_HOST_PACKAGES="debootstrap qemu-system-x86 qemu-utils packer extlinux 
 DEB_SUITE="bookworm"
 DEB_MIRROR="${DEB_MIRROR:-http://deb.debian.org/debian}"
 # What the appliance's root filesystem holds (debootstrap --include).
-DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin openssl ca-certificates procps less nano logrotate"
+DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin 7zip openssl ca-certificates procps less nano logrotate"
 
 # Installs packages inside a debootstrapped root, without starting any daemon there.
 deb_chroot_install() {

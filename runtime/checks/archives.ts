@@ -1,7 +1,9 @@
-// Lists the files inside zip, gzip, bzip2 and tar containers (tgz, tbz are gzip/bzip2 holding tar),
-// with each file's first bytes, pulling decompressed data through a budget. A file that is itself a
-// container is spilled to a temp file so the caller can open it one level deeper.
+// The one decoder layer: lists the files inside every container we open (zip, gzip, bzip2, tar in
+// Node; 7z, RAR, CAB, ISO/UDF, disk images, ARJ, LZH, xz, zstd through 7-Zip; TNEF), with each
+// file's first bytes, pulling every decoded byte through the message's budget. A file that is itself
+// a container is kept on disk so the caller can open it one level deeper.
 import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { once } from 'node:events';
@@ -10,31 +12,43 @@ import yauzl from 'yauzl';
 import bz2 from 'unbzip2-stream';
 import { MAGIC_BYTES } from './mime-walk.js';
 import type { InspectionBudget } from './budget.js';
+import { containerKind, mayBeOpticalImage, sniffDeep, SEVEN_ZIP_KINDS, type ContainerKind, type SevenZipKind } from './container-kind.js';
+import { firstBytes, unpackWith7zz } from './seven-zip.js';
+import { parseTnef } from './tnef.js';
+import { DecodeError } from './decode-error.js';
 
-export type ContainerKind = 'zip' | 'gzip' | 'bzip2' | 'tar' | 'message';
+export { containerKind, type ContainerKind } from './container-kind.js';
+
+export interface Nested {
+  kind: ContainerKind;
+  path: string;
+  /** False for a weak guess (a disk image by its boot sector): failing to open it is no finding. */
+  sure: boolean;
+}
 
 export interface ContainerEntry {
   name: string;
   magic: Buffer;
   /** Set when the entry is itself a container; its decoded content is at `path`. */
-  nested?: { kind: ContainerKind; path: string };
-  /** The entry could not be read (encrypted zip member): only its name is known. */
+  nested?: Nested;
+  /** The entry could not be read (encrypted member, damaged data): only its name is known. */
   unreadable?: string;
 }
 
-const ARCHIVE_NAME = /\.(zip|gz|tgz|bz2|tbz2?|tar)$/i;
-
-export function containerKind(name: string, magic: Buffer, contentType = ''): ContainerKind | null {
-  if (magic.length >= 4 && magic[0] === 0x50 && magic[1] === 0x4b && (magic[2] === 0x03 || magic[2] === 0x05) && (magic[3] === 0x04 || magic[3] === 0x06)) return 'zip';
-  if (magic.length >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
-  if (magic.length >= 3 && magic.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
-  if (magic.length >= 262 && magic.toString('latin1', 257, 262) === 'ustar') return 'tar';
-  if (contentType === 'message/rfc822' || /\.eml$/i.test(name)) return 'message';
-  return null;
+/** Whether a file with these first bytes is worth keeping on disk to open or type it further. */
+export function isContainer(name: string, magic: Buffer, contentType = ''): boolean {
+  return containerKind(name, magic, contentType) !== null;
 }
 
-export function looksLikeArchiveName(name: string): boolean {
-  return ARCHIVE_NAME.test(name);
+/** The nested container at `path`, looking past the first bytes where a format's signature is deep. */
+export function nestedAt(path: string, name: string, magic: Buffer, contentType = ''): Nested | undefined {
+  const guess = containerKind(name, magic, contentType);
+  if (!guess) return undefined;
+  if (guess.kind === 'iso' && !guess.sure) {
+    const deep = sniffDeep(path);
+    return deep ? { kind: deep, path, sure: true } : undefined;
+  }
+  return { kind: guess.kind, path, sure: guess.sure };
 }
 
 /** Pulls bytes from a stream on demand, charging every byte to the budget. */
@@ -115,9 +129,12 @@ async function spillRest(reader: ByteReader, first: Buffer, count: number, conte
 /** Reads one entry of `size` bytes (Infinity: to the end): magic, plus a spill when it is a container. */
 async function readEntry(reader: ByteReader, name: string, size: number, context: ListContext): Promise<ContainerEntry> {
   const magic = await reader.read(Math.min(MAGIC_BYTES, size));
-  const kind = containerKind(name, magic);
   const rest = size - magic.length;
-  if (kind && kind !== 'message') return { name, magic, nested: { kind, path: await spillRest(reader, magic, rest, context) } };
+  if (isContainer(name, magic) || mayBeOpticalImage(magic)) {
+    const path = await spillRest(reader, magic, rest, context);
+    const nested = nestedAt(path, name, magic);
+    return nested ? { name, magic, nested } : { name, magic };
+  }
   await reader.forward(rest, () => undefined);
   return { name, magic };
 }
@@ -164,15 +181,13 @@ async function listCompressed(stream: Readable, innerName: string, context: List
   const reader = new ByteReader(stream, context.budget);
   try {
     const magic = await reader.read(MAGIC_BYTES);
-    if (containerKind('', magic) === 'tar') {
+    if (containerKind('', magic)?.kind === 'tar') {
       reader.unread(magic);
       return await listTar(reader, context);
     }
     context.budget.takeEntry();
-    const kind = containerKind(innerName, magic);
-    if (kind && kind !== 'message') return [{ name: innerName, magic, nested: { kind, path: await spillRest(reader, magic, Infinity, context) } }];
-    await reader.forward(Infinity, () => undefined);
-    return [{ name: innerName, magic }];
+    reader.unread(magic);
+    return [await readEntry(reader, innerName, Infinity, context)];
   } finally {
     reader.close();
     stream.destroy();
@@ -223,10 +238,51 @@ async function listZip(path: string, context: ListContext): Promise<ContainerEnt
   return entries;
 }
 
-/** Lists one container's files; throws InspectionLimitError when the budget runs out. */
-export async function listContainer(path: string, kind: Exclude<ContainerKind, 'message'>, outerName: string, context: ListContext): Promise<ContainerEntry[]> {
-  const inner = basename(outerName).replace(/\.(gz|bz2)$/i, '').replace(/\.t(gz|bz2?)$/i, '.tar');
+/** Files unpacked by 7-Zip, typed by their first bytes; the containers among them stay where they are. */
+async function list7zz(path: string, kind: SevenZipKind, innerName: string, context: ListContext): Promise<ContainerEntry[]> {
+  const files = await unpackWith7zz(path, kind, context.tempDir, context.nextTempName(), context.budget);
+  const entries: ContainerEntry[] = [];
+  for (const file of files) {
+    const name = files.length === 1 && (kind === 'xz' || kind === 'zstd') ? innerName : file.name;
+    if (!file.path) {
+      entries.push({ name, magic: Buffer.alloc(0), unreadable: file.encrypted ? 'encrypted' : 'damaged, could not be unpacked' });
+      continue;
+    }
+    const magic = await firstBytes(file.path, MAGIC_BYTES);
+    const nested = nestedAt(file.path, name, magic);
+    entries.push(nested ? { name, magic, nested } : { name, magic });
+  }
+  return entries;
+}
+
+/** The files a TNEF (winmail.dat) wraps; those that are containers are written out to be opened. */
+async function listTnef(path: string, context: ListContext): Promise<ContainerEntry[]> {
+  const entries: ContainerEntry[] = [];
+  for (const attachment of parseTnef(await readFile(path))) {
+    context.budget.takeEntry();
+    const magic = attachment.data.subarray(0, MAGIC_BYTES);
+    if (!isContainer(attachment.name, magic) && !mayBeOpticalImage(magic)) {
+      entries.push({ name: attachment.name, magic });
+      continue;
+    }
+    context.budget.takeBytes(attachment.data.length);
+    const spilled = join(context.tempDir, context.nextTempName());
+    await writeFile(spilled, attachment.data, { flag: 'wx', mode: 0o600 });
+    const nested = nestedAt(spilled, attachment.name, magic);
+    entries.push(nested ? { name: attachment.name, magic, nested } : { name: attachment.name, magic });
+  }
+  return entries;
+}
+
+export type ListableKind = Exclude<ContainerKind, 'message' | 'ole'>;
+
+/** Lists one container's files; throws InspectionLimitError when the budget runs out, DecodeError when it cannot be read. */
+export async function listContainer(path: string, kind: ListableKind, outerName: string, context: ListContext): Promise<ContainerEntry[]> {
+  const inner = basename(outerName).replace(/\.(gz|bz2|xz|zst)$/i, '').replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar');
+  if ((SEVEN_ZIP_KINDS as readonly string[]).includes(kind)) return list7zz(path, kind as SevenZipKind, inner, context);
   switch (kind) {
+    case 'tnef':
+      return listTnef(path, context);
     case 'zip':
       return listZip(path, context);
     case 'gzip':
@@ -249,6 +305,8 @@ export async function listContainer(path: string, kind: Exclude<ContainerKind, '
         stream.destroy();
       }
     }
+    default:
+      throw new DecodeError(`no decoder for ${kind}`);
   }
 }
 

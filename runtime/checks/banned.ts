@@ -1,18 +1,25 @@
-// The banned-attachment check: file names and real types (magic bytes, so a renamed .exe is still
-// an .exe) of every part, and of every file inside archives unless the policy allows banned files
-// there. Attached messages are always opened. Depth, size and file-count limits bound the work.
+// The banned-attachment check: file names and real types (executable signatures, so a renamed .exe
+// is still an .exe) of every part, of every file inside containers unless the policy allows banned
+// files in archives, and of files uuencoded in text. Attached messages and TNEF are always opened.
+// What cannot be decoded (encrypted, corrupt, past the budget) is reported as UNCHECKED, never clean.
 import { extname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { checkResult, type CheckResult } from './result.js';
-import { containerKind, listContainer, type ContainerKind, type ListContext } from './archives.js';
+import { containerKind, listContainer, nestedAt, type ListableKind, type ListContext, type Nested } from './archives.js';
+import { mayBeOpticalImage } from './container-kind.js';
 import { walkMime, type MimePart, type MimeStructure } from './mime-walk.js';
-import { InspectionBudget, InspectionLimitError } from './budget.js';
+import { InspectionLimitError, type InspectionBudget } from './budget.js';
+import { executableType } from './file-type.js';
+import { hasOleMacros, installerKind, isOoxmlMacroEntry, readOle } from './ole.js';
 
 export interface BannedPolicy {
   bannedExtensions: string[];
   allowBannedInArchives: boolean;
+  banMacroDocuments: boolean;
   maxArchiveDepth: number;
   maxArchiveBytes: number;
   maxArchiveEntries: number;
+  maxInspectionSeconds: number;
 }
 
 const TYPE_EXTENSIONS: Record<string, string> = {
@@ -27,27 +34,26 @@ const TYPE_EXTENSIONS: Record<string, string> = {
   'application/x-ms-shortcut': 'lnk',
 };
 
-function magicExtension(magic: Buffer): { ext: string; what: string } | null {
-  if (magic.length >= 2 && magic[0] === 0x4d && magic[1] === 0x5a) return { ext: 'exe', what: 'Windows executable' };
-  if (magic.length >= 8 && magic.readUInt32LE(0) === 0x4c && magic.readUInt32LE(4) === 0x00021401) return { ext: 'lnk', what: 'Windows shortcut' };
-  return null;
-}
-
 /** Why this file is banned, or null. Names are normalised the way Windows reads them. */
 export function bannedReason(name: string, magic: Buffer, contentType: string, banned: ReadonlySet<string>): string | null {
   const windowsName = name.replace(/[\s.]+$/, '').toLowerCase();
   const ext = extname(windowsName).slice(1);
   if (ext && banned.has(ext)) return `.${ext} file`;
-  const byMagic = magicExtension(magic);
-  if (byMagic && banned.has(byMagic.ext)) return `${byMagic.what} (.${byMagic.ext}) by content`;
+  const byContent = executableType(magic);
+  // ELF and Mach-O have no Windows extension: banning .exe bans executables of every system.
+  if (byContent && (banned.has(byContent.ext) || banned.has('exe'))) return `${byContent.what} (.${byContent.ext}) by content`;
   const byType = TYPE_EXTENSIONS[contentType.toLowerCase()];
   if (byType && banned.has(byType)) return `content type ${contentType} (.${byType})`;
   return null;
 }
 
+const ALWAYS_OPENED = new Set(['message', 'tnef', 'ole']);
+
 export function shouldSpill(part: Pick<MimePart, 'filename' | 'magic' | 'contentType'>, policy: BannedPolicy): boolean {
-  const kind = containerKind(part.filename, part.magic, part.contentType);
-  return kind === 'message' || (kind !== null && !policy.allowBannedInArchives);
+  const guess = containerKind(part.filename, part.magic, part.contentType);
+  if (!guess) return mayBeOpticalImage(part.magic) && !policy.allowBannedInArchives;
+  if (ALWAYS_OPENED.has(guess.kind)) return true;
+  return !policy.allowBannedInArchives || (guess.kind === 'zip' && policy.banMacroDocuments);
 }
 
 interface Inspection {
@@ -56,6 +62,8 @@ interface Inspection {
   budget: InspectionBudget;
   context: ListContext;
   findings: string[];
+  /** What could not be decoded, with where and why. */
+  unchecked: string[];
   notes: string[];
 }
 
@@ -63,56 +71,97 @@ interface Candidate {
   name: string;
   magic: Buffer;
   contentType: string;
-  nested?: { kind: ContainerKind; path: string };
+  nested?: Nested;
   unreadable?: string;
 }
 
-async function inspect(items: Candidate[], trail: string, depth: number, state: Inspection): Promise<void> {
+async function judgeOle(label: string, path: string, state: Inspection): Promise<void> {
+  try {
+    const summary = readOle(await readFile(path));
+    const installer = installerKind(summary);
+    if (installer && (state.banned.has('msi') || state.banned.has('exe'))) state.findings.push(`${label}: ${installer} by content`);
+    if (state.policy.banMacroDocuments && hasOleMacros(summary)) state.findings.push(`${label}: Office document with VBA macros`);
+  } catch (err) {
+    // A damaged document is not a container we failed to open: clamd still reads it.
+    state.notes.push(`${label}: OLE2 directory unreadable (${(err as Error).message})`);
+  }
+}
+
+async function inspect(items: Candidate[], trail: string, depth: number, inArchive: boolean, state: Inspection): Promise<void> {
   for (const item of items) {
+    state.budget.checkTime();
     const label = trail ? `${trail} > ${item.name || '(unnamed)'}` : item.name || '(unnamed part)';
-    const reason = bannedReason(item.name, item.magic, item.contentType, state.banned);
+    const reason = inArchive && state.policy.allowBannedInArchives ? null : bannedReason(item.name, item.magic, item.contentType, state.banned);
     if (reason) state.findings.push(`${label}: ${reason}`);
-    if (item.unreadable) state.notes.push(`${label}: ${item.unreadable}, not opened`);
+    if (item.unreadable) state.unchecked.push(`${label}: ${item.unreadable}, content not checked`);
     if (!item.nested) continue;
-    const { kind, path } = item.nested;
-    if (kind !== 'message' && state.policy.allowBannedInArchives) continue;
-    state.budget.checkDepth(depth + 1);
-    try {
-      const children = kind === 'message' ? await messageCandidates(path, state) : await listContainer(path, kind, item.name, state.context);
-      await inspect(children.map((c) => ({ contentType: '', ...c })), label, depth + 1, state);
-    } catch (err) {
-      if (err instanceof InspectionLimitError) throw new InspectionLimitError(`${label} ${err.message}`);
-      state.notes.push(`${label}: unreadable ${kind} (${(err as Error).message}), not opened`);
+    const { kind, path, sure } = item.nested;
+    if (kind === 'ole') {
+      await judgeOle(label, path, state);
+      continue;
     }
+    const isArchive = kind !== 'message' && kind !== 'tnef';
+    if (isArchive && state.policy.allowBannedInArchives && !(kind === 'zip' && state.policy.banMacroDocuments)) continue;
+    if (depth + 1 > state.policy.maxArchiveDepth) {
+      state.unchecked.push(`${label}: nests containers more than ${state.policy.maxArchiveDepth} deep, not opened`);
+      continue;
+    }
+    let children: Candidate[];
+    try {
+      children = kind === 'message' ? await messageCandidates(path, state) : (await listContainer(path, kind as ListableKind, item.name, state.context)).map((c) => ({ contentType: '', ...c }));
+    } catch (err) {
+      if (err instanceof InspectionLimitError) throw err.at(label);
+      const why = `${kind} ${(err as Error).message}`.slice(0, 160);
+      if (sure) state.unchecked.push(`${label}: ${why}`);
+      else state.notes.push(`${label}: not opened (${why})`);
+      continue;
+    }
+    if (kind === 'zip' && state.policy.banMacroDocuments && children.some((c) => isOoxmlMacroEntry(c.name))) state.findings.push(`${label}: macro-enabled Office document (vbaProject.bin)`);
+    await inspect(children, label, depth + 1, inArchive || isArchive, state);
   }
 }
 
 async function messageCandidates(path: string, state: Inspection): Promise<Candidate[]> {
   const structure = await walkMime(path, { tempDir: state.context.tempDir, budget: state.budget, wantSpill: (p) => shouldSpill(p, state.policy) }, state.context.nextTempName());
+  if (!structure.complete) state.unchecked.push('attached message: too many MIME parts, not all checked');
   return partCandidates(structure);
 }
 
 function partCandidates(structure: MimeStructure): Candidate[] {
   return structure.parts
     .filter((p) => p.partId !== 'head')
-    .map((p) => {
-      const kind = containerKind(p.filename, p.magic, p.contentType);
-      return { name: p.filename, magic: p.magic, contentType: p.contentType, ...(kind && p.spillPath ? { nested: { kind, path: p.spillPath } } : {}) };
+    .flatMap((p) => {
+      const nested = p.spillPath ? nestedAt(p.spillPath, p.filename, p.magic, p.contentType) : undefined;
+      const part: Candidate = { name: p.filename, magic: p.magic, contentType: p.contentType, ...(nested ? { nested } : {}) };
+      // Files hidden in a text part's body are judged like attachments of their own.
+      const embedded = (p.embedded ?? []).map((e): Candidate => {
+        const inner = e.spillPath ? nestedAt(e.spillPath, e.name, e.magic) : undefined;
+        return { name: `${p.filename || `text part ${p.partId}`} > ${e.name} (${e.encoding})`, magic: e.magic, contentType: '', ...(inner ? { nested: inner } : {}) };
+      });
+      return [part, ...embedded];
     });
 }
 
-export async function checkBanned(structure: MimeStructure, policy: BannedPolicy, budget: InspectionBudget, context: ListContext): Promise<CheckResult> {
-  const state: Inspection = { policy, banned: new Set(policy.bannedExtensions.map((e) => e.toLowerCase())), budget, context, findings: [], notes: [] };
-  if (!structure.complete) return checkResult('banned', 'fail', 'message structure too large to inspect (over the MIME part limit)');
+function summary(items: string[]): string {
+  const more = items.length > 3 ? ` (+${items.length - 3} more)` : '';
+  return items.slice(0, 3).join('; ') + more;
+}
+
+/** The banned verdict and the unchecked one (content that could not be decoded), in that order. */
+export async function checkBanned(structure: MimeStructure, policy: BannedPolicy, budget: InspectionBudget, context: ListContext): Promise<[CheckResult, CheckResult]> {
+  const state: Inspection = { policy, banned: new Set(policy.bannedExtensions.map((e) => e.toLowerCase())), budget, context, findings: [], unchecked: [], notes: [] };
+  if (!structure.complete) state.unchecked.push('message structure too large to inspect (over the MIME part limit)');
   try {
-    await inspect(partCandidates(structure), '', 0, state);
+    await inspect(partCandidates(structure), '', 0, false, state);
   } catch (err) {
-    if (err instanceof InspectionLimitError) return checkResult('banned', 'fail', `archive bomb? ${err.message}`);
-    throw err;
+    if (!(err instanceof InspectionLimitError)) throw err;
+    // A bomb (decoded size a hundred times the message's) is malice; merely large is unknown.
+    if (err.bomb) state.findings.push(`archive bomb: ${err.message}`);
+    else state.unchecked.push(`${err.message}, inspection stopped`);
   }
-  if (state.findings.length > 0) {
-    const more = state.findings.length > 3 ? ` (+${state.findings.length - 3} more)` : '';
-    return checkResult('banned', 'fail', state.findings.slice(0, 3).join('; ') + more);
-  }
-  return checkResult('banned', 'pass', state.notes.length ? state.notes.slice(0, 3).join('; ') : 'no banned files');
+  const banned = state.findings.length > 0
+    ? checkResult('banned', 'fail', summary(state.findings))
+    : checkResult('banned', 'pass', state.notes.length ? summary(state.notes) : 'no banned files');
+  const unchecked = state.unchecked.length > 0 ? checkResult('unchecked', 'fail', summary(state.unchecked)) : checkResult('unchecked', 'pass', 'every container decoded');
+  return [banned, unchecked];
 }

@@ -1,14 +1,17 @@
 // Walks a message's MIME tree as a stream (mailsplit), decoding each leaf part on the fly. Keeps only
-// what the banned and header checks need: names, types, the first bytes, and, for containers the
-// banned check wants to open, the decoded content spilled to a temp file within a byte budget.
+// what the banned and header checks need: names, types, the first bytes, files uuencoded or yEnc'd
+// in text parts, and, for containers the banned check wants to open, the decoded content spilled
+// to a temp file within a byte budget.
 import { createReadStream, openSync, writeSync, closeSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { Splitter, type MimeNode } from 'mailsplit';
 import type { InspectionBudget } from './budget.js';
+import { EmbeddedBlockScanner, type EmbeddedFile } from './embedded-blocks.js';
 
-export const MAGIC_BYTES = 512;
+// Enough for a PE header's e_lfanew to point inside it, and to see 2 KiB of an ISO's zero system area.
+export const MAGIC_BYTES = 4096;
 
 export interface MimePart {
   /** Position in the tree for logs, e.g. "2.1". */
@@ -24,6 +27,8 @@ export interface MimePart {
   magic: Buffer;
   /** Decoded content on disk, when `wantSpill` asked for it. */
   spillPath?: string;
+  /** Files found uuencoded or yEnc'd in a text part. */
+  embedded?: EmbeddedFile[];
 }
 
 export interface MimeStructure {
@@ -52,6 +57,7 @@ class PartCollector {
   private fd: number | null = null;
   /** A limit hit while spilling; thrown from finish(), not from inside the decoder's event. */
   private limitError: Error | null = null;
+  private readonly embedded: EmbeddedBlockScanner | null;
   readonly decoder: Transform;
 
   constructor(node: MimeNode, partId: string, private readonly options: WalkOptions, private readonly spillName: string) {
@@ -66,12 +72,30 @@ class PartCollector {
       decodedSize: 0,
       magic: Buffer.alloc(0),
     };
+    let embeddedCount = 0;
+    this.embedded = this.part.contentType.toLowerCase().startsWith('text/')
+      ? new EmbeddedBlockScanner({
+        magicBytes: MAGIC_BYTES,
+        budget: options.budget,
+        tempDir: options.tempDir,
+        nextSpillName: () => `${spillName}-embedded-${++embeddedCount}`,
+        wantSpill: (filename, magic) => options.wantSpill({ ...this.part, filename, magic, contentType: 'application/octet-stream' }),
+      })
+      : null;
     this.decoder = node.getDecoder();
     this.decoder.on('data', (chunk: Buffer) => this.take(chunk));
   }
 
   private take(chunk: Buffer): void {
     this.part.decodedSize += chunk.length;
+    if (this.embedded && !this.limitError) {
+      try {
+        this.embedded.feed(chunk);
+      } catch (err) {
+        this.limitError = err as Error;
+        this.embedded.abandon();
+      }
+    }
     if (!this.decided) {
       this.magicChunks.push(chunk);
       this.magicLength += chunk.length;
@@ -112,11 +136,20 @@ class PartCollector {
     if (!this.decided) this.decide();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    if (this.embedded && !this.limitError) {
+      try {
+        const files = this.embedded.finish();
+        if (files.length) this.part.embedded = files;
+      } catch (err) {
+        this.limitError = err as Error;
+      }
+    }
     if (this.limitError) throw this.limitError;
     return this.part;
   }
 
   abandon(): void {
+    this.embedded?.abandon();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.decoder.destroy();

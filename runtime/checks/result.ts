@@ -1,6 +1,7 @@
 // What every check reports (as Haraka's transaction results): a verdict, or 'error' when the check
 // could not run. An error is never a clean result: the message waits in Postfix's queue.
-export type CheckName = 'virus' | 'banned' | 'spam' | 'headers';
+// 'unchecked' is reported by the banned check's decoders: content they could not decode.
+export type CheckName = 'virus' | 'banned' | 'unchecked' | 'spam' | 'headers';
 
 export interface CheckResult {
   check: CheckName;

@@ -5,7 +5,7 @@ import {
   type Field,
 } from './fields.js';
 
-export const CATEGORIES = ['VIRUS', 'BANNED', 'SPAM', 'BADH'] as const;
+export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPAM', 'BADH'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const CHECK_NAMES = ['virus', 'spam', 'banned', 'headers'] as const;
@@ -45,16 +45,20 @@ export const schema = {
     virusDestiny: destiny('D_BOUNCE', 'Virus message destiny'),
     bannedDestiny: destiny('D_BOUNCE', 'Banned attachment message destiny'),
     badHeaderDestiny: destiny('D_PASS', 'Bad header message destiny'),
+    uncheckedDestiny: destiny('D_PASS', 'Destiny of mail with content that could not be checked (encrypted or corrupt archives, archives past the inspection limits)'),
+    uncheckedSubjectTag: text('***UNCHECKED*** ', 'Text put before the subject of unchecked mail that is delivered (empty for none)'),
     spamLevel: num(6.31, 'Score required to mark a message as spam', { min: -100, max: 1000 }),
     spamSubjectTag: text('***SPAM*** ', 'Text put before the subject of spam that is delivered (empty for none)'),
     dsnCutoffLevel: num(10, 'No bounce notice is sent for spam scoring at or above this (backscatter)', { min: 0, max: 1000 }),
-    allowBannedInArchives: bool(false, 'Allow banned attachments when they are inside an archive (zip, bz2, gz, tgz, tbz)'),
+    allowBannedInArchives: bool(false, 'Allow banned attachments when they are inside an archive (zip, gz, bz2, tar, 7z, rar, cab, iso, …)'),
     bannedExtensions: list(extension, ['exe', 'vbs', 'scr', 'pif', 'bat', 'cmd', 'com', 'cpl', 'js', 'jse', 'wsf', 'hta', 'vbe', 'msi', 'lnk', 'reg', 'ps1'], 'File name extensions that are banned'),
     saMaxBodySize: num(524288, 'Messages larger than this (bytes) are scanned for viruses but not for spam', { min: 1024, max: 1073741824, integer: true }),
     extraRules: bool(true, 'Use extra spam rule channels'),
     maxArchiveDepth: num(4, 'How deep archives inside archives are opened', { min: 1, max: 16, integer: true }),
     maxArchiveBytes: num(104857600, 'Most bytes unpacked from one message’s archives before it counts as an archive bomb', { min: 1048576, max: 4294967296, integer: true }),
     maxArchiveEntries: num(10000, 'Most files listed from one message’s archives', { min: 10, max: 1000000, integer: true }),
+    maxInspectionSeconds: num(60, 'Most seconds spent decoding one message’s containers; past it the message is UNCHECKED', { min: 1, max: 3600 }),
+    banMacroDocuments: bool(false, 'Ban Office documents with VBA macros (vbaProject.bin in .docm/.xlsm/.pptm, macros in .doc/.xls)'),
   },
   quarantine: {
     dir: text('/var/lib/mailfilter/quarantine', 'Folder holding quarantined messages and their index'),

@@ -1,5 +1,6 @@
 // Turns check results into one verdict, as amavisd-new does: the highest category found wins
-// (VIRUS, then BANNED, then SPAM, then BADH), and the policy gives that category's destiny.
+// (VIRUS, then BANNED, then UNCHECKED, then SPAM, then BADH), and the policy gives that category's
+// destiny. UNCHECKED is content our decoders could not open: it outranks spam, never counts as clean.
 // A check that could not run makes the whole message wait: a scanner failure is never "clean".
 import type { CheckName, CheckResult } from '../checks/result.js';
 import type { Category, PolicyConfig } from '../config/schema.js';
@@ -9,6 +10,7 @@ import { listNote, type ListMatch } from '../lists/sender-lists.js';
 export const PRECEDENCE: ReadonlyArray<readonly [CheckName, Category]> = [
   ['virus', 'VIRUS'],
   ['banned', 'BANNED'],
+  ['unchecked', 'UNCHECKED'],
   ['spam', 'SPAM'],
   ['headers', 'BADH'],
 ];
@@ -37,6 +39,8 @@ export function destinyOf(category: Category | 'CLEAN', policy: PolicyConfig): D
       return policy.virusDestiny;
     case 'BANNED':
       return policy.bannedDestiny;
+    case 'UNCHECKED':
+      return policy.uncheckedDestiny;
     case 'SPAM':
       return policy.spamDestiny;
     case 'BADH':

@@ -76,7 +76,7 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
   const newHead = deliveryHead(head, verdict, {
     scannedBy: `${config.filter.productName} at ${mailDomain(config)}`,
     spamLevel: config.policy.spamLevel,
-    subjectTag: config.policy.spamSubjectTag,
+    subjectTag: verdict.category === 'UNCHECKED' ? config.policy.uncheckedSubjectTag : config.policy.spamSubjectTag,
   });
   const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(newHead, message, head.bodyOffset));
   for (const outcome of outcomes) {

@@ -49,7 +49,7 @@ export function addedHeaders(verdict: Verdict, options: RewriteOptions, eol: str
 export function deliveryHead(head: MessageHead, verdict: Verdict, options: RewriteOptions): Buffer {
   const eol = head.raw.includes('\r\n') || head.raw.length === 0 ? '\r\n' : '\n';
   const spamChecked = verdict.results.some((r) => r.check === 'spam' && r.score !== undefined);
-  const tagSubject = verdict.category === 'SPAM' && options.subjectTag !== '';
+  const tagSubject = (verdict.category === 'SPAM' || verdict.category === 'UNCHECKED') && options.subjectTag !== '';
   const kept: Buffer[] = [Buffer.from(addedHeaders(verdict, options, eol), 'utf8')];
   let sawSubject = false;
   for (const field of head.fields) {

@@ -1,5 +1,6 @@
 // Runs every check on a spooled message at once: clamd and spamd work in parallel with our own
-// MIME walk (banned files, headers). Each check reports; none decides.
+// MIME walk (banned files and the containers decoded for it, headers). Each check reports; none
+// decides. Content the decoders could not open is reported as 'unchecked', only when there is some.
 import { mkdir, rm } from 'node:fs/promises';
 import { checkVirus, type ClamdAddress } from '../checks/virus.js';
 import { checkSpam, type SpamdAddress } from '../checks/spam.js';
@@ -37,7 +38,10 @@ async function contentChecks(input: ScanInput, settings: ScanSettings): Promise<
 
 async function inspectContent(input: ScanInput, settings: ScanSettings, tempDir: string): Promise<CheckResult[]> {
   const { policy } = settings;
-  const budget = new InspectionBudget({ maxBytes: policy.maxArchiveBytes, maxEntries: policy.maxArchiveEntries, maxDepth: policy.maxArchiveDepth });
+  const budget = new InspectionBudget({
+    maxBytes: policy.maxArchiveBytes, maxEntries: policy.maxArchiveEntries, maxDepth: policy.maxArchiveDepth,
+    maxSeconds: policy.maxInspectionSeconds, inputBytes: input.size,
+  });
   let counter = 0;
   const context = { budget, tempDir, nextTempName: () => `t${++counter}` };
   let structure: MimeStructure;
@@ -46,9 +50,13 @@ async function inspectContent(input: ScanInput, settings: ScanSettings, tempDir:
   } catch (err) {
     if (!(err instanceof InspectionLimitError)) throw err;
     const empty: MimeStructure = { parts: [], problems: [], complete: true };
-    return [checkResult('banned', 'fail', `archive bomb? an attachment ${err.message}`), checkHeaders(input.head, empty)];
+    const limit = err.bomb
+      ? checkResult('banned', 'fail', `archive bomb: an attachment ${err.message}`)
+      : checkResult('unchecked', 'fail', `an attachment ${err.message}, inspection stopped`);
+    return [limit, checkHeaders(input.head, empty)];
   }
-  return [await checkBanned(structure, policy, budget, context), checkHeaders(input.head, structure)];
+  const [banned, unchecked] = await checkBanned(structure, policy, budget, context);
+  return [banned, ...(unchecked.result === 'fail' ? [unchecked] : []), checkHeaders(input.head, structure)];
 }
 
 const skipped = (check: CheckName) => Promise.resolve(checkResult(check, 'skip', 'check turned off (filter.checks)'));
@@ -66,5 +74,6 @@ export async function scanMessage(input: ScanInput, settings: ScanSettings): Pro
     on('spam') ? checkSpam(settings.spamd, input.spoolPath, input.size, settings.policy) : skipped('spam'),
     content,
   ]);
-  return [virus, spam, ...others.filter((r) => on(r.check))];
+  // Unchecked content is found by the banned check's decoders: it is on when that check is.
+  return [virus, spam, ...others.filter((r) => on(r.check === 'unchecked' ? 'banned' : r.check))];
 }

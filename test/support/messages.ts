@@ -54,5 +54,12 @@ export function buildMessage(spec: MessageSpec = {}): string {
 /** GTUBE: SpamAssassin's test string, 1000 points. */
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
-/** A tiny fake Windows executable: the MZ magic is what matters. */
-export const FAKE_EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), randomBytes(200)]);
+/** A tiny Windows executable: an MZ header whose e_lfanew points at a PE header, as loaders check. */
+export const FAKE_EXE = (() => {
+  const image = Buffer.concat([Buffer.alloc(0x80), randomBytes(200)]);
+  image.write('MZ', 0, 'latin1');
+  image.writeUInt16LE(0x40, 0x18);
+  image.writeUInt32LE(0x40, 0x3c);
+  image.write('PE\0\0', 0x40, 'latin1');
+  return image;
+})();
