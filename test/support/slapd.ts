@@ -1,13 +1,12 @@
 // A real OpenLDAP slapd standing in for Active Directory: an AD-like schema (proxyAddresses,
 // userPrincipalName, sAMAccountName), LDAPS and StartTLS from a test CA, and a size limit of 100
 // so that only paged searches see a whole OU of a few hundred users.
-import { stopChild } from './process.js';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { spawnServer } from '../../runtime/local/servers.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitFor } from './net.js';
+import { freePort, listening } from './net.js';
 import type { TestCerts } from './tls.js';
-import { createConnection } from 'node:net';
 
 export interface Slapd {
   ldapPort: number;
@@ -54,17 +53,17 @@ access to * by users read by * none
   writeFileSync(join(dir, 'data.ldif'), ldif);
   execFileSync('slapadd', ['-q', '-f', conf, '-l', join(dir, 'data.ldif')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const [ldapPort, ldapsPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn('slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${ldapPort}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  await waitFor('slapd to listen', () => new Promise<boolean>((resolve) => {
-    if (child.exitCode !== null) return resolve(false);
-    const socket = createConnection({ host: '127.0.0.1', port: ldapPort });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  }), 30_000);
+  const server = spawnServer('slapd', 'slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${ldapPort}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', '0'], { logFile: join(dir, 'slapd.log') });
+  try {
+    await server.ready('slapd to listen', () => listening(ldapPort), 30_000);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   return {
     ldapPort,
     ldapsPort,
-    stop: () => stopChild(child),
+    stop: () => server.stop(),
   };
 }
 
