@@ -16,6 +16,18 @@ export interface MailServerAddress {
   timeoutMs: number;
 }
 
+/** Waits for a full sink to take more, or to fail (its 'error' is seen by the caller). */
+async function drainedOrClosed(sink: Writable): Promise<void> {
+  const waiting = new AbortController();
+  try {
+    await Promise.race([once(sink, 'drain', { signal: waiting.signal }), once(sink, 'close', { signal: waiting.signal })]);
+  } catch {
+    // The sink's error: the caller's listener has it.
+  } finally {
+    waiting.abort();
+  }
+}
+
 export class Pop3Error extends Error {
   constructor(message: string, readonly stage: 'connect' | 'tls' | 'login' | 'command') {
     super(message);
@@ -173,7 +185,7 @@ export class Pop3Client {
       for await (const line of this.lines()) {
         if (sinkError) continue;
         size += line.length;
-        if (!sink.write(line)) await Promise.race([once(sink, 'drain'), once(sink, 'close')]).catch(() => undefined);
+        if (!sink.write(line)) await drainedOrClosed(sink);
       }
     } finally {
       sink.off('error', onError);
