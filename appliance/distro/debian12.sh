@@ -32,9 +32,11 @@ deb_install() {
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
-  apt-get install -y -qq --no-install-recommends $missing
+  # A failed install must not leave policy-rc.d behind: it would stop every service from starting.
+  local status=0
+  apt-get install -y -qq --no-install-recommends $missing || status=$?
   [ -n "$created_policy" ] && rm -f "$policy"
-  return 0
+  return $status
 }
 
 # Building the image on the host.
@@ -44,14 +46,19 @@ DEB_MIRROR="${DEB_MIRROR:-http://deb.debian.org/debian}"
 # What the appliance's root filesystem holds (debootstrap --include).
 DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin 7zip openssl ca-certificates procps less nano logrotate"
 
-# Installs packages inside a debootstrapped root, without starting any daemon there.
-deb_chroot_install() {
-  local root="$1"; shift
-  cat > "$root/etc/apt/sources.list" <<SOURCES
+# A Debian 12 machine's package sources: the release, its updates and security updates.
+deb_sources_list() {
+  cat <<SOURCES
 deb $DEB_MIRROR $DEB_SUITE main
 deb $DEB_MIRROR $DEB_SUITE-updates main
 deb ${DEB_MIRROR%/debian}/debian-security $DEB_SUITE-security main
 SOURCES
+}
+
+# Installs packages inside a debootstrapped root, without starting any daemon there.
+deb_chroot_install() {
+  local root="$1"; shift
+  deb_sources_list > "$root/etc/apt/sources.list"
   printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
   chmod +x "$root/usr/sbin/policy-rc.d"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
