@@ -240,8 +240,8 @@ async function listZip(path: string, context: ListContext): Promise<ContainerEnt
 
 /** Files unpacked by 7-Zip, typed by their first bytes; the containers among them stay where they are. */
 async function list7zz(path: string, kind: SevenZipKind, innerName: string, context: ListContext): Promise<ContainerEntry[]> {
-  const files = await unpackWith7zz(path, kind, context.tempDir, context.nextTempName(), context.budget);
-  const entries: ContainerEntry[] = [];
+  const { files, problem } = await unpackWith7zz(path, kind, context.tempDir, context.nextTempName(), context.budget);
+  const entries: ContainerEntry[] = problem ? [{ name: '(rest of the archive)', magic: Buffer.alloc(0), unreadable: problem }] : [];
   for (const file of files) {
     const name = files.length === 1 && (kind === 'xz' || kind === 'zstd') ? innerName : file.name;
     if (!file.path) {

@@ -69,6 +69,8 @@ interface Inspection {
 
 interface Candidate {
   name: string;
+  /** How logs name it, when not by its place in the tree (a file uuencoded in a text part). */
+  label?: string;
   magic: Buffer;
   contentType: string;
   nested?: Nested;
@@ -90,7 +92,7 @@ async function judgeOle(label: string, path: string, state: Inspection): Promise
 async function inspect(items: Candidate[], trail: string, depth: number, inArchive: boolean, state: Inspection): Promise<void> {
   for (const item of items) {
     state.budget.checkTime();
-    const label = trail ? `${trail} > ${item.name || '(unnamed)'}` : item.name || '(unnamed part)';
+    const label = item.label ?? (trail ? `${trail} > ${item.name || '(unnamed)'}` : item.name || '(unnamed part)');
     const reason = inArchive && state.policy.allowBannedInArchives ? null : bannedReason(item.name, item.magic, item.contentType, state.banned);
     if (reason) state.findings.push(`${label}: ${reason}`);
     if (item.unreadable) state.unchecked.push(`${label}: ${item.unreadable}, content not checked`);
@@ -136,7 +138,7 @@ function partCandidates(structure: MimeStructure): Candidate[] {
       // Files hidden in a text part's body are judged like attachments of their own.
       const embedded = (p.embedded ?? []).map((e): Candidate => {
         const inner = e.spillPath ? nestedAt(e.spillPath, e.name, e.magic) : undefined;
-        return { name: `${p.filename || `text part ${p.partId}`} > ${e.name} (${e.encoding})`, magic: e.magic, contentType: '', ...(inner ? { nested: inner } : {}) };
+        return { name: e.name, label: `${p.filename || `text part ${p.partId}`} > ${e.name} (${e.encoding})`, magic: e.magic, contentType: '', ...(inner ? { nested: inner } : {}) };
       });
       return [part, ...embedded];
     });

@@ -92,14 +92,25 @@ export function parseListing(stdout: string): ListedFile[] {
   return files;
 }
 
-export async function listWith7zz(path: string, kind: SevenZipKind, cwd: string, budget: InspectionBudget): Promise<ListedFile[]> {
+/** 7-Zip's complaints: stderr, and the lines of stdout that are not part of the listing. */
+const complaints = (run: Run) => `${run.stderr}\n${run.stdout.split('\n').filter((l) => !l.includes(' = ')).join('\n')}`;
+
+export interface Listing {
+  files: ListedFile[];
+  /** Set when 7-Zip listed only part of a damaged archive: what is missing is not checked. */
+  problem?: string;
+}
+
+export async function listWith7zz(path: string, kind: SevenZipKind, cwd: string, budget: InspectionBudget): Promise<Listing> {
   const type = TYPE_SWITCH[kind];
   const args = ['l', '-slt', '-ba', '-sccUTF-8', NO_PASSWORD, ...(type ? [`-t${type}`] : []), '--', path];
   const maxOutput = (budget.remaining().entries + 16) * BYTES_PER_LISTED_ENTRY;
   const listed = await run7zz(args, cwd, budget, maxOutput);
   const files = parseListing(listed.stdout);
-  if (listed.code !== 0 && files.length === 0) throw new DecodeError(whyNotOpened(listed.stderr));
-  return files;
+  if (listed.code === 0) return { files };
+  const why = whyNotOpened(complaints(listed));
+  if (files.length === 0) throw new DecodeError(why);
+  return { files, problem: `${why}, only partly listed` };
 }
 
 async function* filesBelow(dir: string): AsyncGenerator<string> {
@@ -112,8 +123,8 @@ async function* filesBelow(dir: string): AsyncGenerator<string> {
 }
 
 /** Lists, charges the budget for what the listing says, unpacks into a new folder of `tempDir`, and pairs files with paths. */
-export async function unpackWith7zz(path: string, kind: SevenZipKind, tempDir: string, outName: string, budget: InspectionBudget): Promise<UnpackedFile[]> {
-  const files = await listWith7zz(path, kind, tempDir, budget);
+export async function unpackWith7zz(path: string, kind: SevenZipKind, tempDir: string, outName: string, budget: InspectionBudget): Promise<Listing & { files: UnpackedFile[] }> {
+  const { files, problem } = await listWith7zz(path, kind, tempDir, budget);
   const outDir = join(tempDir, outName);
   for (const _ of files) budget.takeEntry();
   budget.takeBytes(files.reduce((sum, f) => sum + f.size, 0));
@@ -126,10 +137,10 @@ export async function unpackWith7zz(path: string, kind: SevenZipKind, tempDir: s
   }
   // 7-Zip drops "../" and leading "/" when it writes; match names the same way.
   const unpacked = files.map((f) => ({ ...f, path: byName.get(f.name) ?? byName.get(f.name.replace(/^(\.\.?\/)+|^\/+/g, '').replace(/\/(\.\.\/)+/g, '/')) }));
-  if (unpack.code !== 0 && unpacked.every((f) => !f.path && !f.encrypted)) throw new DecodeError(whyNotOpened(unpack.stderr));
   // Single-stream formats name their one file after the archive; a lone unpacked file is that file.
   if (files.length === 1 && !unpacked[0]!.path && byName.size === 1) unpacked[0]!.path = [...byName.values()][0];
-  return unpacked;
+  if (unpack.code !== 0 && unpacked.every((f) => !f.path && !f.encrypted)) throw new DecodeError(whyNotOpened(complaints(unpack)));
+  return problem ? { files: unpacked, problem } : { files: unpacked };
 }
 
 /** The first `count` bytes of a file. */

@@ -144,7 +144,7 @@ function tnefAttribute(level: number, id: number, data: Buffer): Buffer {
 
 /** Outlook's winmail.dat with these attachments: 8.3 title, data and the long MAPI file name. */
 export function tnef(files: FixtureFile[]): Buffer {
-  const parts = [Buffer.from([0x78, 0x9f, 0x3e, 0x22, 0x01, 0x00])];
+  const parts: Buffer[] = [Buffer.from([0x78, 0x9f, 0x3e, 0x22, 0x01, 0x00])];
   parts.push(tnefAttribute(1, 0x00089006, Buffer.from([0, 0, 1, 0]))); // attTnefVersion
   for (const file of files) {
     parts.push(tnefAttribute(2, 0x00069002, Buffer.alloc(14))); // attAttachRendData

@@ -19,6 +19,15 @@ test('precedence: VIRUS, then BANNED, then SPAM, then BADH', () => {
   assert.deepEqual([clean.kind, (clean as { category: string }).category, (clean as { destiny: string }).destiny], ['verdict', 'CLEAN', 'D_PASS']);
 });
 
+test('UNCHECKED ranks below BANNED and above SPAM, with its own destiny', () => {
+  const unchecked = fail('unchecked', 'x.7z: encrypted, names hidden');
+  assert.equal((decide([fail('banned', 'b'), unchecked], policy) as { category: string }).category, 'BANNED');
+  const verdict = decide([fail('headers', 'h'), fail('spam', 's', { score: 20 }), unchecked], policy) as { category: string; destiny: string; detail: string };
+  assert.deepEqual([verdict.category, verdict.destiny, verdict.detail], ['UNCHECKED', 'D_PASS', 'x.7z: encrypted, names hidden']);
+  assert.equal((decide([unchecked], { ...policy, uncheckedDestiny: 'D_DISCARD' }) as { destiny: string }).destiny, 'D_DISCARD');
+  assert.equal((decide([fail('virus', 'v'), unchecked], policy) as { category: string }).category, 'VIRUS');
+});
+
 test('a check that could not run postpones the message, even if another found something', () => {
   const verdict = decide([fail('banned', 'x.exe'), { check: 'virus', result: 'error', detail: 'clamd unreachable' }], policy);
   assert.equal(verdict.kind, 'postpone');
