@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuarantineStore, type QuarantineInput } from '../../../runtime/quarantine/store.js';
@@ -85,4 +86,40 @@ test('daily outcomes are counted for statistics', () => {
     { day: '2026-11-24', outcome: 'VIRUS', count: 1 },
   ]);
   store.close();
+});
+
+test('release is kept per recipient: one recipient’s release leaves the message waiting for the others', async () => {
+  const { spool, store } = setup();
+  writeFileSync(spool, 'x');
+  const entry = await store.add(spool, input({ recipients: ['alice@company.local', 'bob@company.local'] }));
+  store.markReleased(entry.id, ['alice@company.local'], 'alice');
+  assert.deepEqual(store.get(entry.id)?.releases.map((r) => [r.address, r.by]), [['alice@company.local', 'alice']]);
+  assert.equal(store.count({ addresses: ['alice@company.local'], unreleased: true }), 0);
+  assert.equal(store.count({ addresses: ['bob@company.local'], unreleased: true }), 1, 'still waiting for bob');
+  assert.equal(store.count({ unreleased: true }), 1, 'someone still waits for it');
+  store.markReleased(entry.id, ['bob@company.local'], 'vadmin');
+  assert.equal(store.count({ unreleased: true }), 0);
+  store.close();
+});
+
+test('a quarantine made before per-recipient release opens, gains the columns, and keeps its messages', async () => {
+  const { dir } = setup();
+  const quarantineDir = join(dir, 'old');
+  mkdirSync(quarantineDir, { recursive: true });
+  const old = new Database(join(quarantineDir, 'index.sqlite'));
+  old.exec(`CREATE TABLE messages (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, mail_from TEXT NOT NULL, header_from TEXT NOT NULL,
+      header_to TEXT NOT NULL, subject TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, size INTEGER NOT NULL, path TEXT NOT NULL,
+      released_at INTEGER, released_by TEXT);
+    CREATE TABLE recipients (message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, address TEXT NOT NULL, PRIMARY KEY (message_id, address));
+    INSERT INTO messages VALUES ('old-1', 1, 'x@example.net', 'x@example.net', 'a', 'old one', 'SPAM', 'd', 10, 'messages/old-1.eml', 5, 'alice');
+    INSERT INTO recipients VALUES ('old-1', 'alice@company.local'), ('old-1', 'bob@company.local');`);
+  old.close();
+  const store = QuarantineStore.open(quarantineDir, 1);
+  const entry = store.get('old-1');
+  assert.equal(entry?.subject, 'old one');
+  assert.deepEqual(entry?.releases, [], 'the old mark never said for whom: nobody’s copy is hidden');
+  store.markReleased('old-1', ['bob@company.local'], 'bob');
+  assert.deepEqual(store.get('old-1')?.releases.map((r) => r.address), ['bob@company.local']);
+  store.close();
+  QuarantineStore.open(quarantineDir, 1).close(); // opened again: nothing left to add
 });

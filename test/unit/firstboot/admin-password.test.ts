@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setInitialAdminPassword } from '../../../firstboot/admin-password.js';
+import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
+import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
+
+test('apply gives vadmin a random password once, replacing the initial one, and keeps one set before', async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'admin-password-')), 'viewer');
+  const password = await setInitialAdminPassword(dataDir);
+  assert.match(password ?? '', /^[a-zA-Z2-9]{16}$/);
+  assert.equal(await setInitialAdminPassword(dataDir), null, 'a second apply keeps it');
+  const accounts = await ViewerAccounts.open(dataDir, 8);
+  const authenticate = localAuthenticator(accounts);
+  assert.equal(await authenticate('vadmin', 'password'), null, 'the initial password is gone');
+  assert.equal((await authenticate('vadmin', password!))?.username, 'vadmin');
+  assert.equal(accounts.adminPasswordIsInitial(), false, 'so the viewer takes vadmin from the network');
+  accounts.close();
+});

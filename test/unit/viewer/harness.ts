@@ -1,0 +1,114 @@
+// A viewer of its own for a test file: fresh quarantine and accounts, a re-injector that only
+// records what it was given, and a cookie-keeping client that calls app.request() in-process.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../../runtime/config/load.js';
+import { QuarantineStore, type QuarantineInput } from '../../../runtime/quarantine/store.js';
+import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
+import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
+import { createViewerApp } from '../../../runtime/viewer/app.js';
+import type { Reinjector } from '../../../runtime/filter/deliver.js';
+import { assembleActionServices, type ActionServices } from '../../../runtime/actions/services.js';
+import type { Authenticate } from '../../../runtime/viewer/context.js';
+import { freePort } from '../../support/net.js';
+
+export interface Sent {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+export interface TestViewer {
+  dir: string;
+  app: ReturnType<typeof createViewerApp>;
+  services: ActionServices;
+  /** Everything handed to the re-injector: releases, notices, digests. */
+  sent: Sent[];
+  addMessage(input: Partial<QuarantineInput> & { id: string; recipients: string[] }, raw?: string): Promise<void>;
+  browser(ip?: string): TestBrowser;
+}
+
+export interface TestViewerOptions {
+  viewer?: Record<string, unknown>;
+  directory?: Record<string, unknown>;
+  /** How the login checks passwords; local accounts by default. */
+  authenticate?: (services: ActionServices) => Authenticate;
+  sessionMaxHours?: number;
+}
+
+export async function startTestViewer(options: TestViewerOptions = {}): Promise<TestViewer> {
+  const dir = mkdtempSync(join(tmpdir(), 'viewer-'));
+  // Every folder inside `dir`: nothing of this machine's own is touched.
+  const config = parseConfig({
+    quarantine: { dir: join(dir, 'q') }, viewer: { ...options.viewer, dataDir: join(dir, 'v') }, spamd: { port: await freePort(), timeoutSeconds: 2 },
+    ...(options.directory ? { directory: options.directory } : {}),
+  });
+  const store = QuarantineStore.open(config.quarantine.dir, 100);
+  const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8, options.sessionMaxHours ?? 24);
+  const sent: Sent[] = [];
+  const reinjector: Reinjector = {
+    async send(from, to, message) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of message) chunks.push(Buffer.from(chunk as Uint8Array));
+      sent.push({ from, to, raw: Buffer.concat(chunks).toString('utf8') });
+      return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' }));
+    },
+    close() {},
+  };
+  const services = assembleActionServices({ config, store, accounts, reinjector });
+  const app = createViewerApp({ ...services, authenticate: options.authenticate ? options.authenticate(services) : localAuthenticator(accounts) });
+  let n = 0;
+  return {
+    dir, app, services, sent,
+    async addMessage(input, raw = `From: ${input.headerFrom ?? 'x@example.net'}\r\nSubject: ${input.subject ?? 'hi'}\r\n\r\nbody\r\n`) {
+      const spool = join(dir, `spool-${++n}.eml`);
+      writeFileSync(spool, raw);
+      await store.add(spool, {
+        receivedAt: new Date(), mailFrom: 'x@example.net', headerFrom: 'x@example.net', headerTo: input.recipients.join(', '),
+        subject: `subject ${input.id}`, reason: 'SPAM', detail: 'score=9', size: Buffer.byteLength(raw), ...input,
+      });
+    },
+    browser: (ip = '10.0.0.1') => new TestBrowser(app, ip),
+  };
+}
+
+export interface Page {
+  status: number;
+  location: string | null;
+  text: string;
+  headers: Headers;
+}
+
+export class TestBrowser {
+  cookies = new Map<string, string>();
+  constructor(private readonly app: TestViewer['app'], readonly ip: string) {}
+
+  async request(path: string, init: { method?: string; form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<Page> {
+    const headers: Record<string, string> = { host: 'mx.company.com', ...(init.headers ?? {}) };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const body = init.body ?? (init.form ? new URLSearchParams(init.form).toString() : undefined);
+    const response = await this.app.request(`https://mx.company.com${path}`, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }, { incoming: { socket: { remoteAddress: this.ip } } });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const [name, value] = pair!.split('=');
+      if (value) this.cookies.set(name!, value);
+      else this.cookies.delete(name!);
+    }
+    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers };
+  }
+
+  async csrf(path: string): Promise<string> {
+    return /name="_csrf" value="([^"]+)"/.exec((await this.request(path)).text)?.[1] ?? '';
+  }
+
+  async login(username: string, password: string): Promise<Page> {
+    return this.request('/viewer/login', { form: { _csrf: await this.csrf('/viewer/login'), username, password } });
+  }
+
+  /** A POST from one of our own pages, with the session's token. */
+  async post(path: string, form: Record<string, string> = {}): Promise<Page> {
+    return this.request(path, { form: { _csrf: await this.csrf('/viewer/messages'), ...form } });
+  }
+}
