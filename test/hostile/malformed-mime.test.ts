@@ -16,6 +16,7 @@ import { startSink, type Sink } from '../support/sink.js';
 import { freePort } from '../support/net.js';
 import { buildMessage, FAKE_EXE } from '../support/messages.js';
 import { zip } from '../support/archives.js';
+import * as make from '../support/containers.js';
 
 let dir: string;
 let clamd: Clamd;
@@ -77,6 +78,32 @@ function seeds(): Array<[string, string]> {
   ];
 }
 
+/** One message per decoder: the fuzzer truncates, flips and re-encodes their bytes too. */
+function containerSeeds(): Array<[string, string]> {
+  const files = [{ name: 'a.txt', data: Buffer.from('text') }, { name: 'b.exe', data: make.peExecutable() }];
+  const attach = (filename: string, content: Buffer) => buildMessage({ subject: `seed ${filename}`, attachments: [{ filename, content }] });
+  return [
+    ['7z', attach('x.7z', make.sevenZip(files))],
+    ['cab', attach('x.cab', make.cab(files))],
+    ['iso', attach('x.iso', make.iso(files))],
+    ['arj', attach('x.arj', make.arj(files))],
+    ['lzh', attach('x.lzh', make.lzh(files))],
+    ['tnef', attach('winmail.dat', make.tnef(files))],
+    ['ole', attach('x.doc', make.ole2([{ name: 'VBA', storage: true }, { name: 'WordDocument' }]))],
+    ['uuencode', buildMessage({ subject: 'seed uu', body: `${make.uuencode('b.exe', make.peExecutable())}\r\n` })],
+  ];
+}
+
+/** Flips bytes inside one attachment's decoded content and re-encodes it, so the damage reaches the decoder. */
+function damageAttachment(message: string, random: () => number): string {
+  return message.replace(/\r\n\r\n([A-Za-z0-9+/=\r\n]{200,})\r\n--/, (whole, encoded: string) => {
+    const data = Buffer.from(encoded.replace(/\r\n/g, ''), 'base64');
+    const cut = random() < 0.4 ? data.subarray(0, Math.floor(random() * data.length)) : data;
+    for (let i = 0; i < 1 + Math.floor(random() * 20); i++) if (cut.length) cut[Math.floor(random() * cut.length)] = Math.floor(random() * 256);
+    return whole.replace(encoded, cut.toString('base64').replace(/.{76}/g, '$&\r\n'));
+  });
+}
+
 function mutate(message: string, random: () => number): string {
   const bytes = Buffer.from(message, 'latin1');
   const at = Math.floor(random() * bytes.length);
@@ -136,6 +163,21 @@ test('hand-made hostile messages each get a clear answer', async () => {
   const bomb = filter.store.list({ search: 'bomb' })[0];
   assert.equal(bomb?.reason, 'BANNED');
   assert.match(bomb?.detail ?? '', /archive bomb/);
+});
+
+test('a fuzz run of damaged containers (7z, CAB, ISO, ARJ, LZH, TNEF, OLE2, uuencode): no crash, nothing lost', { timeout: 600_000 }, async () => {
+  const random = prng(20261202);
+  const corpus = containerSeeds();
+  const sent: Sent[] = [];
+  for (let i = 0; i < 64; i++) {
+    const [, seed] = corpus[i % corpus.length]!;
+    const raw = random() < 0.8 ? damageAttachment(seed, random) : mutate(seed, random);
+    sent.push(await sendLmtp(raw, `container-fuzz-${i}`, ['bob@company.local']));
+  }
+  const codes = sent.flatMap((s) => s.codes);
+  assert.ok(codes.every((c) => c === 250 || c === 451 || c === 550 || c === 552 || c === 554), `only clear answers: ${[...new Set(codes)].join(',')}`);
+  assert.ok(codes.filter((c) => c === 451).length <= codes.length / 4, 'damage is a verdict, not a reason to retry');
+  for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
 });
 
 test('a fuzz run of mutated messages: no crash, nothing lost', { timeout: 600_000 }, async () => {
