@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, logIn } from '../support/chromium.js';
@@ -84,9 +85,18 @@ async function newPage(): Promise<Page> {
 
 const login = (page: Page, username: string, password: string) => logIn(page, base, username, password);
 
-test('HTTP redirects to HTTPS', async () => {
+test('HTTP redirects to HTTPS at the configured host name, never one the request names', async () => {
+  for (const host of [undefined, 'evil.example']) {
+    const location = await new Promise<string | undefined>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port: viewer.httpPort, path: '/', headers: host ? { host } : {} }, (res) => {
+        res.resume();
+        resolve(res.headers.location);
+      }).on('error', reject).end();
+    });
+    assert.equal(location, `https://mx.company.com:${viewer.httpsPort}/viewer/`, `Host: ${host ?? '(the address)'}`);
+  }
   const page = await newPage();
-  await page.goto(`http://127.0.0.1:${(viewer as RunningViewer).httpPort}/`);
+  await page.goto(`${base}/viewer/`);
   assert.equal(page.url(), `${base}/viewer/login`);
   await page.context().close();
 });
