@@ -86,13 +86,13 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
 }
 
 async function quarantine(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], id: string, deps: FilterDeps): Promise<RecipientReplies> {
-  const { config, store, reinjector, log } = deps;
+  const { store, log } = deps;
   if (verdict.category === 'CLEAN') throw new Error('a clean message is never quarantined');
-  const envelope = { ...message.envelope, rcptTo: recipients };
+  const { mailFrom } = message.envelope;
   await store.add(message.path, {
     id,
     receivedAt: message.receivedAt,
-    mailFrom: envelope.mailFrom,
+    mailFrom,
     recipients,
     headerFrom: decodedHeader(head, 'From'),
     headerTo: decodedHeader(head, 'To'),
@@ -104,25 +104,31 @@ async function quarantine(message: SpooledMessage, head: MessageHead, verdict: V
   log.info('quarantined', { id, to: recipients.join(','), reason: verdict.category, destiny: verdict.destiny, detail: verdict.detail });
 
   if (verdict.destiny === 'D_BOUNCE') {
-    if (mayBounce(verdict, envelope.mailFrom, config.policy)) {
-      const dsn = buildBounce({
-        reportingHost: config.network.hostname,
-        sender: envelope.mailFrom,
-        recipients: envelope.rcptTo,
-        verdict,
-        quarantineId: id,
-        arrivalDate: message.receivedAt,
-        originalHead: head.raw,
-      });
-      // The message itself is safe on disk; a notice that cannot be sent is logged, not retried.
-      const [outcome] = await reinjector.send('', [envelope.mailFrom], Readable.from([dsn]));
-      if (outcome && outcome.code < 300) log.info('bounce sent', { id, to: envelope.mailFrom });
-      else log.error('bounce not sent', { id, to: envelope.mailFrom, code: outcome?.code, response: outcome?.response });
-    } else {
-      log.info('bounce suppressed', { id, why: envelope.mailFrom === '' ? 'null sender' : `spam score at or above ${config.policy.dsnCutoffLevel}` });
-    }
+    // The message itself is safe on disk; a notice that cannot be sent is logged, not retried.
+    await sendBounce(message, head, verdict, mailFrom, recipients, id, deps).catch((err: Error) =>
+      log.error('bounce not sent', { id, to: mailFrom, error: err.message }));
   }
   return recipients.map(() => `2.7.0 Ok: ${id} quarantined (${verdict.category})`);
+}
+
+async function sendBounce(message: SpooledMessage, head: MessageHead, verdict: Verdict, sender: string, recipients: string[], id: string, deps: FilterDeps): Promise<void> {
+  const { config, reinjector, log } = deps;
+  if (!mayBounce(verdict, sender, config.policy)) {
+    log.info('bounce suppressed', { id, why: sender === '' ? 'null sender' : `spam score at or above ${config.policy.dsnCutoffLevel}` });
+    return;
+  }
+  const dsn = buildBounce({
+    reportingHost: config.network.hostname,
+    sender,
+    recipients,
+    verdict,
+    quarantineId: id,
+    arrivalDate: message.receivedAt,
+    originalHead: head.raw,
+  });
+  const [outcome] = await reinjector.send('', [sender], Readable.from([dsn]));
+  if (outcome && outcome.code < 300) log.info('bounce sent', { id, to: sender });
+  else log.error('bounce not sent', { id, to: sender, code: outcome?.code, response: outcome?.response });
 }
 
 interface RecipientGroup {
@@ -142,6 +148,24 @@ function groupByVerdict(rcptTo: string[], verdictFor: (recipient: string) => Ver
     groups.set(key, group);
   });
   return [...groups.values()];
+}
+
+/**
+ * One group's delivery or quarantine, answered on its own: a failure here is a 4xx for this group's
+ * recipients only, so the groups already delivered keep their 250 and Postfix sends them nothing twice.
+ */
+async function answerGroup(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], id: string, deps: FilterDeps): Promise<RecipientReplies> {
+  try {
+    return verdict.destiny === 'D_PASS'
+      ? await deliver(message, head, verdict, recipients, deps)
+      : await quarantine(message, head, verdict, recipients, id, deps);
+  } catch (err) {
+    const error = err as Error;
+    const action = verdict.destiny === 'D_PASS' ? 'delivered' : 'quarantined';
+    const why = error.message.replace(/[\r\n]+/g, ' ').slice(0, 200);
+    deps.log.error('group failed', { id, to: recipients.join(','), category: verdict.category, destiny: verdict.destiny, error: why });
+    return recipients.map(() => tempFail('4.3.0', `${id} could not be ${action} (${why})`));
+  }
 }
 
 export async function filterMessage(message: SpooledMessage, deps: FilterDeps): Promise<RecipientReplies> {
@@ -176,9 +200,8 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
     const recipients = group.positions.map((p) => message.envelope.rcptTo[p]!);
     if (group.verdict.listNote) log.info('sender list', { id: message.id, to: recipients.join(','), note: group.verdict.listNote, category: group.verdict.category, destiny: group.verdict.destiny });
     const id = quarantined === 0 ? message.id : `${message.id}-${quarantined + 1}`;
-    const groupReplies = group.verdict.destiny === 'D_PASS'
-      ? await deliver(message, head, group.verdict, recipients, deps)
-      : (quarantined += 1, await quarantine(message, head, group.verdict, recipients, id, deps));
+    if (group.verdict.destiny !== 'D_PASS') quarantined += 1;
+    const groupReplies = await answerGroup(message, head, group.verdict, recipients, id, deps);
     group.positions.forEach((position, i) => (replies[position] = groupReplies[i]!));
   }
   try {
