@@ -17,7 +17,7 @@ test('defaults are the 2006 wizard’s answers', () => {
   assert.equal(policy.extraRules, true);
   assert.equal(quarantine.maxSizeMb, 500);
   assert.equal(viewer.enabled, true);
-  assert.deepEqual(viewer.allowedDownloadTypes, ['SPAM', 'BANNED', 'BADH']);
+  assert.deepEqual(viewer.allowedDownloadTypes, ['SPAM', 'BADH']);
   assert.equal(mail.mode, 'fetchmail');
   assert.deepEqual(mail.allowedNetworks, ['host']);
   assert.equal(directory.allowInsecure, false);
