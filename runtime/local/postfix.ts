@@ -22,8 +22,17 @@ export interface Postfix extends Server {
   start(): Promise<void>;
 }
 
+/**
+ * `postfix start`, or with `resolvConf` the same inside a mount namespace of its own where that
+ * file is /etc/resolv.conf: Postfix's resolver reads nothing else, and the machine's stays untouched.
+ */
+function startCommand(confDir: string, resolvConf?: string) {
+  if (!resolvConf) return run('postfix', ['-c', confDir, 'start']);
+  return run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec postfix -c "$1" start', resolvConf, confDir]);
+}
+
 /** Postfix's daemons drop to the postfix user: `dir` and every folder above it must be searchable by it. */
-export async function startPostfix(dir: string, config: AppConfig, options: { quickRetries?: boolean } = {}): Promise<Postfix> {
+export async function startPostfix(dir: string, config: AppConfig, options: { quickRetries?: boolean; resolvConf?: string } = {}): Promise<Postfix> {
   const confDir = config.postfix.configDir;
   for (const sub of ['queue', 'data']) mkdirSync(join(dir, sub), { recursive: true });
   const uid = Number((await run('id', ['-u', 'postfix'])).stdout);
@@ -59,7 +68,7 @@ export async function startPostfix(dir: string, config: AppConfig, options: { qu
   const start = async () => {
     unregister ??= stopWhenProcessExits(() => execFileSync('postfix', ['-c', confDir, 'abort'], { stdio: 'ignore' }));
     try {
-      await run('postfix', ['-c', confDir, 'start']).catch((err: Error) => {
+      await startCommand(confDir, options.resolvConf).catch((err: Error) => {
         throw new Error(`postfix start failed: ${err.message}\n${logTail()}`);
       });
       await waitFor('Postfix to listen', () => listening(config.postfix.smtpPort), 30_000);

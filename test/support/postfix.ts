@@ -5,7 +5,7 @@ import { startPostfix as startLocalPostfix, type Postfix } from '../../runtime/l
 
 export type { Postfix };
 
-/** `config.postfix.configDir` must point inside `dir`. */
-export function startPostfix(dir: string, config: AppConfig): Promise<Postfix> {
-  return startLocalPostfix(dir, config, { quickRetries: true });
+/** `config.postfix.configDir` must point inside `dir`; `resolvConf` is the DNS Postfix sees (test/support/dns.ts). */
+export function startPostfix(dir: string, config: AppConfig, options: { resolvConf?: string } = {}): Promise<Postfix> {
+  return startLocalPostfix(dir, config, { quickRetries: true, ...options });
 }
