@@ -52,7 +52,11 @@ say "unpacking a fresh root in $root"
 mkdir -p "$root"
 tar -C "$root" -I zstd -xf "$minbase"
 deb_sources_list > "$root/etc/apt/sources.list"
+# The machine's network settings, not its state: how names resolve, and the certificate
+# authorities a TLS proxy between this machine and the registries may need.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 # Node as nodejs.org's binary tarball installs it: node and its headers in /usr/local, npm beside.
 cp -a "$node_dir/node-package/bin" "$node_dir/node-package/include" "$node_dir/node-package/share" "$root/usr/local/"
 mkdir -p "$root/usr/local/lib/node_modules"
@@ -74,10 +78,15 @@ mount -t tmpfs tmpfs "$root/tmp"
 mount -t tmpfs tmpfs "$root/run"
 mount --bind "$repo" "$root/src"
 mount -o remount,bind,ro "$root/src"
+proxies=()
+for name in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+  [ -n "${!name:-}" ] && proxies+=("$name=${!name}")
+done
 exec chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 CI=true TERM=dumb DEBIAN_FRONTEND=noninteractive bash -c "
+  LANG=C.UTF-8 CI=true TERM=dumb DEBIAN_FRONTEND=noninteractive NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "${proxies[@]}" bash -c "
     set -euo pipefail
     apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null
+    update-ca-certificates >/dev/null
     git clone -q /src /work/mailfilter
     cd /work/mailfilter
     echo \"fresh root: \$(. /etc/os-release; echo \$PRETTY_NAME), node \$(node --version), npm \$(npm --version), no /etc/postfix/main.cf: \$([ -e /etc/postfix/main.cf ] && echo no || echo yes), HEAD \$(git log -1 --format=%h)\"
