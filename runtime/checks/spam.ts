@@ -27,6 +27,9 @@ export function parseSpamdReply(reply: string): SpamdReply {
   return { score: Number(spam[1]), tests };
 }
 
+/** spamd took longer than its timeout: the message may be what keeps it busy (see spamTimedOut). */
+class SpamdTimeout extends Error {}
+
 /** One SPAMC request with the message streamed from a file; resolves with spamd's whole reply. */
 function spamdRequest(address: SpamdAddress, head: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,7 +42,7 @@ function spamdRequest(address: SpamdAddress, head: string, path: string): Promis
       socket.destroy();
       reject(err);
     };
-    socket.setTimeout(address.timeoutSeconds * 1000, () => fail(new Error(`spamd at ${address.host}:${address.port} did not answer within ${address.timeoutSeconds}s`)));
+    socket.setTimeout(address.timeoutSeconds * 1000, () => fail(new SpamdTimeout(`spamd at ${address.host}:${address.port} did not answer within ${address.timeoutSeconds}s`)));
     socket.on('error', (err) => fail(new Error(`spamd at ${address.host}:${address.port} unreachable: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('end', () => {
@@ -82,6 +85,25 @@ export async function checkSpam(address: SpamdAddress, spoolPath: string, size: 
     const verdict = score >= policy.spamLevel ? 'fail' : 'pass';
     return checkResult('spam', verdict, `score=${score} required=${policy.spamLevel}`, { score, tests });
   } catch (err) {
-    return checkResult('spam', 'error', (err as Error).message);
+    const error = err as Error;
+    return checkResult('spam', 'error', error instanceof SpamdTimeout ? `${TIMED_OUT}${error.message}` : error.message);
   }
+}
+
+// The words that mark a timed-out check and a given-up one; read only through the two tests below.
+const TIMED_OUT = 'timed out: ';
+const GIVEN_UP = 'given up: ';
+
+/** A spam check that failed because spamd ran out of time (not because it was down). */
+export function spamTimedOut(result: CheckResult): boolean {
+  return result.check === 'spam' && result.result === 'error' && result.detail.startsWith(TIMED_OUT);
+}
+
+/** After `tries` timeouts on one message: no spam verdict, so the other checks decide (as amavisd-new does). */
+export function spamCheckGivenUp(tries: number): CheckResult {
+  return checkResult('spam', 'skip', `${GIVEN_UP}spamd timed out on ${tries} ${tries === 1 ? 'try' : 'tries'}, decided without a spam verdict`);
+}
+
+export function spamGivenUp(result: CheckResult): boolean {
+  return result.check === 'spam' && result.result === 'skip' && result.detail.startsWith(GIVEN_UP);
 }

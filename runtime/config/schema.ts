@@ -120,6 +120,7 @@ export const schema = {
     host: text('127.0.0.1', 'spamd host'),
     port: port(783, 'spamd port'),
     timeoutSeconds: num(120, 'Seconds to wait for a spamd verdict', { min: 1, max: 3600 }),
+    maxTimeouts: num(3, 'Times spamd may time out on the same message (each a deferral) before it is decided without a spam verdict, marked "timed out" in X-Spam-Status', { min: 1, max: 100, integer: true }),
   },
 } satisfies Record<string, Record<string, Field<unknown>>>;
 

@@ -9,6 +9,8 @@ import { listen } from './listen.js';
 import { filterMessage } from './pipeline.js';
 import { prepareSpoolDir } from './spool.js';
 import { openSenderListLookup } from '../lists/lookup.js';
+import { openSpamTimeouts } from './spam-timeouts.js';
+import { join } from 'node:path';
 
 export interface RunningFilter {
   port: number;
@@ -28,6 +30,8 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     maxConnections: config.filter.maxConnections,
   });
   const senderLists = openSenderListLookup(config.viewer.dataDir, log);
+  // Beside the quarantine, not in the spool: the spool is emptied at every start.
+  const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);
   const server = await listen({
     host: config.filter.listenHost,
     port: config.filter.listenPort,
@@ -36,7 +40,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     maxMessageBytes: config.filter.maxMessageBytes,
     maxConnections: config.filter.maxConnections,
     log,
-    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists }),
+    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts }),
   });
   // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report.
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -58,6 +62,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       reinjector.close();
       senderLists.close();
+      spamTimeouts.close();
       store.close();
     },
   };

@@ -15,6 +15,7 @@ import { buildBounce } from './bounce.js';
 import { scanMessage, type ScanSettings } from './scan.js';
 import { SmtpReply, tempFail } from './smtp-reply.js';
 import type { RecipientOutcome, Reinjector } from './deliver.js';
+import { messageKey, settleSpamTimeout, type SpamTimeouts } from './spam-timeouts.js';
 
 export interface Envelope {
   mailFrom: string;
@@ -40,6 +41,8 @@ export interface FilterDeps {
   log: Logger;
   /** The allow/block lists; each recipient's own entries and the global ones. */
   senderLists: SenderListLookup;
+  /** Spam-check timeouts per message, kept across restarts. */
+  spamTimeouts: SpamTimeouts;
 }
 
 /** A reply for every recipient, in envelope order; a string is a success text. */
@@ -172,7 +175,10 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   const { config, log, store } = deps;
   const started = Date.now();
   const head = message.bytes ? headOf(message.bytes) : await readHead(message.path);
-  const results = await scanMessage({ spoolPath: message.path, size: message.size, head }, scanSettings(config));
+  const scanned = await scanMessage({ spoolPath: message.path, size: message.size, head }, scanSettings(config));
+  const key = messageKey(head, message.size);
+  const { results, tries, givenUp } = settleSpamTimeout(scanned, key, deps.spamTimeouts, config.spamd.maxTimeouts);
+  if (givenUp) log.warn('spam check given up', { id: message.id, message: key, timeouts: tries, why: 'spamd timed out on every try; decided without a spam verdict' });
   const verdict = decide(results, config.policy);
   const checks = Object.fromEntries(results.map((r) => [r.check, `${r.result}${r.result === 'pass' ? '' : `(${r.detail.slice(0, 120)})`}`]));
 

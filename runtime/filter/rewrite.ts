@@ -2,6 +2,7 @@
 // X-Spam-* headers from outside removed, the subject tagged when spam is passed on.
 import type { MessageHead } from './message-head.js';
 import type { Verdict } from './decide.js';
+import { spamGivenUp } from '../checks/spam.js';
 
 const SPAM_HEADERS = new Set(['x-spam-flag', 'x-spam-status', 'x-spam-level', 'x-spam-score']);
 
@@ -38,6 +39,9 @@ export function addedHeaders(verdict: Verdict, options: RewriteOptions, eol: str
     out += `X-Spam-Score: ${score}${eol}`;
     out += `X-Spam-Level: ${'*'.repeat(Math.max(0, Math.min(64, Math.floor(spam.score))))}${eol}`;
     out += fold('X-Spam-Status', `${isSpam ? 'Yes' : 'No'}, score=${score} required=${options.spamLevel} tests=[${(spam.tests ?? []).join(', ')}]`, eol);
+  } else if (spam && spamGivenUp(spam)) {
+    out += `X-Spam-Flag: NO${eol}`;
+    out += fold('X-Spam-Status', `No, check timed out (${spam.detail.replace(/^given up: /, '')}) required=${options.spamLevel}`, eol);
   }
   if (verdict.listNote) out += fold('X-Mailfilter-List', verdict.listNote.replace(/[^\x20-\x7e]/g, '?').slice(0, 300), eol);
   if (verdict.category !== 'CLEAN' && verdict.category !== 'SPAM') {
@@ -48,7 +52,8 @@ export function addedHeaders(verdict: Verdict, options: RewriteOptions, eol: str
 
 export function deliveryHead(head: MessageHead, verdict: Verdict, options: RewriteOptions): Buffer {
   const eol = head.raw.includes('\r\n') || head.raw.length === 0 ? '\r\n' : '\n';
-  const spamChecked = verdict.results.some((r) => r.check === 'spam' && r.score !== undefined);
+  // Our X-Spam-* headers replace any from outside, whenever we write some.
+  const spamChecked = verdict.results.some((r) => r.check === 'spam' && (r.score !== undefined || spamGivenUp(r)));
   const tagSubject = (verdict.category === 'SPAM' || verdict.category === 'UNCHECKED') && options.subjectTag !== '';
   const kept: Buffer[] = [Buffer.from(addedHeaders(verdict, options, eol), 'utf8')];
   let sawSubject = false;

@@ -20,6 +20,8 @@ export async function startSpamd(dir: string, options: { port?: number; extraArg
     '--local', `--listen=127.0.0.1:${port}`, '--allowed-ips=127.0.0.1', '--max-children=2', '--min-children=1',
     '--nouser-config', '--username=nobody', '--allow-tell', `--cf=bayes_path ${join(dir, 'bayes')}`, `--helper-home-dir=${dir}`,
     `--pidfile=${join(dir, 'spamd.pid')}`, `--syslog=${join(dir, 'spamd.log')}`,
+    // As the image's local.cf: a partial result after 50 s, within the filter's spamd timeout.
+    '--cf=time_limit 50',
     ...(options.extraArgs ?? []),
   ], { logFile: join(dir, 'spamd.out') });
   try {
