@@ -28,6 +28,8 @@ export interface Answers {
   finalServer: string;
   relayDomains: string[];
   allowedNetworks: string[];
+  /** The allowed networks the admin confirmed as wider than a /16 ('' when none were). */
+  wideNetworksConfirmed: string;
   spamDestiny: Destiny;
   virusDestiny: Destiny;
   bannedDestiny: Destiny;
@@ -51,7 +53,7 @@ export function defaultAnswers(): Answers {
   return {
     hostname: '', dhcp: false, address: '', netmask: '', gateway: '', dns1: '', dns2: '',
     mode: 'fetchmail', enterAccounts: false, keep: true, fetchServers: [],
-    externalDomain: '', internalDomain: '', finalServer: '', relayDomains: [], allowedNetworks: [],
+    externalDomain: '', internalDomain: '', finalServer: '', relayDomains: [], allowedNetworks: [], wideNetworksConfirmed: '',
     spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', uncheckedDestiny: 'D_PASS', badHeaderDestiny: 'D_PASS',
     spamLevel: 6.31, allowBannedInArchives: false, saMaxBodySize: 524288, quarantineMaxMb: 500, extraRules: true,
     viewerEnabled: true, exchange: true, ldapServer: '', ldapUser: '', ldapPassword: '', ldapBaseDn: '',

@@ -10,6 +10,9 @@ import { accountsFile, answersToConfig, type Answers } from './answers.js';
 import { renderAll, writeRendered } from '../runtime/render/render.js';
 import { tlsFiles } from '../runtime/viewer/server.js';
 import { setInitialAdminPassword } from './admin-password.js';
+import { fitLine } from './wrap.js';
+import { captureStderr } from './stderr-log.js';
+import { CLAMAV_DB_DIR, freshclamRetryMinutes, noDatabaseLines, virusDatabase } from '../runtime/status/virus-db.js';
 
 const run = promisify(execFile);
 
@@ -51,7 +54,7 @@ async function systemctl(...args: string[]): Promise<void> {
   await run('systemctl', args, { timeout: 120_000 });
 }
 
-function serviceSteps(config: AppConfig): Step[] {
+function serviceSteps(config: AppConfig, root: string): Step[] {
   const enableOrDisable = async (unit: string, on: boolean) => {
     if (on) await systemctl('enable', '--now', unit).then(() => systemctl('restart', unit));
     else await systemctl('disable', '--now', unit);
@@ -61,7 +64,12 @@ function serviceSteps(config: AppConfig): Step[] {
     { label: 'Setting the host name', run: () => run('hostname', [config.network.hostname.split('.')[0]!]).then(() => undefined), advice: 'Check the host name you entered.' },
     { label: 'Restarting the network (SSH sessions may drop)', run: () => systemctl('restart', 'networking'), advice: 'Check the address, mask and gateway; `ip addr` shows what the interface has.' },
     { label: 'Restarting Postfix', run: () => systemctl('restart', 'postfix'), advice: journal('postfix') },
-    { label: 'Restarting ClamAV (clamd)', run: () => systemctl('restart', 'clamav-daemon'), advice: journal('clamav-daemon') },
+    {
+      label: 'Restarting ClamAV (clamd)',
+      // Without a database the unit waits for one (its drop-in): "done" would hide that.
+      run: () => systemctl('restart', 'clamav-daemon').then(() => (virusDatabase(inRoot(root, CLAMAV_DB_DIR)).files.length ? undefined : 'waiting for a virus database, see below')),
+      advice: journal('clamav-daemon'),
+    },
     { label: 'Restarting the ClamAV updater (freshclam)', run: () => systemctl('restart', 'clamav-freshclam'), advice: 'freshclam needs the Internet; the old database is used until it works.' },
     { label: 'Restarting SpamAssassin (spamd)', run: () => systemctl('restart', 'spamd'), advice: journal('spamd') },
     { label: 'Restarting the content filter', run: () => systemctl('restart', 'mailfilter-filter'), advice: journal('mailfilter-filter') },
@@ -81,6 +89,23 @@ function serviceSteps(config: AppConfig): Step[] {
 }
 
 export async function applyAnswers(answers: Answers, base: AppConfig, options: ApplyOptions): Promise<boolean> {
+  const { root } = options;
+  // A serial console cuts long lines at 80 columns; log lines and warnings go to a file instead.
+  const progress = (text: string) => {
+    for (const line of text.split('\n')) for (const part of fitLine(line)) options.progress(part);
+  };
+  const stopCapture = captureStderr(inRoot(root, APPLY_LOG));
+  try {
+    return await applySteps(answers, base, { ...options, progress });
+  } finally {
+    await new Promise((resolve) => setImmediate(resolve)); // the logger writes on the next turn
+    stopCapture();
+  }
+}
+
+export const APPLY_LOG = '/var/log/mailfilter/configure.log';
+
+async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptions): Promise<boolean> {
   const { root, progress } = options;
   let config: AppConfig;
   try {
@@ -142,7 +167,7 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
       advice: 'openssl must be installed to make the self-signed certificate.',
     },
   ];
-  if (options.restart) steps.push(...serviceSteps(config));
+  if (options.restart) steps.push(...serviceSteps(config, root));
 
   for (const [index, step] of steps.entries()) {
     const prefix = `[${index + 1}/${steps.length}] ${step.label} ...`;
@@ -159,5 +184,10 @@ export async function applyAnswers(answers: Answers, base: AppConfig, options: A
   rmSync(inRoot(root, '/reconfigure'), { force: true });
   progress('The configuration is applied.');
   progress(`To reconfigure at any time: run 'mailfilter configure', or 'touch /reconfigure' and reboot.`);
+  if (virusDatabase(inRoot(root, CLAMAV_DB_DIR)).files.length === 0) {
+    progress('');
+    for (const line of noDatabaseLines(freshclamRetryMinutes(inRoot(root, '/etc/clamav/freshclam.conf')))) progress(line);
+  }
+  progress("'mailfilter status' shows the services, the queue and the virus database.");
   return true;
 }

@@ -66,6 +66,8 @@ async function confirmOverSsh(): Promise<boolean> {
 }
 
 export async function configure(options: ConfigureOptions): Promise<number> {
+  // A warning printed over the wizard's screen or apply's steps helps nobody at the console.
+  process.noDeprecation = true;
   const base = baseConfig(options.root);
   const saved = loadSavedAnswers(join(options.root, ANSWERS_PATH));
   let answers: Answers;

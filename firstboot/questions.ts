@@ -2,6 +2,7 @@
 // and skips. Each question reads and writes one answer; the screen and the engine know nothing else.
 import type { Answers } from './answers.js';
 import * as check from './validate.js';
+import { describeNetworks, isThisAppliance, wideAllowedNetworks } from './networks.js';
 
 export const SECTIONS = ['Network configuration', 'Fetchmail configuration', 'E-mail setup', 'Spam configuration', 'Integration configuration'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -13,6 +14,8 @@ export interface Question {
   prompt: string;
   secret?: boolean;
   skip?: (a: Answers) => boolean;
+  /** Asked only in this mode; every other question counts as a step even when skipped. */
+  mode?: Answers['mode'];
   /** What Enter on an empty line means. */
   defaultText: (a: Answers) => string;
   check: (value: string, a: Answers) => string | null;
@@ -72,11 +75,15 @@ function numeric<K extends keyof Answers>(id: K, section: Section, prompt: strin
 }
 
 export const ACCOUNTS_QUESTION_ID = 'fetchServers';
+// SpamAssassin's own default is 5: at or below 0 most legitimate mail would count as spam, above
+// 30 nothing would.
+export const SPAM_LEVEL_MIN = 1;
+export const SPAM_LEVEL_MAX = 30;
 
 export const QUESTIONS: Question[] = [
   text('hostname', 'Network configuration', 'Enter the fully qualified hostname (eg, mailfilter.company.com)', check.fqdn),
   yesNo('dhcp', 'Network configuration', 'Use DHCP to configure network settings?', { help: 'If using SMTP-mode, it is best to enter a static IP address. Fetchmail mode can use either.' }),
-  text('address', 'Network configuration', 'Enter the IP address to use (eg, 192.168.100.10)', check.ipv4, { skip: staticNet }),
+  text('address', 'Network configuration', 'Enter the IP address to use (eg, 192.168.100.10)', check.hostAddress, { skip: staticNet }),
   text('netmask', 'Network configuration', 'Enter the subnet mask to use (eg, 255.255.255.0)', check.netmask, { skip: staticNet }),
   {
     ...text('gateway', 'Network configuration', 'Enter the address of the default gateway (eg, 192.168.100.1)', check.ipv4, { skip: staticNet }),
@@ -94,17 +101,17 @@ export const QUESTIONS: Question[] = [
     },
   },
   yesNo('enterAccounts', 'Fetchmail configuration', 'Would you like to enter account information to be used by fetchmail? If there are more than a few accounts it is recommended to edit the accounts file (/etc/mailfilter/fetch-accounts.json) directly', {
-    skip: fetchmail,
+    skip: fetchmail, mode: 'fetchmail',
     help: 'In a deployment with many users it is quickest to enter the information into the accounts file directly. However, it can still be useful to enter an account or two as is done here for use as examples, or as test accounts before full deployment.',
   }),
   yesNo('keep', 'Fetchmail configuration', 'Would you like to keep messages on the servers after fetching? Strongly recommended when first configuring a system.', {
-    skip: fetchmail,
+    skip: fetchmail, mode: 'fetchmail',
     help: 'Using this option means no mail will ever be deleted from the hosting mail server. It corresponds to the fetchmail option "keep." After the server has been tested and shown to be operating correctly, you should edit the accounts file to set "keep": false, else the mailboxes on the remote server will eventually fill.',
   }),
   // Answered through a loop of its own (server, user, password, local address); see wizard.ts.
   {
     id: ACCOUNTS_QUESTION_ID, section: 'Fetchmail configuration', prompt: 'Enter a server to poll (blank to quit)',
-    skip: (a) => a.mode !== 'fetchmail' || !a.enterAccounts,
+    skip: (a) => a.mode !== 'fetchmail' || !a.enterAccounts, mode: 'fetchmail',
     defaultText: () => '', check: () => null, store: () => undefined,
   },
 
@@ -112,9 +119,12 @@ export const QUESTIONS: Question[] = [
     help: 'The answers here reflect a common layout when using Microsoft Small Business Server, where the internal domain is distinguished from the public domain by the use of the .local suffix. There is no requirement that the external mail domain and the internal one be different.',
   }),
   { ...text('internalDomain', 'E-mail setup', 'Internal mail domain (eg, company.local). Very often this is the same as the external', check.domain), defaultText: (a) => a.internalDomain || a.externalDomain },
-  text('finalServer', 'E-mail setup', 'Enter the full name or address of the mail server to take final delivery after filtering is complete', check.hostOrIp, {
-    help: 'This setting is the hostname of the "real" mail server on your network that should take delivery of all messages. Make sure it is entered accurately and that it is reachable by the appliance. If it is not, mail could be bounced.',
-  }),
+  {
+    ...text('finalServer', 'E-mail setup', 'Enter the full name or address of the mail server to take final delivery after filtering is complete', check.hostOrIp, {
+      help: 'This setting is the hostname of the "real" mail server on your network that should take delivery of all messages. Make sure it is entered accurately and that it is reachable by the appliance. If it is not, mail could be bounced.',
+    }),
+    check: (v, a) => check.hostOrIp(v) ?? (isThisAppliance(v, a) ? `${v.trim()} is this appliance itself: mail would loop. Enter your organisation's own mail server.` : null),
+  },
   {
     id: 'relayDomains', section: 'E-mail setup', prompt: 'Enter a comma separated list of domains this server should service / relay',
     defaultText: (a) => (a.relayDomains.length ? a.relayDomains : [...new Set([a.externalDomain, a.internalDomain].filter(Boolean))]).join(', '),
@@ -125,12 +135,26 @@ export const QUESTIONS: Question[] = [
   },
   {
     id: 'allowedNetworks', section: 'E-mail setup',
-    help: "The default value of this field will be 'host' if using fetchmail-mode and 'subnet' if using SMTP-mode. If this appliance is also the SMTP server which will send outgoing messages for your clients, at the least it must be set to 'subnet'. If your network consists of more than one subnet, enter a comma separated list of all the networks from which it will accept connections.",
+    // 'host' in both modes (the manual had 'subnet' for SMTP): behind NAT or port forwarding every
+    // connection from the Internet comes from an address inside the subnet, which made an open relay.
+    help: "The default is 'host': only the appliance itself may send mail to other domains. Choose 'subnet' or list networks only if this appliance also sends your clients' outgoing mail, and never when mail from the Internet reaches it through NAT or port forwarding: those connections then come from an address on your own network, and anyone could relay through it. If your network consists of more than one subnet, enter a comma separated list of all the networks from which it will accept connections.",
     prompt: "Enter 'host', 'subnet', or a comma separated list of networks (eg, 192.168.100.0/24) from which this server should allow clients. The default option is usually best unless one is sure they have other requirements",
-    defaultText: (a) => (a.allowedNetworks.length ? a.allowedNetworks.join(', ') : a.mode === 'smtp' ? 'subnet' : 'host'),
+    defaultText: (a) => (a.allowedNetworks.length ? a.allowedNetworks.join(', ') : 'host'),
     check: (v, a) => check.networks(v) ?? (check.splitList(v)[0] === 'subnet' && a.dhcp ? "With DHCP the subnet is not known in advance: enter 'host' or the networks, like 192.168.100.0/24." : null),
     store: (v, a) => {
       a.allowedNetworks = check.splitList(v);
+    },
+  },
+  {
+    id: 'wideNetworksConfirmed', section: 'E-mail setup',
+    skip: (a) => wideAllowedNetworks(a).length === 0,
+    help: 'Every host in the allowed networks may send mail through this appliance to any domain on the Internet. A network this wide is an open relay: spammers find such servers within hours, and the appliance’s address ends up on block lists. Press Ctrl-B to go back and enter narrower networks.',
+    prompt: "The allowed networks include a network wider than a /16. Type 'yes, I understand' to allow relaying from it",
+    // The confirmation holds for the networks it was given for: other networks ask again.
+    defaultText: (a) => (a.wideNetworksConfirmed !== '' && a.wideNetworksConfirmed === a.allowedNetworks.join(', ') ? check.UNDERSTOOD : ''),
+    check: (v, a) => (v.trim().toLowerCase() === check.UNDERSTOOD.toLowerCase() ? null : `${wideAllowedNetworks(a).join(', ')} would make an open relay. Type '${check.UNDERSTOOD}', or Ctrl-B to change the networks.`),
+    store: (_, a) => {
+      a.wideNetworksConfirmed = a.allowedNetworks.join(', ');
     },
   },
 
@@ -139,7 +163,7 @@ export const QUESTIONS: Question[] = [
   destiny('bannedDestiny', 'Banned attachment message destiny (D_PASS, D_BOUNCE, or D_DISCARD). D_BOUNCE or D_DISCARD should be used so disallowed attachments (eg, .exe) are not delivered to clients.'),
   destiny('uncheckedDestiny', 'Unchecked message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for mail with content that could not be checked: encrypted or damaged archives, or archives past the inspection limits. With D_PASS it is delivered with ***UNCHECKED*** before the subject.'),
   destiny('badHeaderDestiny', 'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.'),
-  numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', -100, 1000, false),
+  numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', SPAM_LEVEL_MIN, SPAM_LEVEL_MAX, false),
   yesNo('allowBannedInArchives', 'Spam configuration', 'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.', {
     help: 'Many organizations find it valuable to ban certain types of attachments regardless of whether they contain a known virus. Common examples are .exe and .vbs, both of which are blocked by default. If encapsulating a banned file type within an archive should allow it to pass, set this to "yes." If banned attachment types should never be allowed, leave this at the default "no."',
   }),
@@ -201,7 +225,7 @@ export function reviewLines(a: Answers): string[] {
     `  Max message size to scan for spam: ${a.saMaxBodySize}`,
     `  Quarantine size (MB): ${a.quarantineMaxMb}`,
     `  Use extra spam rules?: ${yn(a.extraRules)}`,
-    `  Allowed network: ${a.allowedNetworks.join(', ')}`,
+    `  Allowed networks: ${describeNetworks(a)}`,
     ...a.relayDomains.map((d) => `  Relay domain: ${d}`),
     'Integration:',
     `  Use web quarantine viewer?: ${yn(a.viewerEnabled)}`,

@@ -2,29 +2,11 @@
 // any error beside the field. Keyboard only; fits an 80x24 serial console.
 import blessed from 'blessed';
 import type { Wizard } from './wizard.js';
+import { wrap } from './wrap.js';
+
+export { wrap };
 
 const KEYS = ' Enter accept   Ctrl-B back   PgUp/PgDn section   Ctrl-C quit ';
-
-/** Wraps at word boundaries (blessed would break words), so the prompt's size is known. */
-export function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  for (const paragraph of text.split('\n')) {
-    let line = '';
-    for (const word of paragraph.split(/\s+/).filter(Boolean)) {
-      if (line && line.length + 1 + word.length > width) {
-        lines.push(line);
-        line = '';
-      }
-      line = line ? `${line} ${word}` : word;
-      while (line.length > width) {
-        lines.push(line.slice(0, width));
-        line = line.slice(width);
-      }
-    }
-    lines.push(line);
-  }
-  return lines;
-}
 
 /** Runs the wizard until the review is confirmed (true) or the admin quits (false). */
 export function runTui(wizard: Wizard, title = 'Mail filter setup'): Promise<boolean> {
@@ -48,7 +30,10 @@ export function runTui(wizard: Wizard, title = 'Mail filter setup'): Promise<boo
       prompt.height = promptLines.length;
       help.height = Math.max(1, (screen.height as number) - 8 - promptLines.length);
       review.height = help.height;
-      header.setContent(` ${title} - ${view.section}`.padEnd(Math.max(0, (screen.width as number) - 16)) + (view.kind === 'question' ? `step ${view.step} of ${view.steps}` : ''));
+      // A review longer than its box says how to see the rest: nothing else on screen would.
+      const scrolls = view.kind === 'review' && view.review.length > (review.height as number);
+      const corner = view.kind === 'question' ? `step ${view.step} of ${view.steps}` : scrolls ? '↑/↓ to scroll' : '';
+      header.setContent(` ${title} - ${view.section}`.padEnd(Math.max(0, (screen.width as number) - 16)) + corner);
       help.hidden = view.kind !== 'question';
       review.hidden = view.kind !== 'review';
       help.setContent(wrap(view.help, width).join('\n'));

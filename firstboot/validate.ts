@@ -12,6 +12,16 @@ export const ipv4: Check = (v) => (isIPv4(v) ? null : 'Enter an IPv4 address lik
 
 export const optionalIpv4: Check = (v) => (v === '' ? null : ipv4(v));
 
+/** An address a host can have: not "any" (0.x), loopback, multicast or broadcast. */
+export const hostAddress: Check = (v) => {
+  if (!isIPv4(v)) return ipv4(v);
+  const first = Number(v.split('.')[0]);
+  if (first === 0) return `${v} means "any address", not this appliance's own: enter the address it is reached at.`;
+  if (first === 127) return `${v} is loopback, reachable only from the appliance itself: enter its address on your network.`;
+  if (first >= 224) return `${v} is a multicast or broadcast address: enter the appliance's own address.`;
+  return null;
+};
+
 export const netmask: Check = (v) => {
   if (!isIPv4(v)) return 'Enter a subnet mask like 255.255.255.0.';
   const bits = v.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
@@ -45,6 +55,20 @@ export const networks: Check = (v) => {
   const bad = items.find((n) => !isCidr(n));
   return bad ? `"${bad}" is not a network; write it like 192.168.100.0/24.` : null;
 };
+
+/** Networks wider than this let a large part of the Internet relay through the appliance. */
+export const WIDEST_QUIET_PREFIX = 16;
+export const UNDERSTOOD = 'yes, I understand';
+
+/** The networks among these that are wider than a /16 (0.0.0.0/0 included). */
+export function wideNetworks(cidrs: string[]): string[] {
+  return cidrs.filter((n) => {
+    if (!isCidr(n)) return false;
+    const [address = '', bits] = n.split('/');
+    // The same share of the address space in IPv6 terms: a /48 is one organisation's allocation.
+    return isIPv4(address) ? Number(bits ?? 32) < WIDEST_QUIET_PREFIX : Number(bits ?? 128) < 48;
+  });
+}
 
 export const yesNo: Check = (v) => (/^(y|yes|n|no)$/i.test(v) ? null : 'Answer yes or no.');
 

@@ -3,6 +3,7 @@
 import type { Answers, FetchServerAnswer } from './answers.js';
 import { ACCOUNTS_QUESTION_ID, QUESTIONS, SECTIONS, reviewLines, type Question } from './questions.js';
 import * as check from './validate.js';
+import { EXTRA_HELP } from './help.js';
 
 export interface WizardScreen {
   kind: 'question' | 'review' | 'done';
@@ -52,15 +53,16 @@ export class Wizard {
     return QUESTIONS[this.index];
   }
 
-  private visibleIndexes(): number[] {
-    return QUESTIONS.map((_, i) => i).filter((i) => this.visible(i));
+  /** The steps of the chosen mode: skipped questions keep their numbers, so the total never moves. */
+  private stepIndexes(): number[] {
+    return QUESTIONS.map((_, i) => i).filter((i) => QUESTIONS[i]!.mode === undefined || QUESTIONS[i]!.mode === this.answers.mode);
   }
 
   screen(): WizardScreen {
-    const visible = this.visibleIndexes();
-    if (this.done) return { kind: 'done', section: '', step: visible.length, steps: visible.length, help: '', prompt: '', defaultShown: '', secret: false, review: [] };
+    const steps = this.stepIndexes();
+    if (this.done) return { kind: 'done', section: '', step: steps.length, steps: steps.length, help: '', prompt: '', defaultShown: '', secret: false, review: [] };
     if (this.reviewing || !this.question) {
-      return { kind: 'review', section: 'Review', step: visible.length, steps: visible.length, help: '', prompt: 'Configuration OK? (Yes/No)', defaultShown: 'Yes', secret: false, review: reviewLines(this.answers) };
+      return { kind: 'review', section: 'Review', step: steps.length, steps: steps.length, help: '', prompt: 'Configuration OK? (Yes/No)', defaultShown: 'Yes', secret: false, review: reviewLines(this.answers) };
     }
     const q = this.question;
     const inAccounts = q.id === ACCOUNTS_QUESTION_ID;
@@ -70,9 +72,9 @@ export class Wizard {
     return {
       kind: 'question',
       section: q.section,
-      step: visible.indexOf(this.index) + 1,
-      steps: visible.length,
-      help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : q.help ?? '',
+      step: steps.indexOf(this.index) + 1,
+      steps: steps.length,
+      help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : q.help ?? EXTRA_HELP[q.id] ?? '',
       prompt: inAccounts ? ACCOUNT_PROMPTS[this.accountPhase] : q.prompt,
       defaultShown: secret && defaultValue ? '********' : defaultValue,
       secret,

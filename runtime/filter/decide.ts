@@ -58,12 +58,26 @@ export function decide(results: CheckResult[], policy: PolicyConfig): Verdict | 
   return { kind: 'verdict', category: 'CLEAN', destiny: 'D_PASS', detail: 'clean', results };
 }
 
-/** Spam that scores this high gets no bounce notice: its sender is almost surely forged. */
-export function mayBounce(verdict: Verdict, mailFrom: string, policy: PolicyConfig): boolean {
-  if (mailFrom === '') return false;
-  if (verdict.category !== 'SPAM') return true;
+/** What sender authentication (SPF pass or aligned DKIM) said; 'unknown' until it lands. */
+export type SenderAuth = 'pass' | 'fail' | 'unknown';
+
+/**
+ * Why no bounce notice goes to this sender, or null when one may. Virus senders are forged almost
+ * always: their notice goes only to an authenticated sender (so none until authentication lands).
+ * Banned files come from real senders often enough: no notice once authentication failed.
+ * Spam that scores this high is forged too.
+ */
+export function noBounceReason(verdict: Verdict, mailFrom: string, policy: PolicyConfig, senderAuth: SenderAuth = 'unknown'): string | null {
+  if (mailFrom === '') return 'null sender';
+  if (verdict.category === 'VIRUS' && senderAuth !== 'pass') return 'virus senders are forged: notice only to an authenticated sender (no backscatter)';
+  if (verdict.category === 'BANNED' && senderAuth === 'fail') return 'sender not authenticated (no backscatter)';
+  if (verdict.category !== 'SPAM') return null;
   const score = verdict.results.find((r) => r.check === 'spam')?.score ?? Infinity;
-  return score < policy.dsnCutoffLevel;
+  return score < policy.dsnCutoffLevel ? null : `spam score at or above ${policy.dsnCutoffLevel}`;
+}
+
+export function mayBounce(verdict: Verdict, mailFrom: string, policy: PolicyConfig, senderAuth: SenderAuth = 'unknown'): boolean {
+  return noBounceReason(verdict, mailFrom, policy, senderAuth) === null;
 }
 
 /**

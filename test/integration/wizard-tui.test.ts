@@ -40,6 +40,8 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   await pane.key('C-u');
   await pane.answer('fetcher.company.local');
   const dhcp = await pane.waitFor(/Use DHCP to configure network settings\? \(Yes\/No\) \[no\]/);
+  assert.match(dhcp, /step 2 of (\d+)/);
+  const total = /step 2 of (\d+)/.exec(dhcp)![1];
   assert.match(dhcp, /If using SMTP-mode, it is best to enter a static IP address/);
   await pane.answer('');
   await pane.reply(/Enter the IP address to use/, '192.168.100.2');
@@ -54,7 +56,10 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   await pane.reply(/primary DNS server/, '192.168.100.1');
   await pane.reply(/secondary DNS server .*\(blank for none\) \[\]/, '');
 
-  await pane.reply(/Use fetchmail or use as SMTP server \(fetchmail\/smtp\) \[fetchmail\]/, '');
+  const mode = await pane.waitFor(/Use fetchmail or use as SMTP server \(fetchmail\/smtp\) \[fetchmail\]/);
+  assert.match(mode, new RegExp(`step 8 of ${total}`), 'the total stays as questions are skipped');
+  assert.match(mode, /'smtp': the appliance receives/, 'the mode question has help');
+  await pane.answer('');
   await pane.reply(/Would you like to enter account information .*\[no\]/s, 'yes');
   await pane.reply(/keep messages on the servers after fetching\? .*\[yes\]/s, '');
   await pane.reply(/Enter a server to poll \(blank to quit\)/, 'mail.company.com');
@@ -146,7 +151,7 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   await pane.reply(/Internal mail domain/, '');
   await pane.reply(/mail server to take final delivery/, '192.168.100.20');
   await pane.reply(/relay \[company\.com\]/, '');
-  await pane.reply(/allow clients.*\[subnet\]/s, '');
+  await pane.reply(/allow clients.*\[host\]/s, '');
   // PgDn accepts the defaults of the rest of the section.
   await pane.waitFor(/Spam message destiny/);
   await pane.key('PageDown');
@@ -154,14 +159,20 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   await pane.reply(/Use Microsoft Exchange recipient integration/, 'no');
   const review = await pane.waitFor(/Configuration OK\?/);
   assert.match(review, /Fetchmail or SMTP: smtp/);
+  assert.match(review, /^ Mail filter setup - Review\s+↑\/↓ to scroll$/m, 'a review longer than the screen says it scrolls');
   assert.doesNotMatch(review, /Keep messages on the server/);
+  for (let i = 0; i < 30; i++) await pane.key('Down');
+  assert.match(pane.screen(), /Allowed networks: 192\.168\.100\.3\/32 \(host: this appliance only\)/, 'the review shows the real networks');
   await pane.answer('yes');
   const applied = await pane.waitFor(/WIZARD-EXIT=\d+/, 60_000);
   assert.match(applied, /WIZARD-EXIT=0/);
+  assert.ok(applied.split('\n').every((line) => line.length <= 78), 'apply fits 78 columns');
+  assert.doesNotMatch(applied, /^(info|warn|error) \w+:|Warning/m, 'no log lines or warnings among the steps');
+  assert.match(applied, /no virus database yet: mail is held \(4xx\)/);
   assert.match(applied, /\[3\/\d+\] Writing the fetch accounts \.\.\. done \(not needed in SMTP mode\)/);
   assert.ok(!existsSync(join(root, 'etc/mailfilter/fetch-accounts.json')));
   const main = readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8');
-  assert.match(main, /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.0\/24$/m);
+  assert.match(main, /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.3\/32$/m, 'only the appliance itself relays by default');
   assert.match(main, /^# relay_recipient_maps: set by Exchange\/LDAP integration when enabled$/m);
   assert.match(readFileSync(join(root, 'etc/postfix/transport'), 'utf8'), /^company\.com\s+smtp:\[192\.168\.100\.20\]:25$/m);
   assert.match(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), /nameserver 192\.168\.100\.1\nnameserver 192\.168\.100\.4/);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyListMatch, decide, mayBounce } from '../../../runtime/filter/decide.js';
+import { applyListMatch, decide, mayBounce, noBounceReason } from '../../../runtime/filter/decide.js';
 import { nextHopReply } from '../../../runtime/filter/pipeline.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import type { CheckResult } from '../../../runtime/checks/result.js';
@@ -44,7 +44,19 @@ test('no bounce to the null sender, nor for spam at or above the cutoff', () => 
   assert.equal(mayBounce(spam(8), 'a@b.c', policy), true);
   assert.equal(mayBounce(spam(10), 'a@b.c', policy), false);
   assert.equal(mayBounce(spam(8), '', policy), false);
-  assert.equal(mayBounce(decide([fail('virus', 'v')], policy) as Parameters<typeof mayBounce>[0], 'a@b.c', policy), true);
+});
+
+test('no backscatter: a virus bounces only to an authenticated sender, a banned file not to a failed one, and the log says why', () => {
+  const virus = decide([fail('virus', 'v')], policy) as Parameters<typeof mayBounce>[0];
+  const banned = decide([fail('banned', 'x.exe')], policy) as Parameters<typeof mayBounce>[0];
+  assert.equal(mayBounce(virus, 'a@b.c', policy), false, 'never for a virus until sender authentication lands');
+  assert.match(noBounceReason(virus, 'a@b.c', policy) ?? '', /virus senders are forged.*no backscatter/);
+  assert.equal(mayBounce(virus, 'a@b.c', policy, 'fail'), false);
+  assert.equal(mayBounce(virus, 'a@b.c', policy, 'pass'), true, 'an authenticated sender hears of it');
+  assert.equal(mayBounce(banned, 'a@b.c', policy), true, 'banned files still bounce until authentication lands');
+  assert.equal(mayBounce(banned, 'a@b.c', policy, 'fail'), false);
+  assert.equal(noBounceReason(banned, '', policy, 'pass'), 'null sender');
+  assert.equal(mayBounce(decide([fail('headers', 'h')], policy) as Parameters<typeof mayBounce>[0], 'a@b.c', policy), true, 'bad headers still bounce');
 });
 
 test('the next hop’s answer per recipient becomes our LMTP answer for that recipient', () => {

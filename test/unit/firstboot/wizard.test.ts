@@ -100,7 +100,8 @@ test('the console login hook starts the wizard until the appliance is configured
   assert.match(login(false), /not configured yet.*Run 'mailfilter configure'/s);
   mkdirSync(join(root, 'etc/mailfilter'), { recursive: true });
   writeFileSync(join(root, 'etc/mailfilter/mailfilter.json'), '{}');
-  assert.equal(login(true), '', 'configured: a login is just a login');
+  assert.equal(login(true), 'WIZARD STARTED status\n', 'configured: the console shows the status');
+  assert.equal(login(false), '', 'over SSH a login is just a login');
   writeFileSync(join(root, 'reconfigure'), '');
   assert.equal(login(true), 'WIZARD STARTED configure\n');
 });
