@@ -148,6 +148,12 @@ async function main(argv: string[]): Promise<number> {
       const root = values.root ?? '/';
       return configure({ root, ...(values.answers ? { answersFile: values.answers } : {}), restart: root === '/' && !values['no-restart'] });
     }
+    case 'status': {
+      // Services, queue, virus database and spam rules, disk, certificate, deferrals, viewer URL.
+      const { gatherStatus, formatStatus } = await import('./status/report.js');
+      console.log(formatStatus(gatherStatus(readConfig(values.config))).join('\n'));
+      return 0;
+    }
     case 'check-config': {
       const path = positionals[0] ?? configPath(values.config) ?? DEFAULT_CONFIG_PATH;
       loadConfig(path);

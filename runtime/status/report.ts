@@ -1,0 +1,116 @@
+// `mailfilter status`: one screen for the admin at the console (also shown at login after setup):
+// services, queue, virus database and spam rules, disk, certificate, latest deferrals, the viewer.
+// Facts are gathered apart from the words, so the words are tested without a running appliance.
+import { statfsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import type { AppConfig } from '../config/schema.js';
+import { viewerCertificatePaths } from '../tls/certificate.js';
+import { listSetAside } from '../fetch/set-aside.js';
+import { APPLIANCE_UNITS, runCommand, serviceStates, type Run } from './services.js';
+import { queueSummary, type QueueSummary } from './queue.js';
+import { certificateExpiry, diskUse, spamRulesUpdated } from './files.js';
+import { freshclamRetryMinutes, noDatabaseLines, virusDatabase, type VirusDatabase } from './virus-db.js';
+import { fitLine } from '../../firstboot/wrap.js';
+
+export interface StatusFacts {
+  now: Date;
+  hostname: string;
+  services: Array<{ unit: string; state: string }>;
+  queue: QueueSummary | null;
+  virusDb: VirusDatabase;
+  freshclamRetryMinutes: number;
+  spamRules: Date | null;
+  quarantineBytes: number | null;
+  spoolBytes: number | null;
+  rootFree: { free: number; total: number } | null;
+  certificateExpires: Date | null;
+  /** Fetch mode only: messages the fetcher gave up on (runtime/fetch/set-aside.ts). */
+  setAside: number | null;
+  viewerUrls: string[];
+}
+
+function age(from: Date, now: Date): string {
+  const minutes = Math.max(0, Math.round((now.getTime() - from.getTime()) / 60_000));
+  if (minutes < 120) return `${minutes} min ago`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)} h ago`;
+  return `${Math.round(minutes / 1440)} days ago`;
+}
+
+const mb = (bytes: number | null) => (bytes === null ? 'unknown' : `${(bytes / 1048576).toFixed(1)} MB`);
+const gb = (bytes: number) => `${(bytes / 1073741824).toFixed(1)} GB`;
+
+export function formatStatus(f: StatusFacts): string[] {
+  const lines = [`mailfilter status: ${f.hostname}, ${f.now.toISOString().slice(0, 16).replace('T', ' ')} UTC`, 'Services:'];
+  for (let i = 0; i < f.services.length; i += 2) {
+    lines.push(f.services.slice(i, i + 2).map(({ unit, state }) => `  ${unit.padEnd(19)} ${state.padEnd(16)}`).join('').trimEnd());
+  }
+  lines.push(f.queue ? `Queue: ${Object.entries(f.queue.counts).map(([name, n]) => `${n} ${name}`).join(', ')}` : 'Queue: unknown (postqueue failed)');
+  if (f.virusDb.files.length === 0 || !f.virusDb.newest) lines.push(...noDatabaseLines(f.freshclamRetryMinutes));
+  else lines.push(`Virus database: ${f.virusDb.files.length} files, newest ${age(f.virusDb.newest, f.now)} (${f.virusDb.files.slice(0, 4).join(', ')})`);
+  lines.push(f.spamRules ? `Spam rules: updated by sa-update ${age(f.spamRules, f.now)}` : 'Spam rules: as installed; sa-update has not updated them yet (daily timer)');
+  const root = f.rootFree ? `; root ${gb(f.rootFree.free)} free of ${gb(f.rootFree.total)}` : '';
+  lines.push(`Disk: quarantine ${mb(f.quarantineBytes)}, spool ${mb(f.spoolBytes)}${root}`);
+  if (f.certificateExpires) {
+    const days = Math.floor((f.certificateExpires.getTime() - f.now.getTime()) / 86_400_000);
+    lines.push(`Certificate: expires ${f.certificateExpires.toISOString().slice(0, 10)} (${days < 0 ? 'EXPIRED' : `in ${days} days`})`);
+  } else lines.push('Certificate: none yet (made when the viewer first starts)');
+  if (f.setAside !== null) lines.push(`Fetching: ${f.setAside} message(s) set aside after failing several polls`);
+  if (f.queue && f.queue.deferrals.length) {
+    lines.push(`Last ${f.queue.deferrals.length} deferrals:`);
+    for (const d of f.queue.deferrals) lines.push(`  ${new Date(d.arrivalTime * 1000).toISOString().slice(5, 16).replace('T', ' ')} ${d.recipient}: ${d.reason}`);
+  } else if (f.queue) lines.push('Deferrals: none waiting');
+  lines.push(`Viewer: ${f.viewerUrls.join('  ') || 'off'}`);
+  return lines.flatMap((line) => fitLine(line));
+}
+
+/** Fetch mode's set-aside messages; null in SMTP mode or when the fetcher's state cannot be read. */
+export function setAsideCount(config: AppConfig): number | null {
+  if (config.mail.mode !== 'fetchmail') return null;
+  try {
+    return listSetAside(config.fetch.stateDir).length;
+  } catch {
+    return null;
+  }
+}
+
+function ownAddresses(): string[] {
+  return Object.values(networkInterfaces()).flat().filter((n) => n && n.family === 'IPv4' && !n.internal).map((n) => n!.address);
+}
+
+export function viewerUrls(config: AppConfig, addresses = ownAddresses()): string[] {
+  if (!config.viewer.enabled) return [];
+  const port = config.viewer.httpsPort === 443 ? '' : `:${config.viewer.httpsPort}`;
+  const named = config.viewer.publicUrl ? config.viewer.publicUrl.replace(/\/+$/, '') : `https://${config.network.hostname}${port}/viewer`;
+  return [named, ...addresses.map((a) => `https://${a}${port}/viewer`)];
+}
+
+export function gatherStatus(config: AppConfig, run: Run = runCommand): StatusFacts {
+  let queue: QueueSummary | null = null;
+  try {
+    queue = queueSummary(config.postfix.configDir, run);
+  } catch {
+    queue = null;
+  }
+  let rootFree: StatusFacts['rootFree'] = null;
+  try {
+    const s = statfsSync('/');
+    rootFree = { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+  } catch {
+    rootFree = null;
+  }
+  return {
+    now: new Date(),
+    hostname: config.network.hostname,
+    services: serviceStates(APPLIANCE_UNITS, run),
+    queue,
+    virusDb: virusDatabase(),
+    freshclamRetryMinutes: freshclamRetryMinutes(),
+    spamRules: spamRulesUpdated(),
+    quarantineBytes: diskUse(config.quarantine.dir, run),
+    spoolBytes: diskUse(config.filter.spoolDir, run),
+    rootFree,
+    certificateExpires: certificateExpiry(viewerCertificatePaths(config).cert),
+    setAside: setAsideCount(config),
+    viewerUrls: viewerUrls(config),
+  };
+}
