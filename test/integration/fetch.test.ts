@@ -1,6 +1,6 @@
 // Fetch mode end to end: a real Dovecot (POP3 over implicit TLS, IMAP over STARTTLS, certificates
 // verified against a test CA) -> `mailfilter fetch` -> the real Postfix + filter chain -> the sink.
-import { test, before, after } from 'node:test';
+import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -222,6 +222,16 @@ function spawnFetch(config: AppConfig, name: string): { child: ChildProcess; std
   return { child, stderr: () => stderr, exited };
 }
 
+/** A `mailfilter fetch` child started on a POP3 mailbox (keep off) of `count` new messages, once its poll has begun. */
+async function pollingChild(t: TestContext, name: string, user: string, count: number) {
+  const subjects = fill(user, count, name);
+  const config = fetchConfigFor(name, [{ user, protocol: 'pop3', keep: false }]);
+  const run = spawnFetch(config, name);
+  t.after(() => void run.child.kill('SIGKILL'));
+  await waitFor('the poll to start', () => run.stderr().includes('new messages'), 60_000, 20);
+  return { subjects, transitDir: join(config.fetch.stateDir, 'tmp'), run };
+}
+
 function copiesAtSink(subjects: string[]): { missing: string[]; duplicates: number } {
   const counts = new Map(subjects.map((s) => [s, 0]));
   for (const message of chain.sink.messages) {
@@ -239,12 +249,7 @@ async function everyOneArrives(subjects: string[]) {
 }
 
 test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and exits within 5 s; nothing is lost', { timeout: 400_000 }, async (t) => {
-  const subjects = fill('stoppop@company.com', 300, 'sigterm');
-  const config = fetchConfigFor('sigterm', [{ user: 'stoppop@company.com', protocol: 'pop3', keep: false }]);
-  const transitDir = join(config.fetch.stateDir, 'tmp');
-  const run = spawnFetch(config, 'sigterm');
-  t.after(() => void run.child.kill('SIGKILL'));
-  await waitFor('the poll to start', () => run.stderr().includes('new messages'), 60_000, 20);
+  const { subjects, transitDir, run } = await pollingChild(t, 'sigterm', 'stoppop@company.com', 300);
   // Modes of the files in transit, sampled while the poll runs.
   const modes = new Set<number>();
   const sampler = setInterval(() => {
@@ -280,12 +285,7 @@ test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and ex
 });
 
 test('after a SIGKILL mid-poll, a restarted fetcher leaves nothing in tmp and loses nothing', { timeout: 400_000 }, async (t) => {
-  const subjects = fill('killpop@company.com', 150, 'sigkill');
-  const config = fetchConfigFor('sigkill', [{ user: 'killpop@company.com', protocol: 'pop3', keep: false }]);
-  const transitDir = join(config.fetch.stateDir, 'tmp');
-  const run = spawnFetch(config, 'sigkill');
-  t.after(() => void run.child.kill('SIGKILL'));
-  await waitFor('the poll to start', () => run.stderr().includes('new messages'), 60_000, 20);
+  const { subjects, transitDir, run } = await pollingChild(t, 'sigkill', 'killpop@company.com', 150);
   await new Promise((r) => setTimeout(r, 700));
   run.child.kill('SIGKILL');
   await run.exited;
