@@ -87,6 +87,18 @@ export function networkValues(config: AppConfig): Record<string, string> {
   };
 }
 
+/** The firewall's open ports and the time servers: what the appliance itself needs. */
+export function systemValues(config: AppConfig): Record<string, string> {
+  const { viewer, network } = config;
+  const ports = [22, config.postfix.smtpPort, ...(viewer.enabled ? [viewer.httpPort, viewer.httpsPort] : [])].filter((p) => p > 0);
+  // The DNS servers the wizard was given often serve time too; the Debian pool is the fallback.
+  const ntp = network.dhcp ? [] : [network.dns1, network.dns2].filter(Boolean);
+  return {
+    firewall_tcp_ports: [...new Set(ports)].join(', '),
+    ntp_servers: ntp.length ? `NTP=${ntp.join(' ')}` : '# NTP= none configured (DHCP): the fallback pool below is used',
+  };
+}
+
 export function templateValues(config: AppConfig): Record<string, string> {
-  return { ...postfixValues(config), ...scannerValues(config), ...networkValues(config) };
+  return { ...postfixValues(config), ...scannerValues(config), ...networkValues(config), ...systemValues(config) };
 }
