@@ -118,6 +118,20 @@ export async function blockSender(services: ActionDeps, actor: Actor, entry: Qua
   return { outcome: 'blocked', text: `Mail from ${blocked.pattern} will be discarded from now on. This message was deleted.` };
 }
 
+/**
+ * Allows the sender and releases the message. Spam is "Not spam" (learned as ham too); for any
+ * other reason the entry only lifts a later spam verdict, and the release may become a request.
+ */
+export async function allowSender(services: ActionDeps, actor: Actor, entry: QuarantineEntry, options: ActionOptions = {}): Promise<ActionResult> {
+  if (entry.reason === 'SPAM') return notSpam(services, actor, entry, options);
+  const sender = listSenderOf(entry);
+  if (!sender) throw new ActionFailed('This message has no sender address to allow.');
+  const released = await release(services, actor, entry, options);
+  const allowed = services.lists.add({ ownerId: listOwner(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
+  services.audit.record({ actor: actorName(actor), action: 'allow-sender', messageId: entry.id, detail: `${released.outcome}; ${allowed.pattern} added to ${allowed.ownerName ?? 'the global'} allow list`, client: actor.client });
+  return { outcome: released.outcome, text: `${released.text} Mail from ${allowed.pattern} will no longer be treated as spam.` };
+}
+
 async function removeFor(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<void> {
   if (actor.user.isAdmin) await services.store.delete(entry.id);
   else await services.store.removeRecipients(entry.id, recipientsFor(actor.user, entry));

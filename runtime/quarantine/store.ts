@@ -42,10 +42,43 @@ export interface ListQuery {
   search?: string;
   /** Only messages received after this time (ms since the epoch). */
   receivedAfter?: number;
+  /** Only messages received at or after this time (ms since the epoch): a date range's start. */
+  receivedFrom?: number;
+  /** Only messages received before this time (ms since the epoch): a date range's end, exclusive. */
+  receivedBefore?: number;
+  /** The order of list(); newest first when not given. */
+  sort?: ListSort;
   /** Leave out messages already released to every one of `addresses` (to every recipient without them). */
   unreleased?: boolean;
   limit?: number;
   offset?: number;
+}
+
+export const SORT_KEYS = ['date', 'from', 'subject', 'reason', 'score', 'size'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+export interface ListSort {
+  by: SortKey;
+  descending: boolean;
+}
+
+/**
+ * What each sort key orders by. The spam score is only kept inside the detail ("score=12.3
+ * required=5"): CAST reads the number at its start; messages without one sort after the others.
+ */
+const SORT_EXPRESSIONS: Record<SortKey, string> = {
+  date: 'm.received_at',
+  from: "lower(CASE WHEN m.header_from <> '' THEN m.header_from ELSE m.mail_from END)",
+  subject: 'lower(m.subject)',
+  reason: 'm.reason',
+  score: "CASE WHEN instr(m.detail, 'score=') > 0 THEN CAST(substr(m.detail, instr(m.detail, 'score=') + 6) AS REAL) END",
+  size: 'm.size',
+};
+
+function orderBy(sort: ListSort | undefined): string {
+  if (!sort || sort.by === 'date') return sort && !sort.descending ? 'ORDER BY m.received_at ASC, m.id ASC' : 'ORDER BY m.received_at DESC, m.id DESC';
+  const expression = SORT_EXPRESSIONS[sort.by];
+  return `ORDER BY (${expression}) IS NULL, ${expression} ${sort.descending ? 'DESC' : 'ASC'}, m.received_at DESC, m.id DESC`;
 }
 
 export type Outcome = 'CLEAN' | Category;
@@ -234,6 +267,14 @@ export class QuarantineStore {
       clauses.push('m.received_at > ?');
       params.push(query.receivedAfter);
     }
+    if (query.receivedFrom !== undefined) {
+      clauses.push('m.received_at >= ?');
+      params.push(query.receivedFrom);
+    }
+    if (query.receivedBefore !== undefined) {
+      clauses.push('m.received_at < ?');
+      params.push(query.receivedBefore);
+    }
     if (query.search) {
       const like = `%${escapeLike(query.search)}%`;
       clauses.push("(m.subject LIKE ? ESCAPE '\\' OR m.header_from LIKE ? ESCAPE '\\' OR m.header_to LIKE ? ESCAPE '\\')");
@@ -245,7 +286,7 @@ export class QuarantineStore {
   list(query: ListQuery = {}): QuarantineEntry[] {
     const { sql, params } = this.where(query);
     const rows = this.db
-      .prepare(`SELECT ${ENTRY_COLUMNS} FROM messages m ${sql} ORDER BY m.received_at DESC, m.id DESC LIMIT ? OFFSET ?`)
+      .prepare(`SELECT ${ENTRY_COLUMNS} FROM messages m ${sql} ${orderBy(query.sort)} LIMIT ? OFFSET ?`)
       .all(...params, query.limit ?? 50, query.offset ?? 0) as MessageRow[];
     return rows.map(toEntry);
   }

@@ -1,11 +1,14 @@
 // The quarantine viewer: routes composed under /viewer, behind the security middleware.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ViewerDeps, ViewerEnv } from './context.js';
+import type { Session } from './accounts.js';
 import { HttpError } from './context.js';
 import { checkCsrf, requireSession, securityHeaders } from './security.js';
 import { loginRoutes, accountRoutes } from './routes/login.js';
 import { messageRoutes } from './routes/messages.js';
+import { bulkRoutes } from './routes/bulk.js';
+import { digestRoutes } from './routes/digest.js';
 import { adminRoutes } from './routes/admin.js';
 import { linkRoutes } from './routes/links.js';
 import { listRoutes } from './routes/lists.js';
@@ -18,6 +21,20 @@ const log = logger('viewer');
 
 /** Every form the viewer has fits in a few KB (a user's address list is the longest); bodies are read whole. */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** An error keeps the page frame, and the menu when someone is logged in. */
+function ErrorPage({ c, heading, text }: { c: Context<ViewerEnv>; heading: string; text: string }) {
+  const session = c.get('session') as Session | undefined;
+  return (
+    <Layout title={heading} user={session?.user} csrfToken={session?.csrfToken}>
+      <div class="card confirm">
+        <h1>{heading}</h1>
+        <p>{text}</p>
+        <p><a href="/viewer/">Back to the start</a></p>
+      </div>
+    </Layout>
+  );
+}
 
 export function createViewerApp(deps: ViewerDeps): Hono<ViewerEnv> {
   const app = new Hono<ViewerEnv>().basePath('/viewer');
@@ -33,17 +50,20 @@ export function createViewerApp(deps: ViewerDeps): Hono<ViewerEnv> {
   app.use('*', checkCsrf);
   app.route('/', loginRoutes);
   app.route('/', accountRoutes);
+  // Before messageRoutes: /messages/bulk is not a message id.
+  app.route('/', bulkRoutes);
   app.route('/', messageRoutes);
+  app.route('/', digestRoutes);
   app.route('/', adminRoutes);
   app.route('/', linkRoutes);
   app.route('/', listRoutes);
-  app.notFound((c) => c.html(<Layout title="Not found"><h1>Not found</h1><p>There is no such page. <a href="/viewer/">Back to the start</a>.</p></Layout>, 404));
+  app.notFound((c) => c.html(<ErrorPage c={c} heading="Not found" text="There is no such page." />, 404));
   app.onError((err, c) => {
-    if (err instanceof ActionFailed) return c.html(<Layout title="Not done"><h1>Not done</h1><p>{err.message}</p><p><a href="/viewer/">Back to the start</a></p></Layout>, 409);
+    if (err instanceof ActionFailed) return c.html(<ErrorPage c={c} heading="Not done" text={err.message} />, 409);
     const status = err instanceof HttpError ? err.status : 500;
     if (status === 500) log.error('request failed', { path: c.req.path, error: err.message, stack: err.stack?.split('\n').slice(0, 3).join(' | ') });
     const text = err instanceof HttpError ? err.message : 'Something went wrong on the appliance; the details are in its log.';
-    return c.html(<Layout title="Error"><h1>{status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Error'}</h1><p>{text}</p><p><a href="/viewer/">Back to the start</a></p></Layout>, status);
+    return c.html(<ErrorPage c={c} heading={status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Error'} text={text} />, status);
   });
   return app;
 }

@@ -33,3 +33,9 @@ export async function formOf(c: ViewerContext): Promise<Record<string, string>> 
 export function actorOf(c: ViewerContext): Actor {
   return { user: c.get('session').user, client: clientAddress(c), via: 'viewer' };
 }
+
+/** Every value of a repeated form field (a column of checkboxes); text values only. */
+export async function formValues(c: ViewerContext, name: string): Promise<string[]> {
+  const value = (await c.req.parseBody({ all: true }))[name];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}

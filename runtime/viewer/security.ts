@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { CookieOptions } from 'hono/utils/cookie';
 import { timingSafeEqual } from 'node:crypto';
-import type { ViewerContext, ViewerEnv } from './context.js';
+import { HttpError, type ViewerContext, type ViewerEnv } from './context.js';
 
 export const SESSION_COOKIE = 'mf_session';
 export const LOGIN_CSRF_COOKIE = 'mf_login';
@@ -73,6 +73,7 @@ export const checkCsrf: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (origin && host && originHost(origin) !== host) return c.text('Cross-site request refused.', 403);
   if (c.req.path === '/viewer/login' || isActionLink(c.req.path)) return next();
   const body = await c.req.parseBody();
-  if (!sameToken(typeof body._csrf === 'string' ? body._csrf : undefined, c.get('session').csrfToken)) return c.text('This form has expired (missing or wrong CSRF token). Go back, reload and try again.', 403);
+  // Thrown, not answered: the error page keeps the menu, the way back for a user whose form expired.
+  if (!sameToken(typeof body._csrf === 'string' ? body._csrf : undefined, c.get('session').csrfToken)) throw new HttpError(403, 'This form has expired (missing or wrong CSRF token). Go back, reload and try again.');
   return next();
 };

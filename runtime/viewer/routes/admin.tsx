@@ -6,6 +6,7 @@ import { StatsChart, SizeBar } from '../views/stats-chart.js';
 import { AddressTakenError, type ViewerUser } from '../accounts.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { decideRequest } from '../../actions/quarantine-actions.js';
+import { clearQuarantine } from '../../actions/bulk-actions.js';
 import { createUser, deleteUser, setUserPassword } from '../../actions/account-actions.js';
 import { displayText } from '../../quarantine/display.js';
 import { pageNumber } from '../paging.js';
@@ -46,7 +47,7 @@ function SettingsCard({ c }: { c: ViewerContext }) {
   const session = c.get('session');
   const current = c.get('deps').settings.admin();
   return (
-    <form method="post" action="/viewer/admin/settings" class="card">
+    <form method="post" action="/viewer/admin/settings" class="card" id="settings">
       <CsrfField token={session.csrfToken} />
       <h2>Digests and releases</h2>
       <label for="digestFrequency">Quarantine digest for every user (each may change theirs)</label>
@@ -132,7 +133,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
             <a href="/viewer/admin/users">Users</a>
             <a href="/viewer/account/password">Change vadmin’s password</a>
           </p>
-          <PostButton action="/viewer/admin/clear" token={session.csrfToken} kind="danger">Clear the whole quarantine</PostButton>
+          <form method="get" action="/viewer/admin/clear"><button type="submit" class="danger">Clear the whole quarantine…</button></form>
         </div>
         <div class="card">
           <h2>Release requests</h2>
@@ -143,9 +144,28 @@ export const adminRoutes = new Hono<ViewerEnv>()
       </Layout>,
     );
   })
+  .get('/admin/clear', (c) => {
+    const session = c.get('session');
+    const { store } = c.get('deps');
+    const count = store.count();
+    return c.html(
+      <Layout title="Clear the quarantine?" user={session.user} csrfToken={session.csrfToken}>
+        <div class="card confirm">
+          <h1>Clear the whole quarantine?</h1>
+          <p>{count === 0 ? 'The quarantine is empty.' : `All ${count} message${count === 1 ? '' : 's'} (${(store.totalBytes() / 1024 / 1024).toFixed(1)} MB), of every user, will be deleted, and pending release requests can no longer be approved. This cannot be undone.`}</p>
+          {count > 0 && (
+            <form method="post" action="/viewer/admin/clear">
+              <CsrfField token={session.csrfToken} />
+              <p class="actions"><button type="submit" class="danger">Delete all {count} message{count === 1 ? '' : 's'}</button> <a href="/viewer/admin">Cancel</a></p>
+            </form>
+          )}
+          {count === 0 && <p><a href="/viewer/admin">Back to the console</a></p>}
+        </div>
+      </Layout>,
+    );
+  })
   .post('/admin/clear', async (c) => {
-    const count = await c.get('deps').store.deleteMatching({});
-    c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'clear', detail: `${count} message(s)`, client: actorOf(c).client });
+    await clearQuarantine(c.get('deps'), actorOf(c));
     return c.redirect('/viewer/admin?done=cleared', 303);
   })
   .post('/admin/settings', async (c) => {

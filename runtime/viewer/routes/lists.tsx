@@ -1,15 +1,13 @@
-// Allow and block lists (a user's own; the administrator's are the global ones) and the user's
-// digest frequency. The filter reads the lists on every message, so a change counts at once.
+// Allow and block lists (a user's own; the administrator's are the global ones). The filter reads
+// them on every message, so a change counts at once.
 import { Hono } from 'hono';
 import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { normalisePattern, type ListEntry } from '../../lists/sender-lists.js';
-import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
 
 const DONE: Record<string, string> = {
   added: 'Saved. It applies to the next message.',
   removed: 'Entry removed.',
-  digest: 'Digest setting saved.',
 };
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -19,13 +17,10 @@ const ownerOf = (c: ViewerContext) => (c.get('session').user.isAdmin ? null : c.
 
 function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; entries: ListEntry[] }) {
   const session = c.get('session');
-  const { settings } = c.get('deps');
   const admin = session.user.isAdmin;
-  const own = admin ? null : settings.userFrequency(session.user.id);
-  const fallback = settings.admin().digestFrequency;
   const now = Date.now();
   return (
-    <Layout title="Senders" user={session.user} csrfToken={session.csrfToken}>
+    <Layout title="Allow & block lists" user={session.user} csrfToken={session.csrfToken}>
       <h1>{admin ? 'Global allow and block lists' : 'Your allow and block lists'}</h1>
       <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
       <Notice kind="error" text={error} />
@@ -58,17 +53,6 @@ function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; en
         <input type="date" name="expires" aria-label="Expires (optional)" title="Expires (optional)" />
         <button type="submit">Add</button>
       </form>
-      {!admin && (
-        <form method="post" action="/viewer/account/digest" class="card">
-          <CsrfField token={session.csrfToken} />
-          <label for="frequency">Quarantine digest by e-mail</label>
-          <select id="frequency" name="frequency">
-            <option value="default" selected={own === null}>As the administrator set it ({fallback})</option>
-            {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={own === f}>{f}</option>)}
-          </select>
-          <p><button type="submit">Save</button></p>
-        </form>
-      )}
     </Layout>
   );
 }
@@ -102,14 +86,4 @@ export const listRoutes = new Hono<ViewerEnv>()
     const actor = actorOf(c);
     audit.record({ actor: actor.user.username, action: 'list-remove', detail: `${entry.pattern} off ${entry.ownerName ?? 'the global'} ${entry.kind} list`, client: actor.client });
     return c.redirect('/viewer/lists?done=removed', 303);
-  })
-  .post('/account/digest', async (c) => {
-    const { settings, audit } = c.get('deps');
-    const form = await formOf(c);
-    const frequency = form.frequency === 'default' ? null : form.frequency;
-    if (frequency !== null && !isFrequency(frequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
-    const actor = actorOf(c);
-    settings.setUserFrequency(actor.user.id, frequency);
-    audit.record({ actor: actor.user.username, action: 'digest-setting', detail: frequency ?? 'default', client: actor.client });
-    return c.redirect('/viewer/lists?done=digest', 303);
   });

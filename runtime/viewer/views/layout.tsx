@@ -17,7 +17,8 @@ export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; 
           <nav>
             <a href="/viewer/messages">Messages</a>
             {user.isAdmin && <a href="/viewer/admin">Administration</a>}
-            <a href="/viewer/lists">Senders</a>
+            <a href="/viewer/lists">Allow &amp; block lists</a>
+            {!user.isAdmin && <a href="/viewer/account/digest">Digest</a>}
             {user.isAdmin && <a href="/viewer/admin/requests">Requests</a>}
             {user.isAdmin && <a href="/viewer/admin/users">Users</a>}
             {user.isAdmin && <a href="/viewer/admin/audit">Audit</a>}

@@ -1,0 +1,34 @@
+// What can be done to one message: buttons on its own page, the same in a compact menu on each
+// row of the list (a <details>: it opens without a script).
+import type { QuarantineEntry } from '../../quarantine/store.js';
+import { listSenderOf, maySelfRelease } from '../../actions/quarantine-actions.js';
+import type { Session } from '../accounts.js';
+import type { ViewerContext } from '../context.js';
+import { canDownload, userQuery } from '../message-access.js';
+import { PostButton } from './layout.js';
+
+export function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) {
+  const user = userQuery(c);
+  const selfRelease = maySelfRelease(c.get('deps'), session.user, entry);
+  // Entries made from a message name one exact address, and the button says which.
+  const sender = listSenderOf(entry);
+  return (
+    <span class="actions">
+      {canDownload(c, session.user, entry) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
+      <PostButton action={`/viewer/messages/${entry.id}/release${user}`} token={session.csrfToken} title={selfRelease ? 'Release to normal delivery' : 'Ask the administrator to release it'} inline>{selfRelease ? 'Release ➜' : 'Ask to release'}</PostButton>
+      {entry.reason === 'SPAM' && <PostButton action={`/viewer/messages/${entry.id}/not-spam${user}`} token={session.csrfToken} title={`Release, learn as not spam${sender ? `, and allow ${sender}` : ''}`} inline>Not spam</PostButton>}
+      {sender && <PostButton action={`/viewer/messages/${entry.id}/block-sender${user}`} token={session.csrfToken} title={`Discard mail from ${sender} from now on, and delete this message`} inline>Block {sender}</PostButton>}
+      <PostButton action={`/viewer/messages/${entry.id}/delete${user}`} token={session.csrfToken} kind="danger" inline>Delete</PostButton>
+    </span>
+  );
+}
+
+export const ActionMenu = ({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) => (
+  <details class="menu">
+    <summary title="Actions on this message">Actions</summary>
+    <div class="menu-items">
+      <a href={`/viewer/messages/${entry.id}${userQuery(c)}`}>Open</a>
+      <ActionButtons c={c} entry={entry} session={session} />
+    </div>
+  </details>
+);
