@@ -5,6 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChain, type Chain } from '../support/chain.js';
 import { waitFor } from '../support/net.js';
+import { askSpamd } from '../../runtime/checks/spam.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let chain: Chain | undefined;
 
@@ -55,4 +59,22 @@ test('spamd timing out on every try: deferred twice (across a filter restart), t
   assert.equal(headerOf(message.raw, 'X-Spam-Flag'), 'NO');
   assert.equal(headerOf(message.raw, 'Subject'), subject, 'not tagged as spam');
   await waitFor('Postfix’s queue to empty', async () => (await c.postfix.queueSize()) === 0, 30_000);
+});
+
+test('with time_limit, spamd answers the same message in about that time, with TIME_LIMIT_EXCEEDED, instead of working on for minutes', { timeout: 120_000 }, async () => {
+  const c = chain!;
+  const dir = mkdtempSync(join(tmpdir(), 'time-limit-'));
+  try {
+    const path = join(dir, 'm.eml');
+    const raw = nestedDivs('time limit');
+    writeFileSync(path, raw);
+    const started = Date.now();
+    const reply = await askSpamd({ host: '127.0.0.1', port: c.spamd.port, timeoutSeconds: 60 }, path, Buffer.byteLength(raw));
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(reply.tests.includes('TIME_LIMIT_EXCEEDED'), reply.tests.join(','));
+    // time_limit 3, plus a child freed from the test before (--timeout-child=5) and a busy machine.
+    assert.ok(seconds < 30, `answered after ${seconds} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
