@@ -63,6 +63,8 @@ function serviceSteps(config: AppConfig, root: string): Step[] {
   return [
     { label: 'Setting the host name', run: () => run('hostname', [config.network.hostname.split('.')[0]!]).then(() => undefined), advice: 'Check the host name you entered.' },
     { label: 'Restarting the network (SSH sessions may drop)', run: () => systemctl('restart', 'networking'), advice: 'Check the address, mask and gateway; `ip addr` shows what the interface has.' },
+    { label: 'Loading the firewall (SSH, SMTP, viewer)', run: () => systemctl('restart', 'nftables'), advice: 'See `nft -c -f /etc/nftables.conf` for the error.' },
+    { label: 'Restarting time sync', run: () => systemctl('restart', 'systemd-timesyncd'), advice: journal('systemd-timesyncd') },
     { label: 'Restarting Postfix', run: () => systemctl('restart', 'postfix'), advice: journal('postfix') },
     {
       label: 'Restarting ClamAV (clamd)',

@@ -13,11 +13,17 @@ getent passwd mailfilter >/dev/null || adduser --system --group --home /var/lib/
 systemd-tmpfiles --create /usr/lib/tmpfiles.d/mailfilter.conf
 
 echo "==> Postfix, ClamAV and SpamAssassin settings from the embedded defaults (the wizard replaces them)"
-mailfilter render --root / >/dev/null
+# DHCP until the wizard is answered: the embedded defaults have a static address left blank.
+printf '{"network": {"dhcp": true}}\n' > /tmp/image-config.json
+mailfilter render --root / --config /tmp/image-config.json >/dev/null
+rm -f /tmp/image-config.json
 postmap -c /etc/postfix /etc/postfix/transport
 
 echo "==> services"
 systemctl enable postfix clamav-daemon clamav-freshclam spamd regenerate-ssh-host-keys.service
+# clamd starts when a virus database appears; rules update daily; the root grows on first boot.
+systemctl enable clamav-daemon-database.path mailfilter-sa-update.timer mailfilter-grow-root.service
+systemctl enable nftables systemd-timesyncd rsyslog
 systemctl enable mailfilter-filter.service
 # The viewer, fetching and the directory sync are switched on by the wizard, as answered.
 systemctl disable mailfilter-viewer.service mailfilter-fetch.service mailfilter-directory-sync.timer mailfilter-digest.timer 2>/dev/null || true

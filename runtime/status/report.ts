@@ -40,10 +40,11 @@ const mb = (bytes: number | null) => (bytes === null ? 'unknown' : `${(bytes / 1
 const gb = (bytes: number) => `${(bytes / 1073741824).toFixed(1)} GB`;
 
 export function formatStatus(f: StatusFacts): string[] {
-  const lines = [`mailfilter status: ${f.hostname}, ${f.now.toISOString().slice(0, 16).replace('T', ' ')} UTC`, 'Services:'];
-  for (let i = 0; i < f.services.length; i += 2) {
-    lines.push(f.services.slice(i, i + 2).map(({ unit, state }) => `  ${unit.padEnd(19)} ${state.padEnd(16)}`).join('').trimEnd());
-  }
+  const lines = [`mailfilter status: ${f.hostname}, ${f.now.toISOString().slice(0, 16).replace('T', ' ')} UTC`, 'Services (systemctl status UNIT tells more):'];
+  const noDatabase = f.virusDb.files.length === 0;
+  // Without a database clamd is not started at all (by design): say so rather than "inactive".
+  const shown = f.services.map(({ unit, state }) => ({ unit, state: unit === 'clamav-daemon' && noDatabase && state !== 'active' ? 'waiting (no db)' : state }));
+  lines.push(`  ${shown.map(({ unit, state }) => `${unit} ${state}`).join(', ')}`);
   lines.push(f.queue ? `Queue: ${Object.entries(f.queue.counts).map(([name, n]) => `${n} ${name}`).join(', ')}` : 'Queue: unknown (postqueue failed)');
   if (f.virusDb.files.length === 0 || !f.virusDb.newest) lines.push(...noDatabaseLines(f.freshclamRetryMinutes));
   else lines.push(`Virus database: ${f.virusDb.files.length} files, newest ${age(f.virusDb.newest, f.now)} (${f.virusDb.files.slice(0, 4).join(', ')})`);

@@ -41,7 +41,8 @@ mailfilter_firstboot() {
     if MAILFILTER_WIZARD_RUNNING=1 mailfilter configure && [ -e "$root/etc/mailfilter-initial-root-password" ]; then
       echo
       echo "root still has the initial password 'password'. Choose a new one now."
-      mailfilter_root_password && rm -f "$root/etc/mailfilter-initial-root-password"
+      # The console's banner stops offering the initial password with it.
+      mailfilter_root_password && rm -f "$root/etc/mailfilter-initial-root-password" "$root/etc/issue.d/mailfilter-setup.issue"
     fi
   else
     echo "This appliance is not configured yet (or /reconfigure exists)."

@@ -38,7 +38,7 @@ test('without a virus database the status says mail is held and how to load one 
   const text = formatStatus(facts()).join('\n');
   assert.match(text, /no virus database yet: mail is held \(4xx\) until freshclam reaches the update\n {2}servers; it retries every 60 minutes\./);
   assert.match(text, /copy main\.cvd, daily\.cvd and bytecode\.cvd/);
-  assert.match(text, /clamav-daemon\s+activating/);
+  assert.match(text, /clamav-daemon\s+waiting \(no db\)/);
   assert.match(text, /Queue: 1 active, 0 incoming, 1 deferred, 0 hold/);
   assert.match(text, /Last 1 deferrals:\n {2}11-14 22:13 bob@company\.com: host 127\.0\.0\.1/);
   assert.match(text, /Disk: quarantine 2\.0 MB, spool 0\.0 MB; root 30\.0 GB free of 38\.0 GB/);
