@@ -10,6 +10,8 @@ export type Category = (typeof CATEGORIES)[number];
 
 export const CHECK_NAMES = ['virus', 'spam', 'banned', 'headers'] as const;
 const category = oneOf(CATEGORIES, 'SPAM', 'a quarantine reason');
+// postfix's postscreen_dnsbl_sites syntax: a zone, an optional =answer filter, an optional *weight.
+const dnsblSite = text('', 'a DNS list', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+(=[0-9.\[\];.]+)?(\*-?\d{1,3})?$/i, what: 'a list like zen.spamhaus.org=127.0.0.[2..11]*3', allowEmpty: false });
 const extension = text('', 'a file name extension', { pattern: /^[a-z0-9]{1,16}$/i, what: 'an extension without the dot, like exe', allowEmpty: false });
 
 export const schema = {
@@ -109,6 +111,29 @@ export const schema = {
     reinjectHost: text('127.0.0.1', 'Address of Postfix’s re-injection listener (no content filter there)'),
     reinjectPort: port(10025, 'Port of Postfix’s re-injection listener'),
     configDir: text('/etc/postfix', 'Postfix configuration folder'),
+    tlsCert: text('', 'Certificate file (PEM, intermediates after it) offered with STARTTLS on port 25 (blank: the viewer’s, made self-signed for the host name unless the viewer names one)'),
+    tlsKey: text('', 'Private key file of that certificate'),
+    outboundTls: oneOf(['may', 'verify'] as const, 'may', 'TLS to the final server: may (used when offered, unverified) or verify (required, and the certificate must be valid for its name)'),
+    outboundCaFile: text('', 'CA certificate file that verifies the final server with outboundTls verify (blank: the system CAs)'),
+  },
+  door: {
+    postscreen: bool(true, 'Screen SMTP clients with postscreen (pregreet test, DNS lists) before they reach the SMTP server; the allowed networks are never screened'),
+    pregreetAction: oneOf(['drop', 'enforce', 'ignore'] as const, 'drop', 'What happens to a client that talks before the greeting (a spam robot): drop the connection, enforce (refuse its mail, logging the sender and recipients), or ignore'),
+    dnsblSites: list(dnsblSite, ['zen.spamhaus.org=127.0.0.[2..11]*3', 'bl.spamcop.net=127.0.0.2*2', 'bl.mailspike.net=127.0.0.[10..14]*1', 'list.dnswl.org=127.0.[0..255].[1..3]*-3'],
+      'DNS lists postscreen asks about each new client, with weights (negative for allow lists such as DNSWL); empty for none. Spamhaus, SpamCop, Mailspike and DNSWL are free for small sites (Spamhaus: non-commercial or under 100,000 queries a day) and refuse queries sent through big public resolvers'),
+    dnsblThreshold: num(3, 'Sum of the DNS lists’ weights at which a client is refused', { min: 1, max: 100, integer: true }),
+    connectionsPerClient: num(30, 'Connections one client may hold open at once (the allowed networks are exempt from these limits)', { min: 1, max: 10000, integer: true }),
+    connectionRatePerClient: num(120, 'Connections one client may open per minute', { min: 1, max: 100000, integer: true }),
+    messageRatePerClient: num(300, 'Messages one client may send per minute', { min: 1, max: 100000, integer: true }),
+    recipientRatePerClient: num(1000, 'Recipients one client may name per minute', { min: 1, max: 1000000, integer: true }),
+    hardErrorLimit: num(20, 'Errors after which a client is disconnected', { min: 1, max: 1000, integer: true }),
+    timeoutSeconds: num(60, 'Seconds an SMTP client may stay silent before it is disconnected', { min: 10, max: 3600, integer: true }),
+    rejectUnknownSenderDomain: bool(true, 'Refuse mail whose sender domain has no DNS address or mail server'),
+    verifyRecipients: bool(true, 'In SMTP mode without the directory integration, ask the final server whether each recipient exists (cached) and refuse unknown ones at RCPT'),
+  },
+  resolver: {
+    local: bool(true, 'Resolve DNS with a local caching resolver (unbound) on the appliance; DNS lists refuse queries that come through big public resolvers'),
+    forwardToNetworkDns: bool(true, 'Have the local resolver ask the network’s DNS servers (network.dns1/dns2) when they are set, instead of resolving from the root servers itself (answer no when they are big public resolvers: DNS lists refuse those)'),
   },
   clamd: {
     socket: text('/run/clamav/clamd.ctl', 'clamd local socket (blank to use host and port)'),

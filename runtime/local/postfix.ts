@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AppConfig } from '../config/schema.js';
 import { renderAll, writeRendered } from '../render/render.js';
+import { smtpTlsFiles } from '../tls/certificate.js';
 import { listening, waitFor } from './net.js';
 import { stopWhenProcessExits, type Server } from './servers.js';
 
@@ -44,6 +45,8 @@ export async function startPostfix(dir: string, config: AppConfig, options: { qu
   const outside = files.filter((f) => !f.target.startsWith(`${confDir}/`));
   if (outside.length > 0) throw new Error(`refusing to write outside ${confDir}: ${outside.map((f) => f.target).join(', ')}`);
   await writeRendered(files, '/');
+  // STARTTLS on the front door: the configured certificate, or the appliance's self-signed one.
+  smtpTlsFiles(config);
   const logFile = join(dir, 'maillog');
   await run('postconf', ['-c', confDir, '-e',
     `queue_directory=${join(dir, 'queue')}`,

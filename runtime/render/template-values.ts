@@ -1,6 +1,7 @@
 // What the config templates are filled with: every value derived from the appliance config here,
 // so templates stay plain text with {{name}} placeholders an admin can read.
 import type { AppConfig } from '../config/schema.js';
+import { smtpCertificatePaths } from '../tls/certificate.js';
 
 function ipv4ToInt(address: string): number {
   return address.split('.').reduce((acc, octet) => (acc << 8) + Number(octet), 0) >>> 0;
@@ -54,10 +55,66 @@ export function postfixValues(config: AppConfig): Record<string, string> {
     filter_port: String(filter.listenPort),
     filter_connections: String(filter.maxConnections),
     message_size_limit: String(filter.maxMessageBytes),
-    smtp_service: postfix.smtpPort === 25 ? 'smtp' : String(postfix.smtpPort),
     reinject_host: postfix.reinjectHost,
     reinject_port: String(postfix.reinjectPort),
     transport_entries: domains.length ? domains.map((d) => `${d.padEnd(30)} ${nextHop}`).join('\n') : '# no relay domains configured',
+    ...doorValues(config),
+    ...tlsValues(config),
+  };
+}
+
+/** Address verification applies in SMTP mode when no directory lists the recipients. */
+export function verifiesRecipients(config: AppConfig): boolean {
+  return config.door.verifyRecipients && config.mail.mode === 'smtp' && !config.directory.enabled;
+}
+
+const yes = (on: boolean) => (on ? 'yes' : 'no');
+
+/** Port 25's listener: postscreen handing clients that pass to smtpd, or smtpd alone. */
+function smtpListener(config: AppConfig): string {
+  const service = (config.postfix.smtpPort === 25 ? 'smtp' : String(config.postfix.smtpPort)).padEnd(9);
+  if (!config.door.postscreen) return `${service} inet  n       -       n       -       -       smtpd`;
+  return [
+    `${service} inet  n       -       n       -       1       postscreen`,
+    'smtpd     pass  -       -       n       -       -       smtpd',
+    'dnsblog   unix  -       -       n       -       0       dnsblog',
+    'tlsproxy  unix  -       -       n       -       0       tlsproxy',
+  ].join('\n');
+}
+
+export function doorValues(config: AppConfig): Record<string, string> {
+  const { door } = config;
+  const verify = verifiesRecipients(config);
+  const checks = [...(door.rejectUnknownSenderDomain ? ['reject_unknown_sender_domain'] : []), ...(verify ? ['reject_unverified_recipient'] : [])];
+  const notes = [...(verify ? [' and recipients the final server knows'] : [])];
+  return {
+    recipient_checks: checks.map((c) => `, ${c}`).join(''),
+    recipient_check_note: notes.join(''),
+    verify_recipients_answer: verify ? 'yes' : door.verifyRecipients ? 'yes, but off: the directory or fetchmail mode decides' : 'no',
+    connections_per_client: String(door.connectionsPerClient),
+    connection_rate_per_client: String(door.connectionRatePerClient),
+    message_rate_per_client: String(door.messageRatePerClient),
+    recipient_rate_per_client: String(door.recipientRatePerClient),
+    hard_error_limit: String(door.hardErrorLimit),
+    smtpd_timeout: `${door.timeoutSeconds}s`,
+    postscreen_answer: yes(door.postscreen),
+    pregreet_action: door.pregreetAction,
+    dnsbl_sites: door.dnsblSites.join(', '),
+    dnsbl_threshold: String(door.dnsblThreshold),
+    smtp_listener: smtpListener(config),
+  };
+}
+
+export function tlsValues(config: AppConfig): Record<string, string> {
+  const { postfix, mail } = config;
+  const cert = smtpCertificatePaths(config);
+  const verify = postfix.outboundTls === 'verify' && mail.finalServer !== '';
+  return {
+    tls_cert_file: cert.cert,
+    tls_key_file: cert.key,
+    outbound_tls_note: verify ? `it is required and verified (postfix.outboundTls: verify)` : 'the same (postfix.outboundTls: may)',
+    smtp_tls_policy_maps: verify ? `smtp_tls_policy_maps = inline:{ {[${mail.finalServer}]:${mail.finalServerPort} = verify} }` : '# smtp_tls_policy_maps: none, opportunistic everywhere',
+    smtp_tls_ca: postfix.outboundCaFile ? `smtp_tls_CAfile = ${postfix.outboundCaFile}` : 'smtp_tls_CApath = /etc/ssl/certs',
   };
 }
 

@@ -2,9 +2,8 @@
 // configured), and a plain HTTP listener that only redirects to it.
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { tlsFiles } from '../tls/certificate.js';
 import { serve } from '@hono/node-server';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
@@ -23,22 +22,8 @@ export interface RunningViewer {
   close(): Promise<void>;
 }
 
-/** The configured certificate, or a self-signed one made once for this appliance's name. */
-export function tlsFiles(config: AppConfig): { cert: string; key: string } {
-  if (config.viewer.tlsCert) return { cert: config.viewer.tlsCert, key: config.viewer.tlsKey };
-  const dir = join(config.viewer.dataDir, 'tls');
-  const cert = join(dir, 'viewer.crt');
-  const key = join(dir, 'viewer.key');
-  if (!existsSync(cert) || !existsSync(key)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const name = config.network.hostname;
-    const ip = config.network.address ? `,IP:${config.network.address}` : '';
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', `/CN=${name}`,
-      '-addext', `subjectAltName=DNS:${name},DNS:localhost,IP:127.0.0.1${ip}`, '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
-    log.info('made a self-signed certificate', { cert, name });
-  }
-  return { cert, key };
-}
+// The certificate maker moved to runtime/tls/ (Postfix's STARTTLS shares it); re-exported for callers.
+export { tlsFiles } from '../tls/certificate.js';
 
 function listenPort(server: Server): number {
   const address = server.address();

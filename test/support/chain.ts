@@ -12,6 +12,7 @@ import { startSpamd, type Spamd } from './spamd.js';
 import { startSink, type Sink } from './sink.js';
 import { startPostfix, type Postfix } from './postfix.js';
 import { freePort } from './net.js';
+import { startDns, type DnsRecord, type DnsServer } from './dns.js';
 import { startingAll, type ServerSet } from '../../runtime/local/servers.js';
 
 export interface Chain {
@@ -21,6 +22,8 @@ export interface Chain {
   spamd: Spamd;
   sink: Sink;
   postfix: Postfix;
+  /** The only DNS server the chain's Postfix asks. */
+  dns: DnsServer;
   filter: RunningFilter;
   /** Restarts the filter with these policy settings (the rest of the chain keeps running). */
   usePolicy(policy: Partial<AppConfig['policy']>): Promise<void>;
@@ -38,7 +41,13 @@ export interface SendOutcome {
 export interface ChainOptions {
   /** Extra spamd arguments (a test of a setup that fails passes a bad one). */
   spamdArgs?: string[];
+  /** Records the chain's DNS server serves besides the test domains' (DNSBL listings, SPF, …). */
+  dnsRecords?: DnsRecord[];
 }
+
+/** Test senders' domains exist (reject_unknown_sender_domain); everything else is NXDOMAIN. */
+const TEST_DOMAINS: DnsRecord[] = ['example.net', 'example.org', 'example.com', 'company.com', 'company.local']
+  .map((name) => ({ name, type: 'A' as const, data: '192.0.2.1' }));
 
 /**
  * `overrides` are merged into the chain's config, section by section. If any part fails to start,
@@ -57,10 +66,11 @@ export async function startChain(overrides: Record<string, Record<string, unknow
 }
 
 async function startChainIn(dir: string, servers: ServerSet, overrides: Record<string, Record<string, unknown>>, options: ChainOptions): Promise<Chain> {
-  const [clamd, spamd, sink] = await servers.startTogether<[Clamd, Spamd, Sink]>([
+  const [clamd, spamd, sink, dns] = await servers.startTogether<[Clamd, Spamd, Sink, DnsServer]>([
     startClamd(join(dir, 'clamd')),
     startSpamd(join(dir, 'spamd'), { extraArgs: options.spamdArgs ?? [] }),
     startSink(),
+    startDns(join(dir, 'dns'), [...TEST_DOMAINS, ...(options.dnsRecords ?? [])]),
   ]);
   const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
   const raw = {
@@ -76,11 +86,11 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
   } as Record<string, Record<string, unknown>>;
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] ?? {}), ...values };
   let config = parseConfig(raw, 'test chain');
-  const postfix = servers.add(await startPostfix(join(dir, 'postfix'), config));
+  const postfix = servers.add(await startPostfix(join(dir, 'postfix'), config, { resolvConf: dns.resolvConf }));
   let filter = await startFilter(config);
   servers.add({ name: 'filter', stop: () => filter.close() });
   const chain: Chain = {
-    dir, config, clamd, spamd, sink, postfix, filter,
+    dir, config, clamd, spamd, sink, postfix, dns, filter,
     async usePolicy(policy) {
       await filter.close();
       config = parseConfig({ ...raw, policy }, 'test chain');
