@@ -28,14 +28,14 @@ pre.body{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;padding:1re
 .login{max-width:360px;margin:3rem auto}.confirm{max-width:720px}.confirm.wide{max-width:none}label.check{display:inline;font-weight:400;margin-right:1rem}
 .list{font-weight:600;font-size:.8rem;padding:.1rem .4rem;border-radius:3px}.list.allow{background:#dff3e0}.list.block{background:#f6c9c9}table.audit td{font-size:.85rem}
 td .actions{flex-wrap:nowrap;margin:0}td button{padding:.2rem .55rem;font-size:.85rem;white-space:nowrap}
-table.headers th{width:9rem;white-space:nowrap}
+table.headers th{width:9rem;white-space:nowrap}th.score,th.size{text-align:right}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 
 table.messages,table.selection{table-layout:fixed}
 table.messages td,table.selection td{overflow-wrap:normal}
 .messages .check{width:2.2rem;padding-right:0}.messages .when,.selection .when{width:7.2rem;white-space:nowrap;color:#445}.messages .clock,.selection .clock{display:block;font-size:.85rem}
-.messages .from{width:20%}.messages.with-to .from{width:16%}.messages .to{width:13%}.messages .reason-cell{width:12rem}
-.messages .score{width:4.2rem;text-align:right}.messages .size{width:5.2rem;text-align:right;white-space:nowrap}.messages .menu-cell{width:6.6rem}
+.messages .from{width:19%}.messages.with-to .from{width:15%}.messages .to{width:12%}.messages .reason-cell{width:10.5rem}
+.messages .score{width:4.4rem;text-align:right}.messages .size{width:5rem;text-align:right;white-space:nowrap}.messages .menu-cell{width:6.6rem}
 .messages .from,.messages .to,.messages td.subject,.messages .detail,.selection .from,.selection td.subject{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .messages td.subject a{font-weight:500}.messages .detail{display:block;font-size:.85rem}.selection .from{width:25%}.selection .outcome{width:30%}
 .messages tbody tr:hover{background:#f8fafc}.messages input[type=checkbox]{width:1.05rem;height:1.05rem;margin:.15rem 0 0}
@@ -51,23 +51,24 @@ details.menu summary::-webkit-details-marker{display:none}details.menu summary::
 
 @media (max-width:760px){
   header{padding:.6rem .8rem}main{padding:0 .6rem;margin-top:.8rem}
-  main table:not(.messages){display:block;overflow-x:auto}
+  main table:not(.messages):not(.selection){display:block;overflow-x:auto}
   table.messages,table.messages tbody{display:block}
   table.messages thead{display:block;background:#eef1f5}
   table.messages thead tr{display:flex;flex-wrap:wrap;gap:.1rem .2rem;padding:.3rem .5rem}
   table.messages thead tr::before{content:"Sort by";color:#667;font-size:.85rem;padding:.15rem .2rem}
-  table.messages thead th{width:auto;border:none;padding:.15rem .35rem;font-size:.85rem;font-weight:500;text-align:left}
+  table.messages thead th[class]{width:auto;border:none;padding:.15rem .35rem;font-size:.85rem;font-weight:500;text-align:left}
   table.messages thead th.check,table.messages thead th.menu-cell,table.messages thead th.to{display:none}
   table.messages tbody tr{display:flex;flex-wrap:wrap;align-items:center;padding:.45rem .5rem;border-bottom:1px solid #e1e5eb}
   table.messages tbody td{border:none;padding:.05rem .25rem;width:auto}
   .messages td.check{order:0;flex:0 0 1.7rem}.messages td.subject{order:1;flex:1 1 0;min-width:0;font-size:1rem}
   .messages td.menu-cell{order:2;flex:0 0 auto}
   .messages td.from,.messages td.to{order:3;flex:0 0 100%;padding-left:1.95rem}.messages td.to{order:4}
-  .messages td.when{order:5;padding-left:1.95rem}.messages .clock{display:inline}
-  .messages td.reason-cell{order:6;flex:1 1 auto;min-width:0;display:flex;flex-wrap:wrap;gap:0 .3rem;align-items:baseline}.messages .detail{flex:1 1 0;min-width:0}
-  .messages td.score{order:7;text-align:left}.messages td.size{order:8;text-align:left}
-  .messages td.score:empty{display:none}
+  .messages td.when{order:5;width:auto;padding-left:1.95rem;font-size:.85rem}.messages .clock{display:inline}
+  .messages td.score{order:6;width:auto;font-size:.85rem}.messages td.size{order:7;width:auto;font-size:.85rem;color:#445}
+  .messages td.reason-cell{order:8;flex:1 1 0;min-width:3.2rem;display:flex;gap:0 .3rem;align-items:baseline;white-space:nowrap;overflow:hidden}
+  .messages .detail{flex:1 1 0;min-width:0}.messages td.score:empty{display:none}
+  .filters input[type=search]{flex-basis:100%}
   .bulk a{margin-left:0}
-  table.selection .when{width:5.5rem}table.selection .from{display:none}
+  table.selection .when{width:5.6rem;font-size:.85rem}table.selection .from{display:none}table.selection .outcome{width:38%}
 }
 `;

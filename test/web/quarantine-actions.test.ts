@@ -213,6 +213,8 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   const user = await newPage();
   await login(user, 'alice', 'alices-password');
   const row = user.locator('tbody tr', { hasText: virus.subject });
+  // The row's actions are in its menu.
+  await row.locator('summary').click();
   await row.locator('button:has-text("Ask to release")').click();
   assert.match(await user.textContent('.notice.ok') ?? '', /request was sent/);
   assert.match(await user.locator('tbody tr', { hasText: virus.subject }).textContent() ?? '', /release requested/);

@@ -1,5 +1,6 @@
 // The viewer in a real browser (Debian's Chromium, headless) against the real HTTPS server: the
-// administrator's first login, adding a user, that user's messages, safe view, release, delete.
+// administrator's first login, adding a user, that user's messages, safe view, release, delete; the
+// list at 1280 px and on a phone, with a 5 KB subject, no wider than the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +30,7 @@ let browser: Browser;
 let base: string;
 const requests: string[] = [];
 const dialogs: string[] = [];
+const LONG_SUBJECT = `Act now ${'X'.repeat(240)}${Array.from({ length: 110 }, (_, i) => `\r\n limited offer number ${i} for you only, today`).join('')}`;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mailfilter-web-'));
@@ -55,8 +57,11 @@ before(async () => {
   await send('robert@company.com', buildMessage({ to: 'robert@company.com', subject: 'Lottery winner', body: `${GTUBE}\r\n` }));
   await send('carol@company.local', buildMessage({ to: 'carol@company.local', subject: 'For Carol only', body: `${GTUBE}\r\n` }));
   await send('bob@company.local', buildMessage({ to: 'bob@company.local', subject: 'Lunch on Friday?' }));
+  // The spam that made the old list 8,000 px tall: a 5 KB subject, folded as mailers fold it, with
+  // one long run that has no place to break.
+  await send('bob@company.local', buildMessage({ from: `Very Long Name ${'Sender'.repeat(30)} <offers@bulk-mailer.example>`, to: 'bob@company.local', subject: LONG_SUBJECT, body: `${GTUBE}\r\n` }));
   lmtp.close();
-  assert.equal(filter.store.count(), 4, 'the filter quarantined four messages');
+  assert.equal(filter.store.count(), 5, 'the filter quarantined five messages');
   // The filter writes its statistics every few seconds; the chart should show these now.
   filter.store.flushOutcomes();
   viewer = await startViewer(config);
@@ -113,7 +118,7 @@ test('the administrator changes the initial password, sees statistics, and adds 
   for (const color of ['#6aa84f', '#e6b422', '#cc3333']) {
     assert.equal(await page.locator(`svg[aria-label^="Messages per day"] rect[fill="${color}"]:has(title)`).count(), 1, `a bar part in ${color}`);
   }
-  assert.match(await page.textContent('main') ?? '', /4 messages, 0\.0 MB of 500\.0 MB/);
+  assert.match(await page.textContent('main') ?? '', /5 messages, 0\.0 MB of 500\.0 MB/);
   await page.screenshot({ path: join(dir, 'admin-console.png'), fullPage: true });
 
   await page.click('text=Users');
@@ -133,6 +138,57 @@ test('the administrator changes the initial password, sees statistics, and adds 
   await page.context().close();
 });
 
+/** How wide and tall the page is, against the window it is shown in. */
+const measure = (page: Page) => page.evaluate(() => ({
+  scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, scrollHeight: document.documentElement.scrollHeight,
+}));
+
+test('the list fits a 1280 px screen and a phone, with a 5 KB subject; the row menu and the bulk confirmation too', async () => {
+  for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, isMobile: name === 'phone', hasTouch: name === 'phone' });
+    try {
+      const page = await context.newPage();
+      await login(page, 'bob', 'bobs-own-password');
+      assert.equal(await page.locator('tbody tr').count(), 4);
+      const long = page.locator('tbody tr', { hasText: 'Act now' });
+      const size = await measure(page);
+      await page.screenshot({ path: join(dir, `messages-${name}.png`), fullPage: true });
+      assert.ok(size.scrollWidth <= size.innerWidth, `${name}: the page is ${size.scrollWidth} px wide in a ${size.innerWidth} px window`);
+      assert.ok(size.scrollHeight < (name === 'phone' ? 1500 : 900), `${name}: the page is ${size.scrollHeight} px tall`);
+      assert.ok((await long.boundingBox())!.height < (name === 'phone' ? 130 : 60), `${name}: the long subject stays one row`);
+
+      await long.locator('summary').click();
+      const menu = long.locator('.menu-items');
+      assert.ok(await menu.locator('button:has-text("Release")').isVisible(), `${name}: the menu opens`);
+      const box = (await menu.boundingBox())!;
+      assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `${name}: the open menu is on the screen (${box.x}..${box.x + box.width})`);
+      assert.ok((await measure(page)).scrollWidth <= viewport.width, `${name}: the open menu widens nothing`);
+      await page.screenshot({ path: join(dir, `messages-${name}-menu.png`) });
+      await long.locator('summary').click();
+
+      // Ticking and choosing leads to a page that says what will happen; Cancel changes nothing.
+      await long.locator('input[type=checkbox]').check();
+      await page.locator('tbody tr', { hasText: 'Lottery winner' }).locator('input[type=checkbox]').check();
+      await page.selectOption('#bulk-action', 'delete');
+      await page.click('button:has-text("Apply")');
+      assert.match(await page.textContent('h1') ?? '', /Delete: 2 messages\?/);
+      const confirmSize = await measure(page);
+      await page.screenshot({ path: join(dir, `bulk-confirm-${name}.png`), fullPage: true });
+      assert.ok(confirmSize.scrollWidth <= confirmSize.innerWidth, `${name}: the confirmation is ${confirmSize.scrollWidth} px wide`);
+      await page.click('text=Cancel');
+      assert.equal(await page.locator('tbody tr').count(), 4, 'nothing deleted');
+
+      await long.locator('td.subject a').click();
+      assert.match(await page.textContent('main table') ?? '', /limited offer number 109 for you only/, `${name}: the whole subject on the message page`);
+      const messageSize = await measure(page);
+      await page.screenshot({ path: join(dir, `message-long-${name}.png`), fullPage: true });
+      assert.ok(messageSize.scrollWidth <= messageSize.innerWidth, `${name}: the message page is ${messageSize.scrollWidth} px wide`);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test('a user sees only their messages, safely, and can search, download, release and delete them', async () => {
   const page = await newPage();
   await login(page, 'bob', 'bobs-own-password');
@@ -143,7 +199,7 @@ test('a user sees only their messages, safely, and can search, download, release
   assert.doesNotMatch(list, /For Carol only/);
   assert.doesNotMatch(list, /Lunch on Friday/, 'clean mail was delivered, not quarantined');
   await page.screenshot({ path: join(dir, 'messages.png'), fullPage: true });
-  assert.equal(await page.locator('a[href$="/download"]').count(), 2, 'no download link for the virus');
+  assert.equal(await page.locator('a[href$="/download"]').count(), 3, 'no download link for the virus');
 
   await page.fill('input[name=q]', 'lottery');
   await page.click('button:has-text("Filter")');
@@ -181,6 +237,8 @@ test('a user sees only their messages, safely, and can search, download, release
 
   await page.goto(`${base}/viewer/messages`);
   await page.click('button:has-text("Delete All")');
+  assert.match(await page.textContent('h1') ?? '', /Delete all your quarantined messages\?/, 'a confirmation page first');
+  await page.click('button:has-text("Delete all")');
   assert.match(await page.textContent('.notice.ok') ?? '', /All your quarantined messages were deleted/);
   assert.match(await page.textContent('main') ?? '', /No quarantined messages/);
   assert.ok(filter.store.get(carols.id), 'Carol’s message is still there');

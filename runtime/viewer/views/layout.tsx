@@ -1,9 +1,11 @@
 // The one page frame. Everything shown is escaped by JSX; no script is ever sent (CSP forbids it).
 import type { Child, FC } from 'hono/jsx';
+import { raw } from 'hono/html';
 import type { ViewerUser } from '../accounts.js';
 
+// Without the doctype browsers render in quirks mode (forms grow margins, tables lose fonts).
 export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; children?: Child }> = ({ title, user, csrfToken, children }) => (
-  <html lang="en">
+  <>{raw('<!DOCTYPE html>')}<html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -29,7 +31,7 @@ export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; 
       </header>
       <main>{children}</main>
     </body>
-  </html>
+  </html></>
 );
 
 export const CsrfField: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;

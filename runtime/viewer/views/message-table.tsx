@@ -15,6 +15,7 @@ import { ReasonBadge, ReleaseState, RequestStatus, When } from './message-bits.j
 
 /** Enough for any screen; the page does not carry a 5 KB subject fifty times. */
 const SHOWN_CHARS = 300;
+const SCORE_ONLY = /^score=\S+ required=\S+$/;
 
 function SortHeading({ state, by, label, class: className }: { state: ListState; by: SortKey; label: string; class: string }) {
   const current = state.sort.by === by;
@@ -50,8 +51,9 @@ export function MessageTable({ c, session, entries, state, requests, showTo }: {
           const own = recipientsFor(session.user, entry);
           const from = displayText(entry.headerFrom || entry.mailFrom || '<>', SHOWN_CHARS);
           const subject = displayText(entry.subject || '(no subject)', SHOWN_CHARS);
-          const detail = displayText(entry.detail, SHOWN_CHARS);
           const score = scoreOf(entry.detail);
+          // "score=12 required=5" says no more than the score column: the rest of a detail does.
+          const detail = SCORE_ONLY.test(entry.detail) ? '' : displayText(entry.detail, SHOWN_CHARS);
           return (
             <tr>
               <td class="check"><input type="checkbox" name="id" value={entry.id} form="bulk" checked={state.selectAll} aria-label={`Select: ${subject.slice(0, 80)}`} /></td>
@@ -59,7 +61,7 @@ export function MessageTable({ c, session, entries, state, requests, showTo }: {
               <td class="from" title={from}>{from}</td>
               {showTo && <td class="to" title={own.join(', ')}>{own.join(', ')}</td>}
               <td class="subject"><a href={`/viewer/messages/${entry.id}${userQuery(c)}`} title={subject}>{subject}</a></td>
-              <td class="reason-cell"><ReasonBadge reason={entry.reason} /><ReleaseState entry={entry} own={own} /><RequestStatus request={requests.get(entry.id)} /><span class="detail muted" title={detail}>{detail}</span></td>
+              <td class="reason-cell"><ReasonBadge reason={entry.reason} /><ReleaseState entry={entry} own={own} /><RequestStatus request={requests.get(entry.id)} />{detail && <span class="detail muted" title={detail}>{detail}</span>}</td>
               <td class="score">{score === undefined ? '' : <span title="Spam score">{score.toFixed(1)}</span>}</td>
               <td class="size">{formatSize(entry.size)}</td>
               <td class="menu-cell"><ActionMenu c={c} entry={entry} session={session} /></td>
