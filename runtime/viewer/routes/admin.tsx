@@ -49,11 +49,12 @@ function SettingsCard({ c }: { c: ViewerContext }) {
   return (
     <form method="post" action="/viewer/admin/settings" class="card" id="settings">
       <CsrfField token={session.csrfToken} />
-      <h2>Digests and releases</h2>
-      <label for="digestFrequency">Quarantine digest for every user (each may change theirs)</label>
+      <h2>Digest</h2>
+      <label for="digestFrequency">Quarantine digest for every user (each may change theirs under Digest)</label>
       <select id="digestFrequency" name="digestFrequency">
         {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={current.digestFrequency === f}>{f}</option>)}
       </select>
+      <h2>Releases</h2>
       <label>Users release these themselves; others need your approval</label>
       <p class="actions">
         {CATEGORIES.map((category) => (
