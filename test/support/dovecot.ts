@@ -1,11 +1,10 @@
 // A real Dovecot (POP3 and IMAP, with TLS from a test CA) on loopback ports, mailboxes in Maildir
 // folders the test fills directly.
-import { stopChild } from './process.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnServer } from '../../runtime/local/servers.js';
 import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, waitFor, converse } from './net.js';
+import { freePort, converse } from './net.js';
 import type { TestCerts } from './tls.js';
 
 export interface Dovecot {
@@ -69,6 +68,8 @@ service pop3-login {
     ssl = yes
   }
 }
+# The run's marker survives Dovecot's environment cleaning, so a sweep finds a left-over instance.
+import_environment = TZ MAILFILTER_RUN_ID
 service stats {
   unix_listener stats-reader {
     mode = 0666
@@ -78,11 +79,13 @@ service stats {
   }
 }
 `);
-  const child: ChildProcess = spawn('dovecot', ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitFor('Dovecot IMAP greeting', async () => {
-    if (child.exitCode !== null) throw new Error(`dovecot exited with ${child.exitCode}; see ${dir}/dovecot.log`);
-    return (await converse({ host: '127.0.0.1', port: ports.imap }, 'a LOGOUT\r\n')).includes('OK');
-  }, 30_000, 200);
+  const server = spawnServer('Dovecot', 'dovecot', ['-F', '-c', conf], { logFile: join(dir, 'dovecot.out') });
+  try {
+    await server.ready('Dovecot IMAP greeting', async () => (await converse({ host: '127.0.0.1', port: ports.imap }, 'a LOGOUT\r\n')).includes('OK'), 30_000);
+  } catch (err) {
+    await server.stop();
+    throw new Error(`${(err as Error).message}; see ${dir}/dovecot.log`);
+  }
 
   const maildir = (user: string) => join(dir, 'mail', user);
   return {
@@ -101,6 +104,6 @@ service stats {
       const base = maildir(user);
       return ['new', 'cur'].reduce((n, sub) => n + (existsSync(join(base, sub)) ? readdirSync(join(base, sub)).length : 0), 0);
     },
-    stop: () => stopChild(child),
+    stop: () => server.stop(),
   };
 }
