@@ -1,7 +1,7 @@
 // The wizard's answers, in the wizard's own words, and how they become the appliance config.
 // Saved beside the config so a re-run offers them as defaults.
 import { existsSync, readFileSync } from 'node:fs';
-import type { AppConfig } from '../runtime/config/schema.js';
+import { schema, type AppConfig } from '../runtime/config/schema.js';
 import type { Destiny } from '../runtime/config/fields.js';
 import { parseConfig } from '../runtime/config/load.js';
 
@@ -30,6 +30,9 @@ export interface Answers {
   allowedNetworks: string[];
   /** The allowed networks the admin confirmed as wider than a /16 ('' when none were). */
   wideNetworksConfirmed: string;
+  /** postscreen's DNS lists (door.dnsblSites); empty for none. */
+  dnsLists: string[];
+  verifyRecipients: boolean;
   spamDestiny: Destiny;
   virusDestiny: Destiny;
   bannedDestiny: Destiny;
@@ -54,6 +57,7 @@ export function defaultAnswers(): Answers {
     hostname: '', dhcp: false, address: '', netmask: '', gateway: '', dns1: '', dns2: '',
     mode: 'fetchmail', enterAccounts: false, keep: true, fetchServers: [],
     externalDomain: '', internalDomain: '', finalServer: '', relayDomains: [], allowedNetworks: [], wideNetworksConfirmed: '',
+    dnsLists: [...schema.door.dnsblSites.default], verifyRecipients: schema.door.verifyRecipients.default,
     spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', uncheckedDestiny: 'D_PASS', badHeaderDestiny: 'D_PASS',
     spamLevel: 6.31, allowBannedInArchives: false, saMaxBodySize: 524288, quarantineMaxMb: 500, extraRules: true,
     viewerEnabled: true, exchange: true, ldapServer: '', ldapUser: '', ldapPassword: '', ldapBaseDn: '',
@@ -84,6 +88,7 @@ export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
       spamLevel: answers.spamLevel, allowBannedInArchives: answers.allowBannedInArchives, saMaxBodySize: answers.saMaxBodySize, extraRules: answers.extraRules,
     },
     quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },
+    door: { ...base.door, dnsblSites: answers.dnsLists, verifyRecipients: answers.verifyRecipients },
     viewer: { ...base.viewer, enabled: answers.viewerEnabled, loginMethod: exchange && answers.viewerEnabled ? 'ldap' : 'local' },
     directory: exchange
       ? { ...base.directory, enabled: true, server: answers.ldapServer, bindUser: answers.ldapUser, bindPassword: answers.ldapPassword, baseDn: answers.ldapBaseDn }

@@ -2,6 +2,7 @@
 // and skips. Each question reads and writes one answer; the screen and the engine know nothing else.
 import type { Answers } from './answers.js';
 import * as check from './validate.js';
+import { schema } from '../runtime/config/schema.js';
 import { describeNetworks, isThisAppliance, wideAllowedNetworks } from './networks.js';
 
 export const SECTIONS = ['Network configuration', 'Fetchmail configuration', 'E-mail setup', 'Spam configuration', 'Integration configuration'] as const;
@@ -173,11 +174,34 @@ export const QUESTIONS: Question[] = [
     help: 'This enables additional spam checking rules beyond the base set used by SpamAssassin: the KAM rule channel, updated daily by sa-update with the standard rules. In general, the more rules are available, the better the spam scoring functions.',
   }),
 
+  {
+    id: 'dnsLists', section: 'Spam configuration', skip: (a) => a.mode !== 'smtp', mode: 'smtp',
+    help: "Before a client reaches the mail server, postscreen asks these DNS lists about its address and adds the weights of the lists it is on (negative for allow lists like DNSWL); at 3 it is refused with '550 5.7.1 Service unavailable; client [address] blocked using <list>'. The defaults are free for small sites only: Spamhaus for non-commercial use or under 100,000 queries a day (else a paid Data Query Service key), SpamCop, Mailspike and DNSWL for low volumes; check each list's terms for your site. The lists refuse queries that come through big public resolvers (8.8.8.8, 1.1.1.1): the appliance's own resolver asks them directly.",
+    prompt: "DNS blocklists to screen clients with. Press Enter to keep the lists shown, type 'none' to use none, or a comma separated list (eg, zen.spamhaus.org=127.0.0.[2..11]*3)",
+    defaultText: (a) => (a.dnsLists.length ? a.dnsLists.join(', ') : 'none'),
+    check: (v) => {
+      if (v.trim().toLowerCase() === 'none') return null;
+      try {
+        schema.door.dnsblSites.parse(check.splitList(v));
+        return null;
+      } catch (err) {
+        return `Enter lists like zen.spamhaus.org=127.0.0.[2..11]*3 or 'none' (${(err as Error).message}).`;
+      }
+    },
+    store: (v, a) => {
+      a.dnsLists = v.trim().toLowerCase() === 'none' ? [] : check.splitList(v);
+    },
+  },
+
   yesNo('viewerEnabled', 'Integration configuration', 'Enable web interface for viewing quarantined messages? The URL is https://<server>/viewer/', {
     help: 'This chooses whether to enable the web interface for viewing quarantined messages. The viewer allows a user to see and delete quarantined messages, and an administrator to see messages for any user and to clear the quarantine folder.',
   }),
   yesNo('exchange', 'Integration configuration', 'Use Microsoft Exchange recipient integration? This provides automated construction of an allowed recipients map by querying the Exchange server. If you selected to enable the web viewer, it allows users to login to it using their Exchange address and password', {
     help: 'Exchange integration takes two forms. The first is Postfix integration: the Exchange server is periodically queried to retrieve a list of mail accounts, and an allowed recipients list is constructed from the results. The second is viewer integration: users can login to the web viewer (if enabled) using their Exchange e-mail address and password.',
+  }),
+  yesNo('verifyRecipients', 'Integration configuration', 'Ask the final mail server whether each recipient exists, and refuse mail for unknown recipients while the sender is still connected?', {
+    skip: (a) => a.mode !== 'smtp' || a.exchange, mode: 'smtp',
+    help: 'Without a directory the appliance does not know your users. With this on, Postfix asks the final server (RCPT TO, no message sent) and remembers the answer for days, so mail for people who do not exist is refused at once instead of accepted and bounced to a sender who is usually forged.',
   }),
   text('ldapServer', 'Integration configuration', 'Enter the hostname of the Exchange-enabled Active Directory server to connect to', check.hostOrIp, {
     skip: (a) => !a.exchange,
@@ -226,11 +250,13 @@ export function reviewLines(a: Answers): string[] {
     `  Quarantine size (MB): ${a.quarantineMaxMb}`,
     `  Use extra spam rules?: ${yn(a.extraRules)}`,
     `  Allowed networks: ${describeNetworks(a)}`,
+    ...(a.mode === 'smtp' ? [`  DNS blocklists: ${a.dnsLists.join(', ') || 'none'}`] : []),
     ...a.relayDomains.map((d) => `  Relay domain: ${d}`),
     'Integration:',
     `  Use web quarantine viewer?: ${yn(a.viewerEnabled)}`,
     `  Use Exchange: ${yn(a.exchange)}`,
   );
+  if (a.mode === 'smtp' && !a.exchange) lines.push(`  Verify recipients at the final server: ${yn(a.verifyRecipients)}`);
   if (a.exchange) {
     lines.push(`  Exchange server: ${a.ldapServer}`, `  Active Directory user: ${a.ldapUser}`, `  Active Directory pw: ${mask(a.ldapPassword)}`, `  Active Directory base DN: ${a.ldapBaseDn}`);
   }

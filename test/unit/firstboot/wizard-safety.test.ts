@@ -38,7 +38,7 @@ test('SMTP mode offers "host" as the allowed networks, and the review shows the 
   answer(wizard, ['']);
   assert.match(wizard.screen().prompt, /Spam message destiny/, 'no confirmation for a narrow network');
   wizard.nextSection();
-  answer(wizard, ['', 'no']);
+  answer(wizard, ['', 'no', '']);
   assert.ok(wizard.screen().review.includes('  Allowed networks: 192.168.100.2/32 (host: this appliance only)'), wizard.screen().review.join('\n'));
 });
 
@@ -97,8 +97,8 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     }
     return seen;
   };
-  const smtpStatic = totals([...network, 'smtp', 'company.com', '', '192.168.100.20', '', '0.0.0.0/0', 'yes, I understand', '', '', '', '', '', '', '', '', '', '', '', 'no']);
-  const smtpDhcp = totals(['mx.company.com', 'yes', 'smtp', 'company.com', '', '192.168.100.20', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 'pw', '']);
+  const smtpStatic = totals([...network, 'smtp', 'company.com', '', '192.168.100.20', '', '0.0.0.0/0', 'yes, I understand', '', '', '', '', '', '', '', '', '', '', '', '', 'no']);
+  const smtpDhcp = totals(['mx.company.com', 'yes', 'smtp', 'company.com', '', '192.168.100.20', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 'pw', '']);
   const smtpTotals = [...smtpStatic, ...smtpDhcp].filter((_, i, all) => i >= 0 && all[i]![0] > 8).map(([, total]) => total);
   assert.equal(new Set(smtpTotals).size, 1, `one total in SMTP mode: ${smtpTotals}`);
   const steps = smtpStatic.map(([step]) => step);
