@@ -74,12 +74,19 @@ async function login(password: string): Promise<void> {
 }
 
 test('boots to login, runs the wizard on first login, filters mail, serves the viewer, and reconfigures', { timeout: 40 * 60_000 }, async () => {
+  // The first hour's checks (issue 16) are collected and asserted at the end: one miss must not
+  // hide the others in a run that takes this long.
+  const misses: string[] = [];
+  const expect = (text: string, pattern: RegExp, what: string) => {
+    if (!pattern.test(text)) misses.push(`${what}: ${pattern} not in:\n${text.split('\n').slice(-8).join('\n')}`);
+  };
   const booted = Date.now();
   const banner = await pane.waitFor(/mailfilter login: *$/m, 300_000);
   timings.bootToLoginSeconds = Math.round((Date.now() - booted) / 1000);
   assert.match(banner, /Log in as root \(initial password: password\) to run the setup wizard/);
-  // DHCP works before the wizard: the banner shows qemu's lease, not an empty address.
-  assert.match(banner, /Address: 10\.0\.2\.15 +Quarantine viewer: https:\/\/10\.0\.2\.15\/viewer\//);
+  // DHCP works before the wizard: the banner shows qemu's lease, not an empty address (agetty
+  // prints it again when the lease arrives after the first prompt).
+  expect(await pane.waitFor(/Address: 10\.0\.2\.15/, 90_000).catch(() => pane.screen()), /Address: 10\.0\.2\.15 +Quarantine viewer: https:\/\/10\.0\.2\.15\/viewer\//, 'banner with the DHCP address');
   await login('password');
   await pane.waitFor(/Mail filter setup - Network configuration/, 60_000);
 
@@ -107,20 +114,19 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   const applied = await pane.waitFor(/The configuration is applied\.|FAILED/, 600_000);
   assert.doesNotMatch(applied, /FAILED/);
   const afterApply = await pane.waitFor(/Choose a new one now/, 60_000);
-  assert.match(afterApply, /no virus database yet: mail is held \(4xx\) until freshclam reaches the update/);
-  assert.match(afterApply, /Restarting ClamAV \(clamd\) \.\.\. done \(waiting for a virus database/);
-  assert.doesNotMatch(afterApply, /Warning|^(info|warn) \w+:/m, 'no warnings or log lines among the steps');
+  expect(afterApply, /no virus database yet: mail is held \(4xx\) until freshclam reaches the update/, 'apply says there is no virus database');
+  expect(afterApply, /waiting for a virus database/, 'the clamd step says it waits');
+  if (/Warning|^(info|warn) \w+:/m.test(afterApply)) misses.push(`no warnings or log lines among the steps:\n${afterApply}`);
   await pane.reply(/New password \(at least 10 characters\):/, 'abc');
-  await pane.waitFor(/Too short: at least 10 characters/);
-  await pane.reply(/New password \(at least 10 characters\):\s*$/, NEW_ROOT_PASSWORD);
+  await pane.reply(/Too short: at least 10 characters\. Try again\.\s+New password \(at least 10 characters\):/, NEW_ROOT_PASSWORD);
   await pane.reply(/Retype new password:/, NEW_ROOT_PASSWORD);
   await pane.waitFor(/root's password is changed/);
 
   // No virus database (the guest is offline): clamd waits, the status says so, mail is held.
   const status = await shell('mailfilter status');
-  assert.match(status, /no virus database yet: mail is held \(4xx\)/);
-  assert.match(status, /clamav-daemon waiting \(no db\)/);
-  assert.match(await shell('echo clamd=$(systemctl is-active clamav-daemon) path=$(systemctl is-active clamav-daemon-database.path) restarts=$(systemctl show -P NRestarts clamav-daemon)'), /^clamd=inactive path=active restarts=0\s*$/m, 'clamd is not crash-looping: it waits');
+  expect(status, /no virus database yet: mail is held \(4xx\)/, 'status says there is no virus database');
+  expect(status, /clamav-daemon waiting \(no db\)/, 'status says clamd waits');
+  expect(await shell('echo clamd=$(systemctl is-active clamav-daemon) path=$(systemctl is-active clamav-daemon-database.path) restarts=$(systemctl show -P NRestarts clamav-daemon)'), /^clamd=inactive path=active restarts=0\s*$/m, 'clamd is not crash-looping: it waits');
   const transport0 = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'sender.example.net' });
   const held = `image held ${Date.now()}`;
   await transport0.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: held, to: 'bob@company.com' }) });
@@ -133,15 +139,15 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   assert.ok(!sink.messages.some((m) => m.raw.includes(held)), 'not delivered unscanned');
 
   // What a server needs: time sync, the firewall, mail.log, the grown root, rule updates.
-  assert.match(await shell('echo $(systemctl is-active systemd-timesyncd nftables rsyslog)'), /^active active active\s*$/m, 'time sync, firewall and syslog run');
-  assert.match(await shell('echo rules=$(nft list ruleset | grep -c "tcp dport { 22, 25, 80, 443 } accept")'), /^rules=1\s*$/m);
-  assert.match(await shell('test -s /var/log/mail.log && echo mail-log-ok'), /^mail-log-ok/m);
+  expect(await shell('echo $(systemctl is-active systemd-timesyncd nftables rsyslog)'), /^active active active\s*$/m, 'time sync, firewall and syslog run');
+  expect(await shell('echo rules=$(nft list ruleset | grep -c "tcp dport { 22, 25, 80, 443 } accept")'), /^rules=1\s*$/m, 'the firewall opens only 22, 25, 80, 443');
+  expect(await shell('test -s /var/log/mail.log && echo mail-log-ok'), /^mail-log-ok/m, '/var/log/mail.log has lines');
   const rootSize = Number(/^root-gb=(\d+)\s*$/m.exec(await shell('echo root-gb=$(df -BG --output=size / | tail -1 | tr -dc 0-9)'))?.[1]);
   timings.rootGb = rootSize;
-  assert.ok(rootSize >= 9, `the root grew to the 10 GB disk (${rootSize} GB)`);
-  assert.match(await shell('echo timers=$(systemctl list-timers --all --no-pager mailfilter-sa-update.timer | grep -c mailfilter-sa-update.timer)'), /^timers=1\s*$/m);
-  const saUpdate = await shell("until journalctl -u mailfilter-sa-update -q --no-pager | grep -q 'sa-update: '; do sleep 5; done; journalctl -u mailfilter-sa-update -q --no-pager | grep 'sa-update: ' | tail -1", 420_000);
-  assert.match(saUpdate, /sa-update: failed \(exit \d+; offline/, 'offline, sa-update fails cleanly');
+  if (!(rootSize >= 9)) misses.push(`the root grew to the 10 GB disk (${rootSize} GB)`);
+  expect(await shell('echo timers=$(systemctl list-timers --all --no-pager mailfilter-sa-update.timer | grep -c mailfilter-sa-update.timer)'), /^timers=1\s*$/m, 'the sa-update timer exists');
+  const saUpdate = await shell("until journalctl -u mailfilter-sa-update -q --no-pager | grep -q 'sa-update: '; do sleep 5; done; journalctl -u mailfilter-sa-update -q --no-pager | grep 'sa-update: ' | tail -1", 420_000).catch((err: Error) => err.message);
+  expect(saUpdate, /sa-update: failed \(exit \d+; offline/, 'the sa-update timer ran once and, offline, failed cleanly');
   const analyze = await shell('systemd-analyze | head -1');
   const bootSeconds = /=\s*(?:(\d+)min\s*)?([\d.]+)s/.exec(analyze);
   if (bootSeconds) timings.systemdAnalyzeSeconds = Math.round(Number(bootSeconds[1] ?? 0) * 60 + Number(bootSeconds[2]));
@@ -189,11 +195,12 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   const rebooted = Date.now();
   const banner2 = await pane.waitFor(/mx login: *$/m, 300_000);
   timings.rebootToLoginSeconds = Math.round((Date.now() - rebooted) / 1000);
-  assert.doesNotMatch(banner2.split(/reboot/).at(-1)!, /initial password/, 'no stale password line after setup');
+  if (/initial password/.test(banner2.split(/reboot/).at(-1)!)) misses.push('no stale password line after setup');
   await login(NEW_ROOT_PASSWORD);
   await pane.waitFor(/Mail filter setup - Network configuration/, 120_000);
   await pane.waitFor(/fully qualified hostname .*\[mx\.company\.com\]/s);
   timings.imageQcow2Mb = Math.round(statSync(image).size / 1048576);
+  assert.deepEqual(misses, [], misses.join('\n\n'));
   const ova = image.replace(/\.qcow2$/, '.ova');
   if (existsSync(ova)) timings.imageOvaMb = Math.round(statSync(ova).size / 1048576);
 });
