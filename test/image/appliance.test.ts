@@ -110,6 +110,7 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   await pane.key('PageDown');
   await pane.reply(/Enable web interface/, '');
   await pane.reply(/Use Microsoft Exchange recipient integration/, 'no');
+  await pane.reply(/Ask the final mail server whether each recipient exists/, '');
   await pane.reply(/Configuration OK\?/, 'yes');
   const applied = await pane.waitFor(/The configuration is applied\.|FAILED/, 600_000);
   assert.doesNotMatch(applied, /FAILED/);
