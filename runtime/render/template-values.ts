@@ -140,7 +140,9 @@ export function networkValues(config: AppConfig): Record<string, string> {
     host_address: network.dhcp || !network.address ? '127.0.1.1' : network.address,
     interface: network.interface,
     interface_block: block,
-    nameservers: [network.dns1, network.dns2].filter(Boolean).map((ns) => `nameserver ${ns}`).join('\n') || '# no DNS server configured',
+    nameservers: config.resolver.local
+      ? 'nameserver 127.0.0.1'
+      : [network.dns1, network.dns2].filter(Boolean).map((ns) => `nameserver ${ns}`).join('\n') || '# no DNS server configured',
   };
 }
 
@@ -156,6 +158,28 @@ export function systemValues(config: AppConfig): Record<string, string> {
   };
 }
 
+/** The local resolver: the network's DNS servers as forwarders when wanted and known, else the root servers. */
+export function resolverValues(config: AppConfig): Record<string, string> {
+  const { resolver, network } = config;
+  const forwarders = resolver.forwardToNetworkDns && !network.dhcp ? [network.dns1, network.dns2].filter(Boolean) : [];
+  const forwarding = forwarders.length
+    ? [
+      '    # Forwarders may strip DNSSEC records: validating would fail every answer, so it is left to them.',
+      '    module-config: "iterator"',
+      '',
+      '# The network\'s DNS servers (network.dns1/dns2) answer; resolver.forwardToNetworkDns: no resolves directly.',
+      'forward-zone:',
+      '    name: "."',
+      ...forwarders.map((address) => `    forward-addr: ${address}`),
+    ]
+    : ['# No forwarders: unbound resolves from the root servers itself, with DNSSEC validation.'];
+  return {
+    resolver_local_answer: resolver.local ? 'yes' : 'no',
+    resolver_forwarding: forwarding.join('\n'),
+    dhcp_resolver_hook: resolver.local ? 'new_domain_name_servers="127.0.0.1"' : '# resolver.local is off: the DHCP server\'s DNS servers are used',
+  };
+}
+
 export function templateValues(config: AppConfig): Record<string, string> {
-  return { ...postfixValues(config), ...scannerValues(config), ...networkValues(config), ...systemValues(config) };
+  return { ...postfixValues(config), ...scannerValues(config), ...networkValues(config), ...systemValues(config), ...resolverValues(config) };
 }
