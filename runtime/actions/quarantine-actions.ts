@@ -60,7 +60,16 @@ export function listSenderOf(entry: QuarantineEntry): string {
   return senders.find((s) => entry.headerFrom.toLowerCase().includes(s)) ?? senders[0] ?? '';
 }
 
+/**
+ * The fetcher's REFUSED copies are what Postfix refused (too big, a sender it rejects): they never
+ * passed the scan, and a release re-injects past the filter. They are looked at, not released.
+ */
+export const RELEASABLE = (entry: QuarantineEntry) => (entry.reason as string) !== 'REFUSED';
+
 async function deliverRelease(services: ActionDeps, entry: QuarantineEntry, recipients: string[], by: string): Promise<void> {
+  if (!RELEASABLE(entry)) {
+    throw new ActionFailed(`Postfix refused this message (${entry.detail}), so it was never scanned and cannot be released. Download it to look at it, or ask the sender to send it again.`);
+  }
   const outcomes = await releaseMessage(services.store, entry, recipients, services.reinjector, by);
   const failed = outcomes.filter((o) => o.code >= 300);
   if (failed.length === outcomes.length) {

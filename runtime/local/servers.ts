@@ -14,18 +14,35 @@ export interface Server {
 const stopOnExit = new Set<() => void>();
 let exitHookInstalled = false;
 
+function stopAllNow(): void {
+  for (const stop of stopOnExit) {
+    try {
+      stop();
+    } catch {
+      // the process is exiting: nothing left to report to
+    }
+  }
+  stopOnExit.clear();
+}
+
+/**
+ * Registers a synchronous stop for when this process ends: at exit, and on a signal that would
+ * kill it (node runs no exit handlers then). A signal the program handles itself (the CLI's
+ * orderly stop) is left to it.
+ */
 export function stopWhenProcessExits(stopNow: () => void): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const stop of stopOnExit) {
-        try {
-          stop();
-        } catch {
-          // the process is exiting: nothing left to report to
-        }
-      }
-    });
+    process.on('exit', stopAllNow);
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      const onSignal = () => {
+        if (process.listenerCount(signal) > 1) return;
+        stopAllNow();
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      };
+      process.on(signal, onSignal);
+    }
   }
   stopOnExit.add(stopNow);
   return () => stopOnExit.delete(stopNow);
