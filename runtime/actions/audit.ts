@@ -27,17 +27,21 @@ const SEARCH = `WHERE message_id = @q OR actor = @q OR actor = @q || '${viaLink(
 const THROTTLE_WINDOW_MS = 10 * 60_000;
 const THROTTLE_KEYS_KEPT = 10_000;
 
+interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  message_id: string;
+  detail: string;
+  client: string;
+}
+
 export class AuditLog {
   /** Per key: when its last row was written, and how many like it were left out since. */
   private readonly throttled = new Map<string, { since: number; leftOut: number }>();
 
-  constructor(private readonly db: Database.Database) {
-    db.exec(`CREATE TABLE IF NOT EXISTS audit (
-      id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-      message_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', client TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
-      CREATE INDEX IF NOT EXISTS audit_message ON audit(message_id);`);
-  }
+  constructor(private readonly db: Database.Database) {}
 
   record(input: AuditInput): void {
     this.db.prepare('INSERT INTO audit (at, actor, action, message_id, detail, client) VALUES (?, ?, ?, ?, ?, ?)')
@@ -63,12 +67,12 @@ export class AuditLog {
   /** Newest first; `search` narrows to a message id, an actor or an action. */
   list(options: { limit: number; offset: number; search?: string }): AuditRecord[] {
     const where = options.search ? SEARCH : '';
-    return (this.db.prepare(`SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`)
-      .all({ limit: options.limit, offset: options.offset, ...(options.search ? { q: options.search } : {}) }) as Array<{ id: number; at: number; actor: string; action: string; message_id: string; detail: string; client: string }>)
+    return this.db.prepare<[Record<string, unknown>], AuditRow>(`SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`)
+      .all({ limit: options.limit, offset: options.offset, ...(options.search ? { q: options.search } : {}) })
       .map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, messageId: r.message_id, detail: r.detail, client: r.client }));
   }
 
   count(search?: string): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${search ? SEARCH : ''}`).get(search ? { q: search } : {}) as { n: number }).n;
+    return this.db.prepare<[Record<string, unknown>], { n: number }>(`SELECT COUNT(*) AS n FROM audit ${search ? SEARCH : ''}`).get(search ? { q: search } : {})!.n;
   }
 }

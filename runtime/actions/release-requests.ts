@@ -37,36 +37,30 @@ const toRequest = (r: RequestRow): ReleaseRequest => ({
 const SELECT = 'SELECT r.*, u.username FROM release_requests r JOIN users u ON u.id = r.user_id';
 
 export class ReleaseRequests {
-  constructor(private readonly db: Database.Database) {
-    db.exec(`CREATE TABLE IF NOT EXISTS release_requests (
-      id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-      recipients TEXT NOT NULL, requested_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
-      decided_by TEXT, decided_at INTEGER);
-      CREATE INDEX IF NOT EXISTS release_requests_status ON release_requests(status);`);
-  }
+  constructor(private readonly db: Database.Database) {}
 
   /** One open request per user and message: asking twice keeps the first. */
   request(messageId: string, userId: number, recipients: string[]): { request: ReleaseRequest; isNew: boolean } {
-    const open = this.db.prepare(`${SELECT} WHERE r.message_id = ? AND r.user_id = ? AND r.status = 'pending'`).get(messageId, userId) as RequestRow | undefined;
+    const open = this.db.prepare<[string, number], RequestRow>(`${SELECT} WHERE r.message_id = ? AND r.user_id = ? AND r.status = 'pending'`).get(messageId, userId);
     if (open) return { request: toRequest(open), isNew: false };
     const id = Number(this.db.prepare('INSERT INTO release_requests (message_id, user_id, recipients, requested_at) VALUES (?, ?, ?, ?)').run(messageId, userId, recipients.join(' '), Date.now()).lastInsertRowid);
     return { request: this.get(id)!, isNew: true };
   }
 
   get(id: number): ReleaseRequest | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as RequestRow | undefined;
+    const row = this.db.prepare<[number], RequestRow>(`${SELECT} WHERE r.id = ?`).get(id);
     return row ? toRequest(row) : undefined;
   }
 
   pending(): ReleaseRequest[] {
-    return (this.db.prepare(`${SELECT} WHERE r.status = 'pending' ORDER BY r.requested_at`).all() as RequestRow[]).map(toRequest);
+    return this.db.prepare<[], RequestRow>(`${SELECT} WHERE r.status = 'pending' ORDER BY r.requested_at`).all().map(toRequest);
   }
 
   /** The newest request of a user for each of these messages, for the status shown beside them. */
   latestFor(userId: number | null, messageIds: string[]): Map<string, ReleaseRequest> {
     if (messageIds.length === 0) return new Map();
-    const rows = this.db.prepare(`${SELECT} WHERE r.message_id IN (${messageIds.map(() => '?').join(',')}) ${userId === null ? '' : 'AND r.user_id = ?'} ORDER BY r.requested_at`)
-      .all(...messageIds, ...(userId === null ? [] : [userId])) as RequestRow[];
+    const rows = this.db.prepare<unknown[], RequestRow>(`${SELECT} WHERE r.message_id IN (${messageIds.map(() => '?').join(',')}) ${userId === null ? '' : 'AND r.user_id = ?'} ORDER BY r.requested_at`)
+      .all(...messageIds, ...(userId === null ? [] : [userId]));
     return new Map(rows.map((r) => [r.message_id, toRequest(r)]));
   }
 

@@ -18,14 +18,10 @@ export const DEFAULT_SETTINGS: AdminSettings = { digestFrequency: 'daily', selfR
 export const isFrequency = (value: unknown): value is DigestFrequency => (DIGEST_FREQUENCIES as readonly unknown[]).includes(value);
 
 export class ViewerSettings {
-  constructor(private readonly db: Database.Database) {
-    db.exec(`CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS digest_state (user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
-        frequency TEXT, last_sent_at INTEGER);`);
-  }
+  constructor(private readonly db: Database.Database) {}
 
   admin(): AdminSettings {
-    const rows = this.db.prepare('SELECT name, value FROM settings').all() as Array<{ name: string; value: string }>;
+    const rows = this.db.prepare<[], { name: string; value: string }>('SELECT name, value FROM settings').all();
     const stored = Object.fromEntries(rows.map((r) => [r.name, r.value]));
     const frequency = stored.digestFrequency;
     const selfRelease = stored.selfRelease?.split(',').filter((c): c is Category => (CATEGORIES as readonly string[]).includes(c));
@@ -45,7 +41,7 @@ export class ViewerSettings {
 
   /** The user's own choice, or null to follow the administrator's default. */
   userFrequency(userId: number): DigestFrequency | null {
-    const row = this.db.prepare('SELECT frequency FROM digest_state WHERE user_id = ?').get(userId) as { frequency: string | null } | undefined;
+    const row = this.db.prepare<[number], { frequency: string | null }>('SELECT frequency FROM digest_state WHERE user_id = ?').get(userId);
     return isFrequency(row?.frequency) ? row.frequency : null;
   }
 
@@ -58,7 +54,7 @@ export class ViewerSettings {
   }
 
   lastDigestAt(userId: number): number | null {
-    return (this.db.prepare('SELECT last_sent_at FROM digest_state WHERE user_id = ?').get(userId) as { last_sent_at: number | null } | undefined)?.last_sent_at ?? null;
+    return this.db.prepare<[number], { last_sent_at: number | null }>('SELECT last_sent_at FROM digest_state WHERE user_id = ?').get(userId)?.last_sent_at ?? null;
   }
 
   setLastDigestAt(userId: number, at: number): void {

@@ -82,12 +82,10 @@ export class ActionTokens {
 
 /** Nonces of tokens already used, kept until the token would have expired anyway. */
 export class UsedTokens {
-  constructor(private readonly db: Database.Database) {
-    db.exec('CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)');
-  }
+  constructor(private readonly db: Database.Database) {}
 
   usedAt(nonce: string): number | null {
-    const row = this.db.prepare('SELECT used_at FROM used_tokens WHERE nonce = ?').get(nonce) as { used_at: number } | undefined;
+    const row = this.db.prepare<[string], { used_at: number }>('SELECT used_at FROM used_tokens WHERE nonce = ?').get(nonce);
     return row?.used_at ?? null;
   }
 

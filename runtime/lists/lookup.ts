@@ -3,16 +3,14 @@
 // still decide, so mail is neither lost nor waved through unchecked.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { findMatch, type ListMatch } from './sender-lists.js';
+import { viewerDatabasePath } from '../storage/viewer-db.js';
 
 export type SenderListLookup = (recipient: string, senders: string[]) => ListMatch | null;
 
-export const VIEWER_DATABASE = 'viewer.sqlite';
-
 export function openSenderListLookup(viewerDataDir: string, log: Logger): SenderListLookup & { close(): void } {
-  const path = join(viewerDataDir, VIEWER_DATABASE);
+  const path = viewerDatabasePath(viewerDataDir);
   let db: Database.Database | null = null;
   let warned = false;
   let missingUntil = 0;

@@ -1,5 +1,6 @@
 // Allow and block lists of senders, per viewer user and global (the administrator's). They live in
-// the viewer's database beside the users and their addresses; the filter reads them read-only.
+// the viewer's database (storage/viewer-db.ts) beside the users and their addresses; the filter
+// reads them read-only.
 //
 // Which entry counts: the most specific one. A user's own entry beats a global one, an exact
 // address beats *@domain, and at equal rank block beats allow.
@@ -28,19 +29,6 @@ export interface ListMatch {
   /** The sender address that matched. */
   sender: string;
 }
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sender_lists (
-  id INTEGER PRIMARY KEY,
-  owner_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
-  kind TEXT NOT NULL CHECK (kind IN ('allow', 'block')),
-  pattern TEXT NOT NULL,
-  expires_at INTEGER,
-  created_by TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sender_lists_pattern ON sender_lists(pattern);
-`;
 
 /** The words a verdict carries when a list entry decided it; the digest leaves blocked mail out by them. */
 export function listNote(match: ListMatch): string {
@@ -105,13 +93,13 @@ function matchQuery(patternCount: number): string {
 }
 
 /** Prepared once per database and number of patterns: the filter asks for every recipient of every message. */
-const matchStatements = new WeakMap<Database.Database, Map<number, Database.Statement>>();
+const matchStatements = new WeakMap<Database.Database, Map<number, Database.Statement<unknown[], Candidate>>>();
 
-function matchStatement(db: Database.Database, patternCount: number): Database.Statement {
+function matchStatement(db: Database.Database, patternCount: number): Database.Statement<unknown[], Candidate> {
   let byCount = matchStatements.get(db);
   if (!byCount) matchStatements.set(db, (byCount = new Map()));
   let statement = byCount.get(patternCount);
-  if (!statement) byCount.set(patternCount, (statement = db.prepare(matchQuery(patternCount))));
+  if (!statement) byCount.set(patternCount, (statement = db.prepare<unknown[], Candidate>(matchQuery(patternCount))));
   return statement;
 }
 
@@ -119,20 +107,29 @@ function matchStatement(db: Database.Database, patternCount: number): Database.S
 export function findMatch(db: Database.Database, recipient: string, senders: string[], now = Date.now()): ListMatch | null {
   const patterns = [...new Set(senders.flatMap(patternsFor))];
   if (patterns.length === 0) return null;
-  const rows = matchStatement(db, patterns.length).all(now, ...patterns, recipient.toLowerCase()) as Candidate[];
+  const rows = matchStatement(db, patterns.length).all(now, ...patterns, recipient.toLowerCase());
   return strongest(rows, senders);
 }
 
+interface EntryRow {
+  id: number;
+  owner_id: number | null;
+  owner_name: string | null;
+  kind: ListKind;
+  pattern: string;
+  expires_at: number | null;
+  created_by: string;
+  created_at: number;
+}
+
 export class SenderLists {
-  constructor(private readonly db: Database.Database) {
-    db.exec(SCHEMA);
-  }
+  constructor(private readonly db: Database.Database) {}
 
   private select(where: string, params: unknown[]): ListEntry[] {
     const rows = this.db
-      .prepare(`SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
+      .prepare<unknown[], EntryRow>(`SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
                 WHERE ${where} ORDER BY l.created_at DESC, l.id DESC`)
-      .all(...params) as Array<{ id: number; owner_id: number | null; owner_name: string | null; kind: ListKind; pattern: string; expires_at: number | null; created_by: string; created_at: number }>;
+      .all(...params);
     return rows.map((r) => ({ id: r.id, ownerId: r.owner_id, ownerName: r.owner_name, kind: r.kind, pattern: r.pattern, expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at }));
   }
 

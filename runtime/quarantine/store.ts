@@ -1,11 +1,12 @@
 // The quarantine: one file per message, fsync'd (file and folder) before its SQLite row is written,
 // so a row always points at a message that is on disk. The viewer, release and statistics read it
 // through this API only.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { copyFile, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { constants, createReadStream, mkdirSync, type ReadStream } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Category } from '../config/schema.js';
+import { openQuarantineDatabase } from '../storage/quarantine-db.js';
 
 export interface QuarantineInput {
   id: string;
@@ -98,36 +99,6 @@ interface MessageRow {
   releases: string;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS messages (
-  id TEXT PRIMARY KEY,
-  received_at INTEGER NOT NULL,
-  mail_from TEXT NOT NULL,
-  header_from TEXT NOT NULL,
-  header_to TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  detail TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  path TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
-CREATE TABLE IF NOT EXISTS recipients (
-  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
-  address TEXT NOT NULL,
-  released_at INTEGER,
-  released_by TEXT,
-  PRIMARY KEY (message_id, address)
-);
-CREATE INDEX IF NOT EXISTS recipients_address ON recipients(address);
-CREATE TABLE IF NOT EXISTS daily_outcomes (
-  day TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  count INTEGER NOT NULL,
-  PRIMARY KEY (day, outcome)
-);
-`;
-
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
@@ -135,20 +106,6 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/**
- * Release state moved from the message to each recipient: a quarantine made before gets the columns.
- * Its old per-message marks are not copied: they never said for whom, and showing a message as
- * waiting is safer than hiding it from a recipient who never got it.
- */
-function addReleaseColumns(db: Database.Database): void {
-  // Immediate: the filter and the viewer may open an old quarantine at the same moment.
-  db.transaction(() => {
-    const columns = (db.prepare('PRAGMA table_info(recipients)').all() as Array<{ name: string }>).map((c) => c.name);
-    if (!columns.includes('released_at')) db.exec('ALTER TABLE recipients ADD COLUMN released_at INTEGER');
-    if (!columns.includes('released_by')) db.exec('ALTER TABLE recipients ADD COLUMN released_by TEXT');
-  }).immediate();
 }
 
 /** Those of `addresses` whose copy of the message has not been released yet. */
@@ -173,14 +130,7 @@ export class QuarantineStore {
 
   private constructor(readonly dir: string, private readonly maxBytes: number) {
     mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
-    this.db = new Database(join(dir, 'index.sqlite'));
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a row acknowledged to the filter survives power loss, like the file it points at.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    addReleaseColumns(this.db);
+    this.db = openQuarantineDatabase(dir);
   }
 
   static open(dir: string, maxSizeMb: number): QuarantineStore {
@@ -225,7 +175,7 @@ export class QuarantineStore {
   }
 
   totalBytes(): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS total FROM messages').get() as { total: number }).total;
+    return this.db.prepare<[], { total: number }>('SELECT COALESCE(SUM(size), 0) AS total FROM messages').get()!.total;
   }
 
   get limitBytes(): number {
@@ -237,7 +187,7 @@ export class QuarantineStore {
     let total = this.totalBytes();
     let removed = 0;
     if (total <= this.maxBytes) return 0;
-    const oldest = this.db.prepare('SELECT id, size FROM messages ORDER BY received_at ASC, id ASC').iterate() as IterableIterator<{ id: string; size: number }>;
+    const oldest = this.db.prepare<[], { id: string; size: number }>('SELECT id, size FROM messages ORDER BY received_at ASC, id ASC').iterate();
     const victims: string[] = [];
     for (const row of oldest) {
       if (total <= this.maxBytes) break;
@@ -286,20 +236,18 @@ export class QuarantineStore {
   list(query: ListQuery = {}): QuarantineEntry[] {
     const { sql, params } = this.where(query);
     const rows = this.db
-      .prepare(`SELECT ${ENTRY_COLUMNS} FROM messages m ${sql} ${orderBy(query.sort)} LIMIT ? OFFSET ?`)
-      .all(...params, query.limit ?? 50, query.offset ?? 0) as MessageRow[];
+      .prepare<unknown[], MessageRow>(`SELECT ${ENTRY_COLUMNS} FROM messages m ${sql} ${orderBy(query.sort)} LIMIT ? OFFSET ?`)
+      .all(...params, query.limit ?? 50, query.offset ?? 0);
     return rows.map(toEntry);
   }
 
   count(query: ListQuery = {}): number {
     const { sql, params } = this.where(query);
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM messages m ${sql}`).get(...params) as { n: number }).n;
+    return this.db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM messages m ${sql}`).get(...params)!.n;
   }
 
   get(id: string): QuarantineEntry | undefined {
-    const row = this.db
-      .prepare(`SELECT ${ENTRY_COLUMNS} FROM messages m WHERE m.id = ?`)
-      .get(id) as MessageRow | undefined;
+    const row = this.db.prepare<[string], MessageRow>(`SELECT ${ENTRY_COLUMNS} FROM messages m WHERE m.id = ?`).get(id);
     return row ? toEntry(row) : undefined;
   }
 
@@ -322,7 +270,7 @@ export class QuarantineStore {
 
   /** Removes the row first: a file without a row is harmless, a row without a file is not. */
   async delete(id: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT path FROM messages WHERE id = ?').get(id) as { path: string } | undefined;
+    const row = this.db.prepare<[string], { path: string }>('SELECT path FROM messages WHERE id = ?').get(id);
     if (!row) return false;
     this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
     await rm(join(this.dir, row.path), { force: true });
@@ -333,13 +281,13 @@ export class QuarantineStore {
   async removeRecipients(id: string, addresses: string[]): Promise<void> {
     const remove = this.db.prepare('DELETE FROM recipients WHERE message_id = ? AND address = ?');
     for (const address of addresses) remove.run(id, address.toLowerCase());
-    const left = (this.db.prepare('SELECT COUNT(*) AS n FROM recipients WHERE message_id = ?').get(id) as { n: number }).n;
+    const left = this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM recipients WHERE message_id = ?').get(id)!.n;
     if (left === 0) await this.delete(id);
   }
 
   async deleteMatching(query: ListQuery): Promise<number> {
     const { sql, params } = this.where(query);
-    const ids = (this.db.prepare(`SELECT m.id FROM messages m ${sql}`).all(...params) as { id: string }[]).map((r) => r.id);
+    const ids = this.db.prepare<unknown[], { id: string }>(`SELECT m.id FROM messages m ${sql}`).all(...params).map((r) => r.id);
     for (const id of ids) await this.delete(id);
     return ids.length;
   }
@@ -368,7 +316,7 @@ export class QuarantineStore {
 
   dailyOutcomes(sinceDay: string): Array<{ day: string; outcome: Outcome; count: number }> {
     this.flushOutcomes();
-    return this.db.prepare('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day').all(sinceDay) as Array<{ day: string; outcome: Outcome; count: number }>;
+    return this.db.prepare<[string], { day: string; outcome: Outcome; count: number }>('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day').all(sinceDay);
   }
 }
 

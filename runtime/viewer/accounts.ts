@@ -1,10 +1,10 @@
-// The viewer's own database: users with their addresses (an address belongs to at most one user),
-// sessions (only a hash of the cookie is stored), and failed logins for rate limiting.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+// Viewer accounts in the viewer's database: users with their addresses (an address belongs to at
+// most one user), sessions (only a hash of the cookie is stored), and failed logins for rate
+// limiting. The database itself (its tables, its other users) is storage/viewer-db.ts's.
+import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { hashPassword } from './passwords.js';
+import { openViewerDatabase } from '../storage/viewer-db.js';
 
 export const ADMIN_USER = 'vadmin';
 export const INITIAL_ADMIN_PASSWORD = 'password';
@@ -33,33 +33,12 @@ interface UserRow {
   must_change_password: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS users (
-  id INTEGER PRIMARY KEY,
-  username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  password_hash TEXT,
-  source TEXT NOT NULL DEFAULT 'local',
-  is_admin INTEGER NOT NULL DEFAULT 0,
-  must_change_password INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS addresses (
-  address TEXT PRIMARY KEY,
-  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS addresses_user ON addresses(user_id);
-CREATE TABLE IF NOT EXISTS sessions (
-  token_hash TEXT PRIMARY KEY,
-  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  csrf_token TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS failed_logins (
-  key TEXT NOT NULL,
-  at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS failed_logins_key ON failed_logins(key, at);
-`;
+interface SessionRow {
+  user_id: number;
+  csrf_token: string;
+  expires_at: number;
+  created_at: number;
+}
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -72,15 +51,8 @@ export class AddressTakenError extends Error {
 export class ViewerAccounts {
   readonly db: Database.Database;
 
-  private constructor(path: string, private readonly sessionMs: number, private readonly sessionMaxMs: number) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    // Databases made before sessions had an absolute lifetime: their sessions (created_at 0) end now.
-    const columns = (this.db.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name);
-    if (!columns.includes('created_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0');
+  private constructor(db: Database.Database, private readonly sessionMs: number, private readonly sessionMaxMs: number) {
+    this.db = db;
   }
 
   /**
@@ -88,8 +60,7 @@ export class ViewerAccounts {
    * A session ends after `sessionHours` without use, and `sessionMaxHours` after login in any case.
    */
   static async open(dataDir: string, sessionHours: number, sessionMaxHours = 24): Promise<ViewerAccounts> {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const accounts = new ViewerAccounts(join(dataDir, 'viewer.sqlite'), sessionHours * 3600_000, sessionMaxHours * 3600_000);
+    const accounts = new ViewerAccounts(openViewerDatabase(dataDir), sessionHours * 3600_000, sessionMaxHours * 3600_000);
     if (!accounts.findByName(ADMIN_USER)) {
       accounts.db.prepare("INSERT INTO users (username, password_hash, source, is_admin, must_change_password) VALUES (?, ?, 'local', 1, 1)")
         .run(ADMIN_USER, await hashPassword(INITIAL_ADMIN_PASSWORD));
@@ -102,34 +73,34 @@ export class ViewerAccounts {
   }
 
   private toUser(row: UserRow): ViewerUser {
-    const addresses = (this.db.prepare('SELECT address FROM addresses WHERE user_id = ? ORDER BY address').all(row.id) as Array<{ address: string }>).map((a) => a.address);
+    const addresses = this.db.prepare<[number], { address: string }>('SELECT address FROM addresses WHERE user_id = ? ORDER BY address').all(row.id).map((a) => a.address);
     return { id: row.id, username: row.username, source: row.source, isAdmin: row.is_admin === 1, mustChangePassword: row.must_change_password === 1, addresses };
   }
 
   findByName(username: string): (ViewerUser & { passwordHash: string | null }) | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    const row = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?').get(username);
     return row ? { ...this.toUser(row), passwordHash: row.password_hash } : undefined;
   }
 
   /** True while vadmin still has the manual's initial password (no wizard, apply or login changed it). */
   adminPasswordIsInitial(): boolean {
-    const row = this.db.prepare('SELECT must_change_password FROM users WHERE username = ?').get(ADMIN_USER) as { must_change_password: number } | undefined;
+    const row = this.db.prepare<[string], { must_change_password: number }>('SELECT must_change_password FROM users WHERE username = ?').get(ADMIN_USER);
     return row?.must_change_password === 1;
   }
 
   get(id: number): ViewerUser | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    const row = this.db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?').get(id);
     return row ? this.toUser(row) : undefined;
   }
 
   /** The user an address belongs to (directory logins by e-mail address). */
   findByAddress(address: string): ViewerUser | undefined {
-    const row = this.db.prepare('SELECT u.* FROM users u JOIN addresses a ON a.user_id = u.id WHERE a.address = ?').get(address.toLowerCase()) as UserRow | undefined;
+    const row = this.db.prepare<[string], UserRow>('SELECT u.* FROM users u JOIN addresses a ON a.user_id = u.id WHERE a.address = ?').get(address.toLowerCase());
     return row ? this.toUser(row) : undefined;
   }
 
   list(): ViewerUser[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY is_admin DESC, username').all() as UserRow[]).map((row) => this.toUser(row));
+    return this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY is_admin DESC, username').all().map((row) => this.toUser(row));
   }
 
   async create(input: { username: string; password: string; source: 'local'; addresses: string[] }): Promise<ViewerUser> {
@@ -163,7 +134,7 @@ export class ViewerAccounts {
   private assignAddresses(userId: number, addresses: string[]): void {
     const wanted = [...new Set(addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
     for (const address of wanted) {
-      const owner = this.db.prepare('SELECT u.username, u.id FROM addresses a JOIN users u ON u.id = a.user_id WHERE a.address = ?').get(address) as { username: string; id: number } | undefined;
+      const owner = this.db.prepare<[string], { username: string; id: number }>('SELECT u.username, u.id FROM addresses a JOIN users u ON u.id = a.user_id WHERE a.address = ?').get(address);
       if (owner && owner.id !== userId) throw new AddressTakenError(address, owner.username);
     }
     this.db.prepare('DELETE FROM addresses WHERE user_id = ?').run(userId);
@@ -191,7 +162,7 @@ export class ViewerAccounts {
   /** The session for a cookie value, extended on use up to its absolute end; undefined when unknown or over. */
   session(token: string | undefined, now = Date.now()): Session | undefined {
     if (!token) return undefined;
-    const row = this.db.prepare('SELECT user_id, csrf_token, expires_at, created_at FROM sessions WHERE token_hash = ?').get(sha256(token)) as { user_id: number; csrf_token: string; expires_at: number; created_at: number } | undefined;
+    const row = this.db.prepare<[string], SessionRow>('SELECT user_id, csrf_token, expires_at, created_at FROM sessions WHERE token_hash = ?').get(sha256(token));
     if (!row || row.expires_at < now || row.created_at + this.sessionMaxMs < now) return undefined;
     const user = this.get(row.user_id);
     if (!user) return undefined;
@@ -209,7 +180,7 @@ export class ViewerAccounts {
 
   /** When the failed (or still running) password checks under `key` since `since` happened, oldest first. */
   failureTimes(key: string, since: number): number[] {
-    return (this.db.prepare('SELECT at FROM failed_logins WHERE key = ? AND at > ? ORDER BY at').all(key, since) as Array<{ at: number }>).map((r) => r.at);
+    return this.db.prepare<[string, number], { at: number }>('SELECT at FROM failed_logins WHERE key = ? AND at > ? ORDER BY at').all(key, since).map((r) => r.at);
   }
 
   /** Counts an attempt as failed until told otherwise; the row id undoes it (forgetFailure). */
