@@ -73,6 +73,14 @@ deb_chroot_install() {
   [ $status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get update -qq || status=$?; }
   [ $status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends "$@" || status=$?; }
   chroot "$root" apt-get clean || true
+  # Package scripts may leave daemons behind in the root (spamassassin's postinst starts gpg-agent
+  # when gpg-agent is installed): stop exactly those, or /dev stays busy and cannot be unmounted.
+  local real pid
+  real=$(readlink -f "$root")
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    if [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$real" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
+  sleep 1
   umount "$root/sys" "$root/dev" "$root/proc"
   rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf"
   rm -rf "$root"/var/lib/apt/lists/*
