@@ -1,9 +1,10 @@
 // What happens to viewer accounts and their sessions, each written to the audit log: logging in and
 // out, failed logins, a changed password (which ends every other session of that user), users
-// added and removed by the administrator.
+// added, edited and removed by the administrator.
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ActionDeps } from './services.js';
 import type { Actor } from './quarantine-actions.js';
+import type { DigestFrequency } from './settings.js';
 
 export interface NewSession {
   token: string;
@@ -59,4 +60,24 @@ export function deleteUser(services: ActionDeps, admin: Actor, userId: number): 
   if (!user || user.isAdmin) return;
   services.accounts.delete(user.id);
   services.audit.record({ actor: admin.user.username, action: 'user-delete', detail: `${user.username} (${user.source}) with ${user.addresses.join(', ') || 'no address'}`, client: admin.client });
+}
+
+export interface UserChanges {
+  /** Replaces the user's addresses; absent, they stay. */
+  addresses?: string[];
+  /** The user's digest frequency, null for everyone's default; absent, it stays. */
+  frequency?: DigestFrequency | null;
+  /** A new password (local accounts); absent, it stays. */
+  password?: string;
+}
+
+/**
+ * The administrator editing a user. Addresses go first: one that belongs to someone else throws
+ * AddressTakenError before anything has changed. A new password gets its own line, as above.
+ */
+export async function editUser(services: ActionDeps, admin: Actor, user: ViewerUser, changes: UserChanges): Promise<void> {
+  if (changes.addresses) services.accounts.setAddresses(user.id, changes.addresses);
+  if (changes.frequency !== undefined) services.settings.setUserFrequency(user.id, changes.frequency);
+  if (changes.password) await setUserPassword(services, admin, user, changes.password);
+  services.audit.record({ actor: admin.user.username, action: 'user-edit', detail: user.username, client: admin.client });
 }

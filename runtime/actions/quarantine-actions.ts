@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { notReleasedTo, type QuarantineEntry } from '../quarantine/store.js';
 import { releaseMessage } from '../quarantine/release.js';
 import { tellSpamd } from '../checks/spam.js';
-import { normalisePattern, sendersOf } from '../lists/sender-lists.js';
+import { listOwnerOf, normalisePattern, sendersOf } from '../lists/sender-lists.js';
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ReleaseRequest } from './release-requests.js';
 import { viewerBaseUrl, type ActionDeps } from './services.js';
@@ -96,9 +96,6 @@ export async function release(services: ActionDeps, actor: Actor, entry: Quarant
   return { outcome: 'released', text: 'Released: the message is on its way.' };
 }
 
-/** The administrator's own entries go on the global list; a user's on their own. */
-const listOwner = (user: ViewerUser) => (user.isAdmin ? null : user.id);
-
 export async function notSpam(services: ActionDeps, actor: Actor, entry: QuarantineEntry, options: ActionOptions = {}): Promise<ActionResult> {
   if (entry.reason !== 'SPAM') throw new ActionFailed(`This message was quarantined as ${entry.reason}, not as spam.`);
   // Already released: no second copy unasked, but it is still learned and allowed.
@@ -110,7 +107,7 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
     learned = `not learned: ${(err as Error).message}`;
   }
   const sender = listSenderOf(entry);
-  const allowed = sender ? services.lists.add({ ownerId: listOwner(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) }) : null;
+  const allowed = sender ? services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) }) : null;
   services.audit.record({
     actor: actorName(actor), action: 'not-spam', messageId: entry.id, client: actor.client,
     detail: `${released.outcome}; ${learned}; ${allowed ? `${allowed.pattern} added to ${allowed.ownerName ?? 'the global'} allow list` : 'no sender address to allow'}`,
@@ -121,7 +118,7 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
 export async function blockSender(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
   const sender = listSenderOf(entry);
   if (!sender) throw new ActionFailed('This message has no sender address to block.');
-  const blocked = services.lists.add({ ownerId: listOwner(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
+  const blocked = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
   await removeFor(services, actor, entry);
   services.audit.record({ actor: actorName(actor), action: 'block-sender', messageId: entry.id, detail: `${blocked.pattern} added to ${blocked.ownerName ?? 'the global'} block list; message deleted`, client: actor.client });
   return { outcome: 'blocked', text: `Mail from ${blocked.pattern} will be discarded from now on. This message was deleted.` };
@@ -136,7 +133,7 @@ export async function allowSender(services: ActionDeps, actor: Actor, entry: Qua
   const sender = listSenderOf(entry);
   if (!sender) throw new ActionFailed('This message has no sender address to allow.');
   const released = await release(services, actor, entry, options);
-  const allowed = services.lists.add({ ownerId: listOwner(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
+  const allowed = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
   services.audit.record({ actor: actorName(actor), action: 'allow-sender', messageId: entry.id, detail: `${released.outcome}; ${allowed.pattern} added to ${allowed.ownerName ?? 'the global'} allow list`, client: actor.client });
   return { outcome: released.outcome, text: `${released.text} Mail from ${allowed.pattern} will no longer be treated as spam.` };
 }

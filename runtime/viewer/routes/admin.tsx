@@ -7,7 +7,8 @@ import { AddressTakenError, type ViewerUser } from '../accounts.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { decideRequest } from '../../actions/quarantine-actions.js';
 import { clearQuarantine } from '../../actions/bulk-actions.js';
-import { createUser, deleteUser, setUserPassword } from '../../actions/account-actions.js';
+import { createUser, deleteUser, editUser, type UserChanges } from '../../actions/account-actions.js';
+import { saveAdminSettings } from '../../actions/settings-actions.js';
 import { displayText } from '../../quarantine/display.js';
 import { pageNumber } from '../paging.js';
 import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
@@ -170,12 +171,10 @@ export const adminRoutes = new Hono<ViewerEnv>()
     return c.redirect('/viewer/admin?done=cleared', 303);
   })
   .post('/admin/settings', async (c) => {
-    const { settings, audit } = c.get('deps');
     const form = await formOf(c);
     if (!isFrequency(form.digestFrequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
     const selfRelease = CATEGORIES.filter((category: Category) => form[`self_${category}`] === '1');
-    settings.saveAdmin({ digestFrequency: form.digestFrequency, selfRelease });
-    audit.record({ actor: c.get('session').user.username, action: 'settings', detail: `digest ${form.digestFrequency}; users release ${selfRelease.join(', ') || 'nothing'} themselves`, client: actorOf(c).client });
+    saveAdminSettings(c.get('deps'), actorOf(c), { digestFrequency: form.digestFrequency, selfRelease });
     return c.redirect('/viewer/admin?done=settings', 303);
   })
   .get('/admin/requests', (c) => {
@@ -319,25 +318,27 @@ export const adminRoutes = new Hono<ViewerEnv>()
     if (!user) throw new HttpError(404, 'No such user.');
     const form = await formOf(c);
     const again = (error: string) => c.html(<UserForm c={c} user={user} error={error} values={{ addresses: form.addresses ?? '' }} />, 400);
+    // Every field is checked before anything is saved: a refused form changes nothing.
+    const changes: UserChanges = {};
     if (!user.isAdmin) {
       const { addresses, bad } = parseAddresses(form.addresses ?? '');
       if (bad.length) return again(`Not an e-mail address: ${bad.join(', ')}`);
-      try {
-        accounts.setAddresses(user.id, addresses);
-      } catch (err) {
-        if (err instanceof AddressTakenError) return again(`${err.address} already belongs to ${err.owner}; an address has one owner.`);
-        throw err;
-      }
+      changes.addresses = addresses;
     }
     if (!user.isAdmin && form.frequency !== undefined) {
       if (form.frequency !== 'default' && !isFrequency(form.frequency)) return again('Choose a digest frequency.');
-      c.get('deps').settings.setUserFrequency(user.id, form.frequency === 'default' ? null : form.frequency);
+      changes.frequency = form.frequency === 'default' ? null : form.frequency;
     }
     if (form.password && user.source === 'local' && !user.isAdmin) {
       if (form.password.length < 10) return again('The password must have at least 10 characters.');
-      await setUserPassword(c.get('deps'), actorOf(c), user, form.password);
+      changes.password = form.password;
     }
-    c.get('deps').audit.record({ actor: c.get('session').user.username, action: 'user-edit', detail: user.username, client: actorOf(c).client });
+    try {
+      await editUser(c.get('deps'), actorOf(c), user, changes);
+    } catch (err) {
+      if (err instanceof AddressTakenError) return again(`${err.address} already belongs to ${err.owner}; an address has one owner.`);
+      throw err;
+    }
     return c.redirect('/viewer/admin/users?done=saved', 303);
   })
   .post('/admin/users/:id/delete', (c) => {

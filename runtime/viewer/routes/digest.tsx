@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { Layout, CsrfField, Notice } from '../views/layout.js';
 import { actorOf, formOf, HttpError, type ViewerEnv } from '../context.js';
 import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
+import { setOwnDigest } from '../../actions/settings-actions.js';
 
 const DONE: Record<string, string> = {
   digest: 'Digest setting saved.',
@@ -33,13 +34,11 @@ export const digestRoutes = new Hono<ViewerEnv>()
     );
   })
   .post('/account/digest', async (c) => {
-    const { settings, audit } = c.get('deps');
     const form = await formOf(c);
     const frequency = form.frequency === 'default' ? null : form.frequency;
     if (frequency !== null && !isFrequency(frequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
     const actor = actorOf(c);
     if (actor.user.isAdmin) throw new HttpError(400, 'The administrator sets the digest for everyone in the console.');
-    settings.setUserFrequency(actor.user.id, frequency);
-    audit.record({ actor: actor.user.username, action: 'digest-setting', detail: frequency ?? 'default', client: actor.client });
+    setOwnDigest(c.get('deps'), actor, frequency);
     return c.redirect('/viewer/account/digest?done=digest', 303);
   });

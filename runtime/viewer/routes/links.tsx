@@ -5,9 +5,9 @@ import { Hono } from 'hono';
 import { Layout } from '../views/layout.js';
 import type { ViewerContext, ViewerEnv } from '../context.js';
 import { clientAddress } from '../security.js';
-import { ActionFailed, listSenderOf, MESSAGE_ACTIONS, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
+import { ActionFailed, listSenderOf, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
+import { linkRefused, useLink } from '../../actions/link-actions.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
-import { viaLink } from '../../actions/audit.js';
 import { notReleasedTo, type QuarantineEntry } from '../../quarantine/store.js';
 import { displayText } from '../../quarantine/display.js';
 import type { ViewerUser } from '../accounts.js';
@@ -50,14 +50,10 @@ type Checked = { ok: true; claims: ActionClaims; user: ViewerUser; entry: Quaran
 
 /** Everything a link must pass before its page is shown or its action done; refusals are audited. */
 function checkLink(c: ViewerContext): Checked {
-  const { tokens, usedTokens, accounts, store, audit } = c.get('deps');
+  const { tokens, usedTokens, accounts, store } = c.get('deps');
   const check = tokens.verify(c.req.param('token') ?? '');
   const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
-    const name = claims ? accounts.get(claims.userId)?.username ?? `user #${claims.userId}` : 'unknown';
-    const record = { actor: viaLink(name), action: 'link-refused', messageId: claims?.messageId, detail: `${c.req.method}: ${why}`, client: clientAddress(c) };
-    // A GET changes nothing, and junk GETs come by the hundred: one row per client and kind of refusal.
-    if (c.req.method === 'GET') audit.recordThrottled(`link-refused|${record.client}|${why}`, record);
-    else audit.record(record);
+    linkRefused(c.get('deps'), { claims, method: c.req.method, why, client: clientAddress(c) });
     return { ok: false, response: refused(c, status, heading, text) };
   };
   if (!check.ok) {
@@ -118,18 +114,13 @@ export const linkRoutes = new Hono<ViewerEnv>()
     const checked = checkLink(c);
     if (!checked.ok) return checked.response;
     const { claims, user, entry } = checked;
-    const { usedTokens } = c.get('deps');
-    // Recorded before acting: of two clicks at once, only one acts.
-    if (!usedTokens.use(claims)) return refused(c, 410, 'This link was already used', 'Each link works once.');
     const actor: Actor = { user, client: clientAddress(c), via: 'digest link' };
     const again = (await c.req.parseBody()).again === '1';
     try {
-      const result = await MESSAGE_ACTIONS[claims.action](c.get('deps'), actor, entry, { again });
-      if (result.outcome === 'already-released') {
-        // Released meanwhile (in the viewer, by another link): the link still works, from its page.
-        usedTokens.release(claims);
-        return refused(c, 409, 'Already released', `${result.text} Open the link again to send another copy.`);
-      }
+      const result = await useLink(c.get('deps'), actor, claims, entry, again);
+      if (!result) return refused(c, 410, 'This link was already used', 'Each link works once.');
+      // Released meanwhile (in the viewer, by another link): the link still works, from its page.
+      if (result.outcome === 'already-released') return refused(c, 409, 'Already released', `${result.text} Open the link again to send another copy.`);
       return c.html(
         <Layout title="Done">
           <div class="card">
@@ -140,7 +131,6 @@ export const linkRoutes = new Hono<ViewerEnv>()
         </Layout>,
       );
     } catch (err) {
-      usedTokens.release(claims);
       if (err instanceof ActionFailed) return c.html(<Layout title="Not done"><div class="card"><h1>Not done</h1><p>{err.message}</p><p>The link still works; try it again later.</p></div></Layout>, 409);
       throw err;
     }

@@ -3,7 +3,8 @@
 import { Hono } from 'hono';
 import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
-import { normalisePattern, type ListEntry } from '../../lists/sender-lists.js';
+import { listOwnerOf, normalisePattern, type ListEntry } from '../../lists/sender-lists.js';
+import { addListEntry, removeListEntry } from '../../actions/list-actions.js';
 
 const DONE: Record<string, string> = {
   added: 'Saved. It applies to the next message.',
@@ -13,7 +14,7 @@ const DONE: Record<string, string> = {
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The list this session edits: the user's own, or the global one for the administrator. */
-const ownerOf = (c: ViewerContext) => (c.get('session').user.isAdmin ? null : c.get('session').user.id);
+const ownerOf = (c: ViewerContext) => listOwnerOf(c.get('session').user);
 
 function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; entries: ListEntry[] }) {
   const session = c.get('session');
@@ -60,9 +61,8 @@ function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; en
 export const listRoutes = new Hono<ViewerEnv>()
   .get('/lists', (c) => c.html(<ListsPage c={c} entries={c.get('deps').lists.list(ownerOf(c))} />))
   .post('/lists/add', async (c) => {
-    const { lists, audit } = c.get('deps');
     const form = await formOf(c);
-    const again = (error: string) => c.html(<ListsPage c={c} error={error} entries={lists.list(ownerOf(c))} />, 400);
+    const again = (error: string) => c.html(<ListsPage c={c} error={error} entries={c.get('deps').lists.list(ownerOf(c))} />, 400);
     const pattern = normalisePattern(form.pattern ?? '');
     if (!pattern) return again(`"${(form.pattern ?? '').slice(0, 100)}" is neither an e-mail address nor *@domain.`);
     if (form.kind !== 'allow' && form.kind !== 'block') return again('Choose allow or block.');
@@ -72,18 +72,11 @@ export const listRoutes = new Hono<ViewerEnv>()
       if (!Number.isFinite(expiresAt)) return again('The expiry is not a date.');
       if (expiresAt < Date.now()) return again('The expiry date has already passed.');
     }
-    const actor = actorOf(c);
-    const entry = lists.add({ ownerId: ownerOf(c), kind: form.kind, pattern, expiresAt, createdBy: actor.user.username });
-    audit.record({ actor: actor.user.username, action: 'list-add', detail: `${entry.pattern} on ${entry.ownerName ?? 'the global'} ${entry.kind} list${expiresAt ? ` until ${day(expiresAt)}` : ''}`, client: actor.client });
+    addListEntry(c.get('deps'), actorOf(c), { kind: form.kind, pattern, expiresAt });
     return c.redirect('/viewer/lists?done=added', 303);
   })
   .post('/lists/:id/delete', (c) => {
-    const { lists, audit } = c.get('deps');
-    const entry = lists.get(Number(c.req.param('id')));
-    // Users edit their own list only; the administrator any.
-    if (!entry || (!c.get('session').user.isAdmin && entry.ownerId !== c.get('session').user.id)) throw new HttpError(404, 'No such list entry.');
-    lists.remove(entry.id);
-    const actor = actorOf(c);
-    audit.record({ actor: actor.user.username, action: 'list-remove', detail: `${entry.pattern} off ${entry.ownerName ?? 'the global'} ${entry.kind} list`, client: actor.client });
+    // Users edit their own list only, the administrator any; others' entries are as unknown ones.
+    if (!removeListEntry(c.get('deps'), actorOf(c), Number(c.req.param('id')))) throw new HttpError(404, 'No such list entry.');
     return c.redirect('/viewer/lists?done=removed', 303);
   });

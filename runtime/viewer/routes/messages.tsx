@@ -6,6 +6,7 @@ import { CATEGORIES } from '../../config/schema.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { displayText } from '../../quarantine/display.js';
 import { MESSAGE_ACTIONS, recipientsFor } from '../../actions/quarantine-actions.js';
+import { messageDownloaded, messageViewed } from '../../actions/access-log.js';
 import type { LinkAction } from '../../actions/tokens.js';
 import { CsrfField, Layout, Notice } from '../views/layout.js';
 import { viewMessage } from '../message-view.js';
@@ -89,10 +90,10 @@ export const messageRoutes = new Hono<ViewerEnv>()
   })
   .get('/messages/:id', async (c) => {
     const session = c.get('session');
-    const { store, audit } = c.get('deps');
+    const { store } = c.get('deps');
     const entry = ownMessage(c, c.req.param('id'));
     const view = await viewMessage(store.filePath(entry), entry.size);
-    audit.record({ actor: session.user.username, action: 'view', messageId: entry.id, client: actorOf(c).client });
+    messageViewed(c.get('deps'), actorOf(c), entry);
     const own = recipientsFor(session.user, entry);
     const score = scoreOf(entry.detail);
     return c.html(
@@ -154,8 +155,8 @@ function downloadable(c: ViewerContext): QuarantineEntry {
 }
 
 function sendOriginal(c: ViewerContext, entry: QuarantineEntry) {
-  const { store, audit } = c.get('deps');
-  audit.record({ actor: c.get('session').user.username, action: 'download', messageId: entry.id, detail: entry.reason === 'VIRUS' ? `${entry.detail}; virus download confirmed` : '', client: actorOf(c).client });
+  const { store } = c.get('deps');
+  messageDownloaded(c.get('deps'), actorOf(c), entry);
   c.header('Content-Type', 'message/rfc822');
   c.header('Content-Disposition', `attachment; filename="${entry.id}.eml"`);
   c.header('Content-Length', String(entry.size));
