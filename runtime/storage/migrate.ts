@@ -2,7 +2,8 @@
 // 1 is the schema as the first versioned release found it (CREATE ... IF NOT EXISTS), so a file
 // made before versions existed, at user_version 0, is brought to 1 without losing a row and then
 // forward like any other.
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { basename } from 'node:path';
 
 export interface Migration {
   version: number;
@@ -46,4 +47,17 @@ export function migrate(db: Database.Database, name: string, migrations: readonl
     }
     if (current < latest) db.pragma(`user_version = ${latest}`);
   }).immediate();
+}
+
+/** Opens a file with these pragmas (journal mode first) and migrates it; closed again when that fails. */
+export function openMigrated(path: string, pragmas: readonly string[], migrations: readonly Migration[]): Database.Database {
+  const db = new Database(path);
+  try {
+    for (const pragma of pragmas) db.pragma(pragma);
+    migrate(db, basename(path), migrations);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }

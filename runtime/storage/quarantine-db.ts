@@ -1,9 +1,9 @@
 // The quarantine's index, <quarantine.dir>/index.sqlite: its one owner. The tables are declared
 // here, in order, and changed only by a new numbered migration; quarantine/store.ts reads and
 // writes rows.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { addColumnIfMissing, dropColumnIfPresent, migrate, type Migration } from './migrate.js';
+import { addColumnIfMissing, dropColumnIfPresent, openMigrated, type Migration } from './migrate.js';
 
 export const QUARANTINE_DATABASE = 'index.sqlite';
 
@@ -65,17 +65,7 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
 
 /** Opens the index (the quarantine folder exists), and brings its schema up to date. */
 export function openQuarantineDatabase(quarantineDir: string): Database.Database {
-  const db = new Database(join(quarantineDir, QUARANTINE_DATABASE));
-  try {
-    db.pragma('journal_mode = WAL');
-    // FULL: a row acknowledged to the filter survives power loss, like the file it points at.
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    migrate(db, QUARANTINE_DATABASE, QUARANTINE_MIGRATIONS);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  // synchronous FULL: a row acknowledged to the filter survives power loss, like the file it points at.
+  const pragmas = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 5000'];
+  return openMigrated(join(quarantineDir, QUARANTINE_DATABASE), pragmas, QUARANTINE_MIGRATIONS);
 }

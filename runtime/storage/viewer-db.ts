@@ -1,10 +1,10 @@
 // The viewer's database, viewer.sqlite: its one owner. Every table is declared here, in order, and
 // changed only by a new numbered migration; the modules that use a table (accounts, lists, audit,
 // settings, requests, link tokens) only read and write rows.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { addColumnIfMissing, migrate, type Migration } from './migrate.js';
+import { addColumnIfMissing, openMigrated, type Migration } from './migrate.js';
 
 export const VIEWER_DATABASE = 'viewer.sqlite';
 
@@ -87,15 +87,5 @@ export const VIEWER_MIGRATIONS: readonly Migration[] = [
 /** Opens viewer.sqlite, making the folder and the file when missing, and brings its schema up to date. */
 export function openViewerDatabase(viewerDataDir: string): Database.Database {
   mkdirSync(viewerDataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(viewerDatabasePath(viewerDataDir));
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    migrate(db, VIEWER_DATABASE, VIEWER_MIGRATIONS);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  return openMigrated(viewerDatabasePath(viewerDataDir), ['journal_mode = WAL', 'foreign_keys = ON', 'busy_timeout = 5000'], VIEWER_MIGRATIONS);
 }
