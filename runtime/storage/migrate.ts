@@ -35,6 +35,8 @@ export function migrate(db: Database.Database, name: string, migrations: readonl
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`${name}: migration ${m.version} out of order`);
   });
+  // Up to date (every open but the first after an upgrade): no write lock taken.
+  if (schemaVersion(db) === latest) return;
   db.transaction(() => {
     const current = schemaVersion(db);
     if (current > latest) throw new Error(`${name} has schema version ${current}, newer than this release knows (${latest}); it was opened by a newer release`);

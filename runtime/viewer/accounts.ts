@@ -49,11 +49,7 @@ export class AddressTakenError extends Error {
 }
 
 export class ViewerAccounts {
-  readonly db: Database.Database;
-
-  private constructor(db: Database.Database, private readonly sessionMs: number, private readonly sessionMaxMs: number) {
-    this.db = db;
-  }
+  private constructor(readonly db: Database.Database, private readonly sessionMs: number, private readonly sessionMaxMs: number) {}
 
   /**
    * Opens the database; a new one gets vadmin with the manual's initial password, to be changed.
