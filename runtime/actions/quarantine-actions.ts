@@ -102,7 +102,7 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
   const released = await release(services, actor, entry, options);
   let learned: string;
   try {
-    learned = `learned as ham: ${await tellSpamd(services.config.spamd, services.store.filePath(entry), entry.size, 'ham')}`;
+    learned = `learned as ham: ${await tellSpamd(services.config.spamd, services.store.filePath(entry), 'ham')}`;
   } catch (err) {
     learned = `not learned: ${(err as Error).message}`;
   }

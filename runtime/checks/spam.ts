@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { checkResult, type CheckResult } from './result.js';
+import { stat } from 'node:fs/promises';
 
 export interface SpamdAddress {
   host: string;
@@ -68,7 +69,9 @@ export async function askSpamd(address: SpamdAddress, path: string, size: number
  * Teaches spamd's Bayes database that a message is ham or spam (TELL; spamd needs --allow-tell).
  * Returns spamd's own words for what it did, e.g. "DidSet: local".
  */
-export async function tellSpamd(address: SpamdAddress, path: string, size: number, messageClass: 'ham' | 'spam'): Promise<string> {
+/** The size is the file's own: a held copy carries headers of ours that the original did not. */
+export async function tellSpamd(address: SpamdAddress, path: string, messageClass: 'ham' | 'spam'): Promise<string> {
+  const { size } = await stat(path);
   const reply = await spamdRequest(address, `TELL SPAMC/1.5\r\nMessage-class: ${messageClass}\r\nSet: local\r\nContent-length: ${size}\r\n\r\n`, path);
   const status = /^SPAMD\/[\d.]+ (\d+) (.*)$/m.exec(reply);
   if (!status) throw new Error(`spamd answered something that is not SPAMD: ${JSON.stringify(reply.slice(0, 80))}`);
