@@ -37,6 +37,7 @@ export interface Answers {
   virusDestiny: Destiny;
   bannedDestiny: Destiny;
   uncheckedDestiny: Destiny;
+  spoofedDestiny: Destiny;
   badHeaderDestiny: Destiny;
   spamLevel: number;
   allowBannedInArchives: boolean;
@@ -58,7 +59,7 @@ export function defaultAnswers(): Answers {
     mode: 'fetchmail', enterAccounts: false, keep: true, fetchServers: [],
     externalDomain: '', internalDomain: '', finalServer: '', relayDomains: [], allowedNetworks: [], wideNetworksConfirmed: '',
     dnsLists: [...schema.door.dnsblSites.default], verifyRecipients: schema.door.verifyRecipients.default,
-    spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', uncheckedDestiny: 'D_PASS', badHeaderDestiny: 'D_PASS',
+    spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', uncheckedDestiny: 'D_PASS', spoofedDestiny: schema.policy.spoofedDestiny.default, badHeaderDestiny: 'D_PASS',
     spamLevel: 6.31, allowBannedInArchives: false, saMaxBodySize: 524288, quarantineMaxMb: 500, extraRules: true,
     viewerEnabled: true, exchange: true, ldapServer: '', ldapUser: '', ldapPassword: '', ldapBaseDn: '',
   };
@@ -84,7 +85,7 @@ export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
     fetch: { ...base.fetch, keep: smtpMode ? base.fetch.keep : answers.keep },
     policy: {
       ...base.policy,
-      spamDestiny: answers.spamDestiny, virusDestiny: answers.virusDestiny, bannedDestiny: answers.bannedDestiny, uncheckedDestiny: answers.uncheckedDestiny, badHeaderDestiny: answers.badHeaderDestiny,
+      spamDestiny: answers.spamDestiny, virusDestiny: answers.virusDestiny, bannedDestiny: answers.bannedDestiny, uncheckedDestiny: answers.uncheckedDestiny, spoofedDestiny: answers.spoofedDestiny, badHeaderDestiny: answers.badHeaderDestiny,
       spamLevel: answers.spamLevel, allowBannedInArchives: answers.allowBannedInArchives, saMaxBodySize: answers.saMaxBodySize, extraRules: answers.extraRules,
     },
     quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },

@@ -16,6 +16,7 @@ export const EXTRA_HELP: Record<string, string> = {
   virusDestiny: `${DESTINIES} D_PASS would deliver viruses.`,
   bannedDestiny: `${DESTINIES} The banned file types are listed in /etc/mailfilter/mailfilter.json.`,
   uncheckedDestiny: `${DESTINIES} Encrypted archives are common in legitimate mail and in malware alike.`,
+  spoofedDestiny: `${DESTINIES} Forged senders never hear of it, whatever the destiny; D_PASS delivers the forgery.`,
   badHeaderDestiny: `${DESTINIES} Malformed headers are usually harmless mistakes of the sending software.`,
   spamLevel: 'SpamAssassin gives every message a score; at this score or above it counts as spam. SpamAssassin’s own default is 5; lower catches more spam and more legitimate mail with it. From 1 to 30.',
   saMaxBodySize: 'Spam is small: scanning large messages for spam costs time and finds little. Larger messages are still scanned for viruses.',

@@ -163,6 +163,7 @@ export const QUESTIONS: Question[] = [
   destiny('virusDestiny', 'Virus message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is strongly recommended to use D_BOUNCE or D_DISCARD so that infected messages cannot be delivered to clients.'),
   destiny('bannedDestiny', 'Banned attachment message destiny (D_PASS, D_BOUNCE, or D_DISCARD). D_BOUNCE or D_DISCARD should be used so disallowed attachments (eg, .exe) are not delivered to clients.'),
   destiny('uncheckedDestiny', 'Unchecked message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for mail with content that could not be checked: encrypted or damaged archives, or archives past the inspection limits. With D_PASS it is delivered with ***UNCHECKED*** before the subject.'),
+  destiny('spoofedDestiny', 'Spoofed message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for forged mail: DMARC fail under p=reject, or From: your own domain sent from outside the allowed networks without SPF or DKIM. D_DISCARD holds it in the quarantine without a word to the forged sender.'),
   destiny('badHeaderDestiny', 'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.'),
   numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', SPAM_LEVEL_MIN, SPAM_LEVEL_MAX, false),
   yesNo('allowBannedInArchives', 'Spam configuration', 'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.', {
@@ -242,6 +243,7 @@ export function reviewLines(a: Answers): string[] {
     `  Spam destiny: ${a.spamDestiny}`,
     `  Banned destiny: ${a.bannedDestiny}`,
     `  Unchecked destiny: ${a.uncheckedDestiny}`,
+    `  Spoofed destiny: ${a.spoofedDestiny}`,
     `  Bad header destiny: ${a.badHeaderDestiny}`,
     `  Virus destiny: ${a.virusDestiny}`,
     `  Spam level: ${a.spamLevel}`,

@@ -1,7 +1,9 @@
 // What every check reports (as Haraka's transaction results): a verdict, or 'error' when the check
 // could not run. An error is never a clean result: the message waits in Postfix's queue.
 // 'unchecked' is reported by the banned check's decoders: content they could not decode.
-export type CheckName = 'virus' | 'banned' | 'unchecked' | 'spam' | 'headers';
+import type { AuthReport } from './auth-judge.js';
+
+export type CheckName = 'virus' | 'banned' | 'unchecked' | 'spam' | 'headers' | 'auth';
 
 export interface CheckResult {
   check: CheckName;
@@ -11,6 +13,8 @@ export interface CheckResult {
   /** Spam check only. */
   score?: number;
   tests?: string[];
+  /** Auth check only: SPF, DKIM, DMARC and ARC as judged. */
+  auth?: AuthReport;
 }
 
 export function checkResult(check: CheckName, result: CheckResult['result'], detail: string, extra: Partial<CheckResult> = {}): CheckResult {

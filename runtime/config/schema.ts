@@ -5,10 +5,10 @@ import {
   type Field,
 } from './fields.js';
 
-export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPAM', 'BADH'] as const;
+export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPOOFED', 'SPAM', 'BADH'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-export const CHECK_NAMES = ['virus', 'spam', 'banned', 'headers'] as const;
+export const CHECK_NAMES = ['virus', 'spam', 'banned', 'headers', 'auth'] as const;
 const category = oneOf(CATEGORIES, 'SPAM', 'a quarantine reason');
 // postfix's postscreen_dnsbl_sites syntax: a zone, an optional =answer filter, an optional *weight.
 const dnsblSite = text('', 'a DNS list', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+(=[0-9.\[\];.]+)?(\*-?\d{1,3})?$/i, what: 'a list like zen.spamhaus.org=127.0.0.[2..11]*3', allowEmpty: false });
@@ -48,6 +48,7 @@ export const schema = {
     bannedDestiny: destiny('D_BOUNCE', 'Banned attachment message destiny'),
     badHeaderDestiny: destiny('D_PASS', 'Bad header message destiny'),
     uncheckedDestiny: destiny('D_PASS', 'Destiny of mail with content that could not be checked (encrypted or corrupt archives, archives past the inspection limits)'),
+    spoofedDestiny: destiny('D_DISCARD', 'Destiny of forged mail: DMARC fail under p=reject, or From: one of our domains sent from outside the allowed networks without SPF pass or aligned DKIM (D_BOUNCE sends no notice: the sender is forged)'),
     uncheckedSubjectTag: text('***UNCHECKED*** ', 'Text put before the subject of unchecked mail that is delivered (empty for none)'),
     spamLevel: num(6.31, 'Score required to mark a message as spam', { min: -100, max: 1000 }),
     spamSubjectTag: text('***SPAM*** ', 'Text put before the subject of spam that is delivered (empty for none)'),
@@ -134,6 +135,22 @@ export const schema = {
   resolver: {
     local: bool(true, 'Resolve DNS with a local caching resolver (unbound) on the appliance; DNS lists refuse queries that come through big public resolvers'),
     forwardToNetworkDns: bool(true, 'Have the local resolver ask the network’s DNS servers (network.dns1/dns2) when they are set, instead of resolving from the root servers itself (answer no when they are big public resolvers: DNS lists refuse those)'),
+  },
+  auth: {
+    authservId: text('', 'Name in the Authentication-Results header this appliance adds (blank: the host name); incoming ones with this name are removed as forged', { pattern: /^[a-z0-9.-]+$/i, what: 'a host name like mx.company.com' }),
+    dnsServer: text('', 'DNS server SPF, DKIM, DMARC and ARC are checked with (blank: the system resolver, the local unbound when resolver.local is on)', { pattern: /^[0-9a-f.:]+$/i, what: 'an IP address' }),
+    dnsTimeoutSeconds: num(5, 'Seconds one DNS query of the authentication checks may take', { min: 1, max: 60 }),
+    trustedArcSealers: list(domain('', 'a sealing domain'), ['google.com', 'microsoft.com'],
+      'Domains whose ARC seal is trusted: their chain, when it validates and its earlier results passed, overrides a DMARC fail caused by forwarding (mailing lists, forwarding at Google or Microsoft 365)'),
+  },
+  greylist: {
+    listenHost: text('127.0.0.1', 'Address the greylisting policy service listens on for Postfix'),
+    listenPort: port(10023, 'Port of the greylisting policy service'),
+    enabled: bool(false, 'Greylist unknown senders at RCPT (450 4.7.1, accepted when they retry after the delay); spared: the allowed networks, allow-listed senders, and senders whose SPF passes'),
+    delaySeconds: num(300, 'Seconds a new client, sender and recipient must wait before a retry is accepted', { min: 1, max: 86400, integer: true }),
+    autoAllowAfter: num(5, 'Retries passed after which a client network is no longer greylisted', { min: 1, max: 1000, integer: true }),
+    expiryDays: num(35, 'Days an unretried or unused greylist entry is kept', { min: 1, max: 365, integer: true }),
+    stateFile: text('/var/lib/mailfilter/greylist.sqlite', 'Greylisting state (SQLite)'),
   },
   clamd: {
     socket: text('/run/clamav/clamd.ctl', 'clamd local socket (blank to use host and port)'),

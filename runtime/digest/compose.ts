@@ -26,6 +26,8 @@ export interface DigestInput {
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const plain = (value: string, max = 120) => displayText(value, max);
+/** Reasons whose name alone does not say enough to a recipient. */
+const reasonOf = (reason: string) => (reason === 'SPOOFED' ? 'SPOOFED, forged sender' : reason);
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export function digestText(input: DigestInput): string {
@@ -40,7 +42,7 @@ export function digestText(input: DigestInput): string {
     lines.push(`* ${plain(entry.subject || '(no subject)')}`);
     lines.push(`  From: ${plain(entry.headerFrom || entry.mailFrom || '<>')}`);
     lines.push(`  To: ${recipients.join(', ')}`);
-    lines.push(`  Received: ${when(entry.receivedAt)}   Reason: ${entry.reason} (${plain(entry.detail, 80)})`);
+    lines.push(`  Received: ${when(entry.receivedAt)}   Reason: ${reasonOf(entry.reason)} (${plain(entry.detail, 80)})`);
     for (const link of links) lines.push(`  ${link.label}: ${link.url}`);
     lines.push('');
   }
@@ -56,7 +58,7 @@ export function digestHtml(input: DigestInput): string {
 <td>${escapeHtml(plain(entry.headerFrom || entry.mailFrom || '<>'))}</td>
 <td>${escapeHtml(recipients.join(', '))}</td>
 <td>${escapeHtml(plain(entry.subject || '(no subject)'))}</td>
-<td>${escapeHtml(entry.reason)}</td>
+<td>${escapeHtml(reasonOf(entry.reason))}</td>
 <td>${links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(' &middot; ')}</td>
 </tr>`).join('');
   return `<!DOCTYPE html>

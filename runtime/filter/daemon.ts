@@ -11,11 +11,30 @@ import { prepareSpoolDir } from './spool.js';
 import { openSenderListLookup } from '../lists/lookup.js';
 import { openSpamTimeouts } from './spam-timeouts.js';
 import { join } from 'node:path';
+import { authResolver } from '../checks/auth.js';
+import { networkMatcher } from '../checks/auth-networks.js';
+import { mynetworks, relayDomains } from '../render/template-values.js';
+import type { AuthSettings } from './scan.js';
+import { authservIdOf } from '../checks/auth-results.js';
+import { openAuditSink } from './audit-sink.js';
+import { viewerDatabasePath } from '../storage/viewer-db.js';
 
 export interface RunningFilter {
   port: number;
   store: QuarantineStore;
   close(): Promise<void>;
+}
+
+/** The auth check's resolver and what it judges by, made once: the same mynetworks Postfix is given. */
+export function authSettings(config: AppConfig): AuthSettings {
+  const ourDomains = [...new Set([...relayDomains(config), config.mail.externalDomain.toLowerCase()].filter(Boolean))];
+  return {
+    authservId: authservIdOf(config),
+    resolve: authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds),
+    ourDomains,
+    inside: networkMatcher(mynetworks(config).split(/\s+/)),
+    trustedSealers: config.auth.trustedArcSealers.map((d) => d.toLowerCase()),
+  };
 }
 
 export async function startFilter(config: AppConfig): Promise<RunningFilter> {
@@ -32,6 +51,8 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   const senderLists = openSenderListLookup(config.viewer.dataDir, log);
   // Beside the quarantine, not in the spool: the spool is emptied at every start.
   const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);
+  const audit = openAuditSink(viewerDatabasePath(config.viewer.dataDir));
+  const auth = authSettings(config);
   const server = await listen({
     host: config.filter.listenHost,
     port: config.filter.listenPort,
@@ -40,7 +61,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     maxMessageBytes: config.filter.maxMessageBytes,
     maxConnections: config.filter.maxConnections,
     log,
-    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts }),
+    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts, auth, audit }),
   });
   // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report.
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -63,6 +84,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       reinjector.close();
       senderLists.close();
       spamTimeouts.close();
+      audit.close();
       store.close();
     },
   };

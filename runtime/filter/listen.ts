@@ -28,7 +28,9 @@ export async function listen(options: ListenOptions): Promise<SMTPServer> {
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     hideSTARTTLS: true,
-    useXForward: true,
+    // Postfix's scan transport sends XFORWARD (the real client, its HELO); only a peer on this
+    // host's loopback may, so nobody else can claim to be a client inside mynetworks.
+    useXForward: ['127.0.0.1', '::1'],
     // Postfix on this host is the only client: no PTR lookup (a DNS query) per connection.
     disableReverseLookup: true,
     maxClients: options.maxConnections * 2,
@@ -39,7 +41,8 @@ export async function listen(options: ListenOptions): Promise<SMTPServer> {
       const envelope = {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
-        clientAddress: session.remoteAddress,
+        // Postfix writes IPv6 clients as IPv6:2001:db8::1.
+        clientAddress: session.remoteAddress.replace(/^IPv6:/i, ''),
         heloName: session.hostNameAppearsAs ?? '',
       };
       const receivedAt = new Date();

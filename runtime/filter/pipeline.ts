@@ -6,13 +6,17 @@ import { createReadStream } from 'node:fs';
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
-import { applyListMatch, decide, mayBounce, type Verdict } from './decide.js';
+import { writeHeldCopy } from './held-copy.js';
+import { authservIdOf } from '../checks/auth-results.js';
+import { authenticationResults } from './rewrite.js';
+import { applyListMatch, decide, noBounceReason, senderAuthOf, type Verdict } from './decide.js';
 import type { SenderListLookup } from '../lists/lookup.js';
 import { sendersOf } from '../lists/sender-lists.js';
 import { decodedHeader, headOf, readHead, type MessageHead } from './message-head.js';
 import { deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
-import { scanMessage, type ScanSettings } from './scan.js';
+import { scanMessage, type AuthSettings, type ScanSettings } from './scan.js';
+import type { AuditInput } from '../actions/audit.js';
 import { SmtpReply, tempFail } from './smtp-reply.js';
 import type { RecipientOutcome, Reinjector } from './deliver.js';
 import { messageKey, settleSpamTimeout, type SpamTimeouts } from './spam-timeouts.js';
@@ -43,17 +47,32 @@ export interface FilterDeps {
   senderLists: SenderListLookup;
   /** Spam-check timeouts per message, kept across restarts. */
   spamTimeouts: SpamTimeouts;
+  /** The auth check's resolver and context, made once (authSettings); without it the check is skipped. */
+  auth?: AuthSettings;
+  /** The audit log, for list entries that let forged-looking mail through. */
+  audit?: (input: AuditInput) => void;
 }
 
 /** A reply for every recipient, in envelope order; a string is a success text. */
 export type RecipientReplies = Array<string | SmtpReply>;
 
-export function scanSettings(config: AppConfig): ScanSettings {
-  return { checks: config.filter.checks, clamd: config.clamd, spamd: config.spamd, policy: config.policy };
+export function scanSettings(config: AppConfig, auth?: AuthSettings): ScanSettings {
+  return { checks: config.filter.checks, clamd: config.clamd, spamd: config.spamd, policy: config.policy, ...(auth ? { auth } : {}) };
 }
 
 function mailDomain(config: AppConfig): string {
   return config.mail.externalDomain || config.network.hostname.split('.').slice(1).join('.') || config.network.hostname;
+}
+
+/** An allow entry let a message that looked forged through: the administrator can see who and why. */
+function auditOverride(message: SpooledMessage, recipients: string[], before: Verdict, after: Verdict, deps: FilterDeps): void {
+  const detail = `SPOOFED overridden for ${recipients.join(', ')} by ${after.listNote ?? 'a sender list'}: ${before.detail}`;
+  deps.log.info('spoofed overridden', { id: message.id, to: recipients.join(','), note: after.listNote, category: after.category });
+  try {
+    deps.audit?.({ actor: 'system', action: 'allow-list override', messageId: message.id, detail, client: 'appliance' });
+  } catch (err) {
+    deps.log.warn('override not audited', { id: message.id, error: (err as Error).message });
+  }
 }
 
 function messageStream(head: Buffer, message: SpooledMessage, bodyOffset: number): Readable {
@@ -80,6 +99,7 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
     scannedBy: `${config.filter.productName} at ${mailDomain(config)}`,
     spamLevel: config.policy.spamLevel,
     subjectTag: verdict.category === 'UNCHECKED' ? config.policy.uncheckedSubjectTag : config.policy.spamSubjectTag,
+    authservId: authservIdOf(config),
   });
   const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(newHead, message, head.bodyOffset));
   for (const outcome of outcomes) {
@@ -90,9 +110,12 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
 
 async function quarantine(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], id: string, deps: FilterDeps): Promise<RecipientReplies> {
   const { store, log } = deps;
-  if (verdict.category === 'CLEAN') throw new Error('a clean message is never quarantined');
+  const reason = verdict.category;
+  if (reason === 'CLEAN') throw new Error('a clean message is never quarantined');
   const { mailFrom } = message.envelope;
-  await store.add(message.path, {
+  // The held copy carries our Authentication-Results on top: the viewer shows them, a release delivers them.
+  const header = authenticationResults(verdict, authservIdOf(deps.config), head.raw.includes('\r\n') ? '\r\n' : '\n');
+  await writeHeldCopy(message.path, header, (heldPath) => store.add(heldPath, {
     id,
     receivedAt: message.receivedAt,
     mailFrom,
@@ -100,10 +123,10 @@ async function quarantine(message: SpooledMessage, head: MessageHead, verdict: V
     headerFrom: decodedHeader(head, 'From'),
     headerTo: decodedHeader(head, 'To'),
     subject: decodedHeader(head, 'Subject'),
-    reason: verdict.category,
+    reason,
     detail: verdict.detail,
     size: message.size,
-  });
+  }));
   log.info('quarantined', { id, to: recipients.join(','), reason: verdict.category, destiny: verdict.destiny, detail: verdict.detail });
 
   if (verdict.destiny === 'D_BOUNCE') {
@@ -116,8 +139,9 @@ async function quarantine(message: SpooledMessage, head: MessageHead, verdict: V
 
 async function sendBounce(message: SpooledMessage, head: MessageHead, verdict: Verdict, sender: string, recipients: string[], id: string, deps: FilterDeps): Promise<void> {
   const { config, reinjector, log } = deps;
-  if (!mayBounce(verdict, sender, config.policy)) {
-    log.info('bounce suppressed', { id, why: sender === '' ? 'null sender' : `spam score at or above ${config.policy.dsnCutoffLevel}` });
+  const why = noBounceReason(verdict, sender, config.policy, senderAuthOf(verdict.results));
+  if (why !== null) {
+    log.info('bounce suppressed', { id, why });
     return;
   }
   const dsn = buildBounce({
@@ -175,7 +199,8 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   const { config, log, store } = deps;
   const started = Date.now();
   const head = message.bytes ? headOf(message.bytes) : await readHead(message.path);
-  const scanned = await scanMessage({ spoolPath: message.path, size: message.size, head }, scanSettings(config));
+  const { clientAddress, heloName, mailFrom } = message.envelope;
+  const scanned = await scanMessage({ spoolPath: message.path, size: message.size, head, envelope: { clientAddress, heloName, mailFrom } }, scanSettings(config, deps.auth));
   const key = messageKey(head, message.size);
   const { results, tries, givenUp } = settleSpamTimeout(scanned, key, deps.spamTimeouts, config.spamd.maxTimeouts);
   if (givenUp) log.warn('spam check given up', { id: message.id, message: key, timeouts: tries, why: 'spamd timed out on every try; decided without a spam verdict' });
@@ -199,12 +224,14 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
     ms: Date.now() - started,
   });
   const senders = sendersOf(message.envelope.mailFrom, decodedHeader(head, 'From'));
-  const groups = groupByVerdict(message.envelope.rcptTo, (recipient) => applyListMatch(verdict, deps.senderLists(recipient, senders), config.policy));
+  const ownDomains = deps.auth?.ourDomains ?? [];
+  const groups = groupByVerdict(message.envelope.rcptTo, (recipient) => applyListMatch(verdict, deps.senderLists(recipient, senders), config.policy, ownDomains));
   const replies: RecipientReplies = new Array(message.envelope.rcptTo.length);
   let quarantined = 0;
   for (const group of groups) {
     const recipients = group.positions.map((p) => message.envelope.rcptTo[p]!);
     if (group.verdict.listNote) log.info('sender list', { id: message.id, to: recipients.join(','), note: group.verdict.listNote, category: group.verdict.category, destiny: group.verdict.destiny });
+    if (verdict.category === 'SPOOFED' && group.verdict.category !== 'SPOOFED') auditOverride(message, recipients, verdict, group.verdict, deps);
     const id = quarantined === 0 ? message.id : `${message.id}-${quarantined + 1}`;
     if (group.verdict.destiny !== 'D_PASS') quarantined += 1;
     const groupReplies = await answerGroup(message, head, group.verdict, recipients, id, deps);

@@ -1,5 +1,6 @@
-// Builds the header section a delivered message carries: our trace headers on top, forged
-// X-Spam-* headers from outside removed, the subject tagged when spam is passed on.
+// Builds the header section a delivered message carries: our trace headers on top (our
+// Authentication-Results first, RFC 8601), forged X-Spam-* headers and Authentication-Results
+// claiming our authserv-id removed, the subject tagged when spam is passed on.
 import type { MessageHead } from './message-head.js';
 import type { Verdict } from './decide.js';
 import { spamGivenUp } from '../checks/spam.js';
@@ -10,6 +11,21 @@ export interface RewriteOptions {
   scannedBy: string;
   spamLevel: number;
   subjectTag: string;
+  /** Our name in Authentication-Results; incoming ones with it are forged. Without it none is added or removed. */
+  authservId?: string;
+}
+
+/** The authserv-id an Authentication-Results value starts with (RFC 8601), comments left out. */
+export function authservIdIn(value: string): string {
+  return value.replace(/\([^)]*\)/g, ' ').split(';')[0]!.trim().split(/\s+/)[0]!.toLowerCase();
+}
+
+export function authenticationResults(verdict: Verdict, authservId: string | undefined, eol: string): string {
+  if (!authservId) return '';
+  const auth = verdict.results.find((r) => r.check === 'auth')?.auth;
+  if (!auth || auth.rows.length === 0) return '';
+  const rows = auth.rows.map((row) => row.replace(/[\r\n]+/g, ' '));
+  return `Authentication-Results: ${authservId};${eol}\t${rows.join(`;${eol}\t`)}${eol}`;
 }
 
 function fold(name: string, value: string, eol: string): string {
@@ -30,7 +46,7 @@ function fold(name: string, value: string, eol: string): string {
 }
 
 export function addedHeaders(verdict: Verdict, options: RewriteOptions, eol: string): string {
-  let out = fold('X-Virus-Scanned', options.scannedBy, eol);
+  let out = authenticationResults(verdict, options.authservId, eol) + fold('X-Virus-Scanned', options.scannedBy, eol);
   const spam = verdict.results.find((r) => r.check === 'spam');
   if (spam && spam.score !== undefined) {
     const isSpam = spam.result === 'fail';
@@ -55,11 +71,13 @@ export function deliveryHead(head: MessageHead, verdict: Verdict, options: Rewri
   // Our X-Spam-* headers replace any from outside, whenever we write some.
   const spamChecked = verdict.results.some((r) => r.check === 'spam' && (r.score !== undefined || spamGivenUp(r)));
   const tagSubject = (verdict.category === 'SPAM' || verdict.category === 'UNCHECKED') && options.subjectTag !== '';
+  const ourId = options.authservId?.toLowerCase();
   const kept: Buffer[] = [Buffer.from(addedHeaders(verdict, options, eol), 'utf8')];
   let sawSubject = false;
   for (const field of head.fields) {
     const name = field.name.toLowerCase();
     if (spamChecked && SPAM_HEADERS.has(name)) continue;
+    if (ourId && name === 'authentication-results' && authservIdIn(field.raw.toString('latin1').slice(field.raw.indexOf(':') + 1)) === ourId) continue;
     if (name === 'subject' && tagSubject && !sawSubject) {
       sawSubject = true;
       const colon = field.raw.indexOf(':');

@@ -10,6 +10,17 @@ import { walkMime, type MimeStructure } from '../checks/mime-walk.js';
 import { InspectionBudget, InspectionLimitError } from '../checks/budget.js';
 import { checkResult, type CheckName, type CheckResult } from '../checks/result.js';
 import type { MessageHead } from './message-head.js';
+import { gatherAuth, type AuthEnvelope, type DnsResolve } from '../checks/auth.js';
+import { judgeAuth } from '../checks/auth-judge.js';
+
+export interface AuthSettings {
+  authservId: string;
+  resolve: DnsResolve;
+  ourDomains: string[];
+  /** Whether an address is in the allowed networks (mynetworks). */
+  inside: (address: string) => boolean;
+  trustedSealers: string[];
+}
 
 export interface ScanSettings {
   /** The checks to run; the others report 'skip'. */
@@ -17,12 +28,16 @@ export interface ScanSettings {
   clamd: ClamdAddress;
   spamd: SpamdAddress;
   policy: BannedPolicy & { spamLevel: number; saMaxBodySize: number };
+  /** Without it the auth check is skipped. */
+  auth?: AuthSettings;
 }
 
 export interface ScanInput {
   spoolPath: string;
   size: number;
   head: MessageHead;
+  /** Who handed the message to Postfix (XFORWARD); the auth check is skipped without it. */
+  envelope?: AuthEnvelope;
 }
 
 /** Parts and archive members are unpacked into a folder beside the spooled message, gone after. */
@@ -59,6 +74,20 @@ async function inspectContent(input: ScanInput, settings: ScanSettings, tempDir:
   return [banned, ...(unchecked.result === 'fail' ? [unchecked] : []), checkHeaders(input.head, structure)];
 }
 
+async function authCheck(input: ScanInput, settings: AuthSettings): Promise<CheckResult> {
+  const { envelope } = input;
+  if (!envelope) return checkResult('auth', 'skip', 'no client address known');
+  try {
+    const facts = await gatherAuth(input.spoolPath, envelope, settings);
+    return judgeAuth(facts, {
+      ourDomains: settings.ourDomains, clientInside: settings.inside(envelope.clientAddress), clientAddress: envelope.clientAddress,
+      mailFrom: envelope.mailFrom, trustedSealers: settings.trustedSealers,
+    });
+  } catch (err) {
+    return checkResult('auth', 'error', `sender authentication failed: ${(err as Error).message}`);
+  }
+}
+
 const skipped = (check: CheckName) => Promise.resolve(checkResult(check, 'skip', 'check turned off (filter.checks)'));
 
 export async function scanMessage(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
@@ -69,11 +98,12 @@ export async function scanMessage(input: ScanInput, settings: ScanSettings): Pro
       checkResult('headers', 'error', 'not checked: attachment inspection failed'),
     ])
     : Promise.resolve([]);
-  const [virus, spam, others] = await Promise.all([
+  const [virus, spam, auth, others] = await Promise.all([
     on('virus') ? checkVirus(settings.clamd, input.spoolPath) : skipped('virus'),
     on('spam') ? checkSpam(settings.spamd, input.spoolPath, input.size, settings.policy) : skipped('spam'),
+    on('auth') && settings.auth ? authCheck(input, settings.auth) : skipped('auth'),
     content,
   ]);
   // Unchecked content is found by the banned check's decoders: it is on when that check is.
-  return [virus, spam, ...others.filter((r) => on(r.check === 'unchecked' ? 'banned' : r.check))];
+  return [virus, spam, auth, ...others.filter((r) => on(r.check === 'unchecked' ? 'banned' : r.check))];
 }

@@ -12,7 +12,7 @@ table{width:100%;border-collapse:collapse;background:#fff;font-size:.93rem}
 th,td{padding:.45rem .6rem;border-bottom:1px solid #e1e5eb;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef1f5;font-weight:600}th a{color:inherit;text-decoration:none}th a:hover{text-decoration:underline}
 .reason{font-weight:600;font-size:.8rem;padding:.1rem .4rem;border-radius:3px;background:#ddd;white-space:nowrap}
-.VIRUS{background:#f6c9c9}.BANNED{background:#f8dcb4}.UNCHECKED{background:#e4dcf3}.SPAM{background:#fdf0b5}.BADH{background:#d8e3f4}
+.VIRUS{background:#f6c9c9}.BANNED{background:#f8dcb4}.UNCHECKED{background:#e4dcf3}.SPOOFED{background:#f3c6e4}.SPAM{background:#fdf0b5}.BADH{background:#d8e3f4}
 form.inline{display:inline}nav form.inline{display:flex;margin:0}
 button,input[type=submit]{cursor:pointer;padding:.35rem .8rem;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:3px;font:inherit;font-size:.93rem}
 button.link{background:none;border:none;color:inherit;text-decoration:underline;padding:0;font:inherit}button.danger{background:#a33;border-color:#a33}

@@ -67,7 +67,7 @@ test('the recipient map holds exactly the SMTP addresses under the base DN, read
 });
 
 test('Postfix with that map accepts a known recipient and refuses an unknown one', async () => {
-  const known = await chain.send(buildMessage({ subject: 'to a directory user' }), { from: 'someone@example.net', to: ['user7@company.com'] }, { localAddress: '127.0.0.2' });
+  const known = await chain.send(buildMessage({ subject: 'to a directory user', from: 'someone@example.net' }), { from: 'someone@example.net', to: ['user7@company.com'] }, { localAddress: '127.0.0.2' });
   assert.deepEqual(known.accepted, ['user7@company.com'], known.response);
   await chain.sink.waitFor((m) => m.raw.includes('to a directory user'));
   const unknown = await chain.send(buildMessage({ subject: 'to nobody' }), { from: 'someone@example.net', to: ['nobody@company.com'] }, { localAddress: '127.0.0.2' });

@@ -82,7 +82,7 @@ test('a client on a blocklist is refused by postscreen with the list named', { t
 
 test('a client on the blocklist and the allow list (negative weight) is let through', { timeout: 120_000 }, async () => {
   const subject = uniqueSubject('listed and allowed');
-  const sent = await chain.send(buildMessage({ subject }), { from, to: ['bob@company.com'] }, { localAddress: LISTED_AND_ALLOWED });
+  const sent = await chain.send(buildMessage({ subject, from: `Someone <${from}>` }), { from, to: ['bob@company.com'] }, { localAddress: LISTED_AND_ALLOWED });
   assert.deepEqual(sent.accepted, ['bob@company.com'], sent.response);
   await arrives(subject);
 });
@@ -126,7 +126,7 @@ test('an unknown recipient is refused at RCPT by address verification against th
   chain.sink.refuse.set('nobody@company.com', 550);
   try {
     const subject = uniqueSubject('verified recipients');
-    const sent = await chain.send(buildMessage({ subject }), { from, to: ['bob@company.com', 'nobody@company.com'] }, { localAddress: VERIFIED });
+    const sent = await chain.send(buildMessage({ subject, from: `Someone <${from}>` }), { from, to: ['bob@company.com', 'nobody@company.com'] }, { localAddress: VERIFIED });
     assert.deepEqual(sent.accepted, ['bob@company.com'], sent.response);
     assert.deepEqual(sent.rejected, ['nobody@company.com']);
     const message = await arrives(subject);

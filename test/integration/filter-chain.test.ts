@@ -186,7 +186,7 @@ test('relaying for a foreign domain from outside is refused; local domains are a
   assert.equal(relay.accepted.length, 0);
   assert.match(relay.response, /554 5\.7\.1 .*Relay access denied/);
   const subject = uniqueSubject('inbound from outside');
-  const inbound = await chain.send(buildMessage({ subject }), { from: 'someone@example.net', to: ['bob@company.local'] }, outside);
+  const inbound = await chain.send(buildMessage({ subject, from: 'someone@example.net' }), { from: 'someone@example.net', to: ['bob@company.local'] }, outside);
   assert.deepEqual(inbound.accepted, ['bob@company.local'], inbound.response);
   await arrives(subject);
 });

@@ -85,6 +85,7 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   await pane.answer('');
   await pane.reply(/Banned attachment message destiny .*\[D_BOUNCE\]/s, '');
   await pane.reply(/Unchecked message destiny .*\[D_PASS\]/s, '');
+  await pane.reply(/Spoofed message destiny .*\[D_DISCARD\]/s, '');
   await pane.reply(/Bad header message destiny .*\[D_PASS\]/s, '');
   await pane.reply(/Spam level .*\[6\.31\]/s, '');
   await pane.reply(/Allow banned attachments if they are inside an archive\? .*\[no\]/s, 'yes');

@@ -83,6 +83,8 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
     viewer: { dataDir: join(dir, 'viewer') },
     clamd: { socket: clamd.socket, timeoutSeconds: 30 },
     spamd: { port: spamd.port, timeoutSeconds: 60 },
+    // SPF, DKIM, DMARC and ARC are checked against the tests' DNS server too.
+    auth: { dnsServer: dns.address, dnsTimeoutSeconds: 2 },
   } as Record<string, Record<string, unknown>>;
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] ?? {}), ...values };
   let config = parseConfig(raw, 'test chain');

@@ -10,6 +10,7 @@ import { messageDownloaded, messageViewed } from '../../actions/access-log.js';
 import type { LinkAction } from '../../actions/tokens.js';
 import { CsrfField, Layout, Notice } from '../views/layout.js';
 import { viewMessage } from '../message-view.js';
+import { AUTH_METHODS, authservIdOf, readAuthResults } from '../../checks/auth-results.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { pageNumber } from '../paging.js';
 import { canDownload, ownMessage, scope, userQuery } from '../message-access.js';
@@ -93,6 +94,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const { store } = c.get('deps');
     const entry = ownMessage(c, c.req.param('id'));
     const view = await viewMessage(store.filePath(entry), entry.size);
+    const auth = await readAuthResults(store.filePath(entry), authservIdOf(c.get('deps').config));
     messageViewed(c.get('deps'), actorOf(c), entry);
     const own = recipientsFor(session.user, entry);
     const score = scoreOf(entry.detail);
@@ -107,6 +109,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
               <tr><th>Envelope</th><td>from {displayText(entry.mailFrom || '<>')} to {own.join(', ')}</td></tr>
               <tr><th>Received</th><td><When ms={entry.receivedAt} /></td></tr>
               <tr><th>Size</th><td>{formatSize(entry.size)}</td></tr>
+              {auth && AUTH_METHODS.map((method) => <tr><th>{method.toUpperCase()}</th><td>{displayText(auth[method].join('; ') || 'none')}</td></tr>)}
               {score !== undefined && <tr><th>Spam score</th><td>{score.toFixed(1)} <span class="muted">({displayText(entry.detail)})</span></td></tr>}
               {view.attachments.length > 0 && <tr><th>Attachments</th><td>{displayText(view.attachments.map((a) => `${a.filename} (${a.contentType}, ${a.size} bytes)`).join('; '))}</td></tr>}
             </tbody>

@@ -78,7 +78,7 @@ test('the appliance’s address is not 0.0.0.0 or loopback, the final server is 
   assert.match(wizard.submit('224.0.0.1') ?? '', /multicast/);
   answer(wizard, ['192.168.100.2', '255.255.255.0', '192.168.100.1', '192.168.100.1', '', 'smtp', 'company.com', '']);
   for (const self of ['192.168.100.2', 'mx.company.com', 'MX', 'localhost', '127.0.0.1']) assert.match(wizard.submit(self) ?? '', /is this appliance itself: mail would loop/, self);
-  answer(wizard, ['192.168.100.20', '', '', '', '', '', '', '']);
+  answer(wizard, ['192.168.100.20', '', '', '', '', '', '', '', '']);
   assert.match(wizard.screen().prompt, /^Spam level/);
   assert.match(wizard.submit('-5') ?? '', /from 1 to 30/);
   assert.match(wizard.submit('0') ?? '', /from 1 to 30/);
@@ -97,8 +97,8 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     }
     return seen;
   };
-  const smtpStatic = totals([...network, 'smtp', 'company.com', '', '192.168.100.20', '', '0.0.0.0/0', 'yes, I understand', '', '', '', '', '', '', '', '', '', '', '', '', 'no']);
-  const smtpDhcp = totals(['mx.company.com', 'yes', 'smtp', 'company.com', '', '192.168.100.20', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 'pw', '']);
+  const smtpStatic = totals([...network, 'smtp', 'company.com', '', '192.168.100.20', '', '0.0.0.0/0', 'yes, I understand', '', '', '', '', '', '', '', '', '', '', '', '', '', 'no']);
+  const smtpDhcp = totals(['mx.company.com', 'yes', 'smtp', 'company.com', '', '192.168.100.20', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 'pw', '']);
   const smtpTotals = [...smtpStatic, ...smtpDhcp].filter((_, i, all) => i >= 0 && all[i]![0] > 8).map(([, total]) => total);
   assert.equal(new Set(smtpTotals).size, 1, `one total in SMTP mode: ${smtpTotals}`);
   const steps = smtpStatic.map(([step]) => step);

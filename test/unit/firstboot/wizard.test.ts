@@ -55,7 +55,7 @@ test('back goes to the previous question; a section jump takes defaults only whe
 
 test('the review masks passwords; "No" starts over with the answers as defaults', () => {
   const wizard = new Wizard(defaultAnswers());
-  answerAll(wizard, [...network, 'smtp', 'company.com', 'company.local', 'mail.company.local', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 's3cret', '']);
+  answerAll(wizard, [...network, 'smtp', 'company.com', 'company.local', 'mail.company.local', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 's3cret', '']);
   const review = wizard.screen();
   assert.equal(review.kind, 'review');
   assert.ok(review.review.includes('  Active Directory pw: ********'));

@@ -1,0 +1,83 @@
+// What the authentication results mean for this message: forged (SPOOFED), suspect (DMARC's
+// p=quarantine, counted as spam), or neither; and whether the envelope sender is authenticated,
+// which decides whether a bounce notice may go to it. The gathering is in auth.ts.
+import { checkResult, type CheckResult } from './result.js';
+import type { AuthFacts } from './auth.js';
+
+export interface AuthContext {
+  /** The organisation's domains: mail.relayDomains and mail.externalDomain. */
+  ourDomains: string[];
+  /** The client is in the allowed networks (mynetworks). */
+  clientInside: boolean;
+  clientAddress: string;
+  mailFrom: string;
+  trustedSealers: string[];
+}
+
+/** The auth check's findings as the decision, the headers and the viewer use them. */
+export interface AuthReport {
+  verdict: 'spoofed' | 'quarantine' | null;
+  /** SPF passed for the envelope sender's domain, or a DKIM signature of that domain passed. */
+  senderAuthenticated: boolean;
+  /** One line per method, for the viewer: "pass (example.net)". */
+  spf: string;
+  dkim: string;
+  dmarc: string;
+  arc: string;
+  /** Authentication-Results rows (RFC 8601), without the authserv-id. */
+  rows: string[];
+}
+
+/** Relaxed alignment, as DMARC's, short of the public suffix list: the same domain, or one below the other. */
+export function aligned(a: string, b: string): boolean {
+  if (!a || !b) return false;
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x === y || x.endsWith(`.${y}`) || y.endsWith(`.${x}`);
+}
+
+/** The domain is one of `domains` or below one. */
+const within = (domain: string, domains: string[]) => domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+
+function describe(facts: AuthFacts): Pick<AuthReport, 'spf' | 'dkim' | 'dmarc' | 'arc'> {
+  const { spf, dkim, dmarc, arc } = facts;
+  return {
+    spf: `${spf.result}${spf.domain ? ` (${spf.domain})` : ''}`,
+    dkim: dkim.length === 0 ? 'none (no signature)' : dkim.map((d) => `${d.result} (${d.domain}${d.selector ? ` s=${d.selector}` : ''}${d.comment ? `: ${d.comment}` : ''})`).join('; '),
+    dmarc: dmarc ? `${dmarc.result} (${dmarc.domain}${dmarc.policy ? `, p=${dmarc.policy}` : ''})` : 'none (no single From: address)',
+    arc: arc ? `${arc.result}${arc.sealer ? ` (sealed by ${arc.sealer})` : ''}` : 'none',
+  };
+}
+
+export function judgeAuth(facts: AuthFacts, context: AuthContext): CheckResult {
+  const spfPassFor = (domain: string) => facts.spf.result === 'pass' && aligned(facts.spf.domain, domain);
+  const dkimPassFor = (domain: string) => facts.dkim.some((d) => d.result === 'pass' && aligned(d.domain, domain));
+  const { arc, dmarc, fromDomain } = facts;
+  const earlierPassed = arc !== null && (arc.earlier.dmarc === 'pass' || (arc.earlier.dmarc === '' && (arc.earlier.spf === 'pass' || arc.earlier.dkim.includes('pass'))));
+  const trustedArc = arc !== null && arc.result === 'pass' && within(arc.sealer, context.trustedSealers) && earlierPassed;
+  const mailFromDomain = context.mailFrom.includes('@') ? context.mailFrom.slice(context.mailFrom.lastIndexOf('@') + 1).toLowerCase() : '';
+  const report: AuthReport = {
+    verdict: null,
+    senderAuthenticated: mailFromDomain !== '' && (spfPassFor(mailFromDomain) || dkimPassFor(mailFromDomain)),
+    ...describe(facts),
+    rows: facts.rows,
+  };
+  const summary = `spf=${facts.spf.result} dkim=${facts.dkim.map((d) => d.result).join(',') || 'none'} dmarc=${dmarc?.result ?? 'none'} arc=${arc?.result ?? 'none'}`;
+  const arcNote = trustedArc ? `, overridden: ARC chain sealed by trusted ${arc!.sealer} whose earlier results passed (forwarded mail)` : '';
+  const reasons: string[] = [];
+
+  if (dmarc && dmarc.result === 'fail' && (dmarc.policy === 'reject' || dmarc.policy === 'quarantine')) {
+    reasons.push(`DMARC fail for ${dmarc.domain} (p=${dmarc.policy})${arcNote}`);
+    if (!trustedArc) report.verdict = dmarc.policy === 'reject' ? 'spoofed' : 'quarantine';
+  }
+  if (fromDomain && within(fromDomain, context.ourDomains) && !context.clientInside && !spfPassFor(fromDomain) && !dkimPassFor(fromDomain)) {
+    reasons.push(`From: ${fromDomain} is our own domain, sent from ${context.clientAddress} outside the allowed networks without SPF pass or aligned DKIM${arcNote}`);
+    if (!trustedArc) report.verdict = 'spoofed';
+  }
+  const detail = [...reasons, summary].join('; ');
+  if (report.verdict === null) return checkResult('auth', 'pass', detail, { auth: report });
+  // A DNS failure is not a forgery: the message waits and is checked again.
+  const temporary = [facts.spf.result, dmarc?.result ?? '', ...facts.dkim.map((d) => d.result)].includes('temperror');
+  if (temporary) return checkResult('auth', 'error', `DNS lookup failed temporarily (${summary})`, { auth: report });
+  return checkResult('auth', 'fail', detail, { auth: report });
+}
