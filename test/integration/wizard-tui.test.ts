@@ -158,6 +158,7 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   await pane.key('PageDown');
   await pane.reply(/Enable web interface/, '');
   await pane.reply(/Use Microsoft Exchange recipient integration/, 'no');
+  await pane.reply(/Ask the final mail server whether each recipient exists/, '');
   const review = await pane.waitFor(/Configuration OK\?/);
   assert.match(review, /Fetchmail or SMTP: smtp/);
   assert.match(review, /^ Mail filter setup - Review\s+↑\/↓ to scroll$/m, 'a review longer than the screen says it scrolls');
@@ -176,5 +177,7 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   assert.match(main, /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.3\/32$/m, 'only the appliance itself relays by default');
   assert.match(main, /^# relay_recipient_maps: set by Exchange\/LDAP integration when enabled$/m);
   assert.match(readFileSync(join(root, 'etc/postfix/transport'), 'utf8'), /^company\.com\s+smtp:\[192\.168\.100\.20\]:25$/m);
-  assert.match(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), /nameserver 192\.168\.100\.1\nnameserver 192\.168\.100\.4/);
+  // The appliance asks its own caching resolver, which forwards to the DNS servers answered.
+  assert.match(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), /nameserver 127\.0\.0\.1/);
+  assert.match(readFileSync(join(root, 'etc/unbound/unbound.conf.d/mailfilter.conf'), 'utf8'), /forward-addr: 192\.168\.100\.1[\s\S]*forward-addr: 192\.168\.100\.4/);
 });
