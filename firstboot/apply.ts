@@ -64,6 +64,7 @@ function serviceSteps(config: AppConfig, root: string): Step[] {
     { label: 'Setting the host name', run: () => run('hostname', [config.network.hostname.split('.')[0]!]).then(() => undefined), advice: 'Check the host name you entered.' },
     { label: 'Restarting the network (SSH sessions may drop)', run: () => systemctl('restart', 'networking'), advice: 'Check the address, mask and gateway; `ip addr` shows what the interface has.' },
     { label: 'Loading the firewall (SSH, SMTP, viewer)', run: () => systemctl('restart', 'nftables'), advice: 'See `nft -c -f /etc/nftables.conf` for the error.' },
+    { label: 'Restarting the local DNS resolver (unbound)', run: () => systemctl('enable', '--now', 'unbound').then(() => systemctl('restart', 'unbound')), advice: `${journal('unbound')} \`unbound-checkconf\` checks its config.` },
     { label: 'Restarting time sync', run: () => systemctl('restart', 'systemd-timesyncd'), advice: journal('systemd-timesyncd') },
     { label: 'Restarting Postfix', run: () => systemctl('restart', 'postfix'), advice: journal('postfix') },
     {
@@ -159,9 +160,9 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
       advice: 'Is the disk full or read-only? `df -h /` tells.',
     },
     {
-      label: 'Preparing the viewer’s certificate',
+      // Postfix offers STARTTLS with it too, so it is made even when the viewer is off.
+      label: 'Preparing the appliance’s certificate',
       run: async () => {
-        if (!config.viewer.enabled) return 'viewer off';
         const made = tlsFiles({ ...config, viewer: { ...config.viewer, dataDir: inRoot(root, config.viewer.dataDir) } });
         await shareWithDaemons(root, inRoot(root, config.viewer.dataDir), 0o700, true);
         return made.cert.slice(root === '/' ? 0 : root.length);
