@@ -13,6 +13,7 @@ const USAGE = `usage: mailfilter <command> [--config FILE]
 
 commands:
   filter                 run the content filter (Postfix hands it every message over LMTP)
+  policy                 run the greylisting policy service Postfix asks at RCPT (greylist.enabled)
   viewer                 run the quarantine viewer (HTTPS, https://<host>/viewer/)
   directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
   digest [--force]       send the quarantine digests that are due (hourly timer; --force: every user's now, unless off)
@@ -87,6 +88,12 @@ async function main(argv: string[]): Promise<number> {
       const { startFilter } = await import('./filter/daemon.js');
       const filter = await startFilter(readConfig(values.config));
       onSignals(() => filter.close());
+      return -1;
+    }
+    case 'policy': {
+      const { startPolicy } = await import('./policy/daemon.js');
+      const policy = await startPolicy(readConfig(values.config));
+      onSignals(() => policy.close());
       return -1;
     }
     case 'viewer': {

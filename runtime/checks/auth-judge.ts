@@ -17,8 +17,12 @@ export interface AuthContext {
 /** The auth check's findings as the decision, the headers and the viewer use them. */
 export interface AuthReport {
   verdict: 'spoofed' | 'quarantine' | null;
-  /** SPF passed for the envelope sender's domain, or a DKIM signature of that domain passed. */
-  senderAuthenticated: boolean;
+  /**
+   * The envelope sender: 'pass' when SPF passed for its domain or a DKIM signature of that domain
+   * did; 'fail' when SPF failed outright (-all) or its domain's signature failed, and nothing passed;
+   * 'unknown' otherwise (no SPF record, softfail, no signature).
+   */
+  senderAuth: 'pass' | 'fail' | 'unknown';
   /** One line per method, for the viewer: "pass (example.net)". */
   spf: string;
   dkim: string;
@@ -49,6 +53,14 @@ function describe(facts: AuthFacts): Pick<AuthReport, 'spf' | 'dkim' | 'dmarc' |
   };
 }
 
+function senderAuthOf(facts: AuthFacts, domain: string, spfPass: (d: string) => boolean, dkimPass: (d: string) => boolean): AuthReport['senderAuth'] {
+  if (domain === '') return 'unknown';
+  if (spfPass(domain) || dkimPass(domain)) return 'pass';
+  const spfFailed = facts.spf.result === 'fail' && aligned(facts.spf.domain, domain);
+  const dkimFailed = facts.dkim.some((d) => d.result === 'fail' && aligned(d.domain, domain));
+  return spfFailed || dkimFailed ? 'fail' : 'unknown';
+}
+
 export function judgeAuth(facts: AuthFacts, context: AuthContext): CheckResult {
   const spfPassFor = (domain: string) => facts.spf.result === 'pass' && aligned(facts.spf.domain, domain);
   const dkimPassFor = (domain: string) => facts.dkim.some((d) => d.result === 'pass' && aligned(d.domain, domain));
@@ -58,7 +70,7 @@ export function judgeAuth(facts: AuthFacts, context: AuthContext): CheckResult {
   const mailFromDomain = context.mailFrom.includes('@') ? context.mailFrom.slice(context.mailFrom.lastIndexOf('@') + 1).toLowerCase() : '';
   const report: AuthReport = {
     verdict: null,
-    senderAuthenticated: mailFromDomain !== '' && (spfPassFor(mailFromDomain) || dkimPassFor(mailFromDomain)),
+    senderAuth: senderAuthOf(facts, mailFromDomain, spfPassFor, dkimPassFor),
     ...describe(facts),
     rows: facts.rows,
   };

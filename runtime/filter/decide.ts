@@ -66,13 +66,11 @@ export function decide(results: CheckResult[], policy: PolicyConfig): Verdict | 
   return { kind: 'verdict', category: 'CLEAN', destiny: 'D_PASS', detail: 'clean', results };
 }
 
-/** What sender authentication (SPF pass or aligned DKIM for the envelope sender) said; 'unknown' when it did not run. */
+/** What sender authentication said of the envelope sender (auth-judge.ts); 'unknown' also when it did not run. */
 export type SenderAuth = 'pass' | 'fail' | 'unknown';
 
 export function senderAuthOf(results: CheckResult[]): SenderAuth {
-  const auth = results.find((r) => r.check === 'auth')?.auth;
-  if (!auth) return 'unknown';
-  return auth.senderAuthenticated ? 'pass' : 'fail';
+  return results.find((r) => r.check === 'auth')?.auth?.senderAuth ?? 'unknown';
 }
 
 /**

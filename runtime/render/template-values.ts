@@ -102,6 +102,8 @@ export function doorValues(config: AppConfig): Record<string, string> {
     dnsbl_sites: door.dnsblSites.join(', '),
     dnsbl_threshold: String(door.dnsblThreshold),
     smtp_listener: smtpListener(config),
+    greylist_check: config.greylist.enabled ? `, check_policy_service inet:${config.greylist.listenHost}:${config.greylist.listenPort}` : '',
+    greylist_answer: yes(config.greylist.enabled),
   };
 }
 

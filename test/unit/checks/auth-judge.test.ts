@@ -58,11 +58,14 @@ test('a DNS failure behind a forgery verdict postpones instead of quarantining',
   assert.equal(decide([result], policy).kind, 'postpone');
 });
 
-test('the envelope sender is authenticated by SPF pass or a DKIM signature of its domain', () => {
-  assert.equal(judgeAuth(facts({ spf: { result: 'pass', domain: 'example.net' } }), context()).auth?.senderAuthenticated, true);
-  assert.equal(judgeAuth(facts({ dkim: [{ domain: 'example.net', selector: 's', result: 'pass', comment: '' }] }), context()).auth?.senderAuthenticated, true);
-  assert.equal(judgeAuth(facts({ dkim: [{ domain: 'other.example', selector: 's', result: 'pass', comment: '' }] }), context()).auth?.senderAuthenticated, false);
-  assert.equal(judgeAuth(facts({ spf: { result: 'softfail', domain: 'example.net' } }), context()).auth?.senderAuthenticated, false);
+test('the envelope sender passes with SPF pass or a DKIM signature of its domain, fails with SPF -all or its signature broken, else is unknown', () => {
+  const senderAuth = (over: Partial<AuthFacts>) => judgeAuth(facts(over), context()).auth?.senderAuth;
+  assert.equal(senderAuth({ spf: { result: 'pass', domain: 'example.net' } }), 'pass');
+  assert.equal(senderAuth({ dkim: [{ domain: 'example.net', selector: 's', result: 'pass', comment: '' }] }), 'pass');
+  assert.equal(senderAuth({ dkim: [{ domain: 'other.example', selector: 's', result: 'pass', comment: '' }] }), 'unknown');
+  assert.equal(senderAuth({ spf: { result: 'softfail', domain: 'example.net' } }), 'unknown');
+  assert.equal(senderAuth({ spf: { result: 'fail', domain: 'example.net' } }), 'fail');
+  assert.equal(senderAuth({ dkim: [{ domain: 'example.net', selector: 's', result: 'fail', comment: 'body hash did not verify' }] }), 'fail');
 });
 
 test('precedence: VIRUS > BANNED > UNCHECKED > SPOOFED > SPAM > BADH; SPOOFED has its own destiny, D_DISCARD by default', () => {
@@ -93,6 +96,10 @@ test('a virus notice goes only to an authenticated sender, now that authenticati
   assert.equal(senderAuthOf(virus(authed).results), 'pass');
   assert.equal(noBounceReason(virus(authed), 'a@example.net', policy, senderAuthOf(virus(authed).results)), null);
   assert.match(noBounceReason(virus(unauthed), 'a@example.net', policy, senderAuthOf(virus(unauthed).results)) ?? '', /virus senders are forged/);
+  const banned = (auth: CheckResult) => verdictOf([{ check: 'banned', result: 'fail', detail: 'x.exe' }, auth]);
+  const spfFailed = judgeAuth(facts({ spf: { result: 'fail', domain: 'example.net' } }), context());
+  assert.equal(noBounceReason(banned(unauthed), 'a@example.net', policy, senderAuthOf(banned(unauthed).results)), null, 'a banned file from an unknown sender still bounces');
+  assert.match(noBounceReason(banned(spfFailed), 'a@example.net', policy, senderAuthOf(banned(spfFailed).results)) ?? '', /not authenticated/);
   assert.equal(senderAuthOf([{ check: 'auth', result: 'skip', detail: 'off' }]), 'unknown');
 });
 

@@ -1,0 +1,59 @@
+// `mailfilter policy`: the greylisting policy service Postfix asks at RCPT (check_policy_service).
+// Wires the state, the spared-sender checks and the listener; expires old entries hourly.
+import { spf } from 'mailauth';
+import type { AppConfig } from '../config/schema.js';
+import { logger } from '../log.js';
+import { authResolver } from '../checks/auth.js';
+import { networkMatcher } from '../checks/auth-networks.js';
+import { authservIdOf } from '../checks/auth-results.js';
+import { mynetworks } from '../render/template-values.js';
+import { openSenderListLookup } from '../lists/lookup.js';
+import { GreylistState } from './greylist-state.js';
+import { greylist, type GreylistSettings } from './greylist.js';
+import { listenPolicy } from './server.js';
+
+export interface RunningPolicy {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startPolicy(config: AppConfig): Promise<RunningPolicy> {
+  const log = logger('policy');
+  const { greylist: options } = config;
+  const state = new GreylistState(options.stateFile);
+  const lists = openSenderListLookup(config.viewer.dataDir, log);
+  const resolver = authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds);
+  const settings: GreylistSettings = {
+    delaySeconds: options.delaySeconds,
+    autoAllowAfter: options.autoAllowAfter,
+    inside: networkMatcher(mynetworks(config).split(/\s+/)),
+    allowListed: (recipient, sender) => lists(recipient, [sender])?.kind === 'allow',
+    spfPasses: async ({ clientAddress, helo, sender }) => {
+      const result = await spf({ sender, ip: clientAddress, helo, mta: authservIdOf(config), resolver });
+      return result.status.result === 'pass';
+    },
+  };
+  const expire = () => {
+    try {
+      const gone = state.expire(options.expiryDays, Date.now());
+      if (gone > 0) log.info('greylist expired', { entries: gone });
+    } catch (err) {
+      log.warn('greylist not expired', { error: (err as Error).message });
+    }
+  };
+  expire();
+  const timer = setInterval(expire, 3_600_000);
+  timer.unref();
+  const listener = await listenPolicy(options.listenHost, options.listenPort, (request) => greylist(request, state, settings), log);
+  log.info('listening', { address: `${options.listenHost}:${options.listenPort}`, protocol: 'postfix policy', delay_s: options.delaySeconds });
+  const address = listener.server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : options.listenPort,
+    async close() {
+      clearInterval(timer);
+      await listener.close();
+      lists.close();
+      state.close();
+    },
+  };
+}
