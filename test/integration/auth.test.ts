@@ -14,6 +14,7 @@ import { startChain, type Chain } from '../support/chain.js';
 import type { DnsRecord } from '../support/dns.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
+import { EICAR } from '../support/eicar.js';
 
 const SENDER_IP = '127.0.0.3';
 const STRANGER_IP = '127.0.0.4';
@@ -54,6 +55,8 @@ const RECORDS: DnsRecord[] = [
   dkimKey('arc', 'sealer.example', sealerKey.publicKey),
   exists('untrusted.example'), txt('untrusted.example', `v=spf1 ip4:${FORWARDER_IP} -all`),
   dkimKey('arc', 'untrusted.example', sealerKey.publicKey),
+  // Our own domain's SPF: the appliance itself (mynetworks) sends for it.
+  txt('company.com', 'v=spf1 ip4:127.0.0.1 -all'),
 ];
 
 before(async () => {
@@ -186,3 +189,20 @@ test('an incoming Authentication-Results claiming our name is removed; others ar
   assert.match(raw, /^Authentication-Results: elsewhere\.example; spf=pass/m);
 });
 
+
+test('a virus notice (D_BOUNCE) goes to a sender whose SPF passed, and none to one that is not authenticated', { timeout: 180_000 }, async () => {
+  const virus = (subject: string) => buildMessage({ subject, from: 'alice@company.com', attachments: [{ filename: 'eicar.com.txt', contentType: 'text/plain', content: EICAR }] });
+  const authenticated = uniqueSubject('virus from an authenticated sender');
+  const sent = await chain.send(virus(authenticated), { from: 'alice@company.com', to: ['bob@company.com'] });
+  assert.deepEqual(sent.accepted, ['bob@company.com'], sent.response);
+  const entry = await held(authenticated);
+  assert.equal(entry.reason, 'VIRUS');
+  const dsn = await chain.sink.waitFor((m) => m.from === '' && m.raw.includes(entry.id), 90_000);
+  assert.deepEqual(dsn.to, ['alice@company.com']);
+  const unknown = uniqueSubject('virus from an unknown sender');
+  const other = await chain.send(virus(unknown), { from: 'alice@company.local', to: ['bob@company.com'] });
+  assert.deepEqual(other.accepted, ['bob@company.com'], other.response);
+  const unknownEntry = await held(unknown);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.ok(!chain.sink.messages.some((m) => m.from === '' && m.raw.includes(unknownEntry.id)), 'no notice to a sender nobody vouched for');
+});
