@@ -2,7 +2,7 @@
 // Saved beside the config so a re-run offers them as defaults.
 import { existsSync, readFileSync } from 'node:fs';
 import { schema, type AppConfig } from '../runtime/config/schema.js';
-import type { Destiny } from '../runtime/config/fields.js';
+import type { Destiny, Field } from '../runtime/config/fields.js';
 import { parseConfig } from '../runtime/config/load.js';
 
 export interface FetchServerAnswer {
@@ -52,17 +52,36 @@ export interface Answers {
   ldapBaseDn: string;
 }
 
+/** The setting each answer fills: its default, range and help are the schema's. */
+export const ANSWER_SETTINGS = {
+  dhcp: schema.network.dhcp, address: schema.network.address, netmask: schema.network.netmask, gateway: schema.network.gateway, dns1: schema.network.dns1, dns2: schema.network.dns2,
+  mode: schema.mail.mode, keep: schema.fetch.keep,
+  externalDomain: schema.mail.externalDomain, internalDomain: schema.mail.internalDomain, finalServer: schema.mail.finalServer, relayDomains: schema.mail.relayDomains, allowedNetworks: schema.mail.allowedNetworks,
+  dnsLists: schema.door.dnsblSites, verifyRecipients: schema.door.verifyRecipients,
+  spamDestiny: schema.policy.spamDestiny, virusDestiny: schema.policy.virusDestiny, bannedDestiny: schema.policy.bannedDestiny, uncheckedDestiny: schema.policy.uncheckedDestiny, spoofedDestiny: schema.policy.spoofedDestiny, badHeaderDestiny: schema.policy.badHeaderDestiny,
+  spamLevel: schema.policy.spamLevel, allowBannedInArchives: schema.policy.allowBannedInArchives, saMaxBodySize: schema.policy.saMaxBodySize, quarantineMaxMb: schema.quarantine.maxSizeMb, extraRules: schema.policy.extraRules,
+  viewerEnabled: schema.viewer.enabled,
+  ldapServer: schema.directory.server, ldapUser: schema.directory.bindUser, ldapPassword: schema.directory.bindPassword, ldapBaseDn: schema.directory.baseDn,
+} satisfies { [K in keyof Answers]?: Field<Answers[K]> };
+
+/** Answers with no setting of their own, or whose 2006 default is not the config's. */
+export const WIZARD_OWN_DEFAULTS = {
+  // The manual offers none ("[]"): the admin names the appliance.
+  hostname: '',
+  // The manual's "[yes]"; a config written without the wizard has no directory to ask.
+  exchange: true,
+  enterAccounts: false,
+  fetchServers: [] as FetchServerAnswer[],
+  wideNetworksConfirmed: '',
+};
+
+type DefaultsOf<M> = { -readonly [K in keyof M]: M[K] extends Field<infer T> ? T : never };
+
 /** The 2006 wizard's defaults, before anything was answered. */
 export function defaultAnswers(): Answers {
-  return {
-    hostname: '', dhcp: false, address: '', netmask: '', gateway: '', dns1: '', dns2: '',
-    mode: 'fetchmail', enterAccounts: false, keep: true, fetchServers: [],
-    externalDomain: '', internalDomain: '', finalServer: '', relayDomains: [], allowedNetworks: [], wideNetworksConfirmed: '',
-    dnsLists: [...schema.door.dnsblSites.default], verifyRecipients: schema.door.verifyRecipients.default,
-    spamDestiny: 'D_PASS', virusDestiny: 'D_BOUNCE', bannedDestiny: 'D_BOUNCE', uncheckedDestiny: 'D_PASS', spoofedDestiny: schema.policy.spoofedDestiny.default, badHeaderDestiny: 'D_PASS',
-    spamLevel: 6.31, allowBannedInArchives: false, saMaxBodySize: 524288, quarantineMaxMb: 500, extraRules: true,
-    viewerEnabled: true, exchange: true, ldapServer: '', ldapUser: '', ldapPassword: '', ldapBaseDn: '',
-  };
+  const fromSchema = Object.fromEntries(Object.entries(ANSWER_SETTINGS).map(([id, setting]) => [id, setting.default])) as DefaultsOf<typeof ANSWER_SETTINGS>;
+  // A copy: answers are edited in place, the schema's defaults must stay as declared.
+  return structuredClone({ ...fromSchema, ...WIZARD_OWN_DEFAULTS });
 }
 
 export function loadSavedAnswers(path: string): Answers {

@@ -1,8 +1,12 @@
 // Help for the questions the 2006 manual gave none: every question shows some (the manual's own
 // help, in questions.ts, comes first). Plain words for an admin who sees the appliance once.
+import { SPAM_LEVEL_RANGE } from './questions.js';
+import { ANSWER_SETTINGS } from './answers.js';
+import type { Field } from '../runtime/config/fields.js';
+
 const DESTINIES = "'D_PASS' delivers the message as usual; 'D_BOUNCE' quarantines it and tells the sender (never for viruses, whose senders are forged, unless the sender's address is authenticated); 'D_DISCARD' quarantines it without a word to the sender.";
 
-export const EXTRA_HELP: Record<string, string> = {
+const EXTRA_HELP: Record<string, string> = {
   hostname: 'The name this appliance answers to in mail (HELO, bounce notices) and in the quarantine viewer’s address. It should resolve to the appliance in your DNS.',
   address: 'The appliance’s own address on your network: not 0.0.0.0 or 127.0.0.1. Mail from the Internet reaches it here, through your firewall’s port forwarding for port 25.',
   netmask: 'The mask of the appliance’s network, as on your other servers; 255.255.255.0 for most small networks.',
@@ -18,9 +22,14 @@ export const EXTRA_HELP: Record<string, string> = {
   uncheckedDestiny: `${DESTINIES} Encrypted archives are common in legitimate mail and in malware alike.`,
   spoofedDestiny: `${DESTINIES} Forged senders never hear of it, whatever the destiny; D_PASS delivers the forgery.`,
   badHeaderDestiny: `${DESTINIES} Malformed headers are usually harmless mistakes of the sending software.`,
-  spamLevel: 'SpamAssassin gives every message a score; at this score or above it counts as spam. SpamAssassin’s own default is 5; lower catches more spam and more legitimate mail with it. From 1 to 30.',
+  spamLevel: `SpamAssassin gives every message a score; at this score or above it counts as spam. SpamAssassin’s own default is 5; lower catches more spam and more legitimate mail with it. From ${SPAM_LEVEL_RANGE.min} to ${SPAM_LEVEL_RANGE.max}.`,
   saMaxBodySize: 'Spam is small: scanning large messages for spam costs time and finds little. Larger messages are still scanned for viruses.',
   quarantineMaxMb: 'Quarantined messages are kept on the appliance’s disk; when they take more than this, the oldest are deleted first.',
   ldapUser: 'An account that can read the users and their e-mail addresses in the directory; a plain domain user is enough.',
   ldapPassword: 'The password of that account. It is stored in /etc/mailfilter/mailfilter.json, readable only by root and the filter.',
 };
+
+/** Help for a question the manual gave none: ours, else its setting's in the schema. */
+export function extraHelp(id: string): string {
+  return EXTRA_HELP[id] ?? (ANSWER_SETTINGS as Record<string, Field<unknown>>)[id]?.describe ?? '';
+}

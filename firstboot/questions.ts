@@ -1,8 +1,9 @@
 // The setup wizard's questions, in the 2006 manual's order and words, with its defaults, help texts
 // and skips. Each question reads and writes one answer; the screen and the engine know nothing else.
-import type { Answers } from './answers.js';
+import { ANSWER_SETTINGS, type Answers } from './answers.js';
 import * as check from './validate.js';
 import { schema } from '../runtime/config/schema.js';
+import { DESTINIES, type NumberRange } from '../runtime/config/fields.js';
 import { describeNetworks, isThisAppliance, wideAllowedNetworks } from './networks.js';
 
 export const SECTIONS = ['Network configuration', 'Fetchmail configuration', 'E-mail setup', 'Spam configuration', 'Integration configuration'] as const;
@@ -25,7 +26,7 @@ export interface Question {
 
 const yn = (v: boolean) => (v ? 'yes' : 'no');
 const DESTINY_HELP = `For all the destiny options below: 'D_PASS' means the message is delivered as usual. In the case of spam, new headers may be added and the subject of the message changed, allowing mail clients to filter on the values. 'D_BOUNCE' means a bounce notification is returned to the sender and the message is quarantined. 'D_DISCARD' means the message is quarantined and no notification is sent to the sender.`;
-const destinies = check.oneOfWords(['D_PASS', 'D_BOUNCE', 'D_DISCARD']);
+const destinies = check.oneOfWords(DESTINIES);
 const fetchmail = (a: Answers) => a.mode !== 'fetchmail';
 const staticNet = (a: Answers) => a.dhcp;
 
@@ -64,11 +65,12 @@ function destiny<K extends keyof Answers>(id: K, prompt: string, help?: string):
   };
 }
 
-function numeric<K extends keyof Answers>(id: K, section: Section, prompt: string, min: number, max: number, integer: boolean, help?: string): Question {
+/** A number, in the range its setting allows unless the wizard's own is narrower. */
+function numeric<K extends keyof typeof ANSWER_SETTINGS & keyof Answers>(id: K, section: Section, prompt: string, range: NumberRange = ANSWER_SETTINGS[id].range!): Question {
   return {
-    id, section, prompt, ...(help ? { help } : {}),
+    id, section, prompt,
     defaultText: (a) => String(a[id]),
-    check: (v) => check.number(min, max, integer)(v),
+    check: (v) => check.number(range.min, range.max, range.integer)(v),
     store: (v, a) => {
       (a[id] as unknown) = Number(v);
     },
@@ -76,10 +78,9 @@ function numeric<K extends keyof Answers>(id: K, section: Section, prompt: strin
 }
 
 export const ACCOUNTS_QUESTION_ID = 'fetchServers';
-// SpamAssassin's own default is 5: at or below 0 most legitimate mail would count as spam, above
-// 30 nothing would.
-export const SPAM_LEVEL_MIN = 1;
-export const SPAM_LEVEL_MAX = 30;
+// Narrower than the setting's: SpamAssassin's own default is 5; at or below 0 most legitimate mail
+// would count as spam, above 30 nothing would.
+export const SPAM_LEVEL_RANGE: NumberRange = { min: 1, max: 30 };
 
 export const QUESTIONS: Question[] = [
   text('hostname', 'Network configuration', 'Enter the fully qualified hostname (eg, mailfilter.company.com)', check.fqdn),
@@ -96,7 +97,7 @@ export const QUESTIONS: Question[] = [
   {
     id: 'mode', section: 'Fetchmail configuration', prompt: 'Use fetchmail or use as SMTP server (fetchmail/smtp)',
     defaultText: (a) => a.mode,
-    check: (v) => check.oneOfWords(['fetchmail', 'smtp'])(v),
+    check: (v) => check.oneOfWords(schema.mail.mode.values!)(v),
     store: (v, a) => {
       a.mode = v.trim().toLowerCase() as Answers['mode'];
     },
@@ -140,7 +141,7 @@ export const QUESTIONS: Question[] = [
     // connection from the Internet comes from an address inside the subnet, which made an open relay.
     help: "The default is 'host': only the appliance itself may send mail to other domains. Choose 'subnet' or list networks only if this appliance also sends your clients' outgoing mail, and never when mail from the Internet reaches it through NAT or port forwarding: those connections then come from an address on your own network, and anyone could relay through it. If your network consists of more than one subnet, enter a comma separated list of all the networks from which it will accept connections.",
     prompt: "Enter 'host', 'subnet', or a comma separated list of networks (eg, 192.168.100.0/24) from which this server should allow clients. The default option is usually best unless one is sure they have other requirements",
-    defaultText: (a) => (a.allowedNetworks.length ? a.allowedNetworks.join(', ') : 'host'),
+    defaultText: (a) => (a.allowedNetworks.length ? a.allowedNetworks : schema.mail.allowedNetworks.default).join(', '),
     check: (v, a) => check.networks(v) ?? (check.splitList(v)[0] === 'subnet' && a.dhcp ? "With DHCP the subnet is not known in advance: enter 'host' or the networks, like 192.168.100.0/24." : null),
     store: (v, a) => {
       a.allowedNetworks = check.splitList(v);
@@ -165,19 +166,19 @@ export const QUESTIONS: Question[] = [
   destiny('uncheckedDestiny', 'Unchecked message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for mail with content that could not be checked: encrypted or damaged archives, or archives past the inspection limits. With D_PASS it is delivered with ***UNCHECKED*** before the subject.'),
   destiny('spoofedDestiny', 'Spoofed message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for forged mail: DMARC fail under p=reject, or From: your own domain sent from outside the allowed networks without SPF or DKIM. D_DISCARD holds it in the quarantine without a word to the forged sender.'),
   destiny('badHeaderDestiny', 'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.'),
-  numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', SPAM_LEVEL_MIN, SPAM_LEVEL_MAX, false),
+  numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', SPAM_LEVEL_RANGE),
   yesNo('allowBannedInArchives', 'Spam configuration', 'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.', {
     help: 'Many organizations find it valuable to ban certain types of attachments regardless of whether they contain a known virus. Common examples are .exe and .vbs, both of which are blocked by default. If encapsulating a banned file type within an archive should allow it to pass, set this to "yes." If banned attachment types should never be allowed, leave this at the default "no."',
   }),
-  numeric('saMaxBodySize', 'Spam configuration', 'SA maximum mail body size (in bytes). Messages larger than this size will be scanned for viruses, but not for spam.', 1024, 1073741824, true),
-  numeric('quarantineMaxMb', 'Spam configuration', 'Maximum size of the quarantine mail folder (in MB). When the quarantine folder reaches this size, the oldest messages are deleted', 1, 1048576, true),
+  numeric('saMaxBodySize', 'Spam configuration', 'SA maximum mail body size (in bytes). Messages larger than this size will be scanned for viruses, but not for spam.'),
+  numeric('quarantineMaxMb', 'Spam configuration', 'Maximum size of the quarantine mail folder (in MB). When the quarantine folder reaches this size, the oldest messages are deleted'),
   yesNo('extraRules', 'Spam configuration', 'Use extra spam checking rules? Recommended unless the server is under a high load.', {
     help: 'This enables additional spam checking rules beyond the base set used by SpamAssassin: the KAM rule channel, updated daily by sa-update with the standard rules. In general, the more rules are available, the better the spam scoring functions.',
   }),
 
   {
     id: 'dnsLists', section: 'Spam configuration', skip: (a) => a.mode !== 'smtp', mode: 'smtp',
-    help: "Before a client reaches the mail server, postscreen asks these DNS lists about its address and adds the weights of the lists it is on (negative for allow lists like DNSWL); at 3 it is refused with '550 5.7.1 Service unavailable; client [address] blocked using <list>'. The defaults are free for small sites only: Spamhaus for non-commercial use or under 100,000 queries a day (else a paid Data Query Service key), SpamCop, Mailspike and DNSWL for low volumes; check each list's terms for your site. The lists refuse queries that come through big public resolvers (8.8.8.8, 1.1.1.1): the appliance's own resolver asks them directly.",
+    help: `Before a client reaches the mail server, postscreen asks these DNS lists about its address and adds the weights of the lists it is on (negative for allow lists like DNSWL); at ${schema.door.dnsblThreshold.default} it is refused with '550 5.7.1 Service unavailable; client [address] blocked using <list>'. The defaults are free for small sites only: Spamhaus for non-commercial use or under 100,000 queries a day (else a paid Data Query Service key), SpamCop, Mailspike and DNSWL for low volumes; check each list's terms for your site. The lists refuse queries that come through big public resolvers (8.8.8.8, 1.1.1.1): the appliance's own resolver asks them directly.`,
     prompt: "DNS blocklists to screen clients with. Press Enter to keep the lists shown, type 'none' to use none, or a comma separated list (eg, zen.spamhaus.org=127.0.0.[2..11]*3)",
     defaultText: (a) => (a.dnsLists.length ? a.dnsLists.join(', ') : 'none'),
     check: (v) => {

@@ -3,7 +3,7 @@
 import type { Answers, FetchServerAnswer } from './answers.js';
 import { ACCOUNTS_QUESTION_ID, QUESTIONS, SECTIONS, reviewLines, type Question } from './questions.js';
 import * as check from './validate.js';
-import { EXTRA_HELP } from './help.js';
+import { extraHelp } from './help.js';
 
 export interface WizardScreen {
   kind: 'question' | 'review' | 'done';
@@ -74,7 +74,7 @@ export class Wizard {
       section: q.section,
       step: steps.indexOf(this.index) + 1,
       steps: steps.length,
-      help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : q.help ?? EXTRA_HELP[q.id] ?? '',
+      help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : q.help ?? extraHelp(q.id),
       prompt: inAccounts ? ACCOUNT_PROMPTS[this.accountPhase] : q.prompt,
       defaultShown: secret && defaultValue ? '********' : defaultValue,
       secret,

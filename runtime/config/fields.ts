@@ -6,8 +6,18 @@ export interface Field<T> {
   readonly kind: string;
   readonly default: T;
   readonly describe: string;
+  /** A number's allowed range (num fields). */
+  readonly range?: NumberRange;
+  /** The allowed words (oneOf fields). */
+  readonly values?: readonly string[];
   /** Narrows an unknown JSON value, or throws a message saying what was expected. */
   parse(raw: unknown): T;
+}
+
+export interface NumberRange {
+  readonly min: number;
+  readonly max: number;
+  readonly integer?: boolean;
 }
 
 export const DESTINIES = ['D_PASS', 'D_BOUNCE', 'D_DISCARD'] as const;
@@ -18,8 +28,8 @@ function show(raw: unknown): string {
   return text === undefined ? String(raw) : text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
 
-function field<T>(kind: string, def: T, describe: string, parse: (raw: unknown) => T): Field<T> {
-  return { kind, default: def, describe, parse };
+function field<T>(kind: string, def: T, describe: string, parse: (raw: unknown) => T, more: Pick<Field<T>, 'range' | 'values'> = {}): Field<T> {
+  return { kind, default: def, describe, parse, ...more };
 }
 
 export function bool(def: boolean, describe: string): Field<boolean> {
@@ -29,13 +39,13 @@ export function bool(def: boolean, describe: string): Field<boolean> {
   });
 }
 
-export function num(def: number, describe: string, range: { min: number; max: number; integer?: boolean }): Field<number> {
+export function num(def: number, describe: string, range: NumberRange): Field<number> {
   return field(range.integer ? 'integer' : 'number', def, describe, (raw) => {
     if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new Error(`must be a number (got ${show(raw)})`);
     if (range.integer && !Number.isInteger(raw)) throw new Error(`must be a whole number (got ${show(raw)})`);
     if (raw < range.min || raw > range.max) throw new Error(`must be between ${range.min} and ${range.max} (got ${raw})`);
     return raw;
-  });
+  }, { range });
 }
 
 export function port(def: number, describe: string): Field<number> {
@@ -56,7 +66,7 @@ export function oneOf<const V extends string>(values: readonly V[], def: V, desc
   return field('enum', def, describe, (raw) => {
     if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as V;
     throw new Error(`must be one of ${values.join(', ')} (got ${show(raw)})`);
-  });
+  }, { values });
 }
 
 export function list<T>(item: Field<T>, def: T[], describe: string): Field<T[]> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Wizard } from '../../../firstboot/wizard.js';
 import { defaultAnswers, type Answers } from '../../../firstboot/answers.js';
 import { QUESTIONS } from '../../../firstboot/questions.js';
-import { EXTRA_HELP } from '../../../firstboot/help.js';
+import { extraHelp } from '../../../firstboot/help.js';
 import { answerProblems } from '../../../firstboot/configure.js';
 import { applyAnswers } from '../../../firstboot/apply.js';
 import { fitLine } from '../../../firstboot/wrap.js';
@@ -109,7 +109,7 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
 });
 
 test('every question has help, the mode question included', () => {
-  for (const q of QUESTIONS) assert.ok((q.help ?? EXTRA_HELP[q.id] ?? '').length > 20, `${q.id} has help`);
+  for (const q of QUESTIONS) assert.ok((q.help ?? extraHelp(q.id)).length > 20, `${q.id} has help`);
   const wizard = new Wizard(defaultAnswers());
   answer(wizard, ['mx.company.com', 'yes']);
   assert.match(wizard.screen().help, /'smtp': the appliance receives/);
