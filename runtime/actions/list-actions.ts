@@ -3,13 +3,13 @@
 import { listOwnerOf, type ListEntry, type ListKind } from '../lists/sender-lists.js';
 import type { ActionDeps } from './services.js';
 import type { Actor } from './quarantine-actions.js';
+import { utcDay } from '../time/utc.js';
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Adds a checked pattern to the actor's list: their own, or the global one for the administrator. */
 export function addListEntry(services: ActionDeps, actor: Actor, input: { kind: ListKind; pattern: string; expiresAt: number | null }): ListEntry {
   const entry = services.lists.add({ ownerId: listOwnerOf(actor.user), ...input, createdBy: actor.user.username });
-  services.audit.record({ actor: actor.user.username, action: 'list-add', detail: `${entry.pattern} on ${entry.ownerName ?? 'the global'} ${entry.kind} list${input.expiresAt ? ` until ${day(input.expiresAt)}` : ''}`, client: actor.client });
+  services.audit.record({ actor: actor.user.username, action: 'list-add', detail: `${entry.pattern} on ${entry.ownerName ?? 'the global'} ${entry.kind} list${input.expiresAt ? ` until ${utcDay(input.expiresAt)}` : ''}`, client: actor.client });
   return entry;
 }
 

@@ -12,6 +12,7 @@ import type { ReleaseRequest } from './release-requests.js';
 import { viewerBaseUrl, type ActionDeps } from './services.js';
 import type { LinkAction } from './tokens.js';
 import { viaLink } from './audit.js';
+import { subjectShown, senderShown } from '../quarantine/display.js';
 
 export interface Actor {
   user: ViewerUser;
@@ -163,7 +164,7 @@ async function sendNotice(services: ActionDeps, to: string[], subject: string, t
 }
 
 function tellRequester(services: ActionDeps, request: ReleaseRequest, entry: QuarantineEntry | undefined, approved: boolean): Promise<void> {
-  const subject = entry?.subject || '(no subject)';
+  const subject = subjectShown(entry);
   const text = approved
     ? `Your request to release the message "${subject}" (${request.messageId}) was approved. The message has been delivered to ${request.recipients.join(', ')}.\n`
     : `Your request to release the message "${subject}" (${request.messageId}) was denied by the administrator. The message stays in the quarantine.\n`;
@@ -175,8 +176,8 @@ async function tellAdministrator(services: ActionDeps, actor: Actor, entry: Quar
   const to = services.config.viewer.adminEmail;
   if (!to) return '';
   try {
-    await sendNotice(services, [to], `Release request from ${actor.user.username}: ${entry.subject || '(no subject)'}`,
-      `${actor.user.username} asks for the message "${entry.subject || '(no subject)'}" from ${entry.headerFrom || entry.mailFrom || '<>'} to be released to ${recipients.join(', ')}.\n` +
+    await sendNotice(services, [to], `Release request from ${actor.user.username}: ${subjectShown(entry)}`,
+      `${actor.user.username} asks for the message "${subjectShown(entry)}" from ${senderShown(entry)} to be released to ${recipients.join(', ')}.\n` +
       `It was quarantined as ${entry.reason}: ${entry.detail}\n\nApprove or deny it at ${viewerBaseUrl(services.config)}/admin/requests\n`);
     return `; ${to} told`;
   } catch (err) {

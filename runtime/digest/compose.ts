@@ -4,7 +4,8 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { QuarantineEntry } from '../quarantine/store.js';
 import type { LinkAction } from '../actions/tokens.js';
-import { displayText } from '../quarantine/display.js';
+import { displayText, subjectShown, senderShown } from '../quarantine/display.js';
+import { utcTime } from '../time/utc.js';
 
 export interface DigestItem {
   entry: QuarantineEntry;
@@ -28,7 +29,6 @@ const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.ch
 const plain = (value: string, max = 120) => displayText(value, max);
 /** Reasons whose name alone does not say enough to a recipient. */
 const reasonOf = (reason: string) => (reason === 'SPOOFED' ? 'SPOOFED, forged sender' : reason);
-const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export function digestText(input: DigestInput): string {
   const lines = [
@@ -39,25 +39,25 @@ export function digestText(input: DigestInput): string {
     '',
   ];
   for (const { entry, recipients, links } of input.items) {
-    lines.push(`* ${plain(entry.subject || '(no subject)')}`);
-    lines.push(`  From: ${plain(entry.headerFrom || entry.mailFrom || '<>')}`);
+    lines.push(`* ${plain(subjectShown(entry))}`);
+    lines.push(`  From: ${plain(senderShown(entry))}`);
     lines.push(`  To: ${recipients.join(', ')}`);
-    lines.push(`  Received: ${when(entry.receivedAt)}   Reason: ${reasonOf(entry.reason)} (${plain(entry.detail, 80)})`);
+    lines.push(`  Received: ${utcTime(entry.receivedAt)}   Reason: ${reasonOf(entry.reason)} (${plain(entry.detail, 80)})`);
     for (const link of links) lines.push(`  ${link.label}: ${link.url}`);
     lines.push('');
   }
   lines.push(`All your quarantined messages: ${input.viewerUrl}/messages`);
-  lines.push(`These links work until ${when(input.linksValidUntil.getTime())}, once each.`);
+  lines.push(`These links work until ${utcTime(input.linksValidUntil.getTime())}, once each.`);
   return `${lines.join('\n')}\n`;
 }
 
 export function digestHtml(input: DigestInput): string {
   const rows = input.items.map(({ entry, recipients, links }) => `
 <tr>
-<td>${escapeHtml(when(entry.receivedAt))}</td>
-<td>${escapeHtml(plain(entry.headerFrom || entry.mailFrom || '<>'))}</td>
+<td>${escapeHtml(utcTime(entry.receivedAt))}</td>
+<td>${escapeHtml(plain(senderShown(entry)))}</td>
 <td>${escapeHtml(recipients.join(', '))}</td>
-<td>${escapeHtml(plain(entry.subject || '(no subject)'))}</td>
+<td>${escapeHtml(plain(subjectShown(entry)))}</td>
 <td>${escapeHtml(reasonOf(entry.reason))}</td>
 <td>${links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(' &middot; ')}</td>
 </tr>`).join('');
@@ -70,7 +70,7 @@ Each link opens a page where you confirm the action; nothing happens by only ope
 <table border="1" cellpadding="4" cellspacing="0">
 <tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th>Reason</th><th>Actions</th></tr>${rows}
 </table>
-<p><a href="${escapeHtml(input.viewerUrl)}/messages">All your quarantined messages</a>. These links work until ${escapeHtml(when(input.linksValidUntil.getTime()))}, once each.</p>
+<p><a href="${escapeHtml(input.viewerUrl)}/messages">All your quarantined messages</a>. These links work until ${escapeHtml(utcTime(input.linksValidUntil.getTime()))}, once each.</p>
 </body></html>
 `;
 }

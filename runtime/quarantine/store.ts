@@ -7,6 +7,7 @@ import { constants, createReadStream, mkdirSync, type ReadStream } from 'node:fs
 import { dirname, join, relative } from 'node:path';
 import type { Category } from '../config/schema.js';
 import { openQuarantineDatabase } from '../storage/quarantine-db.js';
+import { utcDay } from '../time/utc.js';
 
 export interface QuarantineInput {
   id: string;
@@ -144,7 +145,7 @@ export class QuarantineStore {
 
   /** Copies the spooled message in, durably, then indexes it. Throws (ENOSPC, EIO) before indexing. */
   async add(spoolPath: string, input: QuarantineInput): Promise<QuarantineEntry> {
-    const day = input.receivedAt.toISOString().slice(0, 10);
+    const day = utcDay(input.receivedAt);
     const dayDir = join(this.dir, 'messages', day);
     const created = await mkdir(dayDir, { recursive: true, mode: 0o750 });
     const finalPath = join(dayDir, `${input.id}.eml`);
@@ -294,7 +295,7 @@ export class QuarantineStore {
 
   /** Counts a filtered message for the statistics; written every few seconds, and on close. */
   recordOutcome(outcome: Outcome, at = new Date()): void {
-    const key = `${at.toISOString().slice(0, 10)}|${outcome}`;
+    const key = `${utcDay(at)}|${outcome}`;
     this.pendingOutcomes.set(key, (this.pendingOutcomes.get(key) ?? 0) + 1);
     this.flushTimer ??= setTimeout(() => this.flushOutcomes(), 5000).unref();
   }

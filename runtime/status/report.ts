@@ -11,6 +11,7 @@ import { queueSummary, type QueueSummary } from './queue.js';
 import { certificateExpiry, diskUse, spamRulesUpdated } from './files.js';
 import { freshclamRetryMinutes, noDatabaseLines, virusDatabase, type VirusDatabase } from './virus-db.js';
 import { fitLine } from '../../firstboot/wrap.js';
+import { utcClock, utcDay, utcTime } from '../time/utc.js';
 
 export interface StatusFacts {
   now: Date;
@@ -40,7 +41,7 @@ const mb = (bytes: number | null) => (bytes === null ? 'unknown' : `${(bytes / 1
 const gb = (bytes: number) => `${(bytes / 1073741824).toFixed(1)} GB`;
 
 export function formatStatus(f: StatusFacts): string[] {
-  const lines = [`mailfilter status: ${f.hostname}, ${f.now.toISOString().slice(0, 16).replace('T', ' ')} UTC`, 'Services (systemctl status UNIT tells more):'];
+  const lines = [`mailfilter status: ${f.hostname}, ${utcTime(f.now)}`, 'Services (systemctl status UNIT tells more):'];
   const noDatabase = f.virusDb.files.length === 0;
   // Without a database clamd is not started at all (by design): say so rather than "inactive".
   const shown = f.services.map(({ unit, state }) => ({ unit, state: unit === 'clamav-daemon' && noDatabase && state !== 'active' ? 'waiting (no db)' : state }));
@@ -53,12 +54,12 @@ export function formatStatus(f: StatusFacts): string[] {
   lines.push(`Disk: quarantine ${mb(f.quarantineBytes)}, spool ${mb(f.spoolBytes)}${root}`);
   if (f.certificateExpires) {
     const days = Math.floor((f.certificateExpires.getTime() - f.now.getTime()) / 86_400_000);
-    lines.push(`Certificate: expires ${f.certificateExpires.toISOString().slice(0, 10)} (${days < 0 ? 'EXPIRED' : `in ${days} days`})`);
+    lines.push(`Certificate: expires ${utcDay(f.certificateExpires)} (${days < 0 ? 'EXPIRED' : `in ${days} days`})`);
   } else lines.push('Certificate: none yet (made when the viewer first starts)');
   if (f.setAside !== null) lines.push(`Fetching: ${f.setAside} message(s) set aside after failing several polls`);
   if (f.queue && f.queue.deferrals.length) {
     lines.push(`Last ${f.queue.deferrals.length} deferrals:`);
-    for (const d of f.queue.deferrals) lines.push(`  ${new Date(d.arrivalTime * 1000).toISOString().slice(5, 16).replace('T', ' ')} ${d.recipient}: ${d.reason}`);
+    for (const d of f.queue.deferrals) lines.push(`  ${utcClock(d.arrivalTime * 1000).slice(5)} ${d.recipient}: ${d.reason}`);
   } else if (f.queue) lines.push('Deferrals: none waiting');
   lines.push(`Viewer: ${f.viewerUrls.join('  ') || 'off'}`);
   return lines.flatMap((line) => fitLine(line));

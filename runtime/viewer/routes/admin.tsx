@@ -9,10 +9,11 @@ import { decideRequest } from '../../actions/quarantine-actions.js';
 import { clearQuarantine } from '../../actions/bulk-actions.js';
 import { createUser, deleteUser, editUser, type UserChanges } from '../../actions/account-actions.js';
 import { saveAdminSettings } from '../../actions/settings-actions.js';
-import { displayText } from '../../quarantine/display.js';
+import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
 import { pageNumber } from '../paging.js';
 import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
 import { CATEGORIES, type Category } from '../../config/schema.js';
+import { utcClock, utcDay } from '../../time/utc.js';
 
 const adminOnly: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (!c.get('session').user.isAdmin) throw new HttpError(403, 'Only the administrator may do this.');
@@ -41,7 +42,6 @@ const REQUEST_DONE: Record<string, string> = {
   denied: 'Denied: the message stays in the quarantine, and the requester was told.',
 };
 
-const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 const AUDIT_PAGE = 100;
 
 function SettingsCard({ c }: { c: ViewerContext }) {
@@ -117,7 +117,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
   .get('/admin', (c) => {
     const session = c.get('session');
     const { store } = c.get('deps');
-    const since = new Date(Date.now() - 13 * 86400_000).toISOString().slice(0, 10);
+    const since = utcDay(Date.now() - 13 * 86400_000);
     const pending = c.get('deps').requests.pending().length;
     return c.html(
       <Layout title="Administration" user={session.user} csrfToken={session.csrfToken}>
@@ -192,10 +192,10 @@ export const adminRoutes = new Hono<ViewerEnv>()
               const entry = store.get(request.messageId);
               return (
                 <tr>
-                  <td>{when(request.requestedAt)}</td>
+                  <td>{utcClock(request.requestedAt, true)}</td>
                   <td>{request.username} <span class="muted">for {request.recipients.join(', ')}</span></td>
-                  <td>{entry ? <a href={`/viewer/messages/${entry.id}`}>{displayText(entry.subject || '(no subject)')}</a> : <span class="muted">no longer in the quarantine</span>}
-                    {entry && <span class="muted"> from {displayText(entry.headerFrom || entry.mailFrom || '<>')}</span>}</td>
+                  <td>{entry ? <a href={`/viewer/messages/${entry.id}`}>{displayText(subjectShown(entry))}</a> : <span class="muted">no longer in the quarantine</span>}
+                    {entry && <span class="muted"> from {displayText(senderShown(entry))}</span>}</td>
                   <td>{entry ? <><span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{displayText(entry.detail)}</span></> : ''}</td>
                   <td>
                     <span class="actions">
@@ -237,7 +237,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
           <tbody>
             {records.map((r) => (
               <tr>
-                <td>{when(r.at)}</td>
+                <td>{utcClock(r.at, true)}</td>
                 <td>{r.actor}</td>
                 <td>{r.action}</td>
                 <td>{r.messageId}</td>

@@ -2,7 +2,7 @@
 // to a page saying what will happen to which message); the POST from that page acts, message by
 // message, through the same actions as a single click.
 import { Hono } from 'hono';
-import { displayText } from '../../quarantine/display.js';
+import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { listSenderOf, maySelfRelease } from '../../actions/quarantine-actions.js';
 import { applyToMessages, deleteAllOwn, isBulkAction, MAX_BULK_MESSAGES, ownEntries, type BulkAction, type BulkItem } from '../../actions/bulk-actions.js';
@@ -73,8 +73,8 @@ function MessageRows({ entries, note }: { entries: QuarantineEntry[]; note: (ent
       <thead><tr><th class="when">Received</th><th class="from">From</th><th class="subject">Subject</th><th class="outcome">What happens</th></tr></thead>
       <tbody>
         {entries.map((entry) => {
-          const from = displayText(entry.headerFrom || entry.mailFrom || '<>', 300);
-          const subject = displayText(entry.subject || '(no subject)', 300);
+          const from = displayText(senderShown(entry), 300);
+          const subject = displayText(subjectShown(entry), 300);
           return (
             <tr>
               <td class="when"><When ms={entry.receivedAt} compact /></td>

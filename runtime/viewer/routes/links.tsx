@@ -9,10 +9,10 @@ import { ActionFailed, listSenderOf, maySelfRelease, recipientsFor, type Actor }
 import { linkRefused, useLink } from '../../actions/link-actions.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
 import { notReleasedTo, type QuarantineEntry } from '../../quarantine/store.js';
-import { displayText } from '../../quarantine/display.js';
+import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
 import type { ViewerUser } from '../accounts.js';
+import { utcTime } from '../../time/utc.js';
 
-const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 /** What the page asks; list entries name the one exact address they would add. */
 function describe(action: LinkAction, selfRelease: boolean, sender: string): { title: string; button: string; explain: string } {
@@ -57,12 +57,12 @@ function checkLink(c: ViewerContext): Checked {
     return { ok: false, response: refused(c, status, heading, text) };
   };
   if (!check.ok) {
-    if (check.why === 'expired') return refuse(410, 'This link has expired', `It worked until ${when(check.claims!.expiresAt)}.`, 'expired', check.claims);
+    if (check.why === 'expired') return refuse(410, 'This link has expired', `It worked until ${utcTime(check.claims!.expiresAt)}.`, 'expired', check.claims);
     return refuse(400, 'This link is not valid', 'It was changed or cut short on its way (some mail programs break long links).', check.why);
   }
   const { claims } = check;
   const usedAt = usedTokens.usedAt(claims.nonce);
-  if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${when(usedAt)}; each link works once.`, 'already used', claims);
+  if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${utcTime(usedAt)}; each link works once.`, 'already used', claims);
   const user = accounts.get(claims.userId);
   const entry = store.get(claims.messageId);
   if (!user || !entry || recipientsFor(user, entry).length === 0) return refuse(404, 'This message is no longer in your quarantine', 'It was released, deleted, or removed when the quarantine got full.', 'message or user gone', claims);
@@ -76,7 +76,7 @@ function releasedBefore(user: ViewerUser, entry: QuarantineEntry, action: LinkAc
   const own = recipientsFor(user, entry);
   if (notReleasedTo(entry, own).length > 0) return null;
   const released = entry.releases.filter((r) => own.includes(r.address));
-  return `This message was already released to you (${released.map((r) => `${r.address}, ${when(r.at)}`).join('; ')}).${action === 'release' ? ' The button sends another copy.' : ''}`;
+  return `This message was already released to you (${released.map((r) => `${r.address}, ${utcTime(r.at)}`).join('; ')}).${action === 'release' ? ' The button sends another copy.' : ''}`;
 }
 
 export const linkRoutes = new Hono<ViewerEnv>()
@@ -92,10 +92,10 @@ export const linkRoutes = new Hono<ViewerEnv>()
           <h1>{text.title}</h1>
           <table>
             <tbody>
-              <tr><th>Subject</th><td>{displayText(entry.subject || '(no subject)')}</td></tr>
-              <tr><th>From</th><td>{displayText(entry.headerFrom || entry.mailFrom || '<>')}</td></tr>
+              <tr><th>Subject</th><td>{displayText(subjectShown(entry))}</td></tr>
+              <tr><th>From</th><td>{displayText(senderShown(entry))}</td></tr>
               <tr><th>To</th><td>{recipientsFor(user, entry).join(', ')}</td></tr>
-              <tr><th>Received</th><td>{when(entry.receivedAt)}</td></tr>
+              <tr><th>Received</th><td>{utcTime(entry.receivedAt)}</td></tr>
               <tr><th>Held as</th><td>{entry.reason}: {displayText(entry.detail)}</td></tr>
             </tbody>
           </table>
@@ -105,7 +105,7 @@ export const linkRoutes = new Hono<ViewerEnv>()
             {already && <input type="hidden" name="again" value="1" />}
             <button type="submit">{text.button}</button>
           </form>
-          <p class="muted">Signed link for {user.username}, valid until {when(claims.expiresAt)}, once.</p>
+          <p class="muted">Signed link for {user.username}, valid until {utcTime(claims.expiresAt)}, once.</p>
         </div>
       </Layout>,
     );

@@ -5,13 +5,13 @@ import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { listOwnerOf, normalisePattern, type ListEntry } from '../../lists/sender-lists.js';
 import { addListEntry, removeListEntry } from '../../actions/list-actions.js';
+import { utcDay } from '../../time/utc.js';
 
 const DONE: Record<string, string> = {
   added: 'Saved. It applies to the next message.',
   removed: 'Entry removed.',
 };
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The list this session edits: the user's own, or the global one for the administrator. */
 const ownerOf = (c: ViewerContext) => listOwnerOf(c.get('session').user);
@@ -36,8 +36,8 @@ function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; en
             <tr>
               <td>{entry.pattern}</td>
               <td><span class={`list ${entry.kind}`}>{entry.kind}</span></td>
-              <td>{entry.expiresAt ? `${day(entry.expiresAt)}${entry.expiresAt < now ? ' (expired)' : ''}` : 'never'}</td>
-              <td>{entry.createdBy} <span class="muted">{day(entry.createdAt)}</span></td>
+              <td>{entry.expiresAt ? `${utcDay(entry.expiresAt)}${entry.expiresAt < now ? ' (expired)' : ''}` : 'never'}</td>
+              <td>{entry.createdBy} <span class="muted">{utcDay(entry.createdAt)}</span></td>
               <td><PostButton action={`/viewer/lists/${entry.id}/delete`} token={session.csrfToken} kind="danger" inline>Remove</PostButton></td>
             </tr>
           ))}

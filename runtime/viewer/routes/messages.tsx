@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { CATEGORIES } from '../../config/schema.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
-import { displayText } from '../../quarantine/display.js';
+import { displayText, subjectShown, envelopeSenderShown } from '../../quarantine/display.js';
 import { MESSAGE_ACTIONS, recipientsFor } from '../../actions/quarantine-actions.js';
 import { messageDownloaded, messageViewed } from '../../actions/access-log.js';
 import type { LinkAction } from '../../actions/tokens.js';
@@ -106,7 +106,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
           <table class="headers">
             <tbody>
               {view.headers.map(([name, value]) => <tr><th>{name}</th><td>{displayText(value)}</td></tr>)}
-              <tr><th>Envelope</th><td>from {displayText(entry.mailFrom || '<>')} to {own.join(', ')}</td></tr>
+              <tr><th>Envelope</th><td>from {displayText(envelopeSenderShown(entry.mailFrom))} to {own.join(', ')}</td></tr>
               <tr><th>Received</th><td><When ms={entry.receivedAt} /></td></tr>
               <tr><th>Size</th><td>{formatSize(entry.size)}</td></tr>
               {auth && AUTH_METHODS.map((method) => <tr><th>{method.toUpperCase()}</th><td>{displayText(auth[method].join('; ') || 'none')}</td></tr>)}
@@ -130,7 +130,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
       <Layout title="Download a virus?" user={session.user} csrfToken={session.csrfToken}>
         <div class="card confirm">
           <h1>Download a message that holds a virus?</h1>
-          <p>{displayText(entry.subject || '(no subject)')}: {displayText(entry.detail)}</p>
+          <p>{displayText(subjectShown(entry))}: {displayText(entry.detail)}</p>
           <p>The file is the original message, virus included. Open it only on a machine prepared for that.</p>
           <form method="post" action={`/viewer/messages/${entry.id}/download${userQuery(c)}`}>
             <CsrfField token={session.csrfToken} />
@@ -177,7 +177,7 @@ function releaseAgainPage(c: ViewerContext, entry: QuarantineEntry, action: stri
     <Layout title="Already released" user={session.user} csrfToken={session.csrfToken}>
       <div class="card confirm">
         <h1>Already released</h1>
-        <p>{displayText(entry.subject || '(no subject)')} was released {released.map((r) => `to ${r.address} on ${formatTime(r.at)} by ${r.by}`).join('; ')}.</p>
+        <p>{displayText(subjectShown(entry))} was released {released.map((r) => `to ${r.address} on ${formatTime(r.at)} by ${r.by}`).join('; ')}.</p>
         <p>Look in the mailbox first. Send another copy?</p>
         <form method="post" action={`/viewer/messages/${entry.id}/${action}${userQuery(c)}`}>
           <CsrfField token={session.csrfToken} />

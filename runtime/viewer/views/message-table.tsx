@@ -4,7 +4,7 @@
 import type { QuarantineEntry, SortKey } from '../../quarantine/store.js';
 import { recipientsFor } from '../../actions/quarantine-actions.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
-import { displayText } from '../../quarantine/display.js';
+import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
 import type { Session } from '../accounts.js';
 import type { ViewerContext } from '../context.js';
 import { formatSize, scoreOf } from '../format.js';
@@ -49,8 +49,8 @@ export function MessageTable({ c, session, entries, state, requests, showTo }: {
         {entries.map((entry) => {
           // Only the user's own addresses: the others may be Bcc recipients.
           const own = recipientsFor(session.user, entry);
-          const from = displayText(entry.headerFrom || entry.mailFrom || '<>', SHOWN_CHARS);
-          const subject = displayText(entry.subject || '(no subject)', SHOWN_CHARS);
+          const from = displayText(senderShown(entry), SHOWN_CHARS);
+          const subject = displayText(subjectShown(entry), SHOWN_CHARS);
           const score = scoreOf(entry.detail);
           // "score=12 required=5" says no more than the score column: the rest of a detail does.
           const detail = SCORE_ONLY.test(entry.detail) ? '' : displayText(entry.detail, SHOWN_CHARS);

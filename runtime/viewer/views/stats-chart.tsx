@@ -1,5 +1,6 @@
 // Statistics as pictures, drawn on the server as SVG: no script, nothing loaded from elsewhere.
 import type { Outcome } from '../../quarantine/store.js';
+import { utcDay } from '../../time/utc.js';
 
 const OUTCOMES: Array<{ outcome: Outcome; label: string; color: string }> = [
   { outcome: 'CLEAN', label: 'clean', color: '#6aa84f' },
@@ -11,7 +12,7 @@ const OUTCOMES: Array<{ outcome: Outcome; label: string; color: string }> = [
 ];
 
 export function StatsChart({ rows, since, days }: { rows: Array<{ day: string; outcome: Outcome; count: number }>; since: string; days: number }) {
-  const dayList = Array.from({ length: days }, (_, i) => new Date(Date.parse(`${since}T00:00:00Z`) + i * 86400_000).toISOString().slice(0, 10));
+  const dayList = Array.from({ length: days }, (_, i) => utcDay(Date.parse(`${since}T00:00:00Z`) + i * 86400_000));
   const counts = new Map(rows.map((r) => [`${r.day}|${r.outcome}`, r.count]));
   const totals = dayList.map((day) => OUTCOMES.reduce((n, o) => n + (counts.get(`${day}|${o.outcome}`) ?? 0), 0));
   const max = Math.max(1, ...totals);
