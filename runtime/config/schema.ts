@@ -143,6 +143,12 @@ export const schema = {
     trustedArcSealers: list(domain('', 'a sealing domain'), ['google.com', 'microsoft.com'],
       'Domains whose ARC seal is trusted: their chain, when it validates and its earlier results passed, overrides a DMARC fail caused by forwarding (mailing lists, forwarding at Google or Microsoft 365)'),
   },
+  dkim: {
+    enabled: bool(false, 'DKIM-sign mail from the allowed networks whose From: is the signing domain (or below it), as the filter re-injects it'),
+    domain: text('', 'Signing domain, d= (blank: mail.externalDomain)', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i, what: 'a domain like company.com' }),
+    selector: text('mailfilter', 'Selector, s=: the key is published at <selector>._domainkey.<domain>', { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i, what: 'a DNS label like mailfilter' }),
+    keyFile: text('/etc/mailfilter/dkim/private.pem', 'Private key (PEM, RSA or Ed25519); its type decides the algorithm'),
+  },
   greylist: {
     listenHost: text('127.0.0.1', 'Address the greylisting policy service listens on for Postfix'),
     listenPort: port(10023, 'Port of the greylisting policy service'),

@@ -17,6 +17,7 @@ import { mynetworks, relayDomains } from '../render/template-values.js';
 import type { AuthSettings } from './scan.js';
 import { authservIdOf } from '../checks/auth-results.js';
 import { openAuditSink } from './audit-sink.js';
+import { openDkimSigner } from './dkim-sign.js';
 import { viewerDatabasePath } from '../storage/viewer-db.js';
 
 export interface RunningFilter {
@@ -39,6 +40,11 @@ export function authSettings(config: AppConfig): AuthSettings {
 
 export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   const log = logger('filter');
+  const auth = authSettings(config);
+  // A missing or unreadable key stops the filter before it opens anything, not each message later.
+  const dkim = config.dkim.enabled
+    ? openDkimSigner({ domain: config.dkim.domain || config.mail.externalDomain, selector: config.dkim.selector, keyFile: config.dkim.keyFile, inside: auth.inside })
+    : undefined;
   const leftovers = await prepareSpoolDir(config.filter.spoolDir);
   if (leftovers > 0) log.info('spool cleared of unanswered messages (Postfix will retry them)', { count: leftovers });
   const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
@@ -52,7 +58,6 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   // Beside the quarantine, not in the spool: the spool is emptied at every start.
   const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);
   const audit = openAuditSink(viewerDatabasePath(config.viewer.dataDir));
-  const auth = authSettings(config);
   const server = await listen({
     host: config.filter.listenHost,
     port: config.filter.listenPort,
@@ -61,7 +66,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     maxMessageBytes: config.filter.maxMessageBytes,
     maxConnections: config.filter.maxConnections,
     log,
-    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts, auth, audit }),
+    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts, auth, audit, ...(dkim ? { dkim } : {}) }),
   });
   // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report.
   const lag = monitorEventLoopDelay({ resolution: 10 });

@@ -17,6 +17,7 @@ import { deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
 import { scanMessage, type AuthSettings, type ScanSettings } from './scan.js';
 import type { AuditInput } from '../actions/audit.js';
+import type { DkimSigner } from './dkim-sign.js';
 import { SmtpReply, tempFail } from './smtp-reply.js';
 import type { RecipientOutcome, Reinjector } from './deliver.js';
 import { messageKey, settleSpamTimeout, type SpamTimeouts } from './spam-timeouts.js';
@@ -51,6 +52,8 @@ export interface FilterDeps {
   auth?: AuthSettings;
   /** The audit log, for list entries that let forged-looking mail through. */
   audit?: (input: AuditInput) => void;
+  /** Signs our own outgoing mail (dkim.enabled). */
+  dkim?: DkimSigner;
 }
 
 /** A reply for every recipient, in envelope order; a string is a success text. */
@@ -93,6 +96,22 @@ export function nextHopReply(outcome: RecipientOutcome, id: string): string | Sm
   return new SmtpReply(451, `4.4.0 Next hop deferred ${id}: ${said}, try again later`);
 }
 
+/** The From: address's domain, lower-case ('' without one). */
+function fromDomainOf(head: MessageHead): string {
+  const from = decodedHeader(head, 'From');
+  const domains = [...from.matchAll(/@([a-z0-9.-]+[a-z0-9])/gi)];
+  return domains.length === 1 ? domains[0]![1]!.toLowerCase() : '';
+}
+
+/** Our own outgoing mail gets its DKIM signature on top of the head it is delivered with. */
+async function signed(newHead: Buffer, message: SpooledMessage, head: MessageHead, deps: FilterDeps): Promise<Buffer> {
+  const { dkim } = deps;
+  if (!dkim || !dkim.applies(fromDomainOf(head), message.envelope.clientAddress)) return newHead;
+  const signature = await dkim.sign(messageStream(newHead, message, head.bodyOffset));
+  const eol = head.raw.includes('\r\n') || head.raw.length === 0 ? '\r\n' : '\n';
+  return Buffer.concat([Buffer.from(signature.replace(/\r?\n/g, eol), 'latin1'), newHead]);
+}
+
 async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], deps: FilterDeps): Promise<RecipientReplies> {
   const { config, reinjector, log } = deps;
   const newHead = deliveryHead(head, verdict, {
@@ -101,7 +120,8 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
     subjectTag: verdict.category === 'UNCHECKED' ? config.policy.uncheckedSubjectTag : config.policy.spamSubjectTag,
     authservId: authservIdOf(config),
   });
-  const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(newHead, message, head.bodyOffset));
+  const top = await signed(newHead, message, head, deps);
+  const outcomes = await reinjector.send(message.envelope.mailFrom, recipients, messageStream(top, message, head.bodyOffset));
   for (const outcome of outcomes) {
     log.info('delivery', { id: message.id, to: outcome.recipient, code: outcome.code, response: outcome.response.slice(0, 200) });
   }
