@@ -1,5 +1,7 @@
 // Input checks for the wizard, run as the admin types: each returns an error in plain words, or null.
 import { DOMAIN_RE, HOSTNAME_RE, isCidr, isIPv4 } from '../runtime/config/fields.js';
+import { isEmailAddress } from '../runtime/mail/address.js';
+import { ipv4ToInt } from '../runtime/net/ipv4.js';
 
 export type Check = (value: string) => string | null;
 
@@ -28,13 +30,9 @@ export const netmask: Check = (v) => {
   return /^1+0*$/.test(bits) ? null : 'That is not a subnet mask: its ones must come first (like 255.255.255.0).';
 };
 
-function toInt(address: string): number {
-  return address.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) >>> 0;
-}
-
 export function inSubnet(address: string, other: string, mask: string): boolean {
-  const m = toInt(mask);
-  return ((toInt(address) & m) >>> 0) === ((toInt(other) & m) >>> 0);
+  const m = ipv4ToInt(mask);
+  return ((ipv4ToInt(address) & m) >>> 0) === ((ipv4ToInt(other) & m) >>> 0);
 }
 
 export const domain: Check = (v) => (DOMAIN_RE.test(v) ? null : 'Enter a domain like company.com.');
@@ -90,7 +88,7 @@ export const distinguishedName: Check = (v) => {
 };
 
 export const dnOrUserAtDomain: Check = (v) =>
-  /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) || distinguishedName(v) === null ? null : 'Enter an LDAP DN or user@domain (like sync@company.local).';
+  isEmailAddress(v) || distinguishedName(v) === null ? null : 'Enter an LDAP DN or user@domain (like sync@company.local).';
 
 export function splitList(v: string): string[] {
   return v.split(/[,\s]+/).map((s) => s.trim().replace(/^'|'$/g, '')).filter(Boolean);

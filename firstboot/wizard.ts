@@ -4,6 +4,7 @@ import type { Answers, FetchServerAnswer } from './answers.js';
 import { ACCOUNTS_QUESTION_ID, QUESTIONS, SECTIONS, reviewLines, type Question } from './questions.js';
 import * as check from './validate.js';
 import { extraHelp } from './help.js';
+import { isEmailAddress } from '../runtime/mail/address.js';
 
 export interface WizardScreen {
   kind: 'question' | 'review' | 'done';
@@ -140,7 +141,7 @@ export class Wizard {
         this.accountPhase = 'deliverTo';
         return null;
       case 'deliverTo':
-        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) return 'Enter an e-mail address like user_one@company.local.';
+        if (!isEmailAddress(value)) return 'Enter an e-mail address like user_one@company.local.';
         server!.accounts.push({ ...this.pendingAccount, deliverTo: value });
         this.accountPhase = 'user';
         return null;

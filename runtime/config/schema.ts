@@ -4,6 +4,7 @@ import {
   allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, text,
   type Field,
 } from './fields.js';
+import { EMAIL_ADDRESS } from '../mail/address.js';
 
 export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPOOFED', 'SPAM', 'BADH'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -79,7 +80,7 @@ export const schema = {
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
     sessionHours: num(8, 'Hours a viewer login lasts without activity', { min: 1, max: 720 }),
     sessionMaxHours: num(24, 'Hours a viewer login lasts at most, however active', { min: 1, max: 720 }),
-    adminEmail: text('', 'E-mail address told of new release requests (blank: nobody; the console shows them)', { pattern: /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, what: 'an e-mail address' }),
+    adminEmail: text('', 'E-mail address told of new release requests (blank: nobody; the console shows them)', { pattern: EMAIL_ADDRESS, what: 'an e-mail address' }),
     publicUrl: text('', 'Address users reach the viewer at, for links in digests (blank: https://<host name>/viewer)', { pattern: /^https:\/\/[^\s/]+(\/[^\s]*)?$/, what: 'an https:// address like https://mailfilter.company.com/viewer' }),
   },
   digest: {

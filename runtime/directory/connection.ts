@@ -5,6 +5,7 @@ import { Client } from 'ldapts';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { AppConfig } from '../config/schema.js';
+import { oneLine } from '../text/one-line.js';
 
 export type DirectoryConfig = AppConfig['directory'];
 
@@ -24,7 +25,7 @@ function describe(err: unknown): string {
   if (/InvalidCredentials/i.test(error.name ?? '') || error.code === 49) return 'the user name or password was refused (invalid credentials)';
   // ldapts reports a refused StartTLS certificate only as a dropped connection.
   if (/before secure TLS connection was established/i.test(error.message)) return 'the TLS handshake failed (is the server certificate trusted? see directory.caFile)';
-  const message = error.message.replace(/\s+/g, ' ').slice(0, 200);
+  const message = oneLine(error.message, 200);
   return /certificate/i.test(message) ? `${message} (set directory.caFile to the CA that signed the server's certificate)` : message;
 }
 

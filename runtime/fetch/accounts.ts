@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { bool, hostOrAddress, oneOf, port, text, type Field } from '../config/fields.js';
 import { ConfigError } from '../config/load.js';
 import type { TlsMode } from './pop3.js';
+import { EMAIL_ADDRESS } from '../mail/address.js';
 
 export interface FetchServer {
   host: string;
@@ -28,7 +29,6 @@ export interface FetchAccount {
   folder: string;
 }
 
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 const DEFAULT_PORTS: Record<string, Record<TlsMode, number>> = {
   pop3: { implicit: 995, starttls: 110, none: 110 },
   imap: { implicit: 993, starttls: 143, none: 143 },
@@ -45,7 +45,7 @@ const serverFields = {
 const accountFields = {
   user: text('', 'user name on the server', { allowEmpty: false, pattern: /^\S+$/, what: 'a user name without spaces' }),
   password: text('', 'password'),
-  deliverTo: text('', 'local address', { pattern: EMAIL, what: 'an e-mail address like user@company.local' }),
+  deliverTo: text('', 'local address', { pattern: EMAIL_ADDRESS, what: 'an e-mail address like user@company.local' }),
   folder: text('INBOX', 'IMAP folder'),
 };
 

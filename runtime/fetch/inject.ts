@@ -4,6 +4,7 @@
 import { createReadStream } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { headerValues, readHead } from '../filter/message-head.js';
+import { oneLine } from '../text/one-line.js';
 
 /**
  * accepted: Postfix answered 250 (it has the message on disk).
@@ -33,7 +34,7 @@ export function envelopeSender(returnPath: string | undefined, from: string | un
 
 /** Sorts nodemailer's error by what it says about the message (responseCode) or about Postfix (no reply). */
 export function classifySendError(err: Error & { responseCode?: number; response?: string }): InjectResult {
-  const reply = (err.response ?? err.message).replace(/\s+/g, ' ').trim().slice(0, 300);
+  const reply = oneLine(err.response ?? err.message, 300);
   const code = err.responseCode ?? 0;
   if (code >= 500) return { outcome: 'refused', reply };
   if (code >= 400 && code !== 421) return { outcome: 'deferred', reply };

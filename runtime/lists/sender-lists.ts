@@ -5,6 +5,7 @@
 // Which entry counts: the most specific one. A user's own entry beats a global one, an exact
 // address beats *@domain, and at equal rank block beats allow.
 import type Database from 'better-sqlite3';
+import { isEmailAddress } from '../mail/address.js';
 
 export type ListKind = 'allow' | 'block';
 
@@ -37,7 +38,6 @@ export function listNote(match: ListMatch): string {
 
 export const isBlockedNote = (detail: string) => /^sender \S+ blocked \(/.test(detail);
 
-const ADDRESS = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
 const DOMAIN_PATTERN = /^\*@[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 
 /** The list a user's entries go on: the administrator's are the global one (null), a user's their own. */
@@ -48,7 +48,7 @@ export function normalisePattern(input: string): string | null {
   const value = input.trim().toLowerCase();
   if (DOMAIN_PATTERN.test(value)) return value;
   if (value.startsWith('@') && DOMAIN_PATTERN.test(`*${value}`)) return `*${value}`;
-  return ADDRESS.test(value) ? value : null;
+  return isEmailAddress(value) ? value : null;
 }
 
 /** The patterns that would match a sender: the address itself and its domain. */

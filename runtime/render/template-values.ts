@@ -2,14 +2,7 @@
 // so templates stay plain text with {{name}} placeholders an admin can read.
 import type { AppConfig } from '../config/schema.js';
 import { smtpCertificatePaths } from '../tls/certificate.js';
-
-function ipv4ToInt(address: string): number {
-  return address.split('.').reduce((acc, octet) => (acc << 8) + Number(octet), 0) >>> 0;
-}
-
-function intToIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.');
-}
+import { intToIpv4, ipv4ToInt } from '../net/ipv4.js';
 
 /** 192.168.100.2 + 255.255.255.0 -> 192.168.100.0/24 */
 export function subnetOf(address: string, netmask: string): string {

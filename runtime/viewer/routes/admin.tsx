@@ -14,18 +14,19 @@ import { pageNumber } from '../paging.js';
 import { DIGEST_FREQUENCIES, isFrequency } from '../../actions/settings.js';
 import { CATEGORIES, type Category } from '../../config/schema.js';
 import { utcClock, utcDay } from '../../time/utc.js';
+import { isEmailAddress } from '../../mail/address.js';
+import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
 
 const adminOnly: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (!c.get('session').user.isAdmin) throw new HttpError(403, 'Only the administrator may do this.');
   return next();
 };
 
-const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 const USERNAME = /^[A-Za-z0-9._@+-]{1,64}$/;
 
 function parseAddresses(text: string): { addresses: string[]; bad: string[] } {
   const lines = text.split(/[\r\n,]+/).map((l) => l.trim()).filter(Boolean);
-  return { addresses: lines.filter((l) => ADDRESS.test(l)), bad: lines.filter((l) => !ADDRESS.test(l)) };
+  return { addresses: lines.filter((l) => isEmailAddress(l)), bad: lines.filter((l) => !isEmailAddress(l)) };
 }
 
 const DONE: Record<string, string> = {
@@ -296,7 +297,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const username = values.username.trim();
     if (!USERNAME.test(username)) return again('A user name has 1 to 64 letters, digits or . _ @ + -');
     if (accounts.findByName(username)) return again(`There is already a user ${username}.`);
-    if ((form.password ?? '').length < 10) return again('The password must have at least 10 characters.');
+    if (!isLongEnough(form.password ?? '')) return again(`The password must have ${PASSWORD_RULE}.`);
     const { addresses, bad } = parseAddresses(values.addresses);
     if (bad.length) return again(`Not an e-mail address: ${bad.join(', ')}`);
     try {
@@ -330,7 +331,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
       changes.frequency = form.frequency === 'default' ? null : form.frequency;
     }
     if (form.password && user.source === 'local' && !user.isAdmin) {
-      if (form.password.length < 10) return again('The password must have at least 10 characters.');
+      if (!isLongEnough(form.password)) return again(`The password must have ${PASSWORD_RULE}.`);
       changes.password = form.password;
     }
     try {

@@ -9,6 +9,7 @@ import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '
 import { clientAddress, isLoopback, SESSION_COOKIE, LOGIN_CSRF_COOKIE, cookieOptions, sameToken } from '../security.js';
 import { reserveLoginAttempt, waitInWords } from '../login-limits.js';
 import { changeOwnPassword, logIn, loginRefused, logOut } from '../../actions/account-actions.js';
+import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
 
 const LoginPage = ({ token, error, username }: { token: string; error?: string; username?: string }) => (
   <Layout title="Log in">
@@ -82,7 +83,7 @@ const PasswordPage = ({ c, error, forced }: { c: ViewerContext; error?: string; 
           <CsrfField token={csrfToken} />
           <label for="current">Current password</label>
           <input id="current" name="current" type="password" autocomplete="current-password" required />
-          <label for="next">New password (at least 10 characters)</label>
+          <label for="next">New password ({PASSWORD_RULE})</label>
           <input id="next" name="next" type="password" autocomplete="new-password" required />
           <label for="again">New password again</label>
           <input id="again" name="again" type="password" autocomplete="new-password" required />
@@ -114,7 +115,7 @@ export const accountRoutes = new Hono<ViewerEnv>()
     }
     attempt.succeeded();
     const next = form.next ?? '';
-    if (next.length < 10) return render('The new password must have at least 10 characters.');
+    if (!isLongEnough(next)) return render(`The new password must have ${PASSWORD_RULE}.`);
     if (next !== form.again) return render('The two new passwords differ.');
     if (user.username === ADMIN_USER && next === 'password') return render('Choose a password other than the initial one.');
     const session = await changeOwnPassword(deps, actorOf(c), next);
