@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { notReleasedTo, type QuarantineEntry } from '../quarantine/store.js';
 import { releaseMessage } from '../quarantine/release.js';
 import { tellSpamd } from '../checks/spam.js';
-import { listOwnerOf, normalisePattern, sendersOf } from '../lists/sender-lists.js';
+import { listNameOf, listOwnerOf, normalisePattern, sendersOf } from '../lists/sender-lists.js';
 import type { ViewerUser } from '../viewer/accounts.js';
 import type { ReleaseRequest } from './release-requests.js';
 import { viewerBaseUrl, type ActionDeps } from './services.js';
@@ -111,7 +111,7 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
   const allowed = sender ? services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) }) : null;
   services.audit.record({
     actor: actorName(actor), action: 'not-spam', messageId: entry.id, client: actor.client,
-    detail: `${released.outcome}; ${learned}; ${allowed ? `${allowed.pattern} added to ${allowed.ownerName ?? 'the global'} allow list` : 'no sender address to allow'}`,
+    detail: `${released.outcome}; ${learned}; ${allowed ? `${allowed.pattern} added to ${listNameOf(allowed)} allow list` : 'no sender address to allow'}`,
   });
   return { outcome: 'not-spam', text: `${released.text} ${allowed ? `Mail from ${allowed.pattern} will no longer be treated as spam.` : ''}`.trim() };
 }
@@ -121,7 +121,7 @@ export async function blockSender(services: ActionDeps, actor: Actor, entry: Qua
   if (!sender) throw new ActionFailed('This message has no sender address to block.');
   const blocked = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
   await removeFor(services, actor, entry);
-  services.audit.record({ actor: actorName(actor), action: 'block-sender', messageId: entry.id, detail: `${blocked.pattern} added to ${blocked.ownerName ?? 'the global'} block list; message deleted`, client: actor.client });
+  services.audit.record({ actor: actorName(actor), action: 'block-sender', messageId: entry.id, detail: `${blocked.pattern} added to ${listNameOf(blocked)} block list; message deleted`, client: actor.client });
   return { outcome: 'blocked', text: `Mail from ${blocked.pattern} will be discarded from now on. This message was deleted.` };
 }
 
@@ -135,7 +135,7 @@ export async function allowSender(services: ActionDeps, actor: Actor, entry: Qua
   if (!sender) throw new ActionFailed('This message has no sender address to allow.');
   const released = await release(services, actor, entry, options);
   const allowed = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
-  services.audit.record({ actor: actorName(actor), action: 'allow-sender', messageId: entry.id, detail: `${released.outcome}; ${allowed.pattern} added to ${allowed.ownerName ?? 'the global'} allow list`, client: actor.client });
+  services.audit.record({ actor: actorName(actor), action: 'allow-sender', messageId: entry.id, detail: `${released.outcome}; ${allowed.pattern} added to ${listNameOf(allowed)} allow list`, client: actor.client });
   return { outcome: released.outcome, text: `${released.text} Mail from ${allowed.pattern} will no longer be treated as spam.` };
 }
 

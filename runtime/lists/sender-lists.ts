@@ -43,6 +43,9 @@ const DOMAIN_PATTERN = /^\*@[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 /** The list a user's entries go on: the administrator's are the global one (null), a user's their own. */
 export const listOwnerOf = (user: { id: number; isAdmin: boolean }): number | null => (user.isAdmin ? null : user.id);
 
+/** Whose list an entry is on, for a sentence: "the global" (… allow list) or the user's name. */
+export const listNameOf = (entry: { ownerName: string | null }): string => entry.ownerName ?? 'the global';
+
 /** A list pattern as typed by a user, normalised; null when it is neither an address nor *@domain. */
 export function normalisePattern(input: string): string | null {
   const value = input.trim().toLowerCase();
