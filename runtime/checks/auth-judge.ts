@@ -14,7 +14,7 @@ export interface AuthContext {
   trustedSealers: string[];
 }
 
-/** The auth check's findings as the decision, the headers and the viewer use them. */
+/** The auth check's findings as the decision and the headers use them. */
 export interface AuthReport {
   verdict: 'spoofed' | 'quarantine' | null;
   /**
@@ -23,11 +23,6 @@ export interface AuthReport {
    * 'unknown' otherwise (no SPF record, softfail, no signature).
    */
   senderAuth: 'pass' | 'fail' | 'unknown';
-  /** One line per method, for the viewer: "pass (example.net)". */
-  spf: string;
-  dkim: string;
-  dmarc: string;
-  arc: string;
   /** Authentication-Results rows (RFC 8601), without the authserv-id. */
   rows: string[];
 }
@@ -42,16 +37,6 @@ export function aligned(a: string, b: string): boolean {
 
 /** The domain is one of `domains` or below one. */
 const within = (domain: string, domains: string[]) => domains.some((d) => domain === d || domain.endsWith(`.${d}`));
-
-function describe(facts: AuthFacts): Pick<AuthReport, 'spf' | 'dkim' | 'dmarc' | 'arc'> {
-  const { spf, dkim, dmarc, arc } = facts;
-  return {
-    spf: `${spf.result}${spf.domain ? ` (${spf.domain})` : ''}`,
-    dkim: dkim.length === 0 ? 'none (no signature)' : dkim.map((d) => `${d.result} (${d.domain}${d.selector ? ` s=${d.selector}` : ''}${d.comment ? `: ${d.comment}` : ''})`).join('; '),
-    dmarc: dmarc ? `${dmarc.result} (${dmarc.domain}${dmarc.policy ? `, p=${dmarc.policy}` : ''})` : 'none (no single From: address)',
-    arc: arc ? `${arc.result}${arc.sealer ? ` (sealed by ${arc.sealer})` : ''}` : 'none',
-  };
-}
 
 function senderAuthOf(facts: AuthFacts, domain: string, spfPass: (d: string) => boolean, dkimPass: (d: string) => boolean): AuthReport['senderAuth'] {
   if (domain === '') return 'unknown';
@@ -71,7 +56,6 @@ export function judgeAuth(facts: AuthFacts, context: AuthContext): CheckResult {
   const report: AuthReport = {
     verdict: null,
     senderAuth: senderAuthOf(facts, mailFromDomain, spfPassFor, dkimPassFor),
-    ...describe(facts),
     rows: facts.rows,
   };
   const summary = `spf=${facts.spf.result} dkim=${facts.dkim.map((d) => d.result).join(',') || 'none'} dmarc=${dmarc?.result ?? 'none'} arc=${arc?.result ?? 'none'}`;

@@ -28,14 +28,19 @@ function results(value: string): string[] {
   return parts.filter(Boolean);
 }
 
+/** The authserv-id an Authentication-Results value starts with (RFC 8601), comments left out. */
+export function authservIdIn(value: string): string {
+  return value.replace(/\([^)]*\)/g, ' ').split(';')[0]!.trim().split(/\s+/)[0]!.toLowerCase();
+}
+
 /** The rows of the first Authentication-Results in `head` with our authserv-id; null when there is none. */
 export function parseAuthResults(head: string, authservId: string): AuthRows | null {
   const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
   for (const line of unfolded.split(/\r?\n/)) {
     const match = /^authentication-results:(.*)$/i.exec(line);
     if (!match) continue;
-    const [id, ...rest] = results(match[1]!);
-    if (id?.replace(/\([^)]*\)/g, '').trim().split(/\s+/)[0]?.toLowerCase() !== authservId.toLowerCase()) continue;
+    if (authservIdIn(match[1]!) !== authservId.toLowerCase()) continue;
+    const [, ...rest] = results(match[1]!);
     const rows: AuthRows = { spf: [], dkim: [], dmarc: [], arc: [] };
     for (const result of rest) {
       const method = result.split('=')[0]!.trim().toLowerCase() as AuthMethod;

@@ -8,12 +8,11 @@ import type { Logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { writeHeldCopy } from './held-copy.js';
 import { authservIdOf } from '../checks/auth-results.js';
-import { authenticationResults } from './rewrite.js';
 import { applyListMatch, decide, noBounceReason, senderAuthOf, type Verdict } from './decide.js';
 import type { SenderListLookup } from '../lists/lookup.js';
 import { sendersOf } from '../lists/sender-lists.js';
 import { decodedHeader, headOf, readHead, type MessageHead } from './message-head.js';
-import { deliveryHead } from './rewrite.js';
+import { authenticationResults, deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
 import { scanMessage, type AuthSettings, type ScanSettings } from './scan.js';
 import type { AuditInput } from '../actions/audit.js';
@@ -225,7 +224,8 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   const { results, tries, givenUp } = settleSpamTimeout(scanned, key, deps.spamTimeouts, config.spamd.maxTimeouts);
   if (givenUp) log.warn('spam check given up', { id: message.id, message: key, timeouts: tries, why: 'spamd timed out on every try; decided without a spam verdict' });
   const verdict = decide(results, config.policy);
-  const checks = Object.fromEntries(results.map((r) => [r.check, `${r.result}${r.result === 'pass' ? '' : `(${r.detail.slice(0, 120)})`}`]));
+  // The auth check's words also when it passed: what each method said, an ARC override.
+  const checks = Object.fromEntries(results.map((r) => [r.check, `${r.result}${r.result === 'pass' && r.check !== 'auth' ? '' : `(${r.detail.slice(0, 240)})`}`]));
 
   if (verdict.kind === 'postpone') {
     log.warn('postponed', { id: message.id, why: verdict.why, ...checks });

@@ -4,6 +4,7 @@
 import type { MessageHead } from './message-head.js';
 import type { Verdict } from './decide.js';
 import { spamGivenUp } from '../checks/spam.js';
+import { authservIdIn } from '../checks/auth-results.js';
 
 const SPAM_HEADERS = new Set(['x-spam-flag', 'x-spam-status', 'x-spam-level', 'x-spam-score']);
 
@@ -15,10 +16,6 @@ export interface RewriteOptions {
   authservId?: string;
 }
 
-/** The authserv-id an Authentication-Results value starts with (RFC 8601), comments left out. */
-export function authservIdIn(value: string): string {
-  return value.replace(/\([^)]*\)/g, ' ').split(';')[0]!.trim().split(/\s+/)[0]!.toLowerCase();
-}
 
 export function authenticationResults(verdict: Verdict, authservId: string | undefined, eol: string): string {
   if (!authservId) return '';
