@@ -79,6 +79,7 @@ function serviceSteps(config: AppConfig, root: string): Step[] {
     { label: config.viewer.enabled ? 'Starting the quarantine viewer' : 'Turning the quarantine viewer off', run: () => enableOrDisable('mailfilter-viewer', config.viewer.enabled), advice: journal('mailfilter-viewer') },
     // Digests link to the viewer: they go and come with it.
     { label: config.viewer.enabled ? 'Scheduling quarantine digests' : 'Turning quarantine digests off', run: () => enableOrDisable('mailfilter-digest.timer', config.viewer.enabled), advice: journal('mailfilter-digest') },
+    { label: config.greylist.enabled ? 'Starting greylisting' : 'Turning greylisting off', run: () => enableOrDisable('mailfilter-policy', config.greylist.enabled), advice: journal('mailfilter-policy') },
     { label: config.mail.mode === 'fetchmail' ? 'Starting mail fetching' : 'Turning mail fetching off (SMTP mode)', run: () => enableOrDisable('mailfilter-fetch', config.mail.mode === 'fetchmail'), advice: journal('mailfilter-fetch') },
     {
       label: config.directory.enabled ? 'Reading recipients from Exchange/Active Directory' : 'Turning Exchange integration off',

@@ -22,6 +22,8 @@ commands:
                          and a sink for delivered mail, on loopback, state in ./var ($MAILFILTER_STATE_DIR)
   configure [--answers FILE] [--root DIR] [--no-restart]
                          the setup wizard (or an answers file), then apply with progress
+  status                 one screen: services, queues, virus database and rules age, disk, certificate,
+                         the latest deferrals, fetch mode's set-aside messages, the viewer's address
   check-config [FILE]    validate the appliance config and print the problems
   render --root DIR      render the system config files (Postfix, ...) from the config into DIR
 

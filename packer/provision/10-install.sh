@@ -26,7 +26,7 @@ systemctl enable clamav-daemon-database.path mailfilter-sa-update.timer mailfilt
 systemctl enable nftables systemd-timesyncd rsyslog
 systemctl enable mailfilter-filter.service
 # The viewer, fetching and the directory sync are switched on by the wizard, as answered.
-systemctl disable mailfilter-viewer.service mailfilter-fetch.service mailfilter-directory-sync.timer mailfilter-digest.timer 2>/dev/null || true
+systemctl disable mailfilter-viewer.service mailfilter-fetch.service mailfilter-policy.service mailfilter-directory-sync.timer mailfilter-digest.timer 2>/dev/null || true
 # The console asks for the wizard (see /etc/profile.d/zz-mailfilter-firstboot.sh); root must change
 # the manual's initial password there.
 touch /etc/mailfilter-initial-root-password

@@ -2,7 +2,7 @@
 // failed, inactive. One `systemctl is-active` call for all of them.
 import { execFileSync } from 'node:child_process';
 
-export const APPLIANCE_UNITS = ['postfix', 'clamav-daemon', 'clamav-freshclam', 'spamd', 'mailfilter-filter', 'mailfilter-viewer', 'mailfilter-fetch', 'mailfilter-sa-update.timer', 'clamav-daemon-database.path', 'systemd-timesyncd', 'nftables'];
+export const APPLIANCE_UNITS = ['postfix', 'clamav-daemon', 'clamav-freshclam', 'spamd', 'mailfilter-filter', 'mailfilter-viewer', 'mailfilter-fetch', 'mailfilter-sa-update.timer', 'clamav-daemon-database.path', 'systemd-timesyncd', 'nftables', 'unbound', 'mailfilter-policy'];
 
 export type Run = (command: string, args: string[]) => string;
 
