@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { scanMessage } from '../runtime/filter/scan.js';
-import { readHead } from '../runtime/filter/message-head.js';
+import { readHead } from '../runtime/mail/message-head.js';
 import { defaultConfig } from '../runtime/config/load.js';
 import { buildMessage } from '../test/support/messages.js';
 import { iso, sevenZip } from '../test/support/containers.js';

@@ -3,7 +3,7 @@
 // tokens, and the way back into Postfix.
 import type { AppConfig } from '../config/schema.js';
 import { QuarantineStore } from '../quarantine/store.js';
-import { createReinjector, type Reinjector } from '../filter/deliver.js';
+import { createReinjector, type Reinjector } from '../mail/reinject.js';
 import { ViewerAccounts } from '../viewer/accounts.js';
 import { SenderLists } from '../lists/sender-lists.js';
 import { AuditLog } from './audit.js';

@@ -1,7 +1,7 @@
 // The bad-header check (amavisd-new's BADH): 8-bit or control bytes in headers, over-long lines,
 // missing or duplicated required headers, unparsable addresses and dates, and broken MIME.
 import { checkResult, type CheckResult } from './result.js';
-import type { MessageHead } from '../filter/message-head.js';
+import type { MessageHead } from '../mail/message-head.js';
 import type { MimeStructure } from './mime-walk.js';
 
 const MAX_LINE = 998;

@@ -3,7 +3,7 @@
 // answer comes back as a value, so the poll decides per message what to do with it.
 import { createReadStream } from 'node:fs';
 import nodemailer from 'nodemailer';
-import { headerValues, readHead } from '../filter/message-head.js';
+import { headerValues, readHead } from '../mail/message-head.js';
 import { oneLine } from '../text/one-line.js';
 
 /**

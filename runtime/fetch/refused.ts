@@ -4,8 +4,8 @@
 // address Postfix refused, and a bounce to it would only fail again.
 import { stat } from 'node:fs/promises';
 import type { Category } from '../config/schema.js';
-import { decodedHeader, headerValues, readHead } from '../filter/message-head.js';
-import { newMessageId } from '../filter/spool.js';
+import { decodedHeader, headerValues, readHead } from '../mail/message-head.js';
+import { newMessageId } from '../mail/local-id.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { envelopeSender } from './inject.js';
 

@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { QuarantineStore } from '../quarantine/store.js';
-import { createReinjector } from './deliver.js';
+import { createReinjector } from '../mail/reinject.js';
 import { listen } from './listen.js';
 import { filterMessage } from './pipeline.js';
 import { prepareSpoolDir } from './spool.js';

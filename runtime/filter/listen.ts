@@ -4,7 +4,8 @@
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../log.js';
 import { SmtpReply, tempFail } from './smtp-reply.js';
-import { newMessageId, removeSpooled, spoolMessage, spoolPath } from './spool.js';
+import { newMessageId } from '../mail/local-id.js';
+import { removeSpooled, spoolMessage, spoolPath } from './spool.js';
 import type { RecipientReplies, SpooledMessage } from './pipeline.js';
 
 export interface ListenOptions {

@@ -11,14 +11,14 @@ import { authservIdOf } from '../checks/auth-results.js';
 import { applyListMatch, decide, noBounceReason, senderAuthOf, type Verdict } from './decide.js';
 import type { SenderListLookup } from '../lists/lookup.js';
 import { sendersOf } from '../lists/sender-lists.js';
-import { decodedHeader, headOf, readHead, type MessageHead } from './message-head.js';
+import { decodedHeader, headOf, readHead, type MessageHead } from '../mail/message-head.js';
 import { authenticationResults, deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
 import { scanMessage, type AuthSettings, type ScanSettings } from './scan.js';
 import type { AuditInput } from '../actions/audit.js';
 import type { DkimSigner } from './dkim-sign.js';
 import { SmtpReply, tempFail } from './smtp-reply.js';
-import type { RecipientOutcome, Reinjector } from './deliver.js';
+import type { RecipientOutcome, Reinjector } from '../mail/reinject.js';
 import { messageKey, settleSpamTimeout, type SpamTimeouts } from './spam-timeouts.js';
 
 export interface Envelope {

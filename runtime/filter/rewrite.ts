@@ -1,7 +1,7 @@
 // Builds the header section a delivered message carries: our trace headers on top (our
 // Authentication-Results first, RFC 8601), forged X-Spam-* headers and Authentication-Results
 // claiming our authserv-id removed, the subject tagged when spam is passed on.
-import type { MessageHead } from './message-head.js';
+import type { MessageHead } from '../mail/message-head.js';
 import type { Verdict } from './decide.js';
 import { spamGivenUp } from '../checks/spam.js';
 import { authservIdIn } from '../checks/auth-results.js';

@@ -9,7 +9,7 @@ import { checkHeaders } from '../checks/headers.js';
 import { walkMime, type MimeStructure } from '../checks/mime-walk.js';
 import { InspectionBudget, InspectionLimitError } from '../checks/budget.js';
 import { checkResult, type CheckName, type CheckResult } from '../checks/result.js';
-import type { MessageHead } from './message-head.js';
+import type { MessageHead } from '../mail/message-head.js';
 import { gatherAuth, type AuthEnvelope, type DnsResolve } from '../checks/auth.js';
 import { judgeAuth } from '../checks/auth-judge.js';
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CheckResult } from '../checks/result.js';
 import { spamCheckGivenUp, spamTimedOut } from '../checks/spam.js';
 import type { Logger } from '../log.js';
-import { decodedHeader, type MessageHead } from './message-head.js';
+import { decodedHeader, type MessageHead } from '../mail/message-head.js';
 
 /** Postfix gives up on a message after 5 days (maximal_queue_lifetime); counts are kept a little longer. */
 const KEEP_MS = 7 * 24 * 3600 * 1000;

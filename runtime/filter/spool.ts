@@ -3,13 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-
-/** Sortable by time, unique enough to name files and quarantine entries: 20261124T171500-3f9a0c1b2d. */
-export function newMessageId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(5).toString('hex')}`;
-}
 
 export function spoolPath(spoolDir: string, id: string): string {
   return join(spoolDir, `${id}.eml`);

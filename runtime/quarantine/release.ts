@@ -2,7 +2,7 @@
 // the filter (so it is not quarantined again), marked with who released it. Only the recipients the
 // next hop took are marked released: the others keep waiting.
 import { Readable } from 'node:stream';
-import type { Reinjector, RecipientOutcome } from '../filter/deliver.js';
+import type { Reinjector, RecipientOutcome } from '../mail/reinject.js';
 import type { QuarantineEntry, QuarantineStore } from './store.js';
 
 export async function releaseMessage(store: QuarantineStore, entry: QuarantineEntry, recipients: string[], reinjector: Reinjector, releasedBy: string): Promise<RecipientOutcome[]> {

@@ -2,7 +2,7 @@
 // of the message ever handed to the browser as markup. Big messages are read only in part.
 import { simpleParser } from 'mailparser';
 import { createReadStream } from 'node:fs';
-import { decodeWords } from '../filter/message-head.js';
+import { decodeWords } from '../mail/message-head.js';
 
 export interface MessageView {
   headers: Array<[string, string]>;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { scanMessage } from '../../../runtime/filter/scan.js';
-import { readHead } from '../../../runtime/filter/message-head.js';
+import { readHead } from '../../../runtime/mail/message-head.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import type { CheckResult } from '../../../runtime/checks/result.js';
 import { buildMessage, type Attachment } from '../../support/messages.js';

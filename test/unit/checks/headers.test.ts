@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkHeaders, isValidAddressList } from '../../../runtime/checks/headers.js';
-import { parseHead } from '../../../runtime/filter/message-head.js';
+import { parseHead } from '../../../runtime/mail/message-head.js';
 
 const structure = { parts: [], problems: [], complete: true };
 const good = 'From: Alice <alice@company.com>\r\nTo: bob@company.local, "Carol, C." <carol@company.local>\r\nDate: Tue, 24 Nov 2026 17:00:00 +0000\r\nSubject: hi\r\n';

@@ -11,7 +11,7 @@ import type { SMTPServer } from 'smtp-server';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { filterMessage, type FilterDeps, type SpooledMessage } from '../../../runtime/filter/pipeline.js';
 import { listen } from '../../../runtime/filter/listen.js';
-import type { Reinjector } from '../../../runtime/filter/deliver.js';
+import type { Reinjector } from '../../../runtime/mail/reinject.js';
 import { QuarantineStore } from '../../../runtime/quarantine/store.js';
 import type { ListMatch } from '../../../runtime/lists/sender-lists.js';
 import { logger } from '../../../runtime/log.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deliveryHead } from '../../../runtime/filter/rewrite.js';
-import { parseHead } from '../../../runtime/filter/message-head.js';
+import { parseHead } from '../../../runtime/mail/message-head.js';
 import type { Verdict } from '../../../runtime/filter/decide.js';
 import { buildBounce } from '../../../runtime/filter/bounce.js';
 
@@ -35,7 +35,7 @@ test('a bounce reports per recipient and carries only the original headers', () 
 });
 
 test('a small message’s head read from memory is the same as from its spool file', async () => {
-  const { headOf, readHead } = await import('../../../runtime/filter/message-head.js');
+  const { headOf, readHead } = await import('../../../runtime/mail/message-head.js');
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanMessage } from '../../../runtime/filter/scan.js';
-import { readHead } from '../../../runtime/filter/message-head.js';
+import { readHead } from '../../../runtime/mail/message-head.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 
 test('checks turned off are reported as skipped and never contact a scanner', async () => {

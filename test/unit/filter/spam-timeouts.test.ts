@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { messageKey, openSpamTimeouts, settleSpamTimeout } from '../../../runtime/filter/spam-timeouts.js';
 import { decide, type Verdict } from '../../../runtime/filter/decide.js';
 import { deliveryHead } from '../../../runtime/filter/rewrite.js';
-import { parseHead } from '../../../runtime/filter/message-head.js';
+import { parseHead } from '../../../runtime/mail/message-head.js';
 import { checkSpam, spamGivenUp, spamTimedOut } from '../../../runtime/checks/spam.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { logger } from '../../../runtime/log.js';

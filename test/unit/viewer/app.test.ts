@@ -10,7 +10,7 @@ import { QuarantineStore } from '../../../runtime/quarantine/store.js';
 import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
 import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
-import type { Reinjector } from '../../../runtime/filter/deliver.js';
+import type { Reinjector } from '../../../runtime/mail/reinject.js';
 import { assembleActionServices } from '../../../runtime/actions/services.js';
 import { freePort } from '../../support/net.js';
 

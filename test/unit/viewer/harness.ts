@@ -8,7 +8,7 @@ import { QuarantineStore, type QuarantineInput } from '../../../runtime/quaranti
 import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
 import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
-import type { Reinjector } from '../../../runtime/filter/deliver.js';
+import type { Reinjector } from '../../../runtime/mail/reinject.js';
 import { assembleActionServices, type ActionServices } from '../../../runtime/actions/services.js';
 import type { Authenticate } from '../../../runtime/viewer/context.js';
 import { freePort } from '../../support/net.js';
