@@ -8,6 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Category } from '../config/schema.js';
 import { openQuarantineDatabase } from '../storage/quarantine-db.js';
 import { utcDay } from '../time/utc.js';
+import type { DoorKind } from '../door-stats/door-kinds.js';
 
 export interface QuarantineInput {
   id: string;
@@ -318,6 +319,11 @@ export class QuarantineStore {
   dailyOutcomes(sinceDay: string): Array<{ day: string; outcome: Outcome; count: number }> {
     this.flushOutcomes();
     return this.db.prepare<[string], { day: string; outcome: Outcome; count: number }>('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day').all(sinceDay);
+  }
+
+  /** What the front door refused, and greylisting's answers, per day (written by door-stats and the policy service). */
+  dailyDoor(sinceDay: string): Array<{ day: string; kind: DoorKind; count: number }> {
+    return this.db.prepare<[string], { day: string; kind: DoorKind; count: number }>('SELECT day, kind, count FROM door_daily WHERE day >= ? ORDER BY day').all(sinceDay);
   }
 }
 

@@ -61,6 +61,25 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
       dropColumnIfPresent(db, 'messages', 'released_by');
     },
   },
+  {
+    version: 4,
+    what: 'what the door refused per day, and how far the collector read the mail log',
+    up: (db) => db.exec(`
+      -- Counted by door-stats from Postfix's log, and by the greylisting service from its answers.
+      CREATE TABLE IF NOT EXISTS door_daily (
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, kind)
+      );
+      -- Where door-stats stopped: the log's inode tells a rotated file from the one it read.
+      CREATE TABLE IF NOT EXISTS door_log_cursor (
+        log_path TEXT PRIMARY KEY,
+        inode INTEGER NOT NULL,
+        offset INTEGER NOT NULL
+      );
+    `),
+  },
 ];
 
 /** Opens the index (the quarantine folder exists), and brings its schema up to date. */
