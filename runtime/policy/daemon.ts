@@ -1,5 +1,5 @@
 // `mailfilter policy`: the greylisting policy service Postfix asks at RCPT (check_policy_service).
-// Wires the state, the spared-sender checks and the listener; expires old entries hourly.
+// Wires the state, the spared-sender checks, the chart's counts and the listener; expires old entries hourly.
 import { spf } from 'mailauth';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
@@ -11,6 +11,8 @@ import { openSenderListLookup } from '../lists/lookup.js';
 import { GreylistState } from './greylist-state.js';
 import { greylist, type GreylistSettings } from './greylist.js';
 import { listenPolicy } from './server.js';
+import type { PolicyRequest } from './protocol.js';
+import { GreylistCounts } from './greylist-counts.js';
 
 export interface RunningPolicy {
   port: number;
@@ -44,7 +46,13 @@ export async function startPolicy(config: AppConfig): Promise<RunningPolicy> {
   expire();
   const timer = setInterval(expire, 3_600_000);
   timer.unref();
-  const listener = await listenPolicy(options.listenHost, options.listenPort, (request) => greylist(request, state, settings), log);
+  const counts = new GreylistCounts(config.quarantine.dir, log);
+  const answer = async (request: PolicyRequest) => {
+    const given = await greylist(request, state, settings);
+    counts.count(given);
+    return given;
+  };
+  const listener = await listenPolicy(options.listenHost, options.listenPort, answer, log);
   log.info('listening', { address: `${options.listenHost}:${options.listenPort}`, protocol: 'postfix policy', delay_s: options.delaySeconds });
   const address = listener.server.address();
   return {
@@ -53,6 +61,7 @@ export async function startPolicy(config: AppConfig): Promise<RunningPolicy> {
       clearInterval(timer);
       await listener.close();
       lists.close();
+      counts.close();
       state.close();
     },
   };

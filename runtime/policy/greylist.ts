@@ -36,6 +36,8 @@ export function clientNetwork(address: string): string {
 }
 
 const DUNNO = 'DUNNO';
+/** The why of a triplet's first retry after its delay: counted as passed for the console's chart. */
+export const FIRST_PASS = 'retried after the delay';
 
 export async function greylist(request: PolicyRequest, state: GreylistState, settings: GreylistSettings, nowMs = Date.now()): Promise<GreylistAnswer> {
   if (request.request !== 'smtpd_access_policy' || (request.protocol_state ?? 'RCPT') !== 'RCPT') return { action: DUNNO, why: 'not a recipient check' };
@@ -48,7 +50,7 @@ export async function greylist(request: PolicyRequest, state: GreylistState, set
   if (sender && settings.allowListed(recipient, sender)) return { action: DUNNO, why: 'sender on an allow list' };
   if (sender && await settings.spfPasses({ clientAddress, helo: request.helo_name ?? '', sender })) return { action: DUNNO, why: 'SPF pass for the client' };
   const seen = state.attempt({ network, sender, recipient }, settings.delaySeconds, nowMs);
-  if (seen.kind === 'passed') return { action: DUNNO, why: seen.firstPass ? 'retried after the delay' : 'retried before' };
+  if (seen.kind === 'passed') return { action: DUNNO, why: seen.firstPass ? FIRST_PASS : 'retried before' };
   const wait = seen.kind === 'new' ? settings.delaySeconds : seen.secondsLeft;
   return {
     action: `450 4.7.1 Greylisted: first mail from ${network} for <${recipient}>, please try again in ${wait} seconds`,

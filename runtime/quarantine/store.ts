@@ -323,7 +323,7 @@ export class QuarantineStore {
 
   /** What the front door refused, and greylisting's answers, per day (written by door-stats and the policy service). */
   dailyDoor(sinceDay: string): Array<{ day: string; kind: DoorKind; count: number }> {
-    return this.db.prepare<[string], { day: string; kind: DoorKind; count: number }>('SELECT day, kind, count FROM door_daily WHERE day >= ? ORDER BY day').all(sinceDay);
+    return this.db.prepare<[string], { day: string; kind: DoorKind; count: number }>('SELECT day, kind, count FROM door_daily WHERE day >= ? ORDER BY day, kind').all(sinceDay);
   }
 }
 
