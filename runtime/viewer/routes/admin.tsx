@@ -2,8 +2,8 @@
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
-import { StatsChart, SizeBar } from '../views/stats-chart.js';
-import { AddressTakenError, type ViewerUser } from '../accounts.js';
+import { DoorChart, StatsChart, SizeBar } from '../views/stats-chart.js';
+import { AddressTakenError, type ViewerUser } from '../../accounts/viewer-accounts.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { decideRequest } from '../../actions/quarantine-actions.js';
 import { clearQuarantine } from '../../actions/bulk-actions.js';
@@ -127,6 +127,10 @@ export const adminRoutes = new Hono<ViewerEnv>()
         <div class="card">
           <h2>Mail in the last 14 days</h2>
           <StatsChart rows={store.dailyOutcomes(since)} since={since} days={14} />
+        </div>
+        <div class="card">
+          <h2>Refused at the door in the last 14 days</h2>
+          <DoorChart rows={store.dailyDoor(since)} since={since} days={14} />
         </div>
         <div class="card">
           <h2>Quarantine</h2>
