@@ -17,6 +17,7 @@ commands:
   viewer                 run the quarantine viewer (HTTPS, https://<host>/viewer/)
   directory-sync [-c]    recipient map and viewer users from Exchange/AD (-c: redraw directory users)
   digest [--force]       send the quarantine digests that are due (hourly timer; --force: every user's now, unless off)
+  door-stats [LOGFILE]   count what the front door refused per day from Postfix's log (/var/log/mail.log; 5-minute timer)
   fetch [--once]         poll the POP3/IMAP mailboxes of the accounts file and inject into Postfix
   start                  try it without a VM: Postfix (127.0.0.1:2525), clamd, spamd, the filter, the viewer
                          and a sink for delivered mail, on loopback, state in ./var ($MAILFILTER_STATE_DIR)
@@ -105,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'directory-sync': {
-      const { ViewerAccounts } = await import('./viewer/accounts.js');
+      const { ViewerAccounts } = await import('./accounts/viewer-accounts.js');
       const { syncDirectory } = await import('./directory/sync.js');
       const config = readConfig(values.config);
       if (!config.directory.enabled) throw new Error('Exchange/LDAP integration is off (directory.enabled is false in the config)');
@@ -116,6 +117,13 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         accounts?.close();
       }
+      return 0;
+    }
+    case 'door-stats': {
+      const { collectDoorStats, DEFAULT_MAIL_LOG } = await import('./door-stats/collect.js');
+      const logPath = positionals[0] ?? DEFAULT_MAIL_LOG;
+      const report = await collectDoorStats(readConfig(values.config).quarantine.dir, logPath);
+      console.log(`${report.counted} refusal(s) counted from ${report.lines} new line(s) of ${logPath}.`);
       return 0;
     }
     case 'digest': {
