@@ -2,7 +2,7 @@
 // "password", known to anyone on the network (the viewer refuses it from anywhere but the appliance
 // itself). A random one is made and shown once on the console; a password already set is kept.
 import { randomInt } from 'node:crypto';
-import { ViewerAccounts, ADMIN_USER } from '../runtime/viewer/accounts.js';
+import { ViewerAccounts, ADMIN_USER } from '../runtime/accounts/viewer-accounts.js';
 
 // No 0/O, 1/l/I: read off a console and typed into a browser.
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';

@@ -2,7 +2,7 @@
 // any error beside the field. Keyboard only; fits an 80x24 serial console.
 import blessed from 'blessed';
 import type { Wizard } from './wizard.js';
-import { wrap } from './wrap.js';
+import { wrap } from '../runtime/text/wrap.js';
 
 export { wrap };
 

@@ -1,7 +1,7 @@
 // What happens to viewer accounts and their sessions, each written to the audit log: logging in and
 // out, failed logins, a changed password (which ends every other session of that user), users
 // added, edited and removed by the administrator.
-import type { ViewerUser } from '../viewer/accounts.js';
+import type { ViewerUser } from '../accounts/viewer-accounts.js';
 import type { ActionDeps } from './services.js';
 import type { Actor } from './quarantine-actions.js';
 import type { DigestFrequency } from './settings.js';

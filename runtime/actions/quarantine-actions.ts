@@ -7,7 +7,7 @@ import { notReleasedTo, type QuarantineEntry } from '../quarantine/store.js';
 import { releaseMessage } from '../quarantine/release.js';
 import { tellSpamd } from '../checks/spam.js';
 import { listNameOf, listOwnerOf, normalisePattern, sendersOf } from '../lists/sender-lists.js';
-import type { ViewerUser } from '../viewer/accounts.js';
+import type { ViewerUser } from '../accounts/viewer-accounts.js';
 import type { ReleaseRequest } from './release-requests.js';
 import { viewerBaseUrl, type ActionDeps } from './services.js';
 import type { LinkAction } from './tokens.js';

@@ -4,7 +4,7 @@
 import type { AppConfig } from '../config/schema.js';
 import { QuarantineStore } from '../quarantine/store.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
-import { ViewerAccounts } from '../viewer/accounts.js';
+import { ViewerAccounts } from '../accounts/viewer-accounts.js';
 import { SenderLists } from '../lists/sender-lists.js';
 import { AuditLog } from './audit.js';
 import { ReleaseRequests } from './release-requests.js';

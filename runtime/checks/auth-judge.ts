@@ -1,7 +1,7 @@
 // What the authentication results mean for this message: forged (SPOOFED), suspect (DMARC's
 // p=quarantine, counted as spam), or neither; and whether the envelope sender is authenticated,
 // which decides whether a bounce notice may go to it. The gathering is in auth.ts.
-import { checkResult, type CheckResult } from './result.js';
+import { checkResult, type AuthReport, type CheckResult } from './result.js';
 import type { AuthFacts } from './auth.js';
 
 export interface AuthContext {
@@ -12,19 +12,6 @@ export interface AuthContext {
   clientAddress: string;
   mailFrom: string;
   trustedSealers: string[];
-}
-
-/** The auth check's findings as the decision and the headers use them. */
-export interface AuthReport {
-  verdict: 'spoofed' | 'quarantine' | null;
-  /**
-   * The envelope sender: 'pass' when SPF passed for its domain or a DKIM signature of that domain
-   * did; 'fail' when SPF failed outright (-all) or its domain's signature failed, and nothing passed;
-   * 'unknown' otherwise (no SPF record, softfail, no signature).
-   */
-  senderAuth: 'pass' | 'fail' | 'unknown';
-  /** Authentication-Results rows (RFC 8601), without the authserv-id. */
-  rows: string[];
 }
 
 /** Relaxed alignment, as DMARC's, short of the public suffix list: the same domain, or one below the other. */

@@ -3,7 +3,7 @@
 // held. A digest goes to the user's first address, through Postfix's re-injection listener.
 import { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
-import type { ViewerUser } from '../viewer/accounts.js';
+import type { ViewerUser } from '../accounts/viewer-accounts.js';
 import type { ActionDeps } from '../actions/services.js';
 import { viewerBaseUrl } from '../actions/services.js';
 import { maySelfRelease, recipientsFor } from '../actions/quarantine-actions.js';

@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { AddressTakenError, type ViewerAccounts } from '../viewer/accounts.js';
-import { connectDirectory, DirectoryError } from './connection.js';
-import { searchMailEnabled, type DirectoryEntry } from './entries.js';
+import { AddressTakenError, type ViewerAccounts } from '../accounts/viewer-accounts.js';
+import { connectDirectory, DirectoryError } from '../ldap/connection.js';
+import { searchMailEnabled, type DirectoryEntry } from '../ldap/entries.js';
 import { reloadPostfix, writeRecipientMap } from './recipient-map.js';
 
 export interface SyncReport {

@@ -10,7 +10,7 @@ import { APPLIANCE_UNITS, runCommand, serviceStates, type Run } from './services
 import { queueSummary, type QueueSummary } from './queue.js';
 import { certificateExpiry, diskUse, spamRulesUpdated } from './files.js';
 import { freshclamRetryMinutes, noDatabaseLines, virusDatabase, type VirusDatabase } from './virus-db.js';
-import { fitLine } from '../../firstboot/wrap.js';
+import { fitLine } from '../text/wrap.js';
 import { utcClock, utcDay, utcTime } from '../time/utc.js';
 
 export interface StatusFacts {

@@ -2,7 +2,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ViewerDeps, ViewerEnv } from './context.js';
-import type { Session } from './accounts.js';
+import type { Session } from '../accounts/viewer-accounts.js';
 import { HttpError } from './context.js';
 import { checkCsrf, requireSession, securityHeaders } from './security.js';
 import { loginRoutes, accountRoutes } from './routes/login.js';

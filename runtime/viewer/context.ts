@@ -2,11 +2,8 @@
 import type { Context } from 'hono';
 import type { ActionDeps } from '../actions/services.js';
 import type { Actor } from '../actions/quarantine-actions.js';
-import type { Session, ViewerUser } from './accounts.js';
-import { clientAddress } from './security.js';
-
-/** Checks a user's password, locally or against the directory; null when refused. `client` is for the audit log. */
-export type Authenticate = (username: string, password: string, client?: string) => Promise<ViewerUser | null>;
+import type { Authenticate } from '../accounts/authenticate.js';
+import type { Session } from '../accounts/viewer-accounts.js';
 
 export interface ViewerDeps extends ActionDeps {
   authenticate: Authenticate;
@@ -27,6 +24,11 @@ export class HttpError extends Error {
 export async function formOf(c: ViewerContext): Promise<Record<string, string>> {
   const body = await c.req.parseBody();
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : '']));
+}
+
+export function clientAddress(c: ViewerContext): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
 /** The logged-in user as the one acting, for the actions and the audit log. */

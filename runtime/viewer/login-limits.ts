@@ -2,7 +2,7 @@
 // password is checked (and forgiven when it was right), so parallel attempts count too. Three
 // limits: per account and client address, per client address, and per account from anywhere,
 // where after a few failures each further one doubles the wait.
-import type { ViewerAccounts } from './accounts.js';
+import type { ViewerAccounts } from '../accounts/viewer-accounts.js';
 
 const MINUTE = 60_000;
 const WINDOW_MS = 15 * MINUTE;

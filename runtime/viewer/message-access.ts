@@ -3,7 +3,7 @@
 // whatever the page showed.
 import type { QuarantineEntry } from '../quarantine/store.js';
 import { maySelfRelease, recipientsFor } from '../actions/quarantine-actions.js';
-import type { ViewerUser } from './accounts.js';
+import type { ViewerUser } from '../accounts/viewer-accounts.js';
 import { HttpError, type ViewerContext } from './context.js';
 
 /** The addresses whose messages this request may show: a user's own, or, for the admin, everyone's or one user's. */

@@ -22,11 +22,6 @@ export function sameToken(given: string | undefined, expected: string | undefine
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function clientAddress(c: ViewerContext): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
-}
-
 /** The appliance itself (its console, an SSH tunnel), not the network. */
 export function isLoopback(address: string): boolean {
   return /^(127\.|::1$|::ffff:127\.)/.test(address);

@@ -8,10 +8,10 @@ import { serve } from '@hono/node-server';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { openActionServices, viewerBaseUrl } from '../actions/services.js';
-import type { ViewerAccounts } from './accounts.js';
-import { localAuthenticator } from './authenticate.js';
+import type { ViewerAccounts } from '../accounts/viewer-accounts.js';
+import { localAuthenticator } from '../accounts/authenticate.js';
 import { createViewerApp } from './app.js';
-import { directoryAuthenticator } from '../directory/login.js';
+import { directoryAuthenticator } from '../ldap/login.js';
 
 const log = logger('viewer');
 
@@ -23,7 +23,6 @@ export interface RunningViewer {
 }
 
 // The certificate maker moved to runtime/tls/ (Postfix's STARTTLS shares it); re-exported for callers.
-export { tlsFiles } from '../tls/certificate.js';
 
 function listenPort(server: Server): number {
   const address = server.address();

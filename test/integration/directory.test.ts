@@ -10,10 +10,10 @@ import { makeTestCerts, type TestCerts } from '../support/tls.js';
 import { buildMessage } from '../support/messages.js';
 import { freePort } from '../support/net.js';
 import { syncDirectory, recipientMapPath } from '../../runtime/directory/sync.js';
-import { directoryAuthenticator } from '../../runtime/directory/login.js';
-import { DirectoryError } from '../../runtime/directory/connection.js';
-import { ViewerAccounts } from '../../runtime/viewer/accounts.js';
-import { localAuthenticator } from '../../runtime/viewer/authenticate.js';
+import { directoryAuthenticator } from '../../runtime/ldap/login.js';
+import { DirectoryError } from '../../runtime/ldap/connection.js';
+import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
+import { localAuthenticator } from '../../runtime/accounts/authenticate.js';
 import { logger } from '../../runtime/log.js';
 import type { AppConfig } from '../../runtime/config/schema.js';
 

@@ -8,7 +8,7 @@ import { startChain, type Chain } from '../support/chain.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
 import { makeReadOnly, makeWritable } from '../support/read-only-dir.js';
-import { ViewerAccounts } from '../../runtime/viewer/accounts.js';
+import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
 import { SenderLists } from '../../runtime/lists/sender-lists.js';
 
 let chain: Chain | undefined;

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { startSlapd, type Slapd } from '../support/slapd.js';
 import { makeTestCerts } from '../support/tls.js';
 import { startTestViewer, type TestViewer } from '../unit/viewer/harness.js';
-import { directoryAuthenticator } from '../../runtime/directory/login.js';
-import { localAuthenticator } from '../../runtime/viewer/authenticate.js';
+import { directoryAuthenticator } from '../../runtime/ldap/login.js';
+import { localAuthenticator } from '../../runtime/accounts/authenticate.js';
 import { logger } from '../../runtime/log.js';
 
 let slapd: Slapd;

@@ -18,7 +18,7 @@ import { startViewer, type RunningViewer } from '../../runtime/viewer/server.js'
 import { openActionServices, type ActionServices } from '../../runtime/actions/services.js';
 import { runDigests } from '../../runtime/digest/run.js';
 import { logger } from '../../runtime/log.js';
-import type { ViewerUser } from '../../runtime/viewer/accounts.js';
+import type { ViewerUser } from '../../runtime/accounts/viewer-accounts.js';
 
 let chain: Chain;
 let viewer: RunningViewer;

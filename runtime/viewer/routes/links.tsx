@@ -4,13 +4,13 @@
 import { Hono } from 'hono';
 import { Layout } from '../views/layout.js';
 import type { ViewerContext, ViewerEnv } from '../context.js';
-import { clientAddress } from '../security.js';
+import { clientAddress } from '../context.js';
 import { ActionFailed, listSenderOf, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
 import { linkRefused, useLink } from '../../actions/link-actions.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
 import { notReleasedTo, type QuarantineEntry } from '../../quarantine/store.js';
 import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
-import type { ViewerUser } from '../accounts.js';
+import type { ViewerUser } from '../../accounts/viewer-accounts.js';
 import { utcTime } from '../../time/utc.js';
 
 

@@ -1,7 +1,7 @@
 // The one page frame. Everything shown is escaped by JSX; no script is ever sent (CSP forbids it).
 import type { Child, FC } from 'hono/jsx';
 import { raw } from 'hono/html';
-import type { ViewerUser } from '../accounts.js';
+import type { ViewerUser } from '../../accounts/viewer-accounts.js';
 
 // Without the doctype browsers render in quirks mode (forms grow margins, tables lose fonts).
 export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; children?: Child }> = ({ title, user, csrfToken, children }) => (

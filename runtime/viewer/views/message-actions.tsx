@@ -2,7 +2,7 @@
 // row of the list (a <details>: it opens without a script).
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { listSenderOf, maySelfRelease } from '../../actions/quarantine-actions.js';
-import type { Session } from '../accounts.js';
+import type { Session } from '../../accounts/viewer-accounts.js';
 import type { ViewerContext } from '../context.js';
 import { canDownload, userQuery } from '../message-access.js';
 import { PostButton } from './layout.js';

@@ -5,7 +5,7 @@ import type { QuarantineEntry, SortKey } from '../../quarantine/store.js';
 import { recipientsFor } from '../../actions/quarantine-actions.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
 import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
-import type { Session } from '../accounts.js';
+import type { Session } from '../../accounts/viewer-accounts.js';
 import type { ViewerContext } from '../context.js';
 import { formatSize, scoreOf } from '../format.js';
 import { listUrl, sortFor, type ListState } from '../list-query.js';

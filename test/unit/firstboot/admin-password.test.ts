@@ -4,8 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setInitialAdminPassword } from '../../../firstboot/admin-password.js';
-import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
-import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
+import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { localAuthenticator } from '../../../runtime/accounts/authenticate.js';
 
 test('apply gives vadmin a random password once, replacing the initial one, and keeps one set before', async () => {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'admin-password-')), 'viewer');

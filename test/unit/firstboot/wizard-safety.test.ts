@@ -12,7 +12,7 @@ import { QUESTIONS } from '../../../firstboot/questions.js';
 import { extraHelp } from '../../../firstboot/help.js';
 import { answerProblems } from '../../../firstboot/configure.js';
 import { applyAnswers } from '../../../firstboot/apply.js';
-import { fitLine } from '../../../firstboot/wrap.js';
+import { fitLine } from '../../../runtime/text/wrap.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { PASSWORD_MIN_LENGTH } from '../../../runtime/accounts/password-rule.js';
 

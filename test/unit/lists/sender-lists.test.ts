@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
+import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
 import { normalisePattern, SenderLists, sendersOf } from '../../../runtime/lists/sender-lists.js';
 import { openSenderListLookup } from '../../../runtime/lists/lookup.js';
 import { logger } from '../../../runtime/log.js';

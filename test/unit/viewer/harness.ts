@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../../runtime/config/load.js';
 import { QuarantineStore, type QuarantineInput } from '../../../runtime/quarantine/store.js';
-import { ViewerAccounts } from '../../../runtime/viewer/accounts.js';
-import { localAuthenticator } from '../../../runtime/viewer/authenticate.js';
+import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { localAuthenticator } from '../../../runtime/accounts/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
 import type { Reinjector } from '../../../runtime/mail/reinject.js';
 import { assembleActionServices, type ActionServices } from '../../../runtime/actions/services.js';
-import type { Authenticate } from '../../../runtime/viewer/context.js';
+import type { Authenticate } from '../../../runtime/accounts/authenticate.js';
 import { freePort } from '../../support/net.js';
 
 export interface Sent {

@@ -5,8 +5,8 @@
 // named "vadmin" in the directory, or with a local account's address, gets nothing of theirs.
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { Authenticate } from '../viewer/context.js';
-import type { ViewerAccounts } from '../viewer/accounts.js';
+import type { Authenticate } from '../accounts/authenticate.js';
+import type { ViewerAccounts } from '../accounts/viewer-accounts.js';
 import type { AuditLog } from '../actions/audit.js';
 import { connectDirectory, DirectoryError, escapeFilterValue } from './connection.js';
 import { searchMailEnabled } from './entries.js';
