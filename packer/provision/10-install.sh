@@ -22,7 +22,7 @@ postmap -c /etc/postfix /etc/postfix/transport
 echo "==> services"
 systemctl enable postfix clamav-daemon clamav-freshclam spamd regenerate-ssh-host-keys.service
 # clamd starts when a virus database appears; rules update daily; the root grows on first boot.
-systemctl enable clamav-daemon-database.path mailfilter-sa-update.timer mailfilter-grow-root.service mailfilter-door-stats.timer
+systemctl enable clamav-daemon-database.path mailfilter-sa-update.timer mailfilter-sa-update-boot.timer mailfilter-grow-root.service mailfilter-door-stats.timer
 systemctl enable nftables systemd-timesyncd rsyslog
 systemctl enable mailfilter-filter.service
 # The viewer, fetching and the directory sync are switched on by the wizard, as answered.
