@@ -13,6 +13,7 @@ import { setInitialAdminPassword } from './admin-password.js';
 import { fitLine } from '../runtime/text/wrap.js';
 import { captureStderr } from './stderr-log.js';
 import { CLAMAV_DB_DIR, freshclamRetryMinutes, noDatabaseLines, virusDatabase } from '../runtime/status/virus-db.js';
+import { relaySelfTest } from './relay-self-test.js';
 
 const run = promisify(execFile);
 
@@ -90,6 +91,15 @@ function serviceSteps(config: AppConfig, root: string): Step[] {
       advice: 'Check the server name, the account and its password, and the base DN; `mailfilter directory-sync` shows the details. Edit /etc/mailfilter/mailfilter.json or run `mailfilter configure` again.',
     },
   ];
+}
+
+/** Last: the running Postfix, asked as a client outside the allowed networks, must refuse to relay. */
+function relaySelfTestStep(config: AppConfig): Step {
+  return {
+    label: 'Testing that Postfix refuses to relay for outsiders',
+    run: () => relaySelfTest({ configDir: config.postfix.configDir }),
+    advice: 'Keep port 25 away from the Internet until this passes. An open relay: `postconf -n` shows mynetworks, relay_domains and smtpd_relay_restrictions. No answer: `journalctl -u postfix@- -n 50` tells why. Then run `mailfilter configure` again.',
+  };
 }
 
 export async function applyAnswers(answers: Answers, base: AppConfig, options: ApplyOptions): Promise<boolean> {
@@ -171,7 +181,7 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
       advice: 'openssl must be installed to make the self-signed certificate.',
     },
   ];
-  if (options.restart) steps.push(...serviceSteps(config, root));
+  if (options.restart) steps.push(...serviceSteps(config, root), relaySelfTestStep(config));
 
   for (const [index, step] of steps.entries()) {
     const prefix = `[${index + 1}/${steps.length}] ${step.label} ...`;
