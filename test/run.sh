@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash test/setup-host.sh
 echo "==> typecheck"
 npx tsc -p tsconfig.json --noEmit
+echo "==> format and lint (npm run format fixes the layout)"
+npm run --silent lint
 echo "==> tests"
 # The daemons under test log every decision; warnings and errors are enough here.
 export MAILFILTER_LOG_LEVEL="${MAILFILTER_LOG_LEVEL:-warn}"
