@@ -48,7 +48,11 @@ const FULL = process.env.BENCH_FULL === '1';
 const RESULTS_NAME = process.env.BENCH_NAME ?? 'latest';
 const REPORT_NAME = process.env.BENCH_NAME ? `benchmarks-${process.env.BENCH_NAME}` : 'benchmarks';
 const AMAVISD = '/usr/sbin/amavisd'; // Debian's amavisd-new
-const listOf = (name: string) => process.env[name]?.split(',').map(Number).filter((n) => n > 0);
+const listOf = (name: string) =>
+  process.env[name]
+    ?.split(',')
+    .map(Number)
+    .filter((n) => n > 0);
 const SIZES = listOf('BENCH_SIZES') ?? (FULL ? [2048, 51200, 1048576, 26214400] : [2048, 1048576]);
 const SESSIONS = listOf('BENCH_SESSIONS') ?? (FULL ? [1, 10, 50] : [10]);
 const PROFILES: Profile[] = ['passthrough', 'clamav', 'clamav+spamassassin'];
@@ -128,7 +132,11 @@ function pidsOf(pattern: string): number[] {
 /** smtp-source in the background, so the memory sampler keeps running meanwhile. */
 function smtpSource(port: number, size: number, sessions: number, messages: number): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('smtp-source', ['-s', String(sessions), '-m', String(messages), '-l', String(size), '-f', 'bench@example.net', '-t', 'bob@company.com', `127.0.0.1:${port}`], { stdio: 'ignore', timeout: 30 * 60_000 });
+    const child = spawn(
+      'smtp-source',
+      ['-s', String(sessions), '-m', String(messages), '-l', String(size), '-f', 'bench@example.net', '-t', 'bob@company.com', `127.0.0.1:${port}`],
+      { stdio: 'ignore', timeout: 30 * 60_000 },
+    );
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`smtp-source exited with ${code}`))));
   });
@@ -161,65 +169,119 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const note = (run: Run) => {
     runs.push(run);
-    console.log(`${run.peer.padEnd(12)} ${run.profile.padEnd(20)} ${String(run.sizeBytes).padStart(9)} B  x${String(run.sessions).padStart(2)}  ${run.messagesPerSecond.toFixed(1).padStart(8)} msg/s` +
-      (run.latencyP50Ms !== null ? `  p50 ${run.latencyP50Ms.toFixed(0)} ms p99 ${run.latencyP99Ms!.toFixed(0)} ms` : '') +
-      (run.filterPeakRssMb !== null ? `  rss ${run.filterPeakRssMb} MB` : '') + (run.eventLoopLagP99Ms !== null ? `  lag p99 ${run.eventLoopLagP99Ms} ms` : ''));
+    console.log(
+      `${run.peer.padEnd(12)} ${run.profile.padEnd(20)} ${String(run.sizeBytes).padStart(9)} B  x${String(run.sessions).padStart(2)}  ${run.messagesPerSecond.toFixed(1).padStart(8)} msg/s` +
+        (run.latencyP50Ms !== null ? `  p50 ${run.latencyP50Ms.toFixed(0)} ms p99 ${run.latencyP99Ms!.toFixed(0)} ms` : '') +
+        (run.filterPeakRssMb !== null ? `  rss ${run.filterPeakRssMb} MB` : '') +
+        (run.eventLoopLagP99Ms !== null ? `  lag p99 ${run.eventLoopLagP99Ms} ms` : ''),
+    );
   };
 
   // The ceiling: smtp-source straight into smtp-sink.
-  for (const size of SIZES) for (const sessions of SESSIONS) {
-    const messages = messagesFor(size, sessions);
-    const started = process.hrtime.bigint();
-    await smtpSource(sinkPort, size, sessions, messages);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    note({ peer: 'ceiling', profile: '-', sizeBytes: size, sessions, messages, seconds, messagesPerSecond: messages / seconds, messagesPerCpuSecond: null, latencyP50Ms: null, latencyP99Ms: null, filterPeakRssMb: null, spamdPeakRssMb: null, eventLoopLagP99Ms: null, ...NONE });
-  }
+  for (const size of SIZES)
+    for (const sessions of SESSIONS) {
+      const messages = messagesFor(size, sessions);
+      const started = process.hrtime.bigint();
+      await smtpSource(sinkPort, size, sessions, messages);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      note({
+        peer: 'ceiling',
+        profile: '-',
+        sizeBytes: size,
+        sessions,
+        messages,
+        seconds,
+        messagesPerSecond: messages / seconds,
+        messagesPerCpuSecond: null,
+        latencyP50Ms: null,
+        latencyP99Ms: null,
+        filterPeakRssMb: null,
+        spamdPeakRssMb: null,
+        eventLoopLagP99Ms: null,
+        ...NONE,
+      });
+    }
 
   const postfixFor = async (name: string, filterPort: number, extra: (confDir: string) => void) => {
     const [smtpPort, reinjectPort] = [await freePort(), await freePort()];
     const config = parseConfig({
       network: { hostname: 'mx.company.com' },
-      mail: { mode: 'smtp', externalDomain: 'company.com', internalDomain: 'company.com', finalServer: '127.0.0.1', finalServerPort: sinkPort, relayDomains: ['company.com'] },
+      mail: {
+        mode: 'smtp',
+        externalDomain: 'company.com',
+        internalDomain: 'company.com',
+        finalServer: '127.0.0.1',
+        finalServerPort: sinkPort,
+        relayDomains: ['company.com'],
+      },
       postfix: { configDir: join(dir, name, 'conf'), smtpPort, reinjectPort },
       filter: { listenPort: filterPort, maxConnections: 50 },
     });
     const postfix = await startPostfix(join(dir, name), config);
     extra(postfix.confDir);
-    execFileSync('postconf', ['-c', postfix.confDir, '-e', 'default_process_limit=200', 'smtpd_client_connection_count_limit=0', 'smtpd_client_message_rate_limit=0', 'anvil_rate_time_unit=60s']);
+    execFileSync('postconf', [
+      '-c',
+      postfix.confDir,
+      '-e',
+      'default_process_limit=200',
+      'smtpd_client_connection_count_limit=0',
+      'smtpd_client_message_rate_limit=0',
+      'anvil_rate_time_unit=60s',
+    ]);
     execFileSync('postfix', ['-c', postfix.confDir, 'reload']);
     return { postfix, config, smtpPort, reinjectPort };
   };
 
-  const measure = async (peer: Peer, profile: Profile | '-', instance: { postfix: Postfix; smtpPort: number }, filterPort: number | null, pids: () => number[], sizes = SIZES, lagReport?: () => Promise<number | null>) => {
-    for (const size of sizes) for (const sessions of SESSIONS) {
-      const messages = messagesFor(size, sessions);
-      const before = readLog(instance.postfix, sinkPort, filterPort);
-      const cpuBefore = processFigures(pids()).cpu;
-      const busyBefore = machineBusySeconds();
-      const filterPss = pssSampler(pids);
-      const spamdPss = pssSampler(() => (profile === 'clamav+spamassassin' && peer === 'mailfilter' ? pidsOf('spamd') : []));
-      const started = process.hrtime.bigint();
-      await smtpSource(instance.smtpPort, size, sessions, messages);
-      await waitFor(`${messages} messages at the sink (${peer}, ${profile})`, () => readLog(instance.postfix, sinkPort, filterPort).delivered >= before.delivered + messages, 30 * 60_000, 50);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const busy = machineBusySeconds() - busyBefore;
-      const [filterPeakPss, spamdPeakPss] = [filterPss.stop(), spamdPss.stop()];
-      const after = readLog(instance.postfix, sinkPort, filterPort);
-      const figures = processFigures(pids());
-      const latencies = after.filterMs.slice(before.filterMs.length);
-      note({
-        peer, profile, sizeBytes: size, sessions, messages, seconds,
-        messagesPerSecond: messages / seconds,
-        messagesPerCpuSecond: filterPort ? messages / Math.max(0.001, figures.cpu - cpuBefore) : null,
-        latencyP50Ms: percentile(latencies, 50), latencyP99Ms: percentile(latencies, 99),
-        filterPeakRssMb: filterPort ? figures.peakRssMb : null,
-        spamdPeakRssMb: peer === 'mailfilter' && profile === 'clamav+spamassassin' ? processFigures(pidsOf('spamd')).peakRssMb : null,
-        filterPeakPssMb: filterPort ? filterPeakPss : null,
-        spamdPeakPssMb: peer === 'mailfilter' && profile === 'clamav+spamassassin' ? spamdPeakPss : null,
-        systemMessagesPerCpuSecond: messages / Math.max(0.001, busy),
-        eventLoopLagP99Ms: lagReport ? await lagReport() : null,
-      });
-    }
+  const measure = async (
+    peer: Peer,
+    profile: Profile | '-',
+    instance: { postfix: Postfix; smtpPort: number },
+    filterPort: number | null,
+    pids: () => number[],
+    sizes = SIZES,
+    lagReport?: () => Promise<number | null>,
+  ) => {
+    for (const size of sizes)
+      for (const sessions of SESSIONS) {
+        const messages = messagesFor(size, sessions);
+        const before = readLog(instance.postfix, sinkPort, filterPort);
+        const cpuBefore = processFigures(pids()).cpu;
+        const busyBefore = machineBusySeconds();
+        const filterPss = pssSampler(pids);
+        const spamdPss = pssSampler(() => (profile === 'clamav+spamassassin' && peer === 'mailfilter' ? pidsOf('spamd') : []));
+        const started = process.hrtime.bigint();
+        await smtpSource(instance.smtpPort, size, sessions, messages);
+        await waitFor(
+          `${messages} messages at the sink (${peer}, ${profile})`,
+          () => readLog(instance.postfix, sinkPort, filterPort).delivered >= before.delivered + messages,
+          30 * 60_000,
+          50,
+        );
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const busy = machineBusySeconds() - busyBefore;
+        const [filterPeakPss, spamdPeakPss] = [filterPss.stop(), spamdPss.stop()];
+        const after = readLog(instance.postfix, sinkPort, filterPort);
+        const figures = processFigures(pids());
+        const latencies = after.filterMs.slice(before.filterMs.length);
+        note({
+          peer,
+          profile,
+          sizeBytes: size,
+          sessions,
+          messages,
+          seconds,
+          messagesPerSecond: messages / seconds,
+          messagesPerCpuSecond: filterPort ? messages / Math.max(0.001, figures.cpu - cpuBefore) : null,
+          latencyP50Ms: percentile(latencies, 50),
+          latencyP99Ms: percentile(latencies, 99),
+          filterPeakRssMb: filterPort ? figures.peakRssMb : null,
+          spamdPeakRssMb: peer === 'mailfilter' && profile === 'clamav+spamassassin' ? processFigures(pidsOf('spamd')).peakRssMb : null,
+          filterPeakPssMb: filterPort ? filterPeakPss : null,
+          spamdPeakPssMb: peer === 'mailfilter' && profile === 'clamav+spamassassin' ? spamdPeakPss : null,
+          systemMessagesPerCpuSecond: messages / Math.max(0.001, busy),
+          eventLoopLagP99Ms: lagReport ? await lagReport() : null,
+        });
+      }
   };
 
   // Postfix alone, no content filter.
@@ -232,20 +294,47 @@ async function main(): Promise<void> {
   {
     const alonePort = await freePort();
     const configPath = join(dir, 'mailfilter-alone.json');
-    writeFileSync(configPath, JSON.stringify({ network: { hostname: 'mx.company.com' }, filter: { listenPort: alonePort, checks: [], spoolDir: join(dir, 'spool-alone'), maxConnections: 50, maxMessageBytes: 64 * 1048576 }, postfix: { reinjectPort: sinkPort }, quarantine: { dir: join(dir, 'quarantine-alone') }, viewer: { dataDir: join(dir, 'viewer-alone') } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        network: { hostname: 'mx.company.com' },
+        filter: { listenPort: alonePort, checks: [], spoolDir: join(dir, 'spool-alone'), maxConnections: 50, maxMessageBytes: 64 * 1048576 },
+        postfix: { reinjectPort: sinkPort },
+        quarantine: { dir: join(dir, 'quarantine-alone') },
+        viewer: { dataDir: join(dir, 'viewer-alone') },
+      }),
+    );
     const filter = spawn(process.execPath, ['dist/runtime/cli.js', 'filter', '--config', configPath], { stdio: 'ignore' });
     children.push(filter);
     await waitFor('our filter (alone) to listen', () => listening(alonePort), 30_000);
-    for (const size of SIZES) for (const sessions of SESSIONS) {
-      const messages = messagesFor(size, sessions);
-      const cpuBefore = processFigures([filter.pid!]).cpu;
-      const busyBefore = machineBusySeconds();
-      const pss = pssSampler(() => [filter.pid!]);
-      const { seconds, failed } = await lmtpLoad(alonePort, messages, sessions, size);
-      if (failed > 0) throw new Error(`${failed} messages failed in the filter-alone run`);
-      const busy = machineBusySeconds() - busyBefore;
-      note({ peer: 'filter-alone', profile: 'passthrough', sizeBytes: size, sessions, messages, seconds, messagesPerSecond: messages / seconds, messagesPerCpuSecond: messages / Math.max(0.001, processFigures([filter.pid!]).cpu - cpuBefore), latencyP50Ms: null, latencyP99Ms: null, filterPeakRssMb: processFigures([filter.pid!]).peakRssMb, spamdPeakRssMb: null, filterPeakPssMb: pss.stop(), spamdPeakPssMb: null, systemMessagesPerCpuSecond: messages / Math.max(0.001, busy), eventLoopLagP99Ms: null });
-    }
+    for (const size of SIZES)
+      for (const sessions of SESSIONS) {
+        const messages = messagesFor(size, sessions);
+        const cpuBefore = processFigures([filter.pid!]).cpu;
+        const busyBefore = machineBusySeconds();
+        const pss = pssSampler(() => [filter.pid!]);
+        const { seconds, failed } = await lmtpLoad(alonePort, messages, sessions, size);
+        if (failed > 0) throw new Error(`${failed} messages failed in the filter-alone run`);
+        const busy = machineBusySeconds() - busyBefore;
+        note({
+          peer: 'filter-alone',
+          profile: 'passthrough',
+          sizeBytes: size,
+          sessions,
+          messages,
+          seconds,
+          messagesPerSecond: messages / seconds,
+          messagesPerCpuSecond: messages / Math.max(0.001, processFigures([filter.pid!]).cpu - cpuBefore),
+          latencyP50Ms: null,
+          latencyP99Ms: null,
+          filterPeakRssMb: processFigures([filter.pid!]).peakRssMb,
+          spamdPeakRssMb: null,
+          filterPeakPssMb: pss.stop(),
+          spamdPeakPssMb: null,
+          systemMessagesPerCpuSecond: messages / Math.max(0.001, busy),
+          eventLoopLagP99Ms: null,
+        });
+      }
     await stopChild(filter);
   }
 
@@ -255,10 +344,23 @@ async function main(): Promise<void> {
   for (const profile of PROFILES) {
     const checks = profile === 'passthrough' ? [] : profile === 'clamav' ? ['virus'] : ['virus', 'spam'];
     const configPath = join(dir, `mailfilter-${profile}.json`);
-    writeFileSync(configPath, JSON.stringify({ ...JSON.parse(JSON.stringify(ours.config)), filter: { ...ours.config.filter, checks, spoolDir: join(dir, 'spool'), maxMessageBytes: 64 * 1048576 }, quarantine: { ...ours.config.quarantine, dir: join(dir, 'quarantine') }, clamd: { ...ours.config.clamd, socket: clamd.socket }, spamd: { ...ours.config.spamd, port: spamd.port }, policy: { ...ours.config.policy, saMaxBodySize: 524288 } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        ...JSON.parse(JSON.stringify(ours.config)),
+        filter: { ...ours.config.filter, checks, spoolDir: join(dir, 'spool'), maxMessageBytes: 64 * 1048576 },
+        quarantine: { ...ours.config.quarantine, dir: join(dir, 'quarantine') },
+        clamd: { ...ours.config.clamd, socket: clamd.socket },
+        spamd: { ...ours.config.spamd, port: spamd.port },
+        policy: { ...ours.config.policy, saMaxBodySize: 524288 },
+      }),
+    );
     const logFile = join(dir, `mailfilter-${profile}.log`);
     writeFileSync(logFile, '');
-    const filter = spawn(process.execPath, ['dist/runtime/cli.js', 'filter', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MAILFILTER_LOG_LEVEL: 'info' } });
+    const filter = spawn(process.execPath, ['dist/runtime/cli.js', 'filter', '--config', configPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MAILFILTER_LOG_LEVEL: 'info' },
+    });
     children.push(filter);
     let stderr = '';
     filter.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -295,7 +397,9 @@ async function main(): Promise<void> {
       const bypass = (on: boolean) => (on ? '(1)' : '()');
       // amavisd refuses a config file in a folder its own user can write.
       const conf = join(dir, `amavisd-${profile}.conf`);
-      writeFileSync(conf, `use strict;
+      writeFileSync(
+        conf,
+        `use strict;
 $MYHOME = '${home}'; $TEMPBASE = '${home}/tmp'; $db_home = '${home}/db'; $helpers_home = '${home}/var';
 $QUARANTINEDIR = undef; $pid_file = '${home}/amavisd.pid'; $lock_file = '${home}/amavisd.lock';
 $daemon_user = 'amavis'; $daemon_group = 'amavis';
@@ -314,11 +418,19 @@ $final_virus_destiny = D_DISCARD; $final_banned_destiny = D_DISCARD; $final_spam
 @av_scanners = (['ClamAV-clamd', \\&ask_daemon, ["CONTSCAN {}\\n", '${clamd.socket}'], qr/\\bOK$/m, qr/\\bFOUND$/m, qr/^.*?: (?!Infected Archive)(.*) FOUND$/m]);
 @av_scanners_backup = ();
 1;
-`);
+`,
+      );
       const daemon = spawn(AMAVISD, ['-c', conf, 'foreground'], { stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(daemon);
       await waitFor('amavisd-new to listen', () => listening(amavisPort), 120_000, 250);
-      await measure('amavisd-new', profile, amavis, amavisPort, () => pidsOf('amavisd \\('), SIZES.filter((s) => s <= 1048576 || FULL || process.env.BENCH_SIZES));
+      await measure(
+        'amavisd-new',
+        profile,
+        amavis,
+        amavisPort,
+        () => pidsOf('amavisd \\('),
+        SIZES.filter((s) => s <= 1048576 || FULL || process.env.BENCH_SIZES),
+      );
       await stopChild(daemon);
       await sleep(1000);
     }
@@ -334,30 +446,51 @@ $final_virus_destiny = D_DISCARD; $final_banned_destiny = D_DISCARD; $final_spam
 
 function writeReport(runs: Run[]): void {
   mkdirSync('bench/results', { recursive: true });
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, postfix: execFileSync('postconf', ['-d', '-h', 'mail_version'], { encoding: 'utf8' }).trim(), clamd: execFileSync('clamd', ['--version'], { encoding: 'utf8' }).trim(), spamd: execFileSync('spamd', ['--version'], { encoding: 'utf8' }).split('\n')[0], amavisd: existsSync(AMAVISD) ? execFileSync('dpkg-query', ['-W', '-f=${Version}', 'amavisd-new'], { encoding: 'utf8' }) : 'not installed', full: FULL, date: new Date().toISOString() };
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    node: process.version,
+    postfix: execFileSync('postconf', ['-d', '-h', 'mail_version'], { encoding: 'utf8' }).trim(),
+    clamd: execFileSync('clamd', ['--version'], { encoding: 'utf8' }).trim(),
+    spamd: execFileSync('spamd', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+    amavisd: existsSync(AMAVISD) ? execFileSync('dpkg-query', ['-W', '-f=${Version}', 'amavisd-new'], { encoding: 'utf8' }) : 'not installed',
+    full: FULL,
+    date: new Date().toISOString(),
+  };
   writeFileSync(resolve(`bench/results/${RESULTS_NAME}.json`), JSON.stringify({ machine, runs }, null, 2) + '\n');
-  const find = (peer: Peer, profile: Profile | '-', size: number, sessions: number) => runs.find((r) => r.peer === peer && r.profile === profile && r.sizeBytes === size && r.sessions === sessions);
+  const find = (peer: Peer, profile: Profile | '-', size: number, sessions: number) =>
+    runs.find((r) => r.peer === peer && r.profile === profile && r.sizeBytes === size && r.sessions === sessions);
   const ratio = (a?: number | null, b?: number | null) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
   const lines = [
-    '# Benchmarks', '',
+    '# Benchmarks',
+    '',
     `Written by \`npm run bench\` (bench/bench.ts) on ${machine.date.slice(0, 10)}: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, Postfix ${machine.postfix}, ${machine.clamd}, ${machine.spamd}, amavisd-new ${machine.amavisd}. ${FULL ? 'Full matrix.' : 'Default matrix (2 KB and 1 MB, 10 sessions); BENCH_FULL=1 runs every size and concurrency.'}`,
-    '', 'Every figure comes from the same run. Memory is given twice: peak RSS summed over processes (shared pages counted in each), and peak PSS sampled every 200 ms (shared pages split between the processes sharing them: the fair sum for forking servers like spamd and amavisd-new). "machine msg per CPU-s" counts the busy CPU of the whole machine (Postfix, filter, scanners) per message.',
-    '', 'Every figure comes from the same run. smtp-source -> Postfix -> content filter -> Postfix re-injection -> smtp-sink; "ceiling" is smtp-source straight into smtp-sink, "postfix" is Postfix with no content filter. Latency is Postfix\'s transmission time to the filter (end of DATA to the filter\'s reply, which comes after the next hop accepted). CPU and RSS are the filter\'s processes only (clamd and spamd apart; amavisd-new runs SpamAssassin in-process, so "ours + spamd" is the fair memory comparison). Above the SpamAssassin size limit (524288 bytes) our filter skips SpamAssassin while amavisd-new 2.13 scans a truncated copy: the 1 MB SpamAssassin rows are not like for like.',
-    '', '| profile | size | sessions | mailfilter msg/s | amavisd-new msg/s | ours / amavisd-new | ours / Postfix alone | ours / ceiling | ours msg per CPU-s | amavis msg per CPU-s | ours p50 / p99 ms | amavis p50 / p99 ms | ours peak RSS MB | ours + spamd RSS MB | amavis peak RSS MB | ours + spamd PSS MB | amavis PSS MB | machine msg per CPU-s: ours / Postfix alone / amavis | ours lag p99 ms |',
+    '',
+    'Every figure comes from the same run. Memory is given twice: peak RSS summed over processes (shared pages counted in each), and peak PSS sampled every 200 ms (shared pages split between the processes sharing them: the fair sum for forking servers like spamd and amavisd-new). "machine msg per CPU-s" counts the busy CPU of the whole machine (Postfix, filter, scanners) per message.',
+    '',
+    'Every figure comes from the same run. smtp-source -> Postfix -> content filter -> Postfix re-injection -> smtp-sink; "ceiling" is smtp-source straight into smtp-sink, "postfix" is Postfix with no content filter. Latency is Postfix\'s transmission time to the filter (end of DATA to the filter\'s reply, which comes after the next hop accepted). CPU and RSS are the filter\'s processes only (clamd and spamd apart; amavisd-new runs SpamAssassin in-process, so "ours + spamd" is the fair memory comparison). Above the SpamAssassin size limit (524288 bytes) our filter skips SpamAssassin while amavisd-new 2.13 scans a truncated copy: the 1 MB SpamAssassin rows are not like for like.',
+    '',
+    '| profile | size | sessions | mailfilter msg/s | amavisd-new msg/s | ours / amavisd-new | ours / Postfix alone | ours / ceiling | ours msg per CPU-s | amavis msg per CPU-s | ours p50 / p99 ms | amavis p50 / p99 ms | ours peak RSS MB | ours + spamd RSS MB | amavis peak RSS MB | ours + spamd PSS MB | amavis PSS MB | machine msg per CPU-s: ours / Postfix alone / amavis | ours lag p99 ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const profile of PROFILES) for (const size of SIZES) for (const sessions of SESSIONS) {
-    const ours = find('mailfilter', profile, size, sessions);
-    const amavis = find('amavisd-new', profile, size, sessions);
-    const alone = find('postfix', '-', size, sessions);
-    const ceiling = find('ceiling', '-', size, sessions);
-    if (!ours) continue;
-    const f = (n?: number | null, d = 1) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
-    lines.push(`| ${profile} | ${size >= 1048576 ? `${size / 1048576} MB` : `${size / 1024} KB`} | ${sessions} | ${f(ours.messagesPerSecond)} | ${f(amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, alone?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, ceiling?.messagesPerSecond)} | ${f(ours.messagesPerCpuSecond)} | ${f(amavis?.messagesPerCpuSecond)} | ${f(ours.latencyP50Ms, 0)} / ${f(ours.latencyP99Ms, 0)} | ${f(amavis?.latencyP50Ms, 0)} / ${f(amavis?.latencyP99Ms, 0)} | ${ours.filterPeakRssMb ?? 'n/a'} | ${ours.spamdPeakRssMb !== null && ours.filterPeakRssMb !== null ? ours.filterPeakRssMb + ours.spamdPeakRssMb : 'n/a'} | ${amavis?.filterPeakRssMb ?? 'n/a'} | ${ours.filterPeakPssMb !== null ? ours.filterPeakPssMb + (ours.spamdPeakPssMb ?? 0) : 'n/a'} | ${amavis?.filterPeakPssMb ?? 'n/a'} | ${f(ours.systemMessagesPerCpuSecond)} / ${f(alone?.systemMessagesPerCpuSecond)} / ${f(amavis?.systemMessagesPerCpuSecond)} | ${f(ours.eventLoopLagP99Ms)} |`);
-  }
+  for (const profile of PROFILES)
+    for (const size of SIZES)
+      for (const sessions of SESSIONS) {
+        const ours = find('mailfilter', profile, size, sessions);
+        const amavis = find('amavisd-new', profile, size, sessions);
+        const alone = find('postfix', '-', size, sessions);
+        const ceiling = find('ceiling', '-', size, sessions);
+        if (!ours) continue;
+        const f = (n?: number | null, d = 1) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
+        lines.push(
+          `| ${profile} | ${size >= 1048576 ? `${size / 1048576} MB` : `${size / 1024} KB`} | ${sessions} | ${f(ours.messagesPerSecond)} | ${f(amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, amavis?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, alone?.messagesPerSecond)} | ${ratio(ours.messagesPerSecond, ceiling?.messagesPerSecond)} | ${f(ours.messagesPerCpuSecond)} | ${f(amavis?.messagesPerCpuSecond)} | ${f(ours.latencyP50Ms, 0)} / ${f(ours.latencyP99Ms, 0)} | ${f(amavis?.latencyP50Ms, 0)} / ${f(amavis?.latencyP99Ms, 0)} | ${ours.filterPeakRssMb ?? 'n/a'} | ${ours.spamdPeakRssMb !== null && ours.filterPeakRssMb !== null ? ours.filterPeakRssMb + ours.spamdPeakRssMb : 'n/a'} | ${amavis?.filterPeakRssMb ?? 'n/a'} | ${ours.filterPeakPssMb !== null ? ours.filterPeakPssMb + (ours.spamdPeakPssMb ?? 0) : 'n/a'} | ${amavis?.filterPeakPssMb ?? 'n/a'} | ${f(ours.systemMessagesPerCpuSecond)} / ${f(alone?.systemMessagesPerCpuSecond)} / ${f(amavis?.systemMessagesPerCpuSecond)} | ${f(ours.eventLoopLagP99Ms)} |`,
+        );
+      }
   lines.push('', '| peer | size | sessions | msg/s | msg per CPU-s (its own) | PSS MB |', '|---|---|---|---|---|---|');
   for (const run of runs.filter((r) => r.peer === 'ceiling' || r.peer === 'postfix' || r.peer === 'filter-alone')) {
-    lines.push(`| ${run.peer === 'filter-alone' ? 'our filter alone (LMTP in, passthrough)' : run.peer === 'postfix' ? 'Postfix alone' : 'ceiling (smtp-source -> smtp-sink)'} | ${run.sizeBytes} | ${run.sessions} | ${run.messagesPerSecond.toFixed(1)} | ${run.messagesPerCpuSecond?.toFixed(1) ?? 'n/a'} | ${run.filterPeakPssMb ?? 'n/a'} |`);
+    lines.push(
+      `| ${run.peer === 'filter-alone' ? 'our filter alone (LMTP in, passthrough)' : run.peer === 'postfix' ? 'Postfix alone' : 'ceiling (smtp-source -> smtp-sink)'} | ${run.sizeBytes} | ${run.sessions} | ${run.messagesPerSecond.toFixed(1)} | ${run.messagesPerCpuSecond?.toFixed(1) ?? 'n/a'} | ${run.filterPeakPssMb ?? 'n/a'} |`,
+    );
   }
   mkdirSync('docs', { recursive: true });
   writeFileSync(`docs/${REPORT_NAME}.md`, lines.join('\n') + '\n');

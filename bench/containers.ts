@@ -33,10 +33,16 @@ async function median(runs: number, sessions: number, make: () => string): Promi
 
 try {
   const payload = randomBytes(10 * 1024 * 1024);
-  const image = iso([{ name: 'data.bin', data: payload }, { name: 'readme.txt', data: Buffer.from('hi') }]);
+  const image = iso([
+    { name: 'data.bin', data: payload },
+    { name: 'readme.txt', data: Buffer.from('hi') },
+  ]);
   const isoMessage = buildMessage({ attachments: [{ filename: 'disk.iso', content: image }] });
   const plainMessage = buildMessage({ attachments: [{ filename: 'data.bin', content: image }] });
-  const archive = sevenZip([{ name: 'report.pdf', data: randomBytes(200 * 1024) }, { name: 'notes.txt', data: Buffer.from('x'.repeat(50_000)) }]);
+  const archive = sevenZip([
+    { name: 'report.pdf', data: randomBytes(200 * 1024) },
+    { name: 'notes.txt', data: Buffer.from('x'.repeat(50_000)) },
+  ]);
   const sevenMessage = buildMessage({ attachments: [{ filename: 'files.7z', content: archive }] });
   const sevenPlain = buildMessage({ attachments: [{ filename: 'files.bin', content: randomBytes(archive.length) }] });
   const figures = {

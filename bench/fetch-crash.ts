@@ -78,7 +78,13 @@ async function crashRun(chain: Chain, dovecot: Dovecot, caFile: string, keep: bo
   const configFile = join(dir, 'mailfilter.json');
   writeFileSync(configFile, JSON.stringify(config));
   const transitDir = join(config.fetch.stateDir, 'tmp');
-  const inTransit = () => { try { return readdirSync(transitDir).length; } catch { return 0; } };
+  const inTransit = () => {
+    try {
+      return readdirSync(transitDir).length;
+    } catch {
+      return 0;
+    }
+  };
 
   let kills = 0;
   let transitFilesAfterKills = 0;
@@ -106,17 +112,32 @@ async function crashRun(chain: Chain, dovecot: Dovecot, caFile: string, keep: bo
   }
   // Everything at the sink, or the chain idle (queue empty, sink not growing) for 10 s.
   let last = { delivered: -1, at: Date.now() };
-  await waitFor('the chain to deliver everything', async () => {
-    const counts = subjectCounts(chain, subjects);
-    if (counts.size === subjects.size) return true;
-    const delivered = [...counts.values()].reduce((a, b) => a + b, 0);
-    if (delivered !== last.delivered) last = { delivered, at: Date.now() };
-    return Date.now() - last.at > 10_000 && (await chain.postfix.queueSize()) === 0;
-  }, 900_000, 1000);
+  await waitFor(
+    'the chain to deliver everything',
+    async () => {
+      const counts = subjectCounts(chain, subjects);
+      if (counts.size === subjects.size) return true;
+      const delivered = [...counts.values()].reduce((a, b) => a + b, 0);
+      if (delivered !== last.delivered) last = { delivered, at: Date.now() };
+      return Date.now() - last.at > 10_000 && (await chain.postfix.queueSize()) === 0;
+    },
+    900_000,
+    1000,
+  );
   const counts = subjectCounts(chain, subjects);
   const lost = [...subjects].filter((s) => !counts.has(s)).length;
   const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
-  return { keep, mailboxes: users.length, messagesPerMailbox: MESSAGES, kills, lost, duplicates, transitFilesAfterKills, transitFilesAfterLastStart, seconds: Math.round((Date.now() - started) / 1000) };
+  return {
+    keep,
+    mailboxes: users.length,
+    messagesPerMailbox: MESSAGES,
+    kills,
+    lost,
+    duplicates,
+    transitFilesAfterKills,
+    transitFilesAfterLastStart,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
 }
 
 async function main(): Promise<void> {

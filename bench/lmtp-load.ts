@@ -3,7 +3,15 @@
 import nodemailer from 'nodemailer';
 
 export async function lmtpLoad(port: number, total: number, sessions: number, size: number): Promise<{ seconds: number; failed: number }> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, lmtp: true, ignoreTLS: true, pool: true, maxConnections: sessions, maxMessages: Infinity });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    lmtp: true,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: sessions,
+    maxMessages: Infinity,
+  });
   const line = `${'x'.repeat(76)}\r\n`;
   const raw = `From: bench@example.net\r\nTo: bob@company.com\r\nSubject: bench\r\n\r\n${line.repeat(Math.max(1, Math.ceil(size / line.length)))}`;
   let started = 0;

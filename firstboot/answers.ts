@@ -54,14 +54,37 @@ export interface Answers {
 
 /** The setting each answer fills: its default, range and help are the schema's. */
 export const ANSWER_SETTINGS = {
-  dhcp: schema.network.dhcp, address: schema.network.address, netmask: schema.network.netmask, gateway: schema.network.gateway, dns1: schema.network.dns1, dns2: schema.network.dns2,
-  mode: schema.mail.mode, keep: schema.fetch.keep,
-  externalDomain: schema.mail.externalDomain, internalDomain: schema.mail.internalDomain, finalServer: schema.mail.finalServer, relayDomains: schema.mail.relayDomains, allowedNetworks: schema.mail.allowedNetworks,
-  dnsLists: schema.door.dnsblSites, verifyRecipients: schema.door.verifyRecipients,
-  spamDestiny: schema.policy.spamDestiny, virusDestiny: schema.policy.virusDestiny, bannedDestiny: schema.policy.bannedDestiny, uncheckedDestiny: schema.policy.uncheckedDestiny, spoofedDestiny: schema.policy.spoofedDestiny, badHeaderDestiny: schema.policy.badHeaderDestiny,
-  spamLevel: schema.policy.spamLevel, allowBannedInArchives: schema.policy.allowBannedInArchives, saMaxBodySize: schema.policy.saMaxBodySize, quarantineMaxMb: schema.quarantine.maxSizeMb, extraRules: schema.policy.extraRules,
+  dhcp: schema.network.dhcp,
+  address: schema.network.address,
+  netmask: schema.network.netmask,
+  gateway: schema.network.gateway,
+  dns1: schema.network.dns1,
+  dns2: schema.network.dns2,
+  mode: schema.mail.mode,
+  keep: schema.fetch.keep,
+  externalDomain: schema.mail.externalDomain,
+  internalDomain: schema.mail.internalDomain,
+  finalServer: schema.mail.finalServer,
+  relayDomains: schema.mail.relayDomains,
+  allowedNetworks: schema.mail.allowedNetworks,
+  dnsLists: schema.door.dnsblSites,
+  verifyRecipients: schema.door.verifyRecipients,
+  spamDestiny: schema.policy.spamDestiny,
+  virusDestiny: schema.policy.virusDestiny,
+  bannedDestiny: schema.policy.bannedDestiny,
+  uncheckedDestiny: schema.policy.uncheckedDestiny,
+  spoofedDestiny: schema.policy.spoofedDestiny,
+  badHeaderDestiny: schema.policy.badHeaderDestiny,
+  spamLevel: schema.policy.spamLevel,
+  allowBannedInArchives: schema.policy.allowBannedInArchives,
+  saMaxBodySize: schema.policy.saMaxBodySize,
+  quarantineMaxMb: schema.quarantine.maxSizeMb,
+  extraRules: schema.policy.extraRules,
   viewerEnabled: schema.viewer.enabled,
-  ldapServer: schema.directory.server, ldapUser: schema.directory.bindUser, ldapPassword: schema.directory.bindPassword, ldapBaseDn: schema.directory.baseDn,
+  ldapServer: schema.directory.server,
+  ldapUser: schema.directory.bindUser,
+  ldapPassword: schema.directory.bindPassword,
+  ldapBaseDn: schema.directory.baseDn,
 } satisfies { [K in keyof Answers]?: Field<Answers[K]> };
 
 /** Answers with no setting of their own, or whose 2006 default is not the config's. */
@@ -97,23 +120,57 @@ export function loadSavedAnswers(path: string): Answers {
 export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
   const smtpMode = answers.mode === 'smtp';
   const exchange = answers.exchange;
-  return parseConfig({
-    ...base,
-    network: { hostname: answers.hostname, dhcp: answers.dhcp, address: answers.dhcp ? '' : answers.address, netmask: answers.dhcp ? '' : answers.netmask, gateway: answers.dhcp ? '' : answers.gateway, dns1: answers.dhcp ? '' : answers.dns1, dns2: answers.dhcp ? '' : answers.dns2 },
-    mail: { ...base.mail, mode: answers.mode, externalDomain: answers.externalDomain, internalDomain: answers.internalDomain, finalServer: answers.finalServer, relayDomains: answers.relayDomains, allowedNetworks: answers.allowedNetworks },
-    fetch: { ...base.fetch, keep: smtpMode ? base.fetch.keep : answers.keep },
-    policy: {
-      ...base.policy,
-      spamDestiny: answers.spamDestiny, virusDestiny: answers.virusDestiny, bannedDestiny: answers.bannedDestiny, uncheckedDestiny: answers.uncheckedDestiny, spoofedDestiny: answers.spoofedDestiny, badHeaderDestiny: answers.badHeaderDestiny,
-      spamLevel: answers.spamLevel, allowBannedInArchives: answers.allowBannedInArchives, saMaxBodySize: answers.saMaxBodySize, extraRules: answers.extraRules,
+  return parseConfig(
+    {
+      ...base,
+      network: {
+        hostname: answers.hostname,
+        dhcp: answers.dhcp,
+        address: answers.dhcp ? '' : answers.address,
+        netmask: answers.dhcp ? '' : answers.netmask,
+        gateway: answers.dhcp ? '' : answers.gateway,
+        dns1: answers.dhcp ? '' : answers.dns1,
+        dns2: answers.dhcp ? '' : answers.dns2,
+      },
+      mail: {
+        ...base.mail,
+        mode: answers.mode,
+        externalDomain: answers.externalDomain,
+        internalDomain: answers.internalDomain,
+        finalServer: answers.finalServer,
+        relayDomains: answers.relayDomains,
+        allowedNetworks: answers.allowedNetworks,
+      },
+      fetch: { ...base.fetch, keep: smtpMode ? base.fetch.keep : answers.keep },
+      policy: {
+        ...base.policy,
+        spamDestiny: answers.spamDestiny,
+        virusDestiny: answers.virusDestiny,
+        bannedDestiny: answers.bannedDestiny,
+        uncheckedDestiny: answers.uncheckedDestiny,
+        spoofedDestiny: answers.spoofedDestiny,
+        badHeaderDestiny: answers.badHeaderDestiny,
+        spamLevel: answers.spamLevel,
+        allowBannedInArchives: answers.allowBannedInArchives,
+        saMaxBodySize: answers.saMaxBodySize,
+        extraRules: answers.extraRules,
+      },
+      quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },
+      door: { ...base.door, dnsblSites: answers.dnsLists, verifyRecipients: answers.verifyRecipients },
+      viewer: { ...base.viewer, enabled: answers.viewerEnabled, loginMethod: exchange && answers.viewerEnabled ? 'ldap' : 'local' },
+      directory: exchange
+        ? {
+            ...base.directory,
+            enabled: true,
+            server: answers.ldapServer,
+            bindUser: answers.ldapUser,
+            bindPassword: answers.ldapPassword,
+            baseDn: answers.ldapBaseDn,
+          }
+        : { ...base.directory, enabled: false },
     },
-    quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },
-    door: { ...base.door, dnsblSites: answers.dnsLists, verifyRecipients: answers.verifyRecipients },
-    viewer: { ...base.viewer, enabled: answers.viewerEnabled, loginMethod: exchange && answers.viewerEnabled ? 'ldap' : 'local' },
-    directory: exchange
-      ? { ...base.directory, enabled: true, server: answers.ldapServer, bindUser: answers.ldapUser, bindPassword: answers.ldapPassword, baseDn: answers.ldapBaseDn }
-      : { ...base.directory, enabled: false },
-  }, 'the wizard’s answers');
+    'the wizard’s answers',
+  );
 }
 
 /** The fetch accounts file for the accounts typed into the wizard. */

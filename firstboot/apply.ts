@@ -45,7 +45,9 @@ function writePrivate(path: string, content: string): void {
 /** On the appliance the daemons run as user mailfilter: let them read what they need. */
 async function shareWithDaemons(root: string, path: string, mode: number, recursive = false): Promise<void> {
   if (root !== '/') return;
-  const ids = await run('id', ['-u', 'mailfilter']).then(async (u) => ({ uid: Number(u.stdout), gid: Number((await run('id', ['-g', 'mailfilter'])).stdout) })).catch(() => null);
+  const ids = await run('id', ['-u', 'mailfilter'])
+    .then(async (u) => ({ uid: Number(u.stdout), gid: Number((await run('id', ['-g', 'mailfilter'])).stdout) }))
+    .catch(() => null);
   if (!ids) return;
   await run('chown', [...(recursive ? ['-R'] : []), `${recursive ? ids.uid : 0}:${ids.gid}`, path]);
   if (!recursive) chmodSync(path, mode);
@@ -62,33 +64,73 @@ function serviceSteps(config: AppConfig, root: string): Step[] {
   };
   const journal = (unit: string) => `See \`journalctl -u ${unit} -n 50\` for why, fix it, then run \`mailfilter configure\` again.`;
   return [
-    { label: 'Setting the host name', run: () => run('hostname', [config.network.hostname.split('.')[0]!]).then(() => undefined), advice: 'Check the host name you entered.' },
-    { label: 'Restarting the network (SSH sessions may drop)', run: () => systemctl('restart', 'networking'), advice: 'Check the address, mask and gateway; `ip addr` shows what the interface has.' },
-    { label: 'Loading the firewall (SSH, SMTP, viewer)', run: () => systemctl('restart', 'nftables'), advice: 'See `nft -c -f /etc/nftables.conf` for the error.' },
-    { label: 'Restarting the local DNS resolver (unbound)', run: () => systemctl('enable', '--now', 'unbound').then(() => systemctl('restart', 'unbound')), advice: `${journal('unbound')} \`unbound-checkconf\` checks its config.` },
+    {
+      label: 'Setting the host name',
+      run: () => run('hostname', [config.network.hostname.split('.')[0]!]).then(() => undefined),
+      advice: 'Check the host name you entered.',
+    },
+    {
+      label: 'Restarting the network (SSH sessions may drop)',
+      run: () => systemctl('restart', 'networking'),
+      advice: 'Check the address, mask and gateway; `ip addr` shows what the interface has.',
+    },
+    {
+      label: 'Loading the firewall (SSH, SMTP, viewer)',
+      run: () => systemctl('restart', 'nftables'),
+      advice: 'See `nft -c -f /etc/nftables.conf` for the error.',
+    },
+    {
+      label: 'Restarting the local DNS resolver (unbound)',
+      run: () => systemctl('enable', '--now', 'unbound').then(() => systemctl('restart', 'unbound')),
+      advice: `${journal('unbound')} \`unbound-checkconf\` checks its config.`,
+    },
     { label: 'Restarting time sync', run: () => systemctl('restart', 'systemd-timesyncd'), advice: journal('systemd-timesyncd') },
     { label: 'Restarting Postfix', run: () => systemctl('restart', 'postfix'), advice: journal('postfix') },
     {
       label: 'Restarting ClamAV (clamd)',
       // Without a database the unit waits for one (its drop-in): "done" would hide that.
-      run: () => systemctl('restart', 'clamav-daemon').then(() => (virusDatabase(inRoot(root, CLAMAV_DB_DIR)).files.length ? undefined : 'waiting for a virus database, see below')),
+      run: () =>
+        systemctl('restart', 'clamav-daemon').then(() =>
+          virusDatabase(inRoot(root, CLAMAV_DB_DIR)).files.length ? undefined : 'waiting for a virus database, see below',
+        ),
       advice: journal('clamav-daemon'),
     },
-    { label: 'Restarting the ClamAV updater (freshclam)', run: () => systemctl('restart', 'clamav-freshclam'), advice: 'freshclam needs the Internet; the old database is used until it works.' },
+    {
+      label: 'Restarting the ClamAV updater (freshclam)',
+      run: () => systemctl('restart', 'clamav-freshclam'),
+      advice: 'freshclam needs the Internet; the old database is used until it works.',
+    },
     { label: 'Restarting SpamAssassin (spamd)', run: () => systemctl('restart', 'spamd'), advice: journal('spamd') },
     { label: 'Restarting the content filter', run: () => systemctl('restart', 'mailfilter-filter'), advice: journal('mailfilter-filter') },
-    { label: config.viewer.enabled ? 'Starting the quarantine viewer' : 'Turning the quarantine viewer off', run: () => enableOrDisable('mailfilter-viewer', config.viewer.enabled), advice: journal('mailfilter-viewer') },
+    {
+      label: config.viewer.enabled ? 'Starting the quarantine viewer' : 'Turning the quarantine viewer off',
+      run: () => enableOrDisable('mailfilter-viewer', config.viewer.enabled),
+      advice: journal('mailfilter-viewer'),
+    },
     // Digests link to the viewer: they go and come with it.
-    { label: config.viewer.enabled ? 'Scheduling quarantine digests' : 'Turning quarantine digests off', run: () => enableOrDisable('mailfilter-digest.timer', config.viewer.enabled), advice: journal('mailfilter-digest') },
-    { label: config.greylist.enabled ? 'Starting greylisting' : 'Turning greylisting off', run: () => enableOrDisable('mailfilter-policy', config.greylist.enabled), advice: journal('mailfilter-policy') },
-    { label: config.mail.mode === 'fetchmail' ? 'Starting mail fetching' : 'Turning mail fetching off (SMTP mode)', run: () => enableOrDisable('mailfilter-fetch', config.mail.mode === 'fetchmail'), advice: journal('mailfilter-fetch') },
+    {
+      label: config.viewer.enabled ? 'Scheduling quarantine digests' : 'Turning quarantine digests off',
+      run: () => enableOrDisable('mailfilter-digest.timer', config.viewer.enabled),
+      advice: journal('mailfilter-digest'),
+    },
+    {
+      label: config.greylist.enabled ? 'Starting greylisting' : 'Turning greylisting off',
+      run: () => enableOrDisable('mailfilter-policy', config.greylist.enabled),
+      advice: journal('mailfilter-policy'),
+    },
+    {
+      label: config.mail.mode === 'fetchmail' ? 'Starting mail fetching' : 'Turning mail fetching off (SMTP mode)',
+      run: () => enableOrDisable('mailfilter-fetch', config.mail.mode === 'fetchmail'),
+      advice: journal('mailfilter-fetch'),
+    },
     {
       label: config.directory.enabled ? 'Reading recipients from Exchange/Active Directory' : 'Turning Exchange integration off',
       run: async () => {
         await enableOrDisable('mailfilter-directory-sync.timer', config.directory.enabled);
         if (config.directory.enabled) await run('mailfilter', ['directory-sync'], { timeout: 300_000 });
       },
-      advice: 'Check the server name, the account and its password, and the base DN; `mailfilter directory-sync` shows the details. Edit /etc/mailfilter/mailfilter.json or run `mailfilter configure` again.',
+      advice:
+        'Check the server name, the account and its password, and the base DN; `mailfilter directory-sync` shows the details. Edit /etc/mailfilter/mailfilter.json or run `mailfilter configure` again.',
     },
   ];
 }
@@ -98,7 +140,8 @@ function relaySelfTestStep(config: AppConfig): Step {
   return {
     label: 'Testing that Postfix refuses to relay for outsiders',
     run: () => relaySelfTest({ configDir: config.postfix.configDir }),
-    advice: 'Keep port 25 away from the Internet until this passes. An open relay: `postconf -n` shows mynetworks, relay_domains and smtpd_relay_restrictions. No answer: `journalctl -u postfix@- -n 50` tells why. Then run `mailfilter configure` again.',
+    advice:
+      'Keep port 25 away from the Internet until this passes. An open relay: `postconf -n` shows mynetworks, relay_domains and smtpd_relay_restrictions. No answer: `journalctl -u postfix@- -n 50` tells why. Then run `mailfilter configure` again.',
   };
 }
 
@@ -125,11 +168,17 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
   try {
     config = answersToConfig(answers, base);
   } catch (err) {
-    progress(`Checking the answers ... FAILED\n      ${(err as Error).message.split('\n').join('\n      ')}\n      What to do: run the wizard again and correct the answer named above.`);
+    progress(
+      `Checking the answers ... FAILED\n      ${(err as Error).message.split('\n').join('\n      ')}\n      What to do: run the wizard again and correct the answer named above.`,
+    );
     return false;
   }
   const steps: Step[] = [
-    { label: 'Saving the answers for the next run', run: async () => writePrivate(inRoot(root, options.answersPath), JSON.stringify(answers, null, 2) + '\n'), advice: 'Is the disk full or read-only? `df -h /` tells.' },
+    {
+      label: 'Saving the answers for the next run',
+      run: async () => writePrivate(inRoot(root, options.answersPath), JSON.stringify(answers, null, 2) + '\n'),
+      advice: 'Is the disk full or read-only? `df -h /` tells.',
+    },
     {
       label: 'Writing the appliance config',
       run: async () => {
@@ -143,7 +192,8 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
       run: async () => {
         if (config.mail.mode !== 'fetchmail') return 'not needed in SMTP mode';
         const path = inRoot(root, config.fetch.accountsFile);
-        if (!answers.enterAccounts || answers.fetchServers.length === 0) return existsSync(path) ? `kept ${config.fetch.accountsFile}` : `none entered; add them to ${config.fetch.accountsFile}`;
+        if (!answers.enterAccounts || answers.fetchServers.length === 0)
+          return existsSync(path) ? `kept ${config.fetch.accountsFile}` : `none entered; add them to ${config.fetch.accountsFile}`;
         writePrivate(path, JSON.stringify(accountsFile(answers), null, 2) + '\n');
         await shareWithDaemons(root, path, 0o640);
         return config.fetch.accountsFile;

@@ -60,7 +60,9 @@ function baseConfig(root: string): AppConfig {
 async function confirmOverSsh(): Promise<boolean> {
   if (!process.env.SSH_CONNECTION) return true;
   const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question('You are connected over SSH. Applying the configuration restarts the network, which may end this session.\nContinue? (Yes/No) [No]: ');
+  const answer = await rl.question(
+    'You are connected over SSH. Applying the configuration restarts the network, which may end this session.\nContinue? (Yes/No) [No]: ',
+  );
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
 }
@@ -90,6 +92,12 @@ export async function configure(options: ConfigureOptions): Promise<number> {
     }
   }
   console.log('Status messages will be displayed as the services are reconfigured.');
-  const ok = await applyAnswers(answers, base, { root: options.root, configPath: CONFIG_PATH, answersPath: ANSWERS_PATH, restart: options.restart, progress: (line) => console.log(line) });
+  const ok = await applyAnswers(answers, base, {
+    root: options.root,
+    configPath: CONFIG_PATH,
+    answersPath: ANSWERS_PATH,
+    restart: options.restart,
+    progress: (line) => console.log(line),
+  });
   return ok ? 0 : 1;
 }

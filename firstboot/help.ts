@@ -4,19 +4,24 @@ import { SPAM_LEVEL_RANGE } from './questions.js';
 import { ANSWER_SETTINGS } from './answers.js';
 import type { Field } from '../runtime/config/fields.js';
 
-const DESTINIES = "'D_PASS' delivers the message as usual; 'D_BOUNCE' quarantines it and tells the sender (never for viruses, whose senders are forged, unless the sender's address is authenticated); 'D_DISCARD' quarantines it without a word to the sender.";
+const DESTINIES =
+  "'D_PASS' delivers the message as usual; 'D_BOUNCE' quarantines it and tells the sender (never for viruses, whose senders are forged, unless the sender's address is authenticated); 'D_DISCARD' quarantines it without a word to the sender.";
 
 const EXTRA_HELP: Record<string, string> = {
-  hostname: 'The name this appliance answers to in mail (HELO, bounce notices) and in the quarantine viewer’s address. It should resolve to the appliance in your DNS.',
-  address: 'The appliance’s own address on your network: not 0.0.0.0 or 127.0.0.1. Mail from the Internet reaches it here, through your firewall’s port forwarding for port 25.',
+  hostname:
+    'The name this appliance answers to in mail (HELO, bounce notices) and in the quarantine viewer’s address. It should resolve to the appliance in your DNS.',
+  address:
+    'The appliance’s own address on your network: not 0.0.0.0 or 127.0.0.1. Mail from the Internet reaches it here, through your firewall’s port forwarding for port 25.',
   netmask: 'The mask of the appliance’s network, as on your other servers; 255.255.255.0 for most small networks.',
   gateway: 'The router through which the appliance reaches the Internet: it must be in the appliance’s subnet.',
   dns1: 'A DNS server the appliance may ask: for the final server’s name, spam checks and the virus database updates. Also used as the time (NTP) server when it offers time.',
   dns2: 'A second DNS server, used when the first does not answer. Leave it blank if there is only one.',
   mode: "'smtp': the appliance receives your domain's mail on port 25 (the MX record or your firewall points at it), filters it and hands it to your mail server. 'fetchmail': the appliance collects mail from hosted POP3/IMAP mailboxes instead, filters it and hands it to your mail server; nothing needs to reach it from the Internet.",
-  fetchServers: 'The hosted POP3 or IMAP server holding your mailboxes, like pop.provider.net; then, for each mailbox on it, its user name, password and the local address its mail goes to. A blank server name ends the list.',
+  fetchServers:
+    'The hosted POP3 or IMAP server holding your mailboxes, like pop.provider.net; then, for each mailbox on it, its user name, password and the local address its mail goes to. A blank server name ends the list.',
   internalDomain: 'The domain your own mail server knows the mailboxes by. Mail to the external domain is accepted for it.',
-  relayDomains: 'Only mail to these domains is accepted from the Internet; everything else is refused. Include every domain your mail server receives mail for.',
+  relayDomains:
+    'Only mail to these domains is accepted from the Internet; everything else is refused. Include every domain your mail server receives mail for.',
   virusDestiny: `${DESTINIES} D_PASS would deliver viruses.`,
   bannedDestiny: `${DESTINIES} The banned file types are listed in /etc/mailfilter/mailfilter.json.`,
   uncheckedDestiny: `${DESTINIES} Encrypted archives are common in legitimate mail and in malware alike.`,

@@ -32,7 +32,9 @@ const staticNet = (a: Answers) => a.dhcp;
 
 function text<K extends keyof Answers>(id: K, section: Section, prompt: string, validate: check.Check, more: Partial<Question> = {}): Question {
   return {
-    id, section, prompt,
+    id,
+    section,
+    prompt,
     defaultText: (a) => String(a[id] ?? ''),
     check: (v) => validate(v),
     store: (v, a) => {
@@ -44,7 +46,9 @@ function text<K extends keyof Answers>(id: K, section: Section, prompt: string, 
 
 function yesNo<K extends keyof Answers>(id: K, section: Section, prompt: string, more: Partial<Question> = {}): Question {
   return {
-    id, section, prompt: `${prompt} (Yes/No)`,
+    id,
+    section,
+    prompt: `${prompt} (Yes/No)`,
     defaultText: (a) => yn(a[id] as boolean),
     check: (v) => check.yesNo(v),
     store: (v, a) => {
@@ -56,7 +60,10 @@ function yesNo<K extends keyof Answers>(id: K, section: Section, prompt: string,
 
 function destiny<K extends keyof Answers>(id: K, prompt: string, help?: string): Question {
   return {
-    id, section: 'Spam configuration', prompt, ...(help ? { help } : {}),
+    id,
+    section: 'Spam configuration',
+    prompt,
+    ...(help ? { help } : {}),
     defaultText: (a) => String(a[id]),
     check: (v) => destinies(v),
     store: (v, a) => {
@@ -66,9 +73,16 @@ function destiny<K extends keyof Answers>(id: K, prompt: string, help?: string):
 }
 
 /** A number, in the range its setting allows unless the wizard's own is narrower. */
-function numeric<K extends keyof typeof ANSWER_SETTINGS & keyof Answers>(id: K, section: Section, prompt: string, range: NumberRange = ANSWER_SETTINGS[id].range!): Question {
+function numeric<K extends keyof typeof ANSWER_SETTINGS & keyof Answers>(
+  id: K,
+  section: Section,
+  prompt: string,
+  range: NumberRange = ANSWER_SETTINGS[id].range!,
+): Question {
   return {
-    id, section, prompt,
+    id,
+    section,
+    prompt,
     defaultText: (a) => String(a[id]),
     check: (v) => check.number(range.min, range.max, range.integer)(v),
     store: (v, a) => {
@@ -84,51 +98,88 @@ export const SPAM_LEVEL_RANGE: NumberRange = { min: 1, max: 30 };
 
 export const QUESTIONS: Question[] = [
   text('hostname', 'Network configuration', 'Enter the fully qualified hostname (eg, mailfilter.company.com)', check.fqdn),
-  yesNo('dhcp', 'Network configuration', 'Use DHCP to configure network settings?', { help: 'If using SMTP-mode, it is best to enter a static IP address. Fetchmail mode can use either.' }),
+  yesNo('dhcp', 'Network configuration', 'Use DHCP to configure network settings?', {
+    help: 'If using SMTP-mode, it is best to enter a static IP address. Fetchmail mode can use either.',
+  }),
   text('address', 'Network configuration', 'Enter the IP address to use (eg, 192.168.100.10)', check.hostAddress, { skip: staticNet }),
   text('netmask', 'Network configuration', 'Enter the subnet mask to use (eg, 255.255.255.0)', check.netmask, { skip: staticNet }),
   {
     ...text('gateway', 'Network configuration', 'Enter the address of the default gateway (eg, 192.168.100.1)', check.ipv4, { skip: staticNet }),
-    check: (v, a) => check.ipv4(v) ?? (check.inSubnet(v, a.address, a.netmask) ? null : `The gateway must be in the appliance's subnet (${a.address} with mask ${a.netmask}).`),
+    check: (v, a) =>
+      check.ipv4(v) ??
+      (check.inSubnet(v, a.address, a.netmask) ? null : `The gateway must be in the appliance's subnet (${a.address} with mask ${a.netmask}).`),
   },
   text('dns1', 'Network configuration', 'Enter the address of the primary DNS server (eg, 192.168.100.1)', check.ipv4, { skip: staticNet }),
-  text('dns2', 'Network configuration', 'Enter the address of the secondary DNS server (eg, 192.168.100.2) (blank for none)', check.optionalIpv4, { skip: staticNet }),
+  text('dns2', 'Network configuration', 'Enter the address of the secondary DNS server (eg, 192.168.100.2) (blank for none)', check.optionalIpv4, {
+    skip: staticNet,
+  }),
 
   {
-    id: 'mode', section: 'Fetchmail configuration', prompt: 'Use fetchmail or use as SMTP server (fetchmail/smtp)',
+    id: 'mode',
+    section: 'Fetchmail configuration',
+    prompt: 'Use fetchmail or use as SMTP server (fetchmail/smtp)',
     defaultText: (a) => a.mode,
     check: (v) => check.oneOfWords(schema.mail.mode.values!)(v),
     store: (v, a) => {
       a.mode = v.trim().toLowerCase() as Answers['mode'];
     },
   },
-  yesNo('enterAccounts', 'Fetchmail configuration', 'Would you like to enter account information to be used by fetchmail? If there are more than a few accounts it is recommended to edit the accounts file (/etc/mailfilter/fetch-accounts.json) directly', {
-    skip: fetchmail, mode: 'fetchmail',
-    help: 'In a deployment with many users it is quickest to enter the information into the accounts file directly. However, it can still be useful to enter an account or two as is done here for use as examples, or as test accounts before full deployment.',
-  }),
-  yesNo('keep', 'Fetchmail configuration', 'Would you like to keep messages on the servers after fetching? Strongly recommended when first configuring a system.', {
-    skip: fetchmail, mode: 'fetchmail',
-    help: 'Using this option means no mail will ever be deleted from the hosting mail server. It corresponds to the fetchmail option "keep." After the server has been tested and shown to be operating correctly, you should edit the accounts file to set "keep": false, else the mailboxes on the remote server will eventually fill.',
-  }),
+  yesNo(
+    'enterAccounts',
+    'Fetchmail configuration',
+    'Would you like to enter account information to be used by fetchmail? If there are more than a few accounts it is recommended to edit the accounts file (/etc/mailfilter/fetch-accounts.json) directly',
+    {
+      skip: fetchmail,
+      mode: 'fetchmail',
+      help: 'In a deployment with many users it is quickest to enter the information into the accounts file directly. However, it can still be useful to enter an account or two as is done here for use as examples, or as test accounts before full deployment.',
+    },
+  ),
+  yesNo(
+    'keep',
+    'Fetchmail configuration',
+    'Would you like to keep messages on the servers after fetching? Strongly recommended when first configuring a system.',
+    {
+      skip: fetchmail,
+      mode: 'fetchmail',
+      help: 'Using this option means no mail will ever be deleted from the hosting mail server. It corresponds to the fetchmail option "keep." After the server has been tested and shown to be operating correctly, you should edit the accounts file to set "keep": false, else the mailboxes on the remote server will eventually fill.',
+    },
+  ),
   // Answered through a loop of its own (server, user, password, local address); see wizard.ts.
   {
-    id: ACCOUNTS_QUESTION_ID, section: 'Fetchmail configuration', prompt: 'Enter a server to poll (blank to quit)',
-    skip: (a) => a.mode !== 'fetchmail' || !a.enterAccounts, mode: 'fetchmail',
-    defaultText: () => '', check: () => null, store: () => undefined,
+    id: ACCOUNTS_QUESTION_ID,
+    section: 'Fetchmail configuration',
+    prompt: 'Enter a server to poll (blank to quit)',
+    skip: (a) => a.mode !== 'fetchmail' || !a.enterAccounts,
+    mode: 'fetchmail',
+    defaultText: () => '',
+    check: () => null,
+    store: () => undefined,
   },
 
   text('externalDomain', 'E-mail setup', 'External mail domain (eg, company.com)', check.domain, {
     help: 'The answers here reflect a common layout when using Microsoft Small Business Server, where the internal domain is distinguished from the public domain by the use of the .local suffix. There is no requirement that the external mail domain and the internal one be different.',
   }),
-  { ...text('internalDomain', 'E-mail setup', 'Internal mail domain (eg, company.local). Very often this is the same as the external', check.domain), defaultText: (a) => a.internalDomain || a.externalDomain },
   {
-    ...text('finalServer', 'E-mail setup', 'Enter the full name or address of the mail server to take final delivery after filtering is complete', check.hostOrIp, {
-      help: 'This setting is the hostname of the "real" mail server on your network that should take delivery of all messages. Make sure it is entered accurately and that it is reachable by the appliance. If it is not, mail could be bounced.',
-    }),
-    check: (v, a) => check.hostOrIp(v) ?? (isThisAppliance(v, a) ? `${v.trim()} is this appliance itself: mail would loop. Enter your organisation's own mail server.` : null),
+    ...text('internalDomain', 'E-mail setup', 'Internal mail domain (eg, company.local). Very often this is the same as the external', check.domain),
+    defaultText: (a) => a.internalDomain || a.externalDomain,
   },
   {
-    id: 'relayDomains', section: 'E-mail setup', prompt: 'Enter a comma separated list of domains this server should service / relay',
+    ...text(
+      'finalServer',
+      'E-mail setup',
+      'Enter the full name or address of the mail server to take final delivery after filtering is complete',
+      check.hostOrIp,
+      {
+        help: 'This setting is the hostname of the "real" mail server on your network that should take delivery of all messages. Make sure it is entered accurately and that it is reachable by the appliance. If it is not, mail could be bounced.',
+      },
+    ),
+    check: (v, a) =>
+      check.hostOrIp(v) ?? (isThisAppliance(v, a) ? `${v.trim()} is this appliance itself: mail would loop. Enter your organisation's own mail server.` : null),
+  },
+  {
+    id: 'relayDomains',
+    section: 'E-mail setup',
+    prompt: 'Enter a comma separated list of domains this server should service / relay',
     defaultText: (a) => (a.relayDomains.length ? a.relayDomains : [...new Set([a.externalDomain, a.internalDomain].filter(Boolean))]).join(', '),
     check: (v) => check.domainList(v),
     store: (v, a) => {
@@ -136,50 +187,101 @@ export const QUESTIONS: Question[] = [
     },
   },
   {
-    id: 'allowedNetworks', section: 'E-mail setup',
+    id: 'allowedNetworks',
+    section: 'E-mail setup',
     // 'host' in both modes (the manual had 'subnet' for SMTP): behind NAT or port forwarding every
     // connection from the Internet comes from an address inside the subnet, which made an open relay.
     help: "The default is 'host': only the appliance itself may send mail to other domains. Choose 'subnet' or list networks only if this appliance also sends your clients' outgoing mail, and never when mail from the Internet reaches it through NAT or port forwarding: those connections then come from an address on your own network, and anyone could relay through it. If your network consists of more than one subnet, enter a comma separated list of all the networks from which it will accept connections.",
-    prompt: "Enter 'host', 'subnet', or a comma separated list of networks (eg, 192.168.100.0/24) from which this server should allow clients. The default option is usually best unless one is sure they have other requirements",
+    prompt:
+      "Enter 'host', 'subnet', or a comma separated list of networks (eg, 192.168.100.0/24) from which this server should allow clients. The default option is usually best unless one is sure they have other requirements",
     defaultText: (a) => (a.allowedNetworks.length ? a.allowedNetworks : schema.mail.allowedNetworks.default).join(', '),
-    check: (v, a) => check.networks(v) ?? (check.splitList(v)[0] === 'subnet' && a.dhcp ? "With DHCP the subnet is not known in advance: enter 'host' or the networks, like 192.168.100.0/24." : null),
+    check: (v, a) =>
+      check.networks(v) ??
+      (check.splitList(v)[0] === 'subnet' && a.dhcp
+        ? "With DHCP the subnet is not known in advance: enter 'host' or the networks, like 192.168.100.0/24."
+        : null),
     store: (v, a) => {
       a.allowedNetworks = check.splitList(v);
     },
   },
   {
-    id: 'wideNetworksConfirmed', section: 'E-mail setup',
+    id: 'wideNetworksConfirmed',
+    section: 'E-mail setup',
     skip: (a) => wideAllowedNetworks(a).length === 0,
     help: 'Every host in the allowed networks may send mail through this appliance to any domain on the Internet. A network this wide is an open relay: spammers find such servers within hours, and the appliance’s address ends up on block lists. Press Ctrl-B to go back and enter narrower networks.',
     prompt: "The allowed networks include a network wider than a /16. Type 'yes, I understand' to allow relaying from it",
     // The confirmation holds for the networks it was given for: other networks ask again.
     defaultText: (a) => (a.wideNetworksConfirmed !== '' && a.wideNetworksConfirmed === a.allowedNetworks.join(', ') ? check.UNDERSTOOD : ''),
-    check: (v, a) => (v.trim().toLowerCase() === check.UNDERSTOOD.toLowerCase() ? null : `${wideAllowedNetworks(a).join(', ')} would make an open relay. Type '${check.UNDERSTOOD}', or Ctrl-B to change the networks.`),
+    check: (v, a) =>
+      v.trim().toLowerCase() === check.UNDERSTOOD.toLowerCase()
+        ? null
+        : `${wideAllowedNetworks(a).join(', ')} would make an open relay. Type '${check.UNDERSTOOD}', or Ctrl-B to change the networks.`,
     store: (_, a) => {
       a.wideNetworksConfirmed = a.allowedNetworks.join(', ');
     },
   },
 
-  destiny('spamDestiny', 'Spam message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is safest to use D_PASS, and allow the clients to filter on the X-Spam-Status or X-Spam-Level headers.', DESTINY_HELP),
-  destiny('virusDestiny', 'Virus message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is strongly recommended to use D_BOUNCE or D_DISCARD so that infected messages cannot be delivered to clients.'),
-  destiny('bannedDestiny', 'Banned attachment message destiny (D_PASS, D_BOUNCE, or D_DISCARD). D_BOUNCE or D_DISCARD should be used so disallowed attachments (eg, .exe) are not delivered to clients.'),
-  destiny('uncheckedDestiny', 'Unchecked message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for mail with content that could not be checked: encrypted or damaged archives, or archives past the inspection limits. With D_PASS it is delivered with ***UNCHECKED*** before the subject.'),
-  destiny('spoofedDestiny', 'Spoofed message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for forged mail: DMARC fail under p=reject, or From: your own domain sent from outside the allowed networks without SPF or DKIM. D_DISCARD holds it in the quarantine without a word to the forged sender.'),
-  destiny('badHeaderDestiny', 'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.'),
-  numeric('spamLevel', 'Spam configuration', 'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.', SPAM_LEVEL_RANGE),
-  yesNo('allowBannedInArchives', 'Spam configuration', 'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.', {
-    help: 'Many organizations find it valuable to ban certain types of attachments regardless of whether they contain a known virus. Common examples are .exe and .vbs, both of which are blocked by default. If encapsulating a banned file type within an archive should allow it to pass, set this to "yes." If banned attachment types should never be allowed, leave this at the default "no."',
-  }),
-  numeric('saMaxBodySize', 'Spam configuration', 'SA maximum mail body size (in bytes). Messages larger than this size will be scanned for viruses, but not for spam.'),
-  numeric('quarantineMaxMb', 'Spam configuration', 'Maximum size of the quarantine mail folder (in MB). When the quarantine folder reaches this size, the oldest messages are deleted'),
+  destiny(
+    'spamDestiny',
+    'Spam message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is safest to use D_PASS, and allow the clients to filter on the X-Spam-Status or X-Spam-Level headers.',
+    DESTINY_HELP,
+  ),
+  destiny(
+    'virusDestiny',
+    'Virus message destiny (D_PASS, D_BOUNCE, or D_DISCARD). It is strongly recommended to use D_BOUNCE or D_DISCARD so that infected messages cannot be delivered to clients.',
+  ),
+  destiny(
+    'bannedDestiny',
+    'Banned attachment message destiny (D_PASS, D_BOUNCE, or D_DISCARD). D_BOUNCE or D_DISCARD should be used so disallowed attachments (eg, .exe) are not delivered to clients.',
+  ),
+  destiny(
+    'uncheckedDestiny',
+    'Unchecked message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for mail with content that could not be checked: encrypted or damaged archives, or archives past the inspection limits. With D_PASS it is delivered with ***UNCHECKED*** before the subject.',
+  ),
+  destiny(
+    'spoofedDestiny',
+    'Spoofed message destiny (D_PASS, D_BOUNCE, or D_DISCARD), for forged mail: DMARC fail under p=reject, or From: your own domain sent from outside the allowed networks without SPF or DKIM. D_DISCARD holds it in the quarantine without a word to the forged sender.',
+  ),
+  destiny(
+    'badHeaderDestiny',
+    'Bad header message destiny (D_PASS, D_BOUNCE, or D_DISCARD). Leave this at the default if delivering a message with a malformed header is OK.',
+  ),
+  numeric(
+    'spamLevel',
+    'Spam configuration',
+    'Spam level - the score required to mark a message as spam (X-Spam-Status: Yes) and trigger corresponding action.',
+    SPAM_LEVEL_RANGE,
+  ),
+  yesNo(
+    'allowBannedInArchives',
+    'Spam configuration',
+    'Allow banned attachments if they are inside an archive? Eg, if .exe attachments are banned, they can still be received if they are packaged inside a .zip attachment. The full list of affected archive types is: zip, bz2, gz, tgz, tbz.',
+    {
+      help: 'Many organizations find it valuable to ban certain types of attachments regardless of whether they contain a known virus. Common examples are .exe and .vbs, both of which are blocked by default. If encapsulating a banned file type within an archive should allow it to pass, set this to "yes." If banned attachment types should never be allowed, leave this at the default "no."',
+    },
+  ),
+  numeric(
+    'saMaxBodySize',
+    'Spam configuration',
+    'SA maximum mail body size (in bytes). Messages larger than this size will be scanned for viruses, but not for spam.',
+  ),
+  numeric(
+    'quarantineMaxMb',
+    'Spam configuration',
+    'Maximum size of the quarantine mail folder (in MB). When the quarantine folder reaches this size, the oldest messages are deleted',
+  ),
   yesNo('extraRules', 'Spam configuration', 'Use extra spam checking rules? Recommended unless the server is under a high load.', {
     help: 'This enables additional spam checking rules beyond the base set used by SpamAssassin: the KAM rule channel, updated daily by sa-update with the standard rules. In general, the more rules are available, the better the spam scoring functions.',
   }),
 
   {
-    id: 'dnsLists', section: 'Spam configuration', skip: (a) => a.mode !== 'smtp', mode: 'smtp',
+    id: 'dnsLists',
+    section: 'Spam configuration',
+    skip: (a) => a.mode !== 'smtp',
+    mode: 'smtp',
     help: `Before a client reaches the mail server, postscreen asks these DNS lists about its address and adds the weights of the lists it is on (negative for allow lists like DNSWL); at ${schema.door.dnsblThreshold.default} it is refused with '550 5.7.1 Service unavailable; client [address] blocked using <list>'. The defaults are free for small sites only: Spamhaus for non-commercial use or under 100,000 queries a day (else a paid Data Query Service key), SpamCop, Mailspike and DNSWL for low volumes; check each list's terms for your site. The lists refuse queries that come through big public resolvers (8.8.8.8, 1.1.1.1): the appliance's own resolver asks them directly.`,
-    prompt: "DNS blocklists to screen clients with. Press Enter to keep the lists shown, type 'none' to use none, or a comma separated list (eg, zen.spamhaus.org=127.0.0.[2..11]*3)",
+    prompt:
+      "DNS blocklists to screen clients with. Press Enter to keep the lists shown, type 'none' to use none, or a comma separated list (eg, zen.spamhaus.org=127.0.0.[2..11]*3)",
     defaultText: (a) => (a.dnsLists.length ? a.dnsLists.join(', ') : 'none'),
     check: (v) => {
       if (v.trim().toLowerCase() === 'none') return null;
@@ -198,23 +300,56 @@ export const QUESTIONS: Question[] = [
   yesNo('viewerEnabled', 'Integration configuration', 'Enable web interface for viewing quarantined messages? The URL is https://<server>/viewer/', {
     help: 'This chooses whether to enable the web interface for viewing quarantined messages. The viewer allows a user to see and delete quarantined messages, and an administrator to see messages for any user and to clear the quarantine folder.',
   }),
-  yesNo('exchange', 'Integration configuration', 'Use Microsoft Exchange recipient integration? This provides automated construction of an allowed recipients map by querying the Exchange server. If you selected to enable the web viewer, it allows users to login to it using their Exchange address and password', {
-    help: 'Exchange integration takes two forms. The first is Postfix integration: the Exchange server is periodically queried to retrieve a list of mail accounts, and an allowed recipients list is constructed from the results. The second is viewer integration: users can login to the web viewer (if enabled) using their Exchange e-mail address and password.',
-  }),
-  yesNo('verifyRecipients', 'Integration configuration', 'Ask the final mail server whether each recipient exists, and refuse mail for unknown recipients while the sender is still connected?', {
-    skip: (a) => a.mode !== 'smtp' || a.exchange, mode: 'smtp',
-    help: 'Without a directory the appliance does not know your users. With this on, Postfix asks the final server (RCPT TO, no message sent) and remembers the answer for days, so mail for people who do not exist is refused at once instead of accepted and bounced to a sender who is usually forged.',
-  }),
+  yesNo(
+    'exchange',
+    'Integration configuration',
+    'Use Microsoft Exchange recipient integration? This provides automated construction of an allowed recipients map by querying the Exchange server. If you selected to enable the web viewer, it allows users to login to it using their Exchange address and password',
+    {
+      help: 'Exchange integration takes two forms. The first is Postfix integration: the Exchange server is periodically queried to retrieve a list of mail accounts, and an allowed recipients list is constructed from the results. The second is viewer integration: users can login to the web viewer (if enabled) using their Exchange e-mail address and password.',
+    },
+  ),
+  yesNo(
+    'verifyRecipients',
+    'Integration configuration',
+    'Ask the final mail server whether each recipient exists, and refuse mail for unknown recipients while the sender is still connected?',
+    {
+      skip: (a) => a.mode !== 'smtp' || a.exchange,
+      mode: 'smtp',
+      help: 'Without a directory the appliance does not know your users. With this on, Postfix asks the final server (RCPT TO, no message sent) and remembers the answer for days, so mail for people who do not exist is refused at once instead of accepted and bounced to a sender who is usually forged.',
+    },
+  ),
   text('ldapServer', 'Integration configuration', 'Enter the hostname of the Exchange-enabled Active Directory server to connect to', check.hostOrIp, {
     skip: (a) => !a.exchange,
     help: 'The integration tools connect with LDAPS, then StartTLS, and verify the server certificate. Plain LDAP is only tried when LDAP_ALLOW_INSECURE (directory.allowInsecure in /etc/mailfilter/mailfilter.json) is set to true.',
   }),
-  text('ldapUser', 'Integration configuration', 'Enter an Active Directory username to use to connect. The username can be in the form of an LDAP DN or user@domain. The user only needs read access to the part of directory to be scanned for accounts. Do not use a privileged account!', check.dnOrUserAtDomain, { skip: (a) => !a.exchange }),
-  { ...text('ldapPassword', 'Integration configuration', 'Enter the password for the account', check.required('the password'), { skip: (a) => !a.exchange }), secret: true },
+  text(
+    'ldapUser',
+    'Integration configuration',
+    'Enter an Active Directory username to use to connect. The username can be in the form of an LDAP DN or user@domain. The user only needs read access to the part of directory to be scanned for accounts. Do not use a privileged account!',
+    check.dnOrUserAtDomain,
+    { skip: (a) => !a.exchange },
+  ),
   {
-    ...text('ldapBaseDn', 'Integration configuration', 'Enter the base DN of the topmost container to scan. This can be the top of the domain such as "DC=company,DC=local" or a sub-container like "CN=Users,DC=company,DC=local"', check.distinguishedName, { skip: (a) => !a.exchange }),
+    ...text('ldapPassword', 'Integration configuration', 'Enter the password for the account', check.required('the password'), { skip: (a) => !a.exchange }),
+    secret: true,
+  },
+  {
+    ...text(
+      'ldapBaseDn',
+      'Integration configuration',
+      'Enter the base DN of the topmost container to scan. This can be the top of the domain such as "DC=company,DC=local" or a sub-container like "CN=Users,DC=company,DC=local"',
+      check.distinguishedName,
+      { skip: (a) => !a.exchange },
+    ),
     help: "In a standard Active Directory installation, with a domain name such as 'company.local,' the root of the Active Directory tree will be 'DC=company,DC=local'. Common user locations are 'CN=Users,DC=company,DC=local' and, in the case of Small Business Server, 'OU=MyBusiness,DC=company,DC=local'.",
-    defaultText: (a) => a.ldapBaseDn || (a.internalDomain ? a.internalDomain.split('.').map((p) => `DC=${p}`).join(',') : ''),
+    defaultText: (a) =>
+      a.ldapBaseDn ||
+      (a.internalDomain
+        ? a.internalDomain
+            .split('.')
+            .map((p) => `DC=${p}`)
+            .join(',')
+        : ''),
   },
 ];
 
@@ -226,7 +361,15 @@ export function reviewLines(a: Answers): string[] {
     'Network configuration:',
     `  Hostname: ${a.hostname}`,
     `  Use DHCP: ${yn(a.dhcp)}`,
-    ...(a.dhcp ? [] : [`  IP Address: ${a.address}`, `  Subnet Mask: ${a.netmask}`, `  Default Gateway: ${a.gateway}`, `  Primary DNS: ${a.dns1}`, `  Secondary DNS: ${a.dns2}`]),
+    ...(a.dhcp
+      ? []
+      : [
+          `  IP Address: ${a.address}`,
+          `  Subnet Mask: ${a.netmask}`,
+          `  Default Gateway: ${a.gateway}`,
+          `  Primary DNS: ${a.dns1}`,
+          `  Secondary DNS: ${a.dns2}`,
+        ]),
     'Mail configuration:',
     `  Destination mail server: ${a.finalServer}`,
     `  Fetchmail or SMTP: ${a.mode}`,
@@ -261,7 +404,12 @@ export function reviewLines(a: Answers): string[] {
   );
   if (a.mode === 'smtp' && !a.exchange) lines.push(`  Verify recipients at the final server: ${yn(a.verifyRecipients)}`);
   if (a.exchange) {
-    lines.push(`  Exchange server: ${a.ldapServer}`, `  Active Directory user: ${a.ldapUser}`, `  Active Directory pw: ${mask(a.ldapPassword)}`, `  Active Directory base DN: ${a.ldapBaseDn}`);
+    lines.push(
+      `  Exchange server: ${a.ldapServer}`,
+      `  Active Directory user: ${a.ldapUser}`,
+      `  Active Directory pw: ${mask(a.ldapPassword)}`,
+      `  Active Directory base DN: ${a.ldapBaseDn}`,
+    );
   }
   return lines;
 }

@@ -29,7 +29,7 @@ function inNetwork(address: string, network: string): boolean {
   if (!match) return false;
   const bits = Number(match[2] ?? 32);
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((ipv4ToInt(address) & mask) >>> 0) === ((ipv4ToInt(match[1]!) & mask) >>> 0);
+  return (ipv4ToInt(address) & mask) >>> 0 === (ipv4ToInt(match[1]!) & mask) >>> 0;
 }
 
 export function outsideClient(mynetworks: string): string | undefined {
@@ -39,7 +39,11 @@ export function outsideClient(mynetworks: string): string | undefined {
 
 /** A domain that is neither ours nor below one of ours (relay_domains, mydestination). */
 export function foreignDomain(ourDomains: string): string {
-  const ours = ourDomains.toLowerCase().split(/[\s,]+/).filter(Boolean).map((d) => d.replace(/^\./, ''));
+  const ours = ourDomains
+    .toLowerCase()
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((d) => d.replace(/^\./, ''));
   return FOREIGN_DOMAINS.find((domain) => !ours.some((d) => domain === d || domain.endsWith(`.${d}`)))!;
 }
 
@@ -108,7 +112,12 @@ export interface RelaySelfTestOptions {
  */
 export async function relaySelfTest(options: RelaySelfTestOptions): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const [queueDir, mynetworks, relayDomains, mydestination] = await postconf(options.configDir, ['queue_directory', 'mynetworks', 'relay_domains', 'mydestination']);
+  const [queueDir, mynetworks, relayDomains, mydestination] = await postconf(options.configDir, [
+    'queue_directory',
+    'mynetworks',
+    'relay_domains',
+    'mydestination',
+  ]);
   const client = outsideClient(mynetworks!);
   if (!client) return `not run: the allowed networks you confirmed (${mynetworks}) include every address tried; Postfix relays for them all`;
   const recipient = `relay-self-test@${foreignDomain(`${relayDomains} ${mydestination}`)}`;
@@ -135,8 +144,11 @@ export async function relaySelfTest(options: RelaySelfTestOptions): Promise<stri
     const answer = await reply();
     const said = `${answer.code} ${answer.text.replace(`<${recipient}>: `, '')}`;
     if (answer.code >= 500) return `${client} to ${recipient}: ${said}`;
-    if (answer.code < 400) throw new OpenRelayError(`OPEN RELAY: Postfix accepted mail from ${client}, outside the allowed networks, for ${recipient}: ${said}`);
-    throw new OpenRelayError(`Postfix did not refuse for good mail from ${client}, outside the allowed networks, for ${recipient}: ${said} (a relay attempt must get 5xx)`);
+    if (answer.code < 400)
+      throw new OpenRelayError(`OPEN RELAY: Postfix accepted mail from ${client}, outside the allowed networks, for ${recipient}: ${said}`);
+    throw new OpenRelayError(
+      `Postfix did not refuse for good mail from ${client}, outside the allowed networks, for ${recipient}: ${said} (a relay attempt must get 5xx)`,
+    );
   } finally {
     socket.end('QUIT\r\n');
     setTimeout(() => socket.destroy(), 1000).unref();

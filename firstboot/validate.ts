@@ -5,10 +5,12 @@ import { ipv4ToInt } from '../runtime/net/ipv4.js';
 
 export type Check = (value: string) => string | null;
 
-export const required = (what: string): Check => (v) => (v.trim() === '' ? `Enter ${what}.` : null);
+export const required =
+  (what: string): Check =>
+  (v) =>
+    v.trim() === '' ? `Enter ${what}.` : null;
 
-export const fqdn: Check = (v) =>
-  HOSTNAME_RE.test(v) && v.includes('.') ? null : 'Enter a fully qualified name with a domain, like mailfilter.company.com.';
+export const fqdn: Check = (v) => (HOSTNAME_RE.test(v) && v.includes('.') ? null : 'Enter a fully qualified name with a domain, like mailfilter.company.com.');
 
 export const ipv4: Check = (v) => (isIPv4(v) ? null : 'Enter an IPv4 address like 192.168.100.10.');
 
@@ -26,13 +28,16 @@ export const hostAddress: Check = (v) => {
 
 export const netmask: Check = (v) => {
   if (!isIPv4(v)) return 'Enter a subnet mask like 255.255.255.0.';
-  const bits = v.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  const bits = v
+    .split('.')
+    .map((o) => Number(o).toString(2).padStart(8, '0'))
+    .join('');
   return /^1+0*$/.test(bits) ? null : 'That is not a subnet mask: its ones must come first (like 255.255.255.0).';
 };
 
 export function inSubnet(address: string, other: string, mask: string): boolean {
   const m = ipv4ToInt(mask);
-  return ((ipv4ToInt(address) & m) >>> 0) === ((ipv4ToInt(other) & m) >>> 0);
+  return (ipv4ToInt(address) & m) >>> 0 === (ipv4ToInt(other) & m) >>> 0;
 }
 
 export const domain: Check = (v) => (DOMAIN_RE.test(v) ? null : 'Enter a domain like company.com.');
@@ -70,15 +75,19 @@ export function wideNetworks(cidrs: string[]): string[] {
 
 export const yesNo: Check = (v) => (/^(y|yes|n|no)$/i.test(v) ? null : 'Answer yes or no.');
 
-export const oneOfWords = (words: readonly string[]): Check => (v) =>
-  words.some((w) => w.toLowerCase() === v.toLowerCase()) ? null : `Answer one of: ${words.join(', ')}.`;
+export const oneOfWords =
+  (words: readonly string[]): Check =>
+  (v) =>
+    words.some((w) => w.toLowerCase() === v.toLowerCase()) ? null : `Answer one of: ${words.join(', ')}.`;
 
-export const number = (min: number, max: number, integer = false): Check => (v) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) return 'Enter a number.';
-  if (integer && !Number.isInteger(n)) return 'Enter a whole number.';
-  return n < min || n > max ? `Enter a number from ${min} to ${max}.` : null;
-};
+export const number =
+  (min: number, max: number, integer = false): Check =>
+  (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) return 'Enter a number.';
+    if (integer && !Number.isInteger(n)) return 'Enter a whole number.';
+    return n < min || n > max ? `Enter a number from ${min} to ${max}.` : null;
+  };
 
 const RDN = /^[A-Za-z][A-Za-z0-9-]*=(?:[^,+"\\<>;=]|\\.)+$/;
 
@@ -91,7 +100,10 @@ export const dnOrUserAtDomain: Check = (v) =>
   isEmailAddress(v) || distinguishedName(v) === null ? null : 'Enter an LDAP DN or user@domain (like sync@company.local).';
 
 export function splitList(v: string): string[] {
-  return v.split(/[,\s]+/).map((s) => s.trim().replace(/^'|'$/g, '')).filter(Boolean);
+  return v
+    .split(/[,\s]+/)
+    .map((s) => s.trim().replace(/^'|'$/g, ''))
+    .filter(Boolean);
 }
 
 export function isYes(v: string): boolean {

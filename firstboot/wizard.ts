@@ -36,7 +36,10 @@ export class Wizard {
   private reviewing = false;
   done = false;
 
-  constructor(readonly answers: Answers, private readonly validateAll: (a: Answers) => string | null = () => null) {
+  constructor(
+    readonly answers: Answers,
+    private readonly validateAll: (a: Answers) => string | null = () => null,
+  ) {
     this.index = this.firstVisibleFrom(0);
   }
 
@@ -61,9 +64,20 @@ export class Wizard {
 
   screen(): WizardScreen {
     const steps = this.stepIndexes();
-    if (this.done) return { kind: 'done', section: '', step: steps.length, steps: steps.length, help: '', prompt: '', defaultShown: '', secret: false, review: [] };
+    if (this.done)
+      return { kind: 'done', section: '', step: steps.length, steps: steps.length, help: '', prompt: '', defaultShown: '', secret: false, review: [] };
     if (this.reviewing || !this.question) {
-      return { kind: 'review', section: 'Review', step: steps.length, steps: steps.length, help: '', prompt: 'Configuration OK? (Yes/No)', defaultShown: 'Yes', secret: false, review: reviewLines(this.answers) };
+      return {
+        kind: 'review',
+        section: 'Review',
+        step: steps.length,
+        steps: steps.length,
+        help: '',
+        prompt: 'Configuration OK? (Yes/No)',
+        defaultShown: 'Yes',
+        secret: false,
+        review: reviewLines(this.answers),
+      };
     }
     const q = this.question;
     const inAccounts = q.id === ACCOUNTS_QUESTION_ID;
@@ -75,7 +89,7 @@ export class Wizard {
       section: q.section,
       step: steps.indexOf(this.index) + 1,
       steps: steps.length,
-      help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : q.help ?? extraHelp(q.id),
+      help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : (q.help ?? extraHelp(q.id)),
       prompt: inAccounts ? ACCOUNT_PROMPTS[this.accountPhase] : q.prompt,
       defaultShown: secret && defaultValue ? '********' : defaultValue,
       secret,
@@ -199,7 +213,10 @@ export class Wizard {
   previousSection(): void {
     const section = this.reviewing || !this.question ? SECTIONS[SECTIONS.length - 1] : this.question.section;
     const sectionIndex = SECTIONS.indexOf(section as (typeof SECTIONS)[number]);
-    const target = this.question && QUESTIONS.findIndex((q, i) => i < this.index && q.section === section && this.visible(i)) === -1 ? SECTIONS[Math.max(0, sectionIndex - 1)] : section;
+    const target =
+      this.question && QUESTIONS.findIndex((q, i) => i < this.index && q.section === section && this.visible(i)) === -1
+        ? SECTIONS[Math.max(0, sectionIndex - 1)]
+        : section;
     const first = QUESTIONS.findIndex((q, i) => q.section === target && this.visible(i));
     if (first >= 0) {
       this.reviewing = false;

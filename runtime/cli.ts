@@ -44,8 +44,14 @@ function readConfig(given: string | undefined): AppConfig {
 
 // `-c` is the manual's `directory-sync -c` (redraw directory users); the config has only --config.
 const OPTIONS = {
-  answers: { type: 'string' }, 'no-restart': { type: 'boolean' }, once: { type: 'boolean' }, force: { type: 'boolean' },
-  clear: { type: 'boolean', short: 'c' }, config: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  answers: { type: 'string' },
+  'no-restart': { type: 'boolean' },
+  once: { type: 'boolean' },
+  force: { type: 'boolean' },
+  clear: { type: 'boolean', short: 'c' },
+  config: { type: 'string' },
+  root: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Unknown options are refused by parseArgs; an option given twice is refused here, not silently overridden. */
@@ -69,7 +75,10 @@ function onSignals(stop: () => Promise<void>): void {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
-      stop().then(() => process.exit(0), () => process.exit(1));
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
 }
@@ -113,7 +122,9 @@ async function main(argv: string[]): Promise<number> {
       const accounts = config.viewer.enabled ? await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours) : null;
       try {
         const report = await syncDirectory(config, accounts, { clear: values.clear === true }, logger('directory'));
-        console.log(`${report.addresses} addresses from ${report.entries} directory entries written to ${report.mapPath}; ${report.usersCreated} viewer users created${values.clear ? `, ${report.usersCleared} redrawn` : ''}.`);
+        console.log(
+          `${report.addresses} addresses from ${report.entries} directory entries written to ${report.mapPath}; ${report.usersCreated} viewer users created${values.clear ? `, ${report.usersCleared} redrawn` : ''}.`,
+        );
       } finally {
         accounts?.close();
       }
@@ -135,7 +146,9 @@ async function main(argv: string[]): Promise<number> {
       try {
         const reports = await runDigests(services, logger('digest'), { force: values.force === true });
         const sent = reports.filter((r) => r.outcome === 'sent');
-        console.log(`${sent.length} digest(s) sent, ${reports.filter((r) => r.outcome === 'failed').length} failed, ${reports.length - sent.length} user(s) with nothing due or nothing held.`);
+        console.log(
+          `${sent.length} digest(s) sent, ${reports.filter((r) => r.outcome === 'failed').length} failed, ${reports.length - sent.length} user(s) with nothing due or nothing held.`,
+        );
         return reports.some((r) => r.outcome === 'failed') ? 1 : 0;
       } finally {
         services.close();
@@ -195,7 +208,8 @@ main(process.argv.slice(2)).then(
   },
   (err: Error) => {
     if (err instanceof ConfigError) console.error(err.message);
-    else if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) console.error(`mailfilter: ${err.message}\n\n${USAGE}`);
+    else if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))
+      console.error(`mailfilter: ${err.message}\n\n${USAGE}`);
     else console.error(`mailfilter: ${err.message}`);
     process.exitCode = 1;
   },

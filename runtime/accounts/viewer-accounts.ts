@@ -43,13 +43,20 @@ interface SessionRow {
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 export class AddressTakenError extends Error {
-  constructor(readonly address: string, readonly owner: string) {
+  constructor(
+    readonly address: string,
+    readonly owner: string,
+  ) {
     super(`${address} already belongs to ${owner}`);
   }
 }
 
 export class ViewerAccounts {
-  private constructor(readonly db: Database.Database, private readonly sessionMs: number, private readonly sessionMaxMs: number) {}
+  private constructor(
+    readonly db: Database.Database,
+    private readonly sessionMs: number,
+    private readonly sessionMaxMs: number,
+  ) {}
 
   /**
    * Opens the database; a new one gets vadmin with the manual's initial password, to be changed.
@@ -58,7 +65,8 @@ export class ViewerAccounts {
   static async open(dataDir: string, sessionHours: number, sessionMaxHours = 24): Promise<ViewerAccounts> {
     const accounts = new ViewerAccounts(openViewerDatabase(dataDir), sessionHours * 3600_000, sessionMaxHours * 3600_000);
     if (!accounts.findByName(ADMIN_USER)) {
-      accounts.db.prepare("INSERT INTO users (username, password_hash, source, is_admin, must_change_password) VALUES (?, ?, 'local', 1, 1)")
+      accounts.db
+        .prepare("INSERT INTO users (username, password_hash, source, is_admin, must_change_password) VALUES (?, ?, 'local', 1, 1)")
         .run(ADMIN_USER, await hashPassword(INITIAL_ADMIN_PASSWORD));
     }
     return accounts;
@@ -69,8 +77,18 @@ export class ViewerAccounts {
   }
 
   private toUser(row: UserRow): ViewerUser {
-    const addresses = this.db.prepare<[number], { address: string }>('SELECT address FROM addresses WHERE user_id = ? ORDER BY address').all(row.id).map((a) => a.address);
-    return { id: row.id, username: row.username, source: row.source, isAdmin: row.is_admin === 1, mustChangePassword: row.must_change_password === 1, addresses };
+    const addresses = this.db
+      .prepare<[number], { address: string }>('SELECT address FROM addresses WHERE user_id = ? ORDER BY address')
+      .all(row.id)
+      .map((a) => a.address);
+    return {
+      id: row.id,
+      username: row.username,
+      source: row.source,
+      isAdmin: row.is_admin === 1,
+      mustChangePassword: row.must_change_password === 1,
+      addresses,
+    };
   }
 
   findByName(username: string): (ViewerUser & { passwordHash: string | null }) | undefined {
@@ -91,12 +109,17 @@ export class ViewerAccounts {
 
   /** The user an address belongs to (directory logins by e-mail address). */
   findByAddress(address: string): ViewerUser | undefined {
-    const row = this.db.prepare<[string], UserRow>('SELECT u.* FROM users u JOIN addresses a ON a.user_id = u.id WHERE a.address = ?').get(address.toLowerCase());
+    const row = this.db
+      .prepare<[string], UserRow>('SELECT u.* FROM users u JOIN addresses a ON a.user_id = u.id WHERE a.address = ?')
+      .get(address.toLowerCase());
     return row ? this.toUser(row) : undefined;
   }
 
   list(): ViewerUser[] {
-    return this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY is_admin DESC, username').all().map((row) => this.toUser(row));
+    return this.db
+      .prepare<[], UserRow>('SELECT * FROM users ORDER BY is_admin DESC, username')
+      .all()
+      .map((row) => this.toUser(row));
   }
 
   async create(input: { username: string; password: string; source: 'local'; addresses: string[] }): Promise<ViewerUser> {
@@ -130,7 +153,9 @@ export class ViewerAccounts {
   private assignAddresses(userId: number, addresses: string[]): void {
     const wanted = [...new Set(addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
     for (const address of wanted) {
-      const owner = this.db.prepare<[string], { username: string; id: number }>('SELECT u.username, u.id FROM addresses a JOIN users u ON u.id = a.user_id WHERE a.address = ?').get(address);
+      const owner = this.db
+        .prepare<[string], { username: string; id: number }>('SELECT u.username, u.id FROM addresses a JOIN users u ON u.id = a.user_id WHERE a.address = ?')
+        .get(address);
       if (owner && owner.id !== userId) throw new AddressTakenError(address, owner.username);
     }
     this.db.prepare('DELETE FROM addresses WHERE user_id = ?').run(userId);
@@ -151,14 +176,18 @@ export class ViewerAccounts {
     const csrfToken = randomBytes(32).toString('base64url');
     const now = Date.now();
     this.db.prepare('DELETE FROM sessions WHERE expires_at < ? OR created_at < ?').run(now, now - this.sessionMaxMs);
-    this.db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, created_at) VALUES (?, ?, ?, ?, ?)').run(sha256(token), userId, csrfToken, now + this.sessionMs, now);
+    this.db
+      .prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(sha256(token), userId, csrfToken, now + this.sessionMs, now);
     return { token, csrfToken };
   }
 
   /** The session for a cookie value, extended on use up to its absolute end; undefined when unknown or over. */
   session(token: string | undefined, now = Date.now()): Session | undefined {
     if (!token) return undefined;
-    const row = this.db.prepare<[string], SessionRow>('SELECT user_id, csrf_token, expires_at, created_at FROM sessions WHERE token_hash = ?').get(sha256(token));
+    const row = this.db
+      .prepare<[string], SessionRow>('SELECT user_id, csrf_token, expires_at, created_at FROM sessions WHERE token_hash = ?')
+      .get(sha256(token));
     if (!row || row.expires_at < now || row.created_at + this.sessionMaxMs < now) return undefined;
     const user = this.get(row.user_id);
     if (!user) return undefined;
@@ -176,7 +205,10 @@ export class ViewerAccounts {
 
   /** When the failed (or still running) password checks under `key` since `since` happened, oldest first. */
   failureTimes(key: string, since: number): number[] {
-    return this.db.prepare<[string, number], { at: number }>('SELECT at FROM failed_logins WHERE key = ? AND at > ? ORDER BY at').all(key, since).map((r) => r.at);
+    return this.db
+      .prepare<[string, number], { at: number }>('SELECT at FROM failed_logins WHERE key = ? AND at > ? ORDER BY at')
+      .all(key, since)
+      .map((r) => r.at);
   }
 
   /** Counts an attempt as failed until told otherwise; the row id undoes it (forgetFailure). */

@@ -9,5 +9,11 @@ export function messageViewed(services: ActionDeps, actor: Actor, entry: Quarant
 }
 
 export function messageDownloaded(services: ActionDeps, actor: Actor, entry: QuarantineEntry): void {
-  services.audit.record({ actor: actor.user.username, action: 'download', messageId: entry.id, detail: entry.reason === 'VIRUS' ? `${entry.detail}; virus download confirmed` : '', client: actor.client });
+  services.audit.record({
+    actor: actor.user.username,
+    action: 'download',
+    messageId: entry.id,
+    detail: entry.reason === 'VIRUS' ? `${entry.detail}; virus download confirmed` : '',
+    client: actor.client,
+  });
 }

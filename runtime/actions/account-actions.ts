@@ -46,12 +46,22 @@ export async function changeOwnPassword(services: ActionDeps, actor: Actor, pass
 export async function setUserPassword(services: ActionDeps, admin: Actor, user: ViewerUser, password: string): Promise<void> {
   await services.accounts.setPassword(user.id, password);
   services.accounts.endSessionsOf(user.id);
-  services.audit.record({ actor: admin.user.username, action: 'password-change', detail: `${user.username}'s password set; their sessions ended`, client: admin.client });
+  services.audit.record({
+    actor: admin.user.username,
+    action: 'password-change',
+    detail: `${user.username}'s password set; their sessions ended`,
+    client: admin.client,
+  });
 }
 
 export async function createUser(services: ActionDeps, admin: Actor, input: { username: string; password: string; addresses: string[] }): Promise<ViewerUser> {
   const user = await services.accounts.create({ ...input, source: 'local' });
-  services.audit.record({ actor: admin.user.username, action: 'user-create', detail: `${user.username} for ${user.addresses.join(', ') || 'no address'}`, client: admin.client });
+  services.audit.record({
+    actor: admin.user.username,
+    action: 'user-create',
+    detail: `${user.username} for ${user.addresses.join(', ') || 'no address'}`,
+    client: admin.client,
+  });
   return user;
 }
 
@@ -59,7 +69,12 @@ export function deleteUser(services: ActionDeps, admin: Actor, userId: number): 
   const user = services.accounts.get(userId);
   if (!user || user.isAdmin) return;
   services.accounts.delete(user.id);
-  services.audit.record({ actor: admin.user.username, action: 'user-delete', detail: `${user.username} (${user.source}) with ${user.addresses.join(', ') || 'no address'}`, client: admin.client });
+  services.audit.record({
+    actor: admin.user.username,
+    action: 'user-delete',
+    detail: `${user.username} (${user.source}) with ${user.addresses.join(', ') || 'no address'}`,
+    client: admin.client,
+  });
 }
 
 export interface UserChanges {

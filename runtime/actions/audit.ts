@@ -44,7 +44,8 @@ export class AuditLog {
   constructor(private readonly db: Database.Database) {}
 
   record(input: AuditInput): void {
-    this.db.prepare('INSERT INTO audit (at, actor, action, message_id, detail, client) VALUES (?, ?, ?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT INTO audit (at, actor, action, message_id, detail, client) VALUES (?, ?, ?, ?, ?, ?)')
       .run(Date.now(), input.actor, input.action, input.messageId ?? '', (input.detail ?? '').slice(0, 1000), input.client);
   }
 
@@ -67,12 +68,17 @@ export class AuditLog {
   /** Newest first; `search` narrows to a message id, an actor or an action. */
   list(options: { limit: number; offset: number; search?: string }): AuditRecord[] {
     const where = options.search ? SEARCH : '';
-    return this.db.prepare<[Record<string, unknown>], AuditRow>(`SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`)
+    return this.db
+      .prepare<[Record<string, unknown>], AuditRow>(
+        `SELECT id, at, actor, action, message_id, detail, client FROM audit ${where} ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`,
+      )
       .all({ limit: options.limit, offset: options.offset, ...(options.search ? { q: options.search } : {}) })
       .map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, messageId: r.message_id, detail: r.detail, client: r.client }));
   }
 
   count(search?: string): number {
-    return this.db.prepare<[Record<string, unknown>], { n: number }>(`SELECT COUNT(*) AS n FROM audit ${search ? SEARCH : ''}`).get(search ? { q: search } : {})!.n;
+    return this.db
+      .prepare<[Record<string, unknown>], { n: number }>(`SELECT COUNT(*) AS n FROM audit ${search ? SEARCH : ''}`)
+      .get(search ? { q: search } : {})!.n;
   }
 }

@@ -4,11 +4,24 @@
 import type { QuarantineEntry } from '../quarantine/store.js';
 import { logger } from '../log.js';
 import type { ActionDeps } from './services.js';
-import { ActionFailed, allowSender, blockSender, recipientsFor, release, remove, type ActionOutcome, type ActionResult, type Actor } from './quarantine-actions.js';
+import {
+  ActionFailed,
+  allowSender,
+  blockSender,
+  recipientsFor,
+  release,
+  remove,
+  type ActionOutcome,
+  type ActionResult,
+  type Actor,
+} from './quarantine-actions.js';
 
 const log = logger('actions');
 
-export const BULK_ACTIONS = { release, allow: allowSender, block: blockSender, delete: remove } satisfies Record<string, (services: ActionDeps, actor: Actor, entry: QuarantineEntry) => Promise<ActionResult>>;
+export const BULK_ACTIONS = { release, allow: allowSender, block: blockSender, delete: remove } satisfies Record<
+  string,
+  (services: ActionDeps, actor: Actor, entry: QuarantineEntry) => Promise<ActionResult>
+>;
 export type BulkAction = keyof typeof BULK_ACTIONS;
 
 export const isBulkAction = (value: string | undefined): value is BulkAction => value !== undefined && Object.hasOwn(BULK_ACTIONS, value);
@@ -51,7 +64,12 @@ export async function applyToMessages(services: ActionDeps, actor: Actor, action
       items.push({ id, entry, outcome: result.outcome, text: result.text });
     } catch (err) {
       if (!(err instanceof ActionFailed)) log.error('bulk action failed', { action, id, error: (err as Error).message });
-      items.push({ id, entry, outcome: 'failed', text: err instanceof ActionFailed ? err.message : 'Something went wrong on the appliance; the details are in its log.' });
+      items.push({
+        id,
+        entry,
+        outcome: 'failed',
+        text: err instanceof ActionFailed ? err.message : 'Something went wrong on the appliance; the details are in its log.',
+      });
     }
   }
   return items;
@@ -61,7 +79,12 @@ export async function applyToMessages(services: ActionDeps, actor: Actor, action
 export async function deleteAllOwn(services: ActionDeps, actor: Actor): Promise<number> {
   const entries = services.store.list({ addresses: actor.user.addresses, limit: 1_000_000 });
   for (const entry of entries) await remove(services, actor, entry);
-  services.audit.record({ actor: actor.user.username, action: 'delete-all', detail: `${entries.length} message(s) for ${actor.user.addresses.join(', ')}`, client: actor.client });
+  services.audit.record({
+    actor: actor.user.username,
+    action: 'delete-all',
+    detail: `${entries.length} message(s) for ${actor.user.addresses.join(', ')}`,
+    client: actor.client,
+  });
   return entries.length;
 }
 

@@ -5,11 +5,15 @@ import type { ActionDeps } from './services.js';
 import type { Actor } from './quarantine-actions.js';
 import { utcDay } from '../time/utc.js';
 
-
 /** Adds a checked pattern to the actor's list: their own, or the global one for the administrator. */
 export function addListEntry(services: ActionDeps, actor: Actor, input: { kind: ListKind; pattern: string; expiresAt: number | null }): ListEntry {
   const entry = services.lists.add({ ownerId: listOwnerOf(actor.user), ...input, createdBy: actor.user.username });
-  services.audit.record({ actor: actor.user.username, action: 'list-add', detail: `${entry.pattern} on ${listNameOf(entry)} ${entry.kind} list${input.expiresAt ? ` until ${utcDay(input.expiresAt)}` : ''}`, client: actor.client });
+  services.audit.record({
+    actor: actor.user.username,
+    action: 'list-add',
+    detail: `${entry.pattern} on ${listNameOf(entry)} ${entry.kind} list${input.expiresAt ? ` until ${utcDay(input.expiresAt)}` : ''}`,
+    client: actor.client,
+  });
   return entry;
 }
 
@@ -18,6 +22,11 @@ export function removeListEntry(services: ActionDeps, actor: Actor, entryId: num
   const entry = services.lists.get(entryId);
   if (!entry || (!actor.user.isAdmin && entry.ownerId !== actor.user.id)) return undefined;
   services.lists.remove(entry.id);
-  services.audit.record({ actor: actor.user.username, action: 'list-remove', detail: `${entry.pattern} off ${listNameOf(entry)} ${entry.kind} list`, client: actor.client });
+  services.audit.record({
+    actor: actor.user.username,
+    action: 'list-remove',
+    detail: `${entry.pattern} off ${listNameOf(entry)} ${entry.kind} list`,
+    client: actor.client,
+  });
   return entry;
 }

@@ -69,7 +69,9 @@ export const RELEASABLE = (entry: QuarantineEntry) => (entry.reason as string) !
 
 async function deliverRelease(services: ActionDeps, entry: QuarantineEntry, recipients: string[], by: string): Promise<void> {
   if (!RELEASABLE(entry)) {
-    throw new ActionFailed(`Postfix refused this message (${entry.detail}), so it was never scanned and cannot be released. Download it to look at it, or ask the sender to send it again.`);
+    throw new ActionFailed(
+      `Postfix refused this message (${entry.detail}), so it was never scanned and cannot be released. Download it to look at it, or ask the sender to send it again.`,
+    );
   }
   const outcomes = await releaseMessage(services.store, entry, recipients, services.reinjector, by);
   const failed = outcomes.filter((o) => o.code >= 300);
@@ -84,16 +86,31 @@ export async function release(services: ActionDeps, actor: Actor, entry: Quarant
     const { isNew } = services.requests.request(entry.id, actor.user.id, own);
     if (isNew) {
       const told = await tellAdministrator(services, actor, entry, own);
-      services.audit.record({ actor: actorName(actor), action: 'request', messageId: entry.id, detail: `${entry.reason}: ${entry.detail}; for ${own.join(', ')}${told}`, client: actor.client });
+      services.audit.record({
+        actor: actorName(actor),
+        action: 'request',
+        messageId: entry.id,
+        detail: `${entry.reason}: ${entry.detail}; for ${own.join(', ')}${told}`,
+        client: actor.client,
+      });
     }
-    return { outcome: 'requested', text: `Messages quarantined as ${entry.reason} are released by the administrator. Your request was sent; you will get an e-mail when it is decided.` };
+    return {
+      outcome: 'requested',
+      text: `Messages quarantined as ${entry.reason} are released by the administrator. Your request was sent; you will get an e-mail when it is decided.`,
+    };
   }
   // Each recipient's copy is released once; another copy only when the user said so.
   const waiting = notReleasedTo(entry, own);
   const recipients = waiting.length > 0 ? waiting : options.again ? own : [];
   if (recipients.length === 0) return { outcome: 'already-released', text: `This message was already released to ${own.join(', ')}.` };
   await deliverRelease(services, entry, recipients, actorName(actor));
-  services.audit.record({ actor: actorName(actor), action: 'release', messageId: entry.id, detail: `to ${recipients.join(', ')}${waiting.length === 0 ? ' (another copy, confirmed)' : ''}`, client: actor.client });
+  services.audit.record({
+    actor: actorName(actor),
+    action: 'release',
+    messageId: entry.id,
+    detail: `to ${recipients.join(', ')}${waiting.length === 0 ? ' (another copy, confirmed)' : ''}`,
+    client: actor.client,
+  });
   return { outcome: 'released', text: 'Released: the message is on its way.' };
 }
 
@@ -108,9 +125,14 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
     learned = `not learned: ${(err as Error).message}`;
   }
   const sender = listSenderOf(entry);
-  const allowed = sender ? services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) }) : null;
+  const allowed = sender
+    ? services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) })
+    : null;
   services.audit.record({
-    actor: actorName(actor), action: 'not-spam', messageId: entry.id, client: actor.client,
+    actor: actorName(actor),
+    action: 'not-spam',
+    messageId: entry.id,
+    client: actor.client,
     detail: `${released.outcome}; ${learned}; ${allowed ? `${allowed.pattern} added to ${listNameOf(allowed)} allow list` : 'no sender address to allow'}`,
   });
   return { outcome: 'not-spam', text: `${released.text} ${allowed ? `Mail from ${allowed.pattern} will no longer be treated as spam.` : ''}`.trim() };
@@ -121,7 +143,13 @@ export async function blockSender(services: ActionDeps, actor: Actor, entry: Qua
   if (!sender) throw new ActionFailed('This message has no sender address to block.');
   const blocked = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
   await removeFor(services, actor, entry);
-  services.audit.record({ actor: actorName(actor), action: 'block-sender', messageId: entry.id, detail: `${blocked.pattern} added to ${listNameOf(blocked)} block list; message deleted`, client: actor.client });
+  services.audit.record({
+    actor: actorName(actor),
+    action: 'block-sender',
+    messageId: entry.id,
+    detail: `${blocked.pattern} added to ${listNameOf(blocked)} block list; message deleted`,
+    client: actor.client,
+  });
   return { outcome: 'blocked', text: `Mail from ${blocked.pattern} will be discarded from now on. This message was deleted.` };
 }
 
@@ -135,7 +163,13 @@ export async function allowSender(services: ActionDeps, actor: Actor, entry: Qua
   if (!sender) throw new ActionFailed('This message has no sender address to allow.');
   const released = await release(services, actor, entry, options);
   const allowed = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
-  services.audit.record({ actor: actorName(actor), action: 'allow-sender', messageId: entry.id, detail: `${released.outcome}; ${allowed.pattern} added to ${listNameOf(allowed)} allow list`, client: actor.client });
+  services.audit.record({
+    actor: actorName(actor),
+    action: 'allow-sender',
+    messageId: entry.id,
+    detail: `${released.outcome}; ${allowed.pattern} added to ${listNameOf(allowed)} allow list`,
+    client: actor.client,
+  });
   return { outcome: released.outcome, text: `${released.text} Mail from ${allowed.pattern} will no longer be treated as spam.` };
 }
 
@@ -146,7 +180,13 @@ async function removeFor(services: ActionDeps, actor: Actor, entry: QuarantineEn
 
 export async function remove(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
   await removeFor(services, actor, entry);
-  services.audit.record({ actor: actorName(actor), action: 'delete', messageId: entry.id, detail: actor.user.isAdmin ? 'whole message' : `for ${recipientsFor(actor.user, entry).join(', ')}`, client: actor.client });
+  services.audit.record({
+    actor: actorName(actor),
+    action: 'delete',
+    messageId: entry.id,
+    detail: actor.user.isAdmin ? 'whole message' : `for ${recipientsFor(actor.user, entry).join(', ')}`,
+    client: actor.client,
+  });
   return { outcome: 'deleted', text: 'Deleted.' };
 }
 
@@ -158,7 +198,9 @@ async function sendNotice(services: ActionDeps, to: string[], subject: string, t
     subject,
     text,
     headers: { 'Auto-Submitted': 'auto-generated' },
-  }).compile().build();
+  })
+    .compile()
+    .build();
   const outcomes = await services.reinjector.send('', to, Readable.from([raw]));
   if (outcomes.every((o) => o.code >= 300)) throw new Error(outcomes[0]?.response ?? 'no answer');
 }
@@ -176,9 +218,13 @@ async function tellAdministrator(services: ActionDeps, actor: Actor, entry: Quar
   const to = services.config.viewer.adminEmail;
   if (!to) return '';
   try {
-    await sendNotice(services, [to], `Release request from ${actor.user.username}: ${subjectShown(entry)}`,
+    await sendNotice(
+      services,
+      [to],
+      `Release request from ${actor.user.username}: ${subjectShown(entry)}`,
       `${actor.user.username} asks for the message "${subjectShown(entry)}" from ${senderShown(entry)} to be released to ${recipients.join(', ')}.\n` +
-      `It was quarantined as ${entry.reason}: ${entry.detail}\n\nApprove or deny it at ${viewerBaseUrl(services.config)}/admin/requests\n`);
+        `It was quarantined as ${entry.reason}: ${entry.detail}\n\nApprove or deny it at ${viewerBaseUrl(services.config)}/admin/requests\n`,
+    );
     return `; ${to} told`;
   } catch (err) {
     return `; ${to} not told: ${(err as Error).message}`;
@@ -205,12 +251,21 @@ export async function decideRequest(services: ActionDeps, admin: Actor, requestI
   } catch (err) {
     told = `${request.username} not told: ${(err as Error).message}`;
   }
-  services.audit.record({ actor: admin.user.username, action: approve ? 'approve' : 'deny', messageId: request.messageId, detail: `request ${request.id} of ${request.username} for ${request.recipients.join(', ')}; ${told}`, client: admin.client });
+  services.audit.record({
+    actor: admin.user.username,
+    action: approve ? 'approve' : 'deny',
+    messageId: request.messageId,
+    detail: `request ${request.id} of ${request.username} for ${request.recipients.join(', ')}; ${told}`,
+    client: admin.client,
+  });
   return approve ? `Approved: the message was released to ${request.recipients.join(', ')}.` : 'Denied: the message stays in the quarantine.';
 }
 
 /** The actions on one message, by the name the viewer's buttons and the digest links use. */
-export const MESSAGE_ACTIONS: Record<LinkAction, (services: ActionDeps, actor: Actor, entry: QuarantineEntry, options?: ActionOptions) => Promise<ActionResult>> = {
+export const MESSAGE_ACTIONS: Record<
+  LinkAction,
+  (services: ActionDeps, actor: Actor, entry: QuarantineEntry, options?: ActionOptions) => Promise<ActionResult>
+> = {
   release,
   'not-spam': notSpam,
   'block-sender': blockSender,

@@ -30,8 +30,15 @@ interface RequestRow {
 }
 
 const toRequest = (r: RequestRow): ReleaseRequest => ({
-  id: r.id, messageId: r.message_id, userId: r.user_id, username: r.username, recipients: r.recipients.split(' ').filter(Boolean),
-  requestedAt: r.requested_at, status: r.status, decidedBy: r.decided_by, decidedAt: r.decided_at,
+  id: r.id,
+  messageId: r.message_id,
+  userId: r.user_id,
+  username: r.username,
+  recipients: r.recipients.split(' ').filter(Boolean),
+  requestedAt: r.requested_at,
+  status: r.status,
+  decidedBy: r.decided_by,
+  decidedAt: r.decided_at,
 });
 
 const SELECT = 'SELECT r.*, u.username FROM release_requests r JOIN users u ON u.id = r.user_id';
@@ -41,9 +48,15 @@ export class ReleaseRequests {
 
   /** One open request per user and message: asking twice keeps the first. */
   request(messageId: string, userId: number, recipients: string[]): { request: ReleaseRequest; isNew: boolean } {
-    const open = this.db.prepare<[string, number], RequestRow>(`${SELECT} WHERE r.message_id = ? AND r.user_id = ? AND r.status = 'pending'`).get(messageId, userId);
+    const open = this.db
+      .prepare<[string, number], RequestRow>(`${SELECT} WHERE r.message_id = ? AND r.user_id = ? AND r.status = 'pending'`)
+      .get(messageId, userId);
     if (open) return { request: toRequest(open), isNew: false };
-    const id = Number(this.db.prepare('INSERT INTO release_requests (message_id, user_id, recipients, requested_at) VALUES (?, ?, ?, ?)').run(messageId, userId, recipients.join(' '), Date.now()).lastInsertRowid);
+    const id = Number(
+      this.db
+        .prepare('INSERT INTO release_requests (message_id, user_id, recipients, requested_at) VALUES (?, ?, ?, ?)')
+        .run(messageId, userId, recipients.join(' '), Date.now()).lastInsertRowid,
+    );
     return { request: this.get(id)!, isNew: true };
   }
 
@@ -59,14 +72,21 @@ export class ReleaseRequests {
   /** The newest request of a user for each of these messages, for the status shown beside them. */
   latestFor(userId: number | null, messageIds: string[]): Map<string, ReleaseRequest> {
     if (messageIds.length === 0) return new Map();
-    const rows = this.db.prepare<unknown[], RequestRow>(`${SELECT} WHERE r.message_id IN (${messageIds.map(() => '?').join(',')}) ${userId === null ? '' : 'AND r.user_id = ?'} ORDER BY r.requested_at`)
+    const rows = this.db
+      .prepare<unknown[], RequestRow>(
+        `${SELECT} WHERE r.message_id IN (${messageIds.map(() => '?').join(',')}) ${userId === null ? '' : 'AND r.user_id = ?'} ORDER BY r.requested_at`,
+      )
       .all(...messageIds, ...(userId === null ? [] : [userId]));
     return new Map(rows.map((r) => [r.message_id, toRequest(r)]));
   }
 
   /** Decides a pending request; false when it was already decided (two administrators, one click each). */
   decide(id: number, status: 'approved' | 'denied', by: string): boolean {
-    return this.db.prepare("UPDATE release_requests SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'").run(status, by, Date.now(), id).changes === 1;
+    return (
+      this.db
+        .prepare("UPDATE release_requests SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
+        .run(status, by, Date.now(), id).changes === 1
+    );
   }
 
   /** Puts a request back to pending when the approved release could not be delivered. */

@@ -31,7 +31,12 @@ export type ActionDeps = Omit<ActionServices, 'close'>;
 export async function openActionServices(config: AppConfig): Promise<ActionServices> {
   const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours, config.viewer.sessionMaxHours);
-  const reinjector = createReinjector({ host: config.postfix.reinjectHost, port: config.postfix.reinjectPort, heloName: config.network.hostname, maxConnections: 2 });
+  const reinjector = createReinjector({
+    host: config.postfix.reinjectHost,
+    port: config.postfix.reinjectPort,
+    heloName: config.network.hostname,
+    maxConnections: 2,
+  });
   return assembleActionServices({ config, store, accounts, reinjector });
 }
 
@@ -40,7 +45,10 @@ export function assembleActionServices(parts: Pick<ActionServices, 'config' | 's
   const { config, store, accounts, reinjector } = parts;
   const { db } = accounts;
   return {
-    config, store, accounts, reinjector,
+    config,
+    store,
+    accounts,
+    reinjector,
     lists: new SenderLists(db),
     audit: new AuditLog(db),
     requests: new ReleaseRequests(db),

@@ -6,7 +6,12 @@ import type { AdminSettings, DigestFrequency } from './settings.js';
 
 export function saveAdminSettings(services: ActionDeps, admin: Actor, settings: AdminSettings): void {
   services.settings.saveAdmin(settings);
-  services.audit.record({ actor: admin.user.username, action: 'settings', detail: `digest ${settings.digestFrequency}; users release ${settings.selfRelease.join(', ') || 'nothing'} themselves`, client: admin.client });
+  services.audit.record({
+    actor: admin.user.username,
+    action: 'settings',
+    detail: `digest ${settings.digestFrequency}; users release ${settings.selfRelease.join(', ') || 'nothing'} themselves`,
+    client: admin.client,
+  });
 }
 
 /** A user's own digest frequency; null follows the administrator's default. */

@@ -46,7 +46,9 @@ export class ViewerSettings {
   }
 
   setUserFrequency(userId: number, frequency: DigestFrequency | null): void {
-    this.db.prepare('INSERT INTO digest_state (user_id, frequency) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET frequency = excluded.frequency').run(userId, frequency);
+    this.db
+      .prepare('INSERT INTO digest_state (user_id, frequency) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET frequency = excluded.frequency')
+      .run(userId, frequency);
   }
 
   effectiveFrequency(userId: number): DigestFrequency {
@@ -54,10 +56,14 @@ export class ViewerSettings {
   }
 
   lastDigestAt(userId: number): number | null {
-    return this.db.prepare<[number], { last_sent_at: number | null }>('SELECT last_sent_at FROM digest_state WHERE user_id = ?').get(userId)?.last_sent_at ?? null;
+    return (
+      this.db.prepare<[number], { last_sent_at: number | null }>('SELECT last_sent_at FROM digest_state WHERE user_id = ?').get(userId)?.last_sent_at ?? null
+    );
   }
 
   setLastDigestAt(userId: number, at: number): void {
-    this.db.prepare('INSERT INTO digest_state (user_id, last_sent_at) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last_sent_at = excluded.last_sent_at').run(userId, at);
+    this.db
+      .prepare('INSERT INTO digest_state (user_id, last_sent_at) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last_sent_at = excluded.last_sent_at')
+      .run(userId, at);
   }
 }

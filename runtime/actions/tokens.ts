@@ -18,9 +18,7 @@ export interface ActionClaims {
   nonce: string;
 }
 
-export type TokenCheck =
-  | { ok: true; claims: ActionClaims }
-  | { ok: false; why: 'malformed' | 'tampered' | 'expired'; claims?: ActionClaims };
+export type TokenCheck = { ok: true; claims: ActionClaims } | { ok: false; why: 'malformed' | 'tampered' | 'expired'; claims?: ActionClaims };
 
 const SECRET_FILE = 'action-links.key';
 
@@ -45,8 +43,15 @@ export function loadLinkSecret(viewerDataDir: string): Buffer {
 
 function isClaims(value: unknown): value is ActionClaims {
   const v = value as Record<string, unknown>;
-  return typeof v === 'object' && v !== null && (LINK_ACTIONS as readonly unknown[]).includes(v.action) && typeof v.messageId === 'string'
-    && Number.isInteger(v.userId) && typeof v.expiresAt === 'number' && typeof v.nonce === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (LINK_ACTIONS as readonly unknown[]).includes(v.action) &&
+    typeof v.messageId === 'string' &&
+    Number.isInteger(v.userId) &&
+    typeof v.expiresAt === 'number' &&
+    typeof v.nonce === 'string'
+  );
 }
 
 export class ActionTokens {
@@ -92,7 +97,10 @@ export class UsedTokens {
   /** Marks a token used; false when it already was (two clicks racing: only one acts). */
   use(claims: ActionClaims): boolean {
     this.db.prepare('DELETE FROM used_tokens WHERE expires_at < ?').run(Date.now());
-    return this.db.prepare('INSERT OR IGNORE INTO used_tokens (nonce, used_at, expires_at) VALUES (?, ?, ?)').run(claims.nonce, Date.now(), claims.expiresAt).changes === 1;
+    return (
+      this.db.prepare('INSERT OR IGNORE INTO used_tokens (nonce, used_at, expires_at) VALUES (?, ?, ?)').run(claims.nonce, Date.now(), claims.expiresAt)
+        .changes === 1
+    );
   }
 
   /** Gives a token back when its action failed (the next hop deferred), so the link can be tried again. */

@@ -57,7 +57,10 @@ class ByteReader {
   private pending: Buffer = Buffer.alloc(0);
   private ended = false;
 
-  constructor(stream: Readable, private readonly budget: InspectionBudget) {
+  constructor(
+    stream: Readable,
+    private readonly budget: InspectionBudget,
+  ) {
     this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
@@ -196,7 +199,9 @@ async function listCompressed(stream: Readable, innerName: string, context: List
 
 function openZip(path: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => (err ? reject(err) : resolve(zip)));
+    yauzl.open(path, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) =>
+      err ? reject(err) : resolve(zip),
+    );
   });
 }
 
@@ -278,7 +283,9 @@ export type ListableKind = Exclude<ContainerKind, 'message' | 'ole'>;
 
 /** Lists one container's files; throws InspectionLimitError when the budget runs out, DecodeError when it cannot be read. */
 export async function listContainer(path: string, kind: ListableKind, outerName: string, context: ListContext): Promise<ContainerEntry[]> {
-  const inner = basename(outerName).replace(/\.(gz|bz2|xz|zst)$/i, '').replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar');
+  const inner = basename(outerName)
+    .replace(/\.(gz|bz2|xz|zst)$/i, '')
+    .replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar');
   if ((SEVEN_ZIP_KINDS as readonly string[]).includes(kind)) return list7zz(path, kind as SevenZipKind, inner, context);
   switch (kind) {
     case 'tnef':

@@ -37,7 +37,8 @@ export function judgeAuth(facts: AuthFacts, context: AuthContext): CheckResult {
   const spfPassFor = (domain: string) => facts.spf.result === 'pass' && aligned(facts.spf.domain, domain);
   const dkimPassFor = (domain: string) => facts.dkim.some((d) => d.result === 'pass' && aligned(d.domain, domain));
   const { arc, dmarc, fromDomain } = facts;
-  const earlierPassed = arc !== null && (arc.earlier.dmarc === 'pass' || (arc.earlier.dmarc === '' && (arc.earlier.spf === 'pass' || arc.earlier.dkim.includes('pass'))));
+  const earlierPassed =
+    arc !== null && (arc.earlier.dmarc === 'pass' || (arc.earlier.dmarc === '' && (arc.earlier.spf === 'pass' || arc.earlier.dkim.includes('pass'))));
   const trustedArc = arc !== null && arc.result === 'pass' && within(arc.sealer, context.trustedSealers) && earlierPassed;
   const mailFromDomain = context.mailFrom.includes('@') ? context.mailFrom.slice(context.mailFrom.lastIndexOf('@') + 1).toLowerCase() : '';
   const report: AuthReport = {
@@ -54,7 +55,9 @@ export function judgeAuth(facts: AuthFacts, context: AuthContext): CheckResult {
     if (!trustedArc) report.verdict = dmarc.policy === 'reject' ? 'spoofed' : 'quarantine';
   }
   if (fromDomain && within(fromDomain, context.ourDomains) && !context.clientInside && !spfPassFor(fromDomain) && !dkimPassFor(fromDomain)) {
-    reasons.push(`From: ${fromDomain} is our own domain, sent from ${context.clientAddress} outside the allowed networks without SPF pass or aligned DKIM${arcNote}`);
+    reasons.push(
+      `From: ${fromDomain} is our own domain, sent from ${context.clientAddress} outside the allowed networks without SPF pass or aligned DKIM${arcNote}`,
+    );
     if (!trustedArc) report.verdict = 'spoofed';
   }
   const detail = [...reasons, summary].join('; ');

@@ -30,7 +30,12 @@ function results(value: string): string[] {
 
 /** The authserv-id an Authentication-Results value starts with (RFC 8601), comments left out. */
 export function authservIdIn(value: string): string {
-  return value.replace(/\([^)]*\)/g, ' ').split(';')[0]!.trim().split(/\s+/)[0]!.toLowerCase();
+  return value
+    .replace(/\([^)]*\)/g, ' ')
+    .split(';')[0]!
+    .trim()
+    .split(/\s+/)[0]!
+    .toLowerCase();
 }
 
 /** The rows of the first Authentication-Results in `head` with our authserv-id; null when there is none. */

@@ -50,24 +50,34 @@ export async function gatherAuth(spoolPath: string, envelope: AuthEnvelope, opti
   const { spf, dkim, dmarc, arc } = result;
   const signatures = (dkim.results ?? []).filter((r) => r.signingDomain);
   const headerFrom = dkim.headerFrom ?? [];
-  const earlier = arc ? (arc.authenticationResults ?? {}) as { spf?: { result?: string }; dmarc?: { result?: string }; dkim?: Array<{ result?: string }> } : {};
+  const earlier = arc
+    ? ((arc.authenticationResults ?? {}) as { spf?: { result?: string }; dmarc?: { result?: string }; dkim?: Array<{ result?: string }> })
+    : {};
   const rows = [
     ...(dkim.results ?? []).map((r) => r.info),
     ...(spf ? [spf.info] : []),
     ...(arc && arc.info ? [arc.info] : []),
     ...(dmarc && dmarc.info ? [dmarc.info] : []),
-  ].filter(Boolean).map(oneRow);
+  ]
+    .filter(Boolean)
+    .map(oneRow);
   return {
     spf: { result: spf ? spf.status.result : 'none', domain: spf ? spf.domain : domainOf(envelope.mailFrom) },
-    dkim: signatures.map((r) => ({ domain: r.signingDomain.toLowerCase(), selector: r.selector ?? '', result: r.status.result, comment: r.status.comment ?? '' })),
+    dkim: signatures.map((r) => ({
+      domain: r.signingDomain.toLowerCase(),
+      selector: r.selector ?? '',
+      result: r.status.result,
+      comment: r.status.comment ?? '',
+    })),
     dmarc: dmarc ? { result: dmarc.status.result, domain: dmarc.domain, policy: dmarc.policy ?? '' } : null,
-    arc: arc && arc.status.result !== 'none'
-      ? {
-        result: arc.status.result,
-        sealer: arc.signature ? arc.signature.signingDomain.toLowerCase() : '',
-        earlier: { spf: earlier.spf?.result ?? '', dmarc: earlier.dmarc?.result ?? '', dkim: (earlier.dkim ?? []).map((d) => d.result ?? '') },
-      }
-      : null,
+    arc:
+      arc && arc.status.result !== 'none'
+        ? {
+            result: arc.status.result,
+            sealer: arc.signature ? arc.signature.signingDomain.toLowerCase() : '',
+            earlier: { spf: earlier.spf?.result ?? '', dmarc: earlier.dmarc?.result ?? '', dkim: (earlier.dkim ?? []).map((d) => d.result ?? '') },
+          }
+        : null,
     fromDomain: headerFrom.length === 1 ? domainOf(headerFrom[0]!) : '',
     rows,
   };

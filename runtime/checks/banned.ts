@@ -110,7 +110,10 @@ async function inspect(items: Candidate[], trail: string, depth: number, inArchi
     }
     let children: Candidate[];
     try {
-      children = kind === 'message' ? await messageCandidates(path, state) : (await listContainer(path, kind as ListableKind, item.name, state.context)).map((c) => ({ contentType: '', ...c }));
+      children =
+        kind === 'message'
+          ? await messageCandidates(path, state)
+          : (await listContainer(path, kind as ListableKind, item.name, state.context)).map((c) => ({ contentType: '', ...c }));
     } catch (err) {
       if (err instanceof InspectionLimitError) throw err.at(label);
       const why = `${kind} ${(err as Error).message}`.slice(0, 160);
@@ -118,13 +121,18 @@ async function inspect(items: Candidate[], trail: string, depth: number, inArchi
       else state.notes.push(`${label}: not opened (${why})`);
       continue;
     }
-    if (kind === 'zip' && state.policy.banMacroDocuments && children.some((c) => isOoxmlMacroEntry(c.name))) state.findings.push(`${label}: macro-enabled Office document (vbaProject.bin)`);
+    if (kind === 'zip' && state.policy.banMacroDocuments && children.some((c) => isOoxmlMacroEntry(c.name)))
+      state.findings.push(`${label}: macro-enabled Office document (vbaProject.bin)`);
     await inspect(children, label, depth + 1, inArchive || isArchive, state);
   }
 }
 
 async function messageCandidates(path: string, state: Inspection): Promise<Candidate[]> {
-  const structure = await walkMime(path, { tempDir: state.context.tempDir, budget: state.budget, wantSpill: (p) => shouldSpill(p, state.policy) }, state.context.nextTempName());
+  const structure = await walkMime(
+    path,
+    { tempDir: state.context.tempDir, budget: state.budget, wantSpill: (p) => shouldSpill(p, state.policy) },
+    state.context.nextTempName(),
+  );
   if (!structure.complete) state.unchecked.push('attached message: too many MIME parts, not all checked');
   return partCandidates(structure);
 }
@@ -138,7 +146,13 @@ function partCandidates(structure: MimeStructure): Candidate[] {
       // Files hidden in a text part's body are judged like attachments of their own.
       const embedded = (p.embedded ?? []).map((e): Candidate => {
         const inner = e.spillPath ? nestedAt(e.spillPath, e.name, e.magic) : undefined;
-        return { name: e.name, label: `${p.filename || `text part ${p.partId}`} > ${e.name} (${e.encoding})`, magic: e.magic, contentType: '', ...(inner ? { nested: inner } : {}) };
+        return {
+          name: e.name,
+          label: `${p.filename || `text part ${p.partId}`} > ${e.name} (${e.encoding})`,
+          magic: e.magic,
+          contentType: '',
+          ...(inner ? { nested: inner } : {}),
+        };
       });
       return [part, ...embedded];
     });
@@ -150,8 +164,21 @@ function summary(items: string[]): string {
 }
 
 /** The banned verdict and the unchecked one (content that could not be decoded), in that order. */
-export async function checkBanned(structure: MimeStructure, policy: BannedPolicy, budget: InspectionBudget, context: ListContext): Promise<[CheckResult, CheckResult]> {
-  const state: Inspection = { policy, banned: new Set(policy.bannedExtensions.map((e) => e.toLowerCase())), budget, context, findings: [], unchecked: [], notes: [] };
+export async function checkBanned(
+  structure: MimeStructure,
+  policy: BannedPolicy,
+  budget: InspectionBudget,
+  context: ListContext,
+): Promise<[CheckResult, CheckResult]> {
+  const state: Inspection = {
+    policy,
+    banned: new Set(policy.bannedExtensions.map((e) => e.toLowerCase())),
+    budget,
+    context,
+    findings: [],
+    unchecked: [],
+    notes: [],
+  };
   if (!structure.complete) state.unchecked.push('message structure too large to inspect (over the MIME part limit)');
   try {
     await inspect(partCandidates(structure), '', 0, false, state);
@@ -161,9 +188,11 @@ export async function checkBanned(structure: MimeStructure, policy: BannedPolicy
     if (err.bomb) state.findings.push(`archive bomb: ${err.message}`);
     else state.unchecked.push(`${err.message}, inspection stopped`);
   }
-  const banned = state.findings.length > 0
-    ? checkResult('banned', 'fail', summary(state.findings))
-    : checkResult('banned', 'pass', state.notes.length ? summary(state.notes) : 'no banned files');
-  const unchecked = state.unchecked.length > 0 ? checkResult('unchecked', 'fail', summary(state.unchecked)) : checkResult('unchecked', 'pass', 'every container decoded');
+  const banned =
+    state.findings.length > 0
+      ? checkResult('banned', 'fail', summary(state.findings))
+      : checkResult('banned', 'pass', state.notes.length ? summary(state.notes) : 'no banned files');
+  const unchecked =
+    state.unchecked.length > 0 ? checkResult('unchecked', 'fail', summary(state.unchecked)) : checkResult('unchecked', 'pass', 'every container decoded');
   return [banned, unchecked];
 }

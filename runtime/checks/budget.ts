@@ -7,7 +7,11 @@ export type LimitKind = 'bytes' | 'entries' | 'depth' | 'time';
 const BOMB_RATIO = 100;
 
 export class InspectionLimitError extends Error {
-  constructor(message: string, readonly kind: LimitKind, readonly bomb = false) {
+  constructor(
+    message: string,
+    readonly kind: LimitKind,
+    readonly bomb = false,
+  ) {
     super(message);
     this.name = 'InspectionLimitError';
   }

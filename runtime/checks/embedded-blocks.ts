@@ -33,7 +33,11 @@ class Block {
   private fd: number | null = null;
   private decided = false;
 
-  constructor(name: string, encoding: EmbeddedFile['encoding'], private readonly options: EmbeddedOptions) {
+  constructor(
+    name: string,
+    encoding: EmbeddedFile['encoding'],
+    private readonly options: EmbeddedOptions,
+  ) {
     this.file = { name, encoding, magic: Buffer.alloc(0), size: 0 };
   }
 
@@ -81,7 +85,7 @@ function uudecodeLine(line: string): Buffer | null {
   const out = Buffer.alloc(Math.ceil(length / 3) * 3);
   let o = 0;
   for (let i = 1; o < length && i + 3 < line.length + 3; i += 4) {
-    const c = [0, 1, 2, 3].map((k) => (((line.charCodeAt(i + k) || 32) - 32) & 63));
+    const c = [0, 1, 2, 3].map((k) => ((line.charCodeAt(i + k) || 32) - 32) & 63);
     out[o++] = (c[0]! << 2) | (c[1]! >> 4);
     out[o++] = ((c[1]! & 15) << 4) | (c[2]! >> 2);
     out[o++] = ((c[2]! & 3) << 6) | c[3]!;

@@ -46,7 +46,8 @@ function machO(magic: Buffer): ExecutableType | null {
   if (magic.length < 8) return null;
   if (MACH_O.has(magic.readUInt32BE(0))) return { ext: 'macho', what: 'Mach-O executable' };
   // Universal binaries share 0xcafebabe with Java classes; few architectures tells them apart.
-  if (magic.readUInt32BE(0) === 0xcafebabe && magic.readUInt32BE(4) > 0 && magic.readUInt32BE(4) < 20) return { ext: 'macho', what: 'Mach-O universal executable' };
+  if (magic.readUInt32BE(0) === 0xcafebabe && magic.readUInt32BE(4) > 0 && magic.readUInt32BE(4) < 20)
+    return { ext: 'macho', what: 'Mach-O universal executable' };
   return null;
 }
 

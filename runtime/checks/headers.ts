@@ -9,7 +9,10 @@ const SINGLE = ['from', 'date', 'sender', 'reply-to', 'to', 'cc', 'subject', 'me
 const ADDRESS_HEADERS = ['from', 'sender', 'reply-to', 'to', 'cc'];
 const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
 // RFC 5322 date-time, with the obsolete forms real mailers still send (zone names, missing seconds).
-const DATE_RE = new RegExp(`^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\\s*)?\\d{1,2}\\s+(?:${MONTHS})\\s+\\d{2,4}\\s+\\d{1,2}:\\d{2}(?::\\d{2})?\\s*(?:[+-]\\d{4}|UT|GMT|[ECMP][SD]T|[A-IK-Z])?(?:\\s*\\(.*\\))?$`, 'i');
+const DATE_RE = new RegExp(
+  `^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\\s*)?\\d{1,2}\\s+(?:${MONTHS})\\s+\\d{2,4}\\s+\\d{1,2}:\\d{2}(?::\\d{2})?\\s*(?:[+-]\\d{4}|UT|GMT|[ECMP][SD]T|[A-IK-Z])?(?:\\s*\\(.*\\))?$`,
+  'i',
+);
 const ADDR_SPEC = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$|^"[^"]*"@[^\s@<>(),;:"]+$/;
 
 function stripComments(value: string): string {
@@ -26,7 +29,10 @@ function stripComments(value: string): string {
 export function isValidAddressList(value: string, allowGroups: boolean): boolean {
   let body = stripComments(value).replace(/"(?:[^"\\]|\\.)*"/g, '"q"');
   if (allowGroups) body = body.replace(/[^,:;<>@]+:([^;]*);/g, (_, members: string) => (members.trim() ? members : ''));
-  const items = body.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = body
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) return allowGroups;
   return items.every((item) => {
     const angle = /^(?:[^<>]*)<([^<>]*)>$/.exec(item);

@@ -60,7 +60,12 @@ class PartCollector {
   private readonly embedded: EmbeddedBlockScanner | null;
   readonly decoder: Transform;
 
-  constructor(node: MimeNode, partId: string, private readonly options: WalkOptions, private readonly spillName: string) {
+  constructor(
+    node: MimeNode,
+    partId: string,
+    private readonly options: WalkOptions,
+    private readonly spillName: string,
+  ) {
     const encoding = (node.encoding || '').toLowerCase();
     this.part = {
       partId,
@@ -75,12 +80,12 @@ class PartCollector {
     let embeddedCount = 0;
     this.embedded = this.part.contentType.toLowerCase().startsWith('text/')
       ? new EmbeddedBlockScanner({
-        magicBytes: MAGIC_BYTES,
-        budget: options.budget,
-        tempDir: options.tempDir,
-        nextSpillName: () => `${spillName}-embedded-${++embeddedCount}`,
-        wantSpill: (filename, magic) => options.wantSpill({ ...this.part, filename, magic, contentType: 'application/octet-stream' }),
-      })
+          magicBytes: MAGIC_BYTES,
+          budget: options.budget,
+          tempDir: options.tempDir,
+          nextSpillName: () => `${spillName}-embedded-${++embeddedCount}`,
+          wantSpill: (filename, magic) => options.wantSpill({ ...this.part, filename, magic, contentType: 'application/octet-stream' }),
+        })
       : null;
     this.decoder = node.getDecoder();
     this.decoder.on('data', (chunk: Buffer) => this.take(chunk));
@@ -189,7 +194,16 @@ export async function walkMime(path: string, options: WalkOptions, namePrefix = 
           else openBoundaries.set(node._boundary.toString('latin1'), partId);
           if (!node.root) continue;
           // The root's own headers still matter to the header check, through a zero-size pseudo part.
-          parts.push({ partId: 'head', root: true, contentType: node.contentType || '', filename: '', encoding, headerBytes: Buffer.concat(node._headersLines), decodedSize: 0, magic: Buffer.alloc(0) });
+          parts.push({
+            partId: 'head',
+            root: true,
+            contentType: node.contentType || '',
+            filename: '',
+            encoding,
+            headerBytes: Buffer.concat(node._headersLines),
+            decodedSize: 0,
+            magic: Buffer.alloc(0),
+          });
           continue;
         }
         leafCount += 1;

@@ -10,7 +10,6 @@ import { DecodeError } from './decode-error.js';
 
 export const SEVEN_ZIP = process.env.MAILFILTER_7ZZ ?? '7zz';
 
-
 export interface ListedFile {
   name: string;
   size: number;
@@ -93,7 +92,11 @@ export function parseListing(stdout: string): ListedFile[] {
 }
 
 /** 7-Zip's complaints: stderr, and the lines of stdout that are not part of the listing. */
-const complaints = (run: Run) => `${run.stderr}\n${run.stdout.split('\n').filter((l) => !l.includes(' = ')).join('\n')}`;
+const complaints = (run: Run) =>
+  `${run.stderr}\n${run.stdout
+    .split('\n')
+    .filter((l) => !l.includes(' = '))
+    .join('\n')}`;
 
 export interface Listing {
   files: ListedFile[];
@@ -123,14 +126,25 @@ async function* filesBelow(dir: string): AsyncGenerator<string> {
 }
 
 /** Lists, charges the budget for what the listing says, unpacks into a new folder of `tempDir`, and pairs files with paths. */
-export async function unpackWith7zz(path: string, kind: SevenZipKind, tempDir: string, outName: string, budget: InspectionBudget): Promise<Listing & { files: UnpackedFile[] }> {
+export async function unpackWith7zz(
+  path: string,
+  kind: SevenZipKind,
+  tempDir: string,
+  outName: string,
+  budget: InspectionBudget,
+): Promise<Listing & { files: UnpackedFile[] }> {
   const { files, problem } = await listWith7zz(path, kind, tempDir, budget);
   const outDir = join(tempDir, outName);
   for (const _ of files) budget.takeEntry();
   budget.takeBytes(files.reduce((sum, f) => sum + f.size, 0));
   await mkdir(outDir, { mode: 0o700 });
   const type = TYPE_SWITCH[kind];
-  const unpack = await run7zz(['x', '-y', '-bso0', '-bsp0', '-sccUTF-8', NO_PASSWORD, ...(type ? [`-t${type}`] : []), `-o${outDir}`, '--', path], outDir, budget, 1 << 20);
+  const unpack = await run7zz(
+    ['x', '-y', '-bso0', '-bsp0', '-sccUTF-8', NO_PASSWORD, ...(type ? [`-t${type}`] : []), `-o${outDir}`, '--', path],
+    outDir,
+    budget,
+    1 << 20,
+  );
   const byName = new Map<string, string>();
   for await (const file of filesBelow(outDir)) {
     if ((await lstat(file)).isFile()) byName.set(relative(outDir, file), file);

@@ -24,7 +24,14 @@ export function parseSpamdReply(reply: string): SpamdReply {
   if (status[1] !== '0') throw new Error(`spamd reported error ${status[1]} ${status[2]}`);
   const spam = /^Spam: \w+ ; (-?[\d.]+) \/ (-?[\d.]+)/m.exec(head);
   if (!spam) throw new Error('spamd reply had no Spam: line');
-  const tests = body.trim() === '' ? [] : body.trim().split(',').map((t) => t.trim()).filter(Boolean);
+  const tests =
+    body.trim() === ''
+      ? []
+      : body
+          .trim()
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
   return { score: Number(spam[1]), tests };
 }
 
@@ -43,7 +50,9 @@ function spamdRequest(address: SpamdAddress, head: string, path: string): Promis
       socket.destroy();
       reject(err);
     };
-    socket.setTimeout(address.timeoutSeconds * 1000, () => fail(new SpamdTimeout(`spamd at ${address.host}:${address.port} did not answer within ${address.timeoutSeconds}s`)));
+    socket.setTimeout(address.timeoutSeconds * 1000, () =>
+      fail(new SpamdTimeout(`spamd at ${address.host}:${address.port} did not answer within ${address.timeoutSeconds}s`)),
+    );
     socket.on('error', (err) => fail(new Error(`spamd at ${address.host}:${address.port} unreachable: ${err.message}`)));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('end', () => {
@@ -81,7 +90,12 @@ export async function tellSpamd(address: SpamdAddress, path: string, messageClas
   return did?.[1] ? did[1].trim() : 'nothing to change (already learned)';
 }
 
-export async function checkSpam(address: SpamdAddress, spoolPath: string, size: number, policy: { spamLevel: number; saMaxBodySize: number }): Promise<CheckResult> {
+export async function checkSpam(
+  address: SpamdAddress,
+  spoolPath: string,
+  size: number,
+  policy: { spamLevel: number; saMaxBodySize: number },
+): Promise<CheckResult> {
   if (size > policy.saMaxBodySize) return checkResult('spam', 'skip', `larger than ${policy.saMaxBodySize} bytes, not scanned for spam`);
   try {
     const { score, tests } = await askSpamd(address, spoolPath, size);

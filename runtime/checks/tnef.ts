@@ -18,11 +18,27 @@ const ATT_ATTACHMENT = 0x9005; // the attachment's MAPI properties
 const PR_ATTACH_DATA = 0x3701;
 const PR_ATTACH_LONG_FILENAME = 0x3707;
 
-const FIXED_SIZES: Record<number, number> = { 0x0001: 0, 0x0002: 4, 0x0003: 4, 0x0004: 4, 0x000a: 4, 0x000b: 4, 0x0005: 8, 0x0006: 8, 0x0007: 8, 0x0014: 8, 0x0040: 8, 0x0048: 16 };
+const FIXED_SIZES: Record<number, number> = {
+  0x0001: 0,
+  0x0002: 4,
+  0x0003: 4,
+  0x0004: 4,
+  0x000a: 4,
+  0x000b: 4,
+  0x0005: 8,
+  0x0006: 8,
+  0x0007: 8,
+  0x0014: 8,
+  0x0040: 8,
+  0x0048: 16,
+};
 const VARIABLE_TYPES = new Set([0x001e, 0x001f, 0x0102, 0x000d]);
 
 class Cursor {
-  constructor(readonly data: Buffer, public at = 0) {}
+  constructor(
+    readonly data: Buffer,
+    public at = 0,
+  ) {}
 
   need(count: number): void {
     if (count < 0 || this.at + count > this.data.length) throw new DecodeError('corrupt or truncated TNEF');

@@ -40,12 +40,18 @@ export function bool(def: boolean, describe: string): Field<boolean> {
 }
 
 export function num(def: number, describe: string, range: NumberRange): Field<number> {
-  return field(range.integer ? 'integer' : 'number', def, describe, (raw) => {
-    if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new Error(`must be a number (got ${show(raw)})`);
-    if (range.integer && !Number.isInteger(raw)) throw new Error(`must be a whole number (got ${show(raw)})`);
-    if (raw < range.min || raw > range.max) throw new Error(`must be between ${range.min} and ${range.max} (got ${raw})`);
-    return raw;
-  }, { range });
+  return field(
+    range.integer ? 'integer' : 'number',
+    def,
+    describe,
+    (raw) => {
+      if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new Error(`must be a number (got ${show(raw)})`);
+      if (range.integer && !Number.isInteger(raw)) throw new Error(`must be a whole number (got ${show(raw)})`);
+      if (raw < range.min || raw > range.max) throw new Error(`must be between ${range.min} and ${range.max} (got ${raw})`);
+      return raw;
+    },
+    { range },
+  );
 }
 
 export function port(def: number, describe: string): Field<number> {
@@ -63,10 +69,16 @@ export function text(def: string, describe: string, opts: { pattern?: RegExp; wh
 }
 
 export function oneOf<const V extends string>(values: readonly V[], def: V, describe: string): Field<V> {
-  return field('enum', def, describe, (raw) => {
-    if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as V;
-    throw new Error(`must be one of ${values.join(', ')} (got ${show(raw)})`);
-  }, { values });
+  return field(
+    'enum',
+    def,
+    describe,
+    (raw) => {
+      if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as V;
+      throw new Error(`must be one of ${values.join(', ')} (got ${show(raw)})`);
+    },
+    { values },
+  );
 }
 
 export function list<T>(item: Field<T>, def: T[], describe: string): Field<T[]> {
@@ -130,7 +142,8 @@ export function destiny(def: Destiny, describe: string): Field<Destiny> {
 export function allowedNetworks(def: string[], describe: string): Field<string[]> {
   return field('networks', def, describe, (raw) => {
     const entries = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
-    if (!Array.isArray(entries) || entries.length === 0) throw new Error(`must be "host", "subnet" or a list of networks like 192.168.100.0/24 (got ${show(raw)})`);
+    if (!Array.isArray(entries) || entries.length === 0)
+      throw new Error(`must be "host", "subnet" or a list of networks like 192.168.100.0/24 (got ${show(raw)})`);
     if (entries.length === 1 && (entries[0] === 'host' || entries[0] === 'subnet')) return [entries[0]];
     return entries.map((entry, index) => {
       if (typeof entry === 'string' && isCidr(entry)) return entry;

@@ -7,7 +7,10 @@ import type { Field } from './fields.js';
 export const DEFAULT_CONFIG_PATH = '/etc/mailfilter/mailfilter.json';
 
 export class ConfigError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the config:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }

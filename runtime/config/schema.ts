@@ -1,9 +1,6 @@
 // The appliance config: one section per subsystem, every setting with its default and help text.
 // Defaults follow the 2006 appliance's setup wizard where it had the question.
-import {
-  allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, text,
-  type Field,
-} from './fields.js';
+import { allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, text, type Field } from './fields.js';
 import { EMAIL_ADDRESS } from '../mail/address.js';
 
 export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPOOFED', 'SPAM', 'BADH'] as const;
@@ -12,7 +9,11 @@ export type Category = (typeof CATEGORIES)[number];
 export const CHECK_NAMES = ['virus', 'spam', 'banned', 'headers', 'auth'] as const;
 const category = oneOf(CATEGORIES, 'SPAM', 'a quarantine reason');
 // postfix's postscreen_dnsbl_sites syntax: a zone, an optional =answer filter, an optional *weight.
-const dnsblSite = text('', 'a DNS list', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+(=[0-9.\[\];.]+)?(\*-?\d{1,3})?$/i, what: 'a list like zen.spamhaus.org=127.0.0.[2..11]*3', allowEmpty: false });
+const dnsblSite = text('', 'a DNS list', {
+  pattern: /^[a-z0-9.-]+\.[a-z0-9-]+(=[0-9.[\];.]+)?(\*-?\d{1,3})?$/i,
+  what: 'a list like zen.spamhaus.org=127.0.0.[2..11]*3',
+  allowEmpty: false,
+});
 const extension = text('', 'a file name extension', { pattern: /^[a-z0-9]{1,16}$/i, what: 'an extension without the dot, like exe', allowEmpty: false });
 
 export const schema = {
@@ -29,7 +30,10 @@ export const schema = {
   mail: {
     mode: oneOf(['fetchmail', 'smtp'] as const, 'fetchmail', 'Fetch mail from hosted POP3/IMAP mailboxes, or receive it as an SMTP server'),
     externalDomain: text('', 'External mail domain (eg, company.com)', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i, what: 'a domain like company.com' }),
-    internalDomain: text('', 'Internal mail domain (eg, company.local); very often the same as the external', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i, what: 'a domain like company.local' }),
+    internalDomain: text('', 'Internal mail domain (eg, company.local); very often the same as the external', {
+      pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i,
+      what: 'a domain like company.local',
+    }),
     finalServer: hostOrAddress('', 'Name or address of the mail server that takes final delivery after filtering'),
     finalServerPort: port(25, 'SMTP port of the final mail server'),
     relayDomains: list(domain('', 'a mail domain'), [], 'Domains this appliance accepts mail for and relays to the final server'),
@@ -48,18 +52,32 @@ export const schema = {
     virusDestiny: destiny('D_BOUNCE', 'Virus message destiny'),
     bannedDestiny: destiny('D_BOUNCE', 'Banned attachment message destiny'),
     badHeaderDestiny: destiny('D_PASS', 'Bad header message destiny'),
-    uncheckedDestiny: destiny('D_PASS', 'Destiny of mail with content that could not be checked (encrypted or corrupt archives, archives past the inspection limits)'),
-    spoofedDestiny: destiny('D_DISCARD', 'Destiny of forged mail: DMARC fail under p=reject, or From: one of our domains sent from outside the allowed networks without SPF pass or aligned DKIM (D_BOUNCE sends no notice: the sender is forged)'),
+    uncheckedDestiny: destiny(
+      'D_PASS',
+      'Destiny of mail with content that could not be checked (encrypted or corrupt archives, archives past the inspection limits)',
+    ),
+    spoofedDestiny: destiny(
+      'D_DISCARD',
+      'Destiny of forged mail: DMARC fail under p=reject, or From: one of our domains sent from outside the allowed networks without SPF pass or aligned DKIM (D_BOUNCE sends no notice: the sender is forged)',
+    ),
     uncheckedSubjectTag: text('***UNCHECKED*** ', 'Text put before the subject of unchecked mail that is delivered (empty for none)'),
     spamLevel: num(6.31, 'Score required to mark a message as spam', { min: -100, max: 1000 }),
     spamSubjectTag: text('***SPAM*** ', 'Text put before the subject of spam that is delivered (empty for none)'),
     dsnCutoffLevel: num(10, 'No bounce notice is sent for spam scoring at or above this (backscatter)', { min: 0, max: 1000 }),
     allowBannedInArchives: bool(false, 'Allow banned attachments when they are inside an archive (zip, gz, bz2, tar, 7z, rar, cab, iso, …)'),
-    bannedExtensions: list(extension, ['exe', 'vbs', 'scr', 'pif', 'bat', 'cmd', 'com', 'cpl', 'js', 'jse', 'wsf', 'hta', 'vbe', 'msi', 'lnk', 'reg', 'ps1'], 'File name extensions that are banned'),
+    bannedExtensions: list(
+      extension,
+      ['exe', 'vbs', 'scr', 'pif', 'bat', 'cmd', 'com', 'cpl', 'js', 'jse', 'wsf', 'hta', 'vbe', 'msi', 'lnk', 'reg', 'ps1'],
+      'File name extensions that are banned',
+    ),
     saMaxBodySize: num(524288, 'Messages larger than this (bytes) are scanned for viruses but not for spam', { min: 1024, max: 1073741824, integer: true }),
     extraRules: bool(true, 'Use extra spam rule channels'),
     maxArchiveDepth: num(4, 'How deep archives inside archives are opened', { min: 1, max: 16, integer: true }),
-    maxArchiveBytes: num(104857600, 'Most bytes unpacked from one message’s archives before it counts as an archive bomb', { min: 1048576, max: 4294967296, integer: true }),
+    maxArchiveBytes: num(104857600, 'Most bytes unpacked from one message’s archives before it counts as an archive bomb', {
+      min: 1048576,
+      max: 4294967296,
+      integer: true,
+    }),
     maxArchiveEntries: num(10000, 'Most files listed from one message’s archives', { min: 10, max: 1000000, integer: true }),
     maxInspectionSeconds: num(60, 'Most seconds spent decoding one message’s containers; past it the message is UNCHECKED', { min: 1, max: 3600 }),
     banMacroDocuments: bool(false, 'Ban Office documents with VBA macros (vbaProject.bin in .docm/.xlsm/.pptm, macros in .doc/.xls)'),
@@ -71,7 +89,11 @@ export const schema = {
   viewer: {
     enabled: bool(true, 'Enable the web interface for quarantined messages (https://<server>/viewer/)'),
     loginMethod: oneOf(['local', 'ldap'] as const, 'local', 'LOGIN_METHOD: local viewer accounts, or bind to the directory'),
-    allowedDownloadTypes: list(category, ['SPAM', 'BADH'], 'ALLOWED_DOWNLOAD_TYPES: quarantine reasons whose originals users may download (only those they also release themselves; the administrator downloads any)'),
+    allowedDownloadTypes: list(
+      category,
+      ['SPAM', 'BADH'],
+      'ALLOWED_DOWNLOAD_TYPES: quarantine reasons whose originals users may download (only those they also release themselves; the administrator downloads any)',
+    ),
     listenAddress: text('0.0.0.0', 'Address the viewer listens on'),
     httpsPort: port(443, 'HTTPS port of the viewer'),
     httpPort: num(80, 'HTTP port that redirects to HTTPS (0 for none)', { min: 0, max: 65535, integer: true }),
@@ -80,8 +102,14 @@ export const schema = {
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
     sessionHours: num(8, 'Hours a viewer login lasts without activity', { min: 1, max: 720 }),
     sessionMaxHours: num(24, 'Hours a viewer login lasts at most, however active', { min: 1, max: 720 }),
-    adminEmail: text('', 'E-mail address told of new release requests (blank: nobody; the console shows them)', { pattern: EMAIL_ADDRESS, what: 'an e-mail address' }),
-    publicUrl: text('', 'Address users reach the viewer at, for links in digests (blank: https://<host name>/viewer)', { pattern: /^https:\/\/[^\s/]+(\/[^\s]*)?$/, what: 'an https:// address like https://mailfilter.company.com/viewer' }),
+    adminEmail: text('', 'E-mail address told of new release requests (blank: nobody; the console shows them)', {
+      pattern: EMAIL_ADDRESS,
+      what: 'an e-mail address',
+    }),
+    publicUrl: text('', 'Address users reach the viewer at, for links in digests (blank: https://<host name>/viewer)', {
+      pattern: /^https:\/\/[^\s/]+(\/[^\s]*)?$/,
+      what: 'an https:// address like https://mailfilter.company.com/viewer',
+    }),
   },
   digest: {
     sendHour: num(7, 'Hour of the day (0-23, local time) quarantine digests are sent', { min: 0, max: 23, integer: true }),
@@ -113,47 +141,90 @@ export const schema = {
     reinjectHost: text('127.0.0.1', 'Address of Postfix’s re-injection listener (no content filter there)'),
     reinjectPort: port(10025, 'Port of Postfix’s re-injection listener'),
     configDir: text('/etc/postfix', 'Postfix configuration folder'),
-    tlsCert: text('', 'Certificate file (PEM, intermediates after it) offered with STARTTLS on port 25 (blank: the viewer’s, made self-signed for the host name unless the viewer names one)'),
+    tlsCert: text(
+      '',
+      'Certificate file (PEM, intermediates after it) offered with STARTTLS on port 25 (blank: the viewer’s, made self-signed for the host name unless the viewer names one)',
+    ),
     tlsKey: text('', 'Private key file of that certificate'),
-    outboundTls: oneOf(['may', 'verify'] as const, 'may', 'TLS to the final server: may (used when offered, unverified) or verify (required, and the certificate must be valid for its name)'),
+    outboundTls: oneOf(
+      ['may', 'verify'] as const,
+      'may',
+      'TLS to the final server: may (used when offered, unverified) or verify (required, and the certificate must be valid for its name)',
+    ),
     outboundCaFile: text('', 'CA certificate file that verifies the final server with outboundTls verify (blank: the system CAs)'),
   },
   door: {
-    postscreen: bool(true, 'Screen SMTP clients with postscreen (pregreet test, DNS lists) before they reach the SMTP server; the allowed networks are never screened'),
-    pregreetAction: oneOf(['drop', 'enforce', 'ignore'] as const, 'drop', 'What happens to a client that talks before the greeting (a spam robot): drop the connection, enforce (refuse its mail, logging the sender and recipients), or ignore'),
-    dnsblSites: list(dnsblSite, ['zen.spamhaus.org=127.0.0.[2..11]*3', 'bl.spamcop.net=127.0.0.2*2', 'bl.mailspike.net=127.0.0.[10..14]*1', 'list.dnswl.org=127.0.[0..255].[1..3]*-3'],
-      'DNS lists postscreen asks about each new client, with weights (negative for allow lists such as DNSWL); empty for none. Spamhaus, SpamCop, Mailspike and DNSWL are free for small sites (Spamhaus: non-commercial or under 100,000 queries a day) and refuse queries sent through big public resolvers'),
+    postscreen: bool(
+      true,
+      'Screen SMTP clients with postscreen (pregreet test, DNS lists) before they reach the SMTP server; the allowed networks are never screened',
+    ),
+    pregreetAction: oneOf(
+      ['drop', 'enforce', 'ignore'] as const,
+      'drop',
+      'What happens to a client that talks before the greeting (a spam robot): drop the connection, enforce (refuse its mail, logging the sender and recipients), or ignore',
+    ),
+    dnsblSites: list(
+      dnsblSite,
+      ['zen.spamhaus.org=127.0.0.[2..11]*3', 'bl.spamcop.net=127.0.0.2*2', 'bl.mailspike.net=127.0.0.[10..14]*1', 'list.dnswl.org=127.0.[0..255].[1..3]*-3'],
+      'DNS lists postscreen asks about each new client, with weights (negative for allow lists such as DNSWL); empty for none. Spamhaus, SpamCop, Mailspike and DNSWL are free for small sites (Spamhaus: non-commercial or under 100,000 queries a day) and refuse queries sent through big public resolvers',
+    ),
     dnsblThreshold: num(3, 'Sum of the DNS lists’ weights at which a client is refused', { min: 1, max: 100, integer: true }),
-    connectionsPerClient: num(30, 'Connections one client may hold open at once (the allowed networks are exempt from these limits)', { min: 1, max: 10000, integer: true }),
+    connectionsPerClient: num(30, 'Connections one client may hold open at once (the allowed networks are exempt from these limits)', {
+      min: 1,
+      max: 10000,
+      integer: true,
+    }),
     connectionRatePerClient: num(120, 'Connections one client may open per minute', { min: 1, max: 100000, integer: true }),
     messageRatePerClient: num(300, 'Messages one client may send per minute', { min: 1, max: 100000, integer: true }),
     recipientRatePerClient: num(1000, 'Recipients one client may name per minute', { min: 1, max: 1000000, integer: true }),
     hardErrorLimit: num(20, 'Errors after which a client is disconnected', { min: 1, max: 1000, integer: true }),
     timeoutSeconds: num(60, 'Seconds an SMTP client may stay silent before it is disconnected', { min: 10, max: 3600, integer: true }),
     rejectUnknownSenderDomain: bool(true, 'Refuse mail whose sender domain has no DNS address or mail server'),
-    verifyRecipients: bool(true, 'In SMTP mode without the directory integration, ask the final server whether each recipient exists (cached) and refuse unknown ones at RCPT'),
+    verifyRecipients: bool(
+      true,
+      'In SMTP mode without the directory integration, ask the final server whether each recipient exists (cached) and refuse unknown ones at RCPT',
+    ),
   },
   resolver: {
     local: bool(true, 'Resolve DNS with a local caching resolver (unbound) on the appliance; DNS lists refuse queries that come through big public resolvers'),
-    forwardToNetworkDns: bool(true, 'Have the local resolver ask the network’s DNS servers (network.dns1/dns2) when they are set, instead of resolving from the root servers itself (answer no when they are big public resolvers: DNS lists refuse those)'),
+    forwardToNetworkDns: bool(
+      true,
+      'Have the local resolver ask the network’s DNS servers (network.dns1/dns2) when they are set, instead of resolving from the root servers itself (answer no when they are big public resolvers: DNS lists refuse those)',
+    ),
   },
   auth: {
-    authservId: text('', 'Name in the Authentication-Results header this appliance adds (blank: the host name); incoming ones with this name are removed as forged', { pattern: /^[a-z0-9.-]+$/i, what: 'a host name like mx.company.com' }),
-    dnsServer: text('', 'DNS server SPF, DKIM, DMARC and ARC are checked with (blank: the system resolver, the local unbound when resolver.local is on)', { pattern: /^[0-9a-f.:]+$/i, what: 'an IP address' }),
+    authservId: text(
+      '',
+      'Name in the Authentication-Results header this appliance adds (blank: the host name); incoming ones with this name are removed as forged',
+      { pattern: /^[a-z0-9.-]+$/i, what: 'a host name like mx.company.com' },
+    ),
+    dnsServer: text('', 'DNS server SPF, DKIM, DMARC and ARC are checked with (blank: the system resolver, the local unbound when resolver.local is on)', {
+      pattern: /^[0-9a-f.:]+$/i,
+      what: 'an IP address',
+    }),
     dnsTimeoutSeconds: num(5, 'Seconds one DNS query of the authentication checks may take', { min: 1, max: 60 }),
-    trustedArcSealers: list(domain('', 'a sealing domain'), ['google.com', 'microsoft.com'],
-      'Domains whose ARC seal is trusted: their chain, when it validates and its earlier results passed, overrides a DMARC fail caused by forwarding (mailing lists, forwarding at Google or Microsoft 365)'),
+    trustedArcSealers: list(
+      domain('', 'a sealing domain'),
+      ['google.com', 'microsoft.com'],
+      'Domains whose ARC seal is trusted: their chain, when it validates and its earlier results passed, overrides a DMARC fail caused by forwarding (mailing lists, forwarding at Google or Microsoft 365)',
+    ),
   },
   dkim: {
     enabled: bool(false, 'DKIM-sign mail from the allowed networks whose From: is the signing domain (or below it), as the filter re-injects it'),
     domain: text('', 'Signing domain, d= (blank: mail.externalDomain)', { pattern: /^[a-z0-9.-]+\.[a-z0-9-]+$/i, what: 'a domain like company.com' }),
-    selector: text('mailfilter', 'Selector, s=: the key is published at <selector>._domainkey.<domain>', { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i, what: 'a DNS label like mailfilter' }),
+    selector: text('mailfilter', 'Selector, s=: the key is published at <selector>._domainkey.<domain>', {
+      pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i,
+      what: 'a DNS label like mailfilter',
+    }),
     keyFile: text('/etc/mailfilter/dkim/private.pem', 'Private key (PEM, RSA or Ed25519); its type decides the algorithm'),
   },
   greylist: {
     listenHost: text('127.0.0.1', 'Address the greylisting policy service listens on for Postfix'),
     listenPort: port(10023, 'Port of the greylisting policy service'),
-    enabled: bool(false, 'Greylist unknown senders at RCPT (450 4.7.1, accepted when they retry after the delay); spared: the allowed networks, allow-listed senders, and senders whose SPF passes'),
+    enabled: bool(
+      false,
+      'Greylist unknown senders at RCPT (450 4.7.1, accepted when they retry after the delay); spared: the allowed networks, allow-listed senders, and senders whose SPF passes',
+    ),
     delaySeconds: num(300, 'Seconds a new client, sender and recipient must wait before a retry is accepted', { min: 1, max: 86400, integer: true }),
     autoAllowAfter: num(5, 'Retries passed after which a client network is no longer greylisted', { min: 1, max: 1000, integer: true }),
     expiryDays: num(35, 'Days an unretried or unused greylist entry is kept', { min: 1, max: 365, integer: true }),
@@ -169,7 +240,11 @@ export const schema = {
     host: text('127.0.0.1', 'spamd host'),
     port: port(783, 'spamd port'),
     timeoutSeconds: num(120, 'Seconds to wait for a spamd verdict', { min: 1, max: 3600 }),
-    maxTimeouts: num(3, 'Times spamd may time out on the same message (each a deferral) before it is decided without a spam verdict, marked "timed out" in X-Spam-Status', { min: 1, max: 100, integer: true }),
+    maxTimeouts: num(
+      3,
+      'Times spamd may time out on the same message (each a deferral) before it is decided without a spam verdict, marked "timed out" in X-Spam-Status',
+      { min: 1, max: 100, integer: true },
+    ),
   },
 } satisfies Record<string, Record<string, Field<unknown>>>;
 

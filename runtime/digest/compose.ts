@@ -52,7 +52,9 @@ export function digestText(input: DigestInput): string {
 }
 
 export function digestHtml(input: DigestInput): string {
-  const rows = input.items.map(({ entry, recipients, links }) => `
+  const rows = input.items
+    .map(
+      ({ entry, recipients, links }) => `
 <tr>
 <td>${escapeHtml(utcTime(entry.receivedAt))}</td>
 <td>${escapeHtml(plain(senderShown(entry)))}</td>
@@ -60,7 +62,9 @@ export function digestHtml(input: DigestInput): string {
 <td>${escapeHtml(plain(subjectShown(entry)))}</td>
 <td>${escapeHtml(reasonOf(entry.reason))}</td>
 <td>${links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(' &middot; ')}</td>
-</tr>`).join('');
+</tr>`,
+    )
+    .join('');
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Quarantine digest</title></head>
 <body style="font-family: sans-serif">
@@ -83,5 +87,7 @@ export async function composeDigest(input: DigestInput): Promise<Buffer> {
     text: digestText(input),
     html: digestHtml(input),
     headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailfilter-Digest': input.username },
-  }).compile().build();
+  })
+    .compile()
+    .build();
 }

@@ -35,7 +35,11 @@ export function isDue(frequency: DigestFrequency, lastSentAt: number | null, now
 
 function itemFor(services: ActionDeps, user: ViewerUser, entry: DigestItem['entry'], expiresAt: number): DigestItem {
   const base = viewerBaseUrl(services.config);
-  const link = (action: LinkAction, label: string) => ({ action, label, url: `${base}/a/${services.tokens.sign({ action, messageId: entry.id, userId: user.id, expiresAt })}` });
+  const link = (action: LinkAction, label: string) => ({
+    action,
+    label,
+    url: `${base}/a/${services.tokens.sign({ action, messageId: entry.id, userId: user.id, expiresAt })}`,
+  });
   const links = [link('release', maySelfRelease(services, user, entry) ? 'Release' : 'Ask to release')];
   if (entry.reason === 'SPAM') links.push(link('not-spam', 'Not spam'));
   links.push(link('block-sender', 'Block sender'), link('delete', 'Delete'));
@@ -47,7 +51,9 @@ export async function sendDigest(services: ActionDeps, user: ViewerUser, since: 
   if (!to) return { user: user.username, outcome: 'no address', messages: 0 };
   // Mail from senders on a block list is kept (nothing is lost) but not put before the user again.
   // Released means released to this user: another recipient's release leaves it in their digest.
-  const entries = services.store.list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS }).filter((e) => !isBlockedNote(e.detail));
+  const entries = services.store
+    .list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS })
+    .filter((e) => !isBlockedNote(e.detail));
   if (entries.length === 0) return { user: user.username, outcome: 'empty', messages: 0 };
   const expiresAt = now.getTime() + services.config.digest.linkValidDays * DAY;
   const raw = await composeDigest({
@@ -83,7 +89,8 @@ export async function runDigests(services: ActionDeps, log: Logger, options: { f
       }
       // Empty counts as done: the next digest starts from now. A failed one is tried again next hour.
       if (report.outcome === 'sent' || report.outcome === 'empty') services.settings.setLastDigestAt(user.id, now.getTime());
-      if (report.outcome === 'sent') services.audit.record({ actor: 'system', action: 'digest', detail: `${report.messages} message(s) to ${report.detail}`, client: 'appliance' });
+      if (report.outcome === 'sent')
+        services.audit.record({ actor: 'system', action: 'digest', detail: `${report.messages} message(s) to ${report.detail}`, client: 'appliance' });
     }
     if (report.outcome === 'failed') log.error('digest not sent', { ...report });
     else log.info('digest', { ...report });

@@ -57,7 +57,8 @@ export async function syncDirectory(config: AppConfig, accounts: ViewerAccounts 
   const entries = await readDirectory(config);
   const addresses = [...new Set(entries.flatMap((e) => e.addresses))];
   const mapPath = recipientMapPath(config);
-  if (addresses.length === 0) throw new DirectoryError(`The directory answered with no mail-enabled entries under ${config.directory.baseDn}; the old recipient map is kept`);
+  if (addresses.length === 0)
+    throw new DirectoryError(`The directory answered with no mail-enabled entries under ${config.directory.baseDn}; the old recipient map is kept`);
   await writeRecipientMap(mapPath, addresses, config.postfix.configDir);
   const reloaded = await reloadPostfix(config.postfix.configDir);
   log.info('recipient map written', { path: mapPath, addresses: addresses.length, entries: entries.length, postfix_reloaded: reloaded });

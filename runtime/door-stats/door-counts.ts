@@ -25,6 +25,7 @@ export function readCursor(db: Database.Database, logPath: string): LogCursor | 
 }
 
 export function writeCursor(db: Database.Database, logPath: string, cursor: LogCursor): void {
-  db.prepare('INSERT INTO door_log_cursor (log_path, inode, offset) VALUES (?, ?, ?) ON CONFLICT(log_path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset')
-    .run(logPath, cursor.inode, cursor.offset);
+  db.prepare(
+    'INSERT INTO door_log_cursor (log_path, inode, offset) VALUES (?, ?, ?) ON CONFLICT(log_path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset',
+  ).run(logPath, cursor.inode, cursor.offset);
 }

@@ -48,9 +48,15 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
   const { fetch } = config;
   const transitDir = join(fetch.stateDir, 'tmp');
   const leftovers = clearTransit(transitDir);
-  if (leftovers > 0) log.warn('removed messages left in transit by a fetcher that was stopped hard; the server still has them', { count: leftovers, dir: transitDir });
+  if (leftovers > 0)
+    log.warn('removed messages left in transit by a fetcher that was stopped hard; the server still has them', { count: leftovers, dir: transitDir });
   const state = new SeenState(seenStatePath(fetch.stateDir));
-  const injector = createInjector({ host: '127.0.0.1', port: config.postfix.smtpPort, heloName: config.network.hostname, timeoutMs: fetch.timeoutSeconds * 1000 });
+  const injector = createInjector({
+    host: '127.0.0.1',
+    port: config.postfix.smtpPort,
+    heloName: config.network.hostname,
+    timeoutMs: fetch.timeoutSeconds * 1000,
+  });
   // Opened on the first refusal only: most fetchers never need it.
   let store: QuarantineStore | null = null;
   const refused: RefusedKeeper = {
@@ -58,7 +64,11 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
   };
   let closed = false;
   const deps: DrainDeps & { timeoutMs: number } = {
-    state, injector, refused, transitDir, log,
+    state,
+    injector,
+    refused,
+    transitDir,
+    log,
     timeoutMs: fetch.timeoutSeconds * 1000,
     stopping: () => closed,
     setAsideAfter: options.setAsideAfter ?? SET_ASIDE_AFTER,
@@ -78,7 +88,9 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       log.error('accounts file has problems; fix it and the next poll uses it', { error: (err as Error).message.replace(/\n\s*/g, ' | ') });
       return [];
     }
-    const mailboxes: Array<[FetchServer, FetchAccount]> = servers.flatMap((server) => server.accounts.map((account): [FetchServer, FetchAccount] => [server, account]));
+    const mailboxes: Array<[FetchServer, FetchAccount]> = servers.flatMap((server) =>
+      server.accounts.map((account): [FetchServer, FetchAccount] => [server, account]),
+    );
     const started = Date.now();
     const outcomes = await inPool(mailboxes, fetch.concurrency, async ([server, account]): Promise<PollOutcome> => {
       const key = accountKey(server, account);
@@ -86,7 +98,18 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       try {
         const summary = await pollAccount(server, account, deps);
         const { fetched, refused: refusedCount, deleted, failed, setAside, skipped, alreadySeen } = summary;
-        if (fetched || refusedCount || deleted || failed || setAside) log.info('polled', { account: key, fetched, refused: refusedCount, deleted, failed, set_aside: setAside, skipped_set_aside: skipped, already_seen: alreadySeen, stopped: summary.stopRequested || undefined });
+        if (fetched || refusedCount || deleted || failed || setAside)
+          log.info('polled', {
+            account: key,
+            fetched,
+            refused: refusedCount,
+            deleted,
+            failed,
+            set_aside: setAside,
+            skipped_set_aside: skipped,
+            already_seen: alreadySeen,
+            stopped: summary.stopRequested || undefined,
+          });
         if (summary.stoppedEarly) {
           log.error('poll stopped early, the rest is fetched next round', { account: key, error: summary.stoppedEarly });
           return { account: key, ok: false, summary, error: summary.stoppedEarly };

@@ -186,7 +186,12 @@ export async function drain(key: string, account: FetchAccount, open: OpenMailbo
         if (outcome.kind === 'delivered') summary.fetched += 1;
         else {
           summary.refused += 1;
-          log.warn('refused by local Postfix: kept in the quarantine as REFUSED', { account: key, uid: message.uid, quarantine_id: outcome.quarantineId, reply: outcome.reply });
+          log.warn('refused by local Postfix: kept in the quarantine as REFUSED', {
+            account: key,
+            uid: message.uid,
+            quarantine_id: outcome.quarantineId,
+            reply: outcome.reply,
+          });
         }
         if (!account.keep && (await removeFromServer(key, session, message, log)) === 'lost') {
           if (await reconnect('connection lost while deleting')) continue pass;

@@ -25,15 +25,17 @@ export function explainFailure(err: unknown, server: FetchServer): string {
   const error = err as Error & { authenticationFailed?: boolean; responseText?: string; stage?: string; code?: string };
   const said = error.responseText ?? error.message;
   if (error.authenticationFailed || error.stage === 'login') return `login refused (${said}); check the user and password in the accounts file`;
-  if (error.stage === 'tls' || /certificate|self.signed|SSL|TLS/i.test(said)) return `TLS failed (${said}); check tls, caFile or verifyCertificate for ${server.host}`;
+  if (error.stage === 'tls' || /certificate|self.signed|SSL|TLS/i.test(said))
+    return `TLS failed (${said}); check tls, caFile or verifyCertificate for ${server.host}`;
   if (error.code === 'ECONNREFUSED' || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|cannot connect/i.test(said)) return `server unreachable (${said})`;
   return said;
 }
 
 export function pollAccount(server: FetchServer, account: FetchAccount, deps: DrainDeps & { timeoutMs: number }): Promise<PollSummary> {
   const address = serverAddress(server, deps.timeoutMs);
-  const open = server.protocol === 'pop3'
-    ? () => openPop3(address, account.user, account.password)
-    : () => openImap(address, account.user, account.password, account.folder);
+  const open =
+    server.protocol === 'pop3'
+      ? () => openPop3(address, account.user, account.password)
+      : () => openImap(address, account.user, account.password, account.folder);
   return drain(accountKey(server, account), account, open, deps);
 }

@@ -21,7 +21,8 @@ export async function openPop3(address: MailServerAddress, user: string, passwor
   let removed = 0;
   let closed = false;
   // A dropped connection shows as a failed command; say which it was.
-  const lostOr = (err: unknown, what: string): Error => (client.usable ? (err as Error) : new ConnectionLost(`connection to ${address.host} lost while ${what}: ${(err as Error).message}`));
+  const lostOr = (err: unknown, what: string): Error =>
+    client.usable ? (err as Error) : new ConnectionLost(`connection to ${address.host} lost while ${what}: ${(err as Error).message}`);
   return {
     messages,
     get usable() {

@@ -29,7 +29,10 @@ async function drainedOrClosed(sink: Writable): Promise<void> {
 }
 
 export class Pop3Error extends Error {
-  constructor(message: string, readonly stage: 'connect' | 'tls' | 'login' | 'command') {
+  constructor(
+    message: string,
+    readonly stage: 'connect' | 'tls' | 'login' | 'command',
+  ) {
     super(message);
     this.name = 'Pop3Error';
   }
@@ -43,7 +46,10 @@ export class Pop3Client {
   private waiting: (() => void) | null = null;
   private ended: Error | null = null;
 
-  private constructor(private socket: Socket | TLSSocket, private readonly address: MailServerAddress) {
+  private constructor(
+    private socket: Socket | TLSSocket,
+    private readonly address: MailServerAddress,
+  ) {
     this.attach(socket);
   }
 
@@ -83,7 +89,8 @@ export class Pop3Client {
         if (this.buffer.length < 1024 * 1024) this.socket.resume();
         return { bytes, complete: newline !== -1 };
       }
-      if (pieceSize === undefined && this.buffer.length > MAX_LINE) throw new Pop3Error(`${this.address.host} sent a status line longer than ${MAX_LINE} bytes`, 'command');
+      if (pieceSize === undefined && this.buffer.length > MAX_LINE)
+        throw new Pop3Error(`${this.address.host} sent a status line longer than ${MAX_LINE} bytes`, 'command');
       if (this.ended) throw this.ended;
       await new Promise<void>((resolve) => (this.waiting = resolve));
     }
@@ -120,16 +127,24 @@ export class Pop3Client {
 
   static async connect(address: MailServerAddress): Promise<Pop3Client> {
     // An IP address is not a valid SNI name (Node warns, DEP0123); the certificate is checked against it all the same.
-    const tlsOptions = { ...(isIP(address.host) ? {} : { servername: address.host }), rejectUnauthorized: address.verifyCertificate, ...(address.ca ? { ca: address.ca } : {}) };
-    const socket = address.tls === 'implicit'
-      ? tlsConnect({ host: address.host, port: address.port, ...tlsOptions })
-      : tcpConnect({ host: address.host, port: address.port });
+    const tlsOptions = {
+      ...(isIP(address.host) ? {} : { servername: address.host }),
+      rejectUnauthorized: address.verifyCertificate,
+      ...(address.ca ? { ca: address.ca } : {}),
+    };
+    const socket =
+      address.tls === 'implicit'
+        ? tlsConnect({ host: address.host, port: address.port, ...tlsOptions })
+        : tcpConnect({ host: address.host, port: address.port });
     try {
       await Promise.race([once(socket, address.tls === 'implicit' ? 'secureConnect' : 'connect'), once(socket, 'error').then(([err]) => Promise.reject(err))]);
     } catch (err) {
       socket.destroy();
       const message = (err as Error).message;
-      throw new Pop3Error(`cannot connect to ${address.host}:${address.port}: ${message}`, /certificate|self.signed|TLS|SSL/i.test(message) ? 'tls' : 'connect');
+      throw new Pop3Error(
+        `cannot connect to ${address.host}:${address.port}: ${message}`,
+        /certificate|self.signed|TLS|SSL/i.test(message) ? 'tls' : 'connect',
+      );
     }
     const client = new Pop3Client(socket, address);
     await client.status('connect');
@@ -200,7 +215,10 @@ export class Pop3Client {
 
   /** QUIT commits deletions (true when it did); a connection that just drops keeps every message on the server. */
   async quit(): Promise<boolean> {
-    const committed = await this.command('QUIT').then(() => true, () => false);
+    const committed = await this.command('QUIT').then(
+      () => true,
+      () => false,
+    );
     this.socket.end();
     return committed;
   }

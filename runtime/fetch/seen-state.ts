@@ -52,7 +52,8 @@ export class SeenState {
 
   state(account: string, uid: string): MessageState {
     if (this.db.prepare('SELECT 1 FROM seen WHERE account = ? AND uid = ?').get(account, uid)) return 'seen';
-    const failure = this.db.prepare('SELECT set_aside_at FROM failures WHERE account = ? AND uid = ?').get(account, uid) as { set_aside_at: number | null } | undefined;
+    const failure = this.db.prepare('SELECT set_aside_at FROM failures WHERE account = ? AND uid = ?').get(account, uid) as
+      { set_aside_at: number | null } | undefined;
     return failure?.set_aside_at ? 'set-aside' : 'new';
   }
 
@@ -68,10 +69,14 @@ export class SeenState {
   recordFailure(account: string, uid: string, error: string, setAsideAfter: number): FailureRow {
     const now = Date.now();
     this.db
-      .prepare(`INSERT INTO failures (account, uid, streak, last_error, first_failed_at, last_failed_at) VALUES (?, ?, 1, ?, ?, ?)
-                ON CONFLICT(account, uid) DO UPDATE SET streak = streak + 1, last_error = excluded.last_error, last_failed_at = excluded.last_failed_at`)
+      .prepare(
+        `INSERT INTO failures (account, uid, streak, last_error, first_failed_at, last_failed_at) VALUES (?, ?, 1, ?, ?, ?)
+                ON CONFLICT(account, uid) DO UPDATE SET streak = streak + 1, last_error = excluded.last_error, last_failed_at = excluded.last_failed_at`,
+      )
       .run(account, uid, error, now, now);
-    this.db.prepare('UPDATE failures SET set_aside_at = ? WHERE account = ? AND uid = ? AND streak >= ? AND set_aside_at IS NULL').run(now, account, uid, setAsideAfter);
+    this.db
+      .prepare('UPDATE failures SET set_aside_at = ? WHERE account = ? AND uid = ? AND streak >= ? AND set_aside_at IS NULL')
+      .run(now, account, uid, setAsideAfter);
     return toFailure(this.db.prepare('SELECT * FROM failures WHERE account = ? AND uid = ?').get(account, uid) as FailureDbRow);
   }
 
@@ -102,5 +107,13 @@ export interface FailureDbRow {
 }
 
 export function toFailure(row: FailureDbRow): FailureRow {
-  return { account: row.account, uid: row.uid, streak: row.streak, lastError: row.last_error, firstFailedAt: row.first_failed_at, lastFailedAt: row.last_failed_at, setAsideAt: row.set_aside_at };
+  return {
+    account: row.account,
+    uid: row.uid,
+    streak: row.streak,
+    lastError: row.last_error,
+    firstFailedAt: row.first_failed_at,
+    lastFailedAt: row.last_failed_at,
+    setAsideAt: row.set_aside_at,
+  };
 }

@@ -15,5 +15,10 @@ export function openAuditSink(viewerDatabase: string): ((input: AuditInput) => v
     }
     new AuditLog(db).record(input);
   };
-  return Object.assign(record, { close: () => { db?.close(); db = null; } });
+  return Object.assign(record, {
+    close: () => {
+      db?.close();
+      db = null;
+    },
+  });
 }

@@ -21,7 +21,10 @@ const STATUS: Record<string, { status: string; words: string }> = {
 };
 
 function oneLine(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 400);
+  return value
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 400);
 }
 
 export function buildBounce(input: BounceInput): Buffer {

@@ -43,7 +43,12 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   const auth = authSettings(config);
   // A missing or unreadable key stops the filter before it opens anything, not each message later.
   const dkim = config.dkim.enabled
-    ? openDkimSigner({ domain: config.dkim.domain || config.mail.externalDomain, selector: config.dkim.selector, keyFile: config.dkim.keyFile, inside: auth.inside })
+    ? openDkimSigner({
+        domain: config.dkim.domain || config.mail.externalDomain,
+        selector: config.dkim.selector,
+        keyFile: config.dkim.keyFile,
+        inside: auth.inside,
+      })
     : undefined;
   const leftovers = await prepareSpoolDir(config.filter.spoolDir);
   if (leftovers > 0) log.info('spool cleared of unanswered messages (Postfix will retry them)', { count: leftovers });
@@ -74,7 +79,13 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   const reportStats = () => {
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
     const memory = process.memoryUsage();
-    log.info('stats', { lag_p50_ms: ms(lag.percentile(50)), lag_p99_ms: ms(lag.percentile(99)), lag_max_ms: ms(lag.max), rss_mb: Math.round(memory.rss / 1048576), heap_mb: Math.round(memory.heapUsed / 1048576) });
+    log.info('stats', {
+      lag_p50_ms: ms(lag.percentile(50)),
+      lag_p99_ms: ms(lag.percentile(99)),
+      lag_max_ms: ms(lag.max),
+      rss_mb: Math.round(memory.rss / 1048576),
+      heap_mb: Math.round(memory.heapUsed / 1048576),
+    });
     lag.reset();
   };
   process.on('SIGUSR2', reportStats);

@@ -24,7 +24,8 @@ export function openDkimSigner(options: { domain: string; selector: string; keyF
       // mailauth takes the keys to sign with in signatureData; the top-level fields are its defaults.
       const key = { signingDomain: domain, selector: options.selector, privateKey, algorithm, canonicalization: 'relaxed/relaxed' };
       const result = await dkimSign(message, { ...key, signatureData: [key] });
-      if (result.errors.length > 0 || !result.signatures.trim()) throw new Error(`DKIM signing failed: ${result.errors.map((e) => e.message).join('; ') || 'no signature made'}`);
+      if (result.errors.length > 0 || !result.signatures.trim())
+        throw new Error(`DKIM signing failed: ${result.errors.map((e) => e.message).join('; ') || 'no signature made'}`);
       return result.signatures;
     },
   };

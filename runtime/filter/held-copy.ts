@@ -9,10 +9,15 @@ export async function writeHeldCopy<T>(spoolPath: string, header: string, keep: 
   if (header === '') return keep(spoolPath);
   const heldPath = `${spoolPath}.held`;
   try {
-    await pipeline(Readable.from((async function* () {
-      yield Buffer.from(header, 'utf8');
-      yield* createReadStream(spoolPath);
-    })()), createWriteStream(heldPath, { flags: 'wx', mode: 0o600 }));
+    await pipeline(
+      Readable.from(
+        (async function* () {
+          yield Buffer.from(header, 'utf8');
+          yield* createReadStream(spoolPath);
+        })(),
+      ),
+      createWriteStream(heldPath, { flags: 'wx', mode: 0o600 }),
+    );
     return await keep(heldPath);
   } finally {
     await rm(heldPath, { force: true });

@@ -47,7 +47,8 @@ export async function listen(options: ListenOptions): Promise<SMTPServer> {
         heloName: session.hostNameAppearsAs ?? '',
       };
       const receivedAt = new Date();
-      (async () => {
+      // Everything is caught inside: the promise itself never rejects.
+      void (async () => {
         try {
           const { size, bytes } = await spoolMessage(stream, path);
           if (stream.sizeExceeded) {
@@ -60,8 +61,13 @@ export async function listen(options: ListenOptions): Promise<SMTPServer> {
           callback(null, replies as unknown as string);
         } catch (err) {
           const error = err as Error;
-          const reply = error instanceof SmtpReply ? error : tempFail('4.3.0', `${id} could not be filtered (${error.message.replace(/[\r\n]+/g, ' ').slice(0, 200)})`);
-          log.error('failed', { id, reply: reply.toString(), stack: error instanceof SmtpReply ? undefined : error.stack?.split('\n').slice(0, 4).join(' | ') });
+          const reply =
+            error instanceof SmtpReply ? error : tempFail('4.3.0', `${id} could not be filtered (${error.message.replace(/[\r\n]+/g, ' ').slice(0, 200)})`);
+          log.error('failed', {
+            id,
+            reply: reply.toString(),
+            stack: error instanceof SmtpReply ? undefined : error.stack?.split('\n').slice(0, 4).join(' | '),
+          });
           callback(reply);
         } finally {
           await removeSpooled(path).catch(() => undefined);

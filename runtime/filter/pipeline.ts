@@ -127,36 +127,54 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
   return outcomes.map((outcome) => nextHopReply(outcome, message.id));
 }
 
-async function quarantine(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], id: string, deps: FilterDeps): Promise<RecipientReplies> {
+async function quarantine(
+  message: SpooledMessage,
+  head: MessageHead,
+  verdict: Verdict,
+  recipients: string[],
+  id: string,
+  deps: FilterDeps,
+): Promise<RecipientReplies> {
   const { store, log } = deps;
   const reason = verdict.category;
   if (reason === 'CLEAN') throw new Error('a clean message is never quarantined');
   const { mailFrom } = message.envelope;
   // The held copy carries our Authentication-Results on top: the viewer shows them, a release delivers them.
   const header = authenticationResults(verdict, authservIdOf(deps.config), head.raw.includes('\r\n') ? '\r\n' : '\n');
-  await writeHeldCopy(message.path, header, (heldPath) => store.add(heldPath, {
-    id,
-    receivedAt: message.receivedAt,
-    mailFrom,
-    recipients,
-    headerFrom: decodedHeader(head, 'From'),
-    headerTo: decodedHeader(head, 'To'),
-    subject: decodedHeader(head, 'Subject'),
-    reason,
-    detail: verdict.detail,
-    size: message.size,
-  }));
+  await writeHeldCopy(message.path, header, (heldPath) =>
+    store.add(heldPath, {
+      id,
+      receivedAt: message.receivedAt,
+      mailFrom,
+      recipients,
+      headerFrom: decodedHeader(head, 'From'),
+      headerTo: decodedHeader(head, 'To'),
+      subject: decodedHeader(head, 'Subject'),
+      reason,
+      detail: verdict.detail,
+      size: message.size,
+    }),
+  );
   log.info('quarantined', { id, to: recipients.join(','), reason: verdict.category, destiny: verdict.destiny, detail: verdict.detail });
 
   if (verdict.destiny === 'D_BOUNCE') {
     // The message itself is safe on disk; a notice that cannot be sent is logged, not retried.
     await sendBounce(message, head, verdict, mailFrom, recipients, id, deps).catch((err: Error) =>
-      log.error('bounce not sent', { id, to: mailFrom, error: err.message }));
+      log.error('bounce not sent', { id, to: mailFrom, error: err.message }),
+    );
   }
   return recipients.map(() => `2.7.0 Ok: ${id} quarantined (${verdict.category})`);
 }
 
-async function sendBounce(message: SpooledMessage, head: MessageHead, verdict: Verdict, sender: string, recipients: string[], id: string, deps: FilterDeps): Promise<void> {
+async function sendBounce(
+  message: SpooledMessage,
+  head: MessageHead,
+  verdict: Verdict,
+  sender: string,
+  recipients: string[],
+  id: string,
+  deps: FilterDeps,
+): Promise<void> {
   const { config, reinjector, log } = deps;
   const why = noBounceReason(verdict, sender, config.policy, senderAuthOf(verdict.results));
   if (why !== null) {
@@ -200,7 +218,14 @@ function groupByVerdict(rcptTo: string[], verdictFor: (recipient: string) => Ver
  * One group's delivery or quarantine, answered on its own: a failure here is a 4xx for this group's
  * recipients only, so the groups already delivered keep their 250 and Postfix sends them nothing twice.
  */
-async function answerGroup(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], id: string, deps: FilterDeps): Promise<RecipientReplies> {
+async function answerGroup(
+  message: SpooledMessage,
+  head: MessageHead,
+  verdict: Verdict,
+  recipients: string[],
+  id: string,
+  deps: FilterDeps,
+): Promise<RecipientReplies> {
   try {
     return verdict.destiny === 'D_PASS'
       ? await deliver(message, head, verdict, recipients, deps)
@@ -219,13 +244,19 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   const started = Date.now();
   const head = message.bytes ? headOf(message.bytes) : await readHead(message.path);
   const { clientAddress, heloName, mailFrom } = message.envelope;
-  const scanned = await scanMessage({ spoolPath: message.path, size: message.size, head, envelope: { clientAddress, heloName, mailFrom } }, scanSettings(config, deps.auth));
+  const scanned = await scanMessage(
+    { spoolPath: message.path, size: message.size, head, envelope: { clientAddress, heloName, mailFrom } },
+    scanSettings(config, deps.auth),
+  );
   const key = messageKey(head, message.size);
   const { results, tries, givenUp } = settleSpamTimeout(scanned, key, deps.spamTimeouts, config.spamd.maxTimeouts);
-  if (givenUp) log.warn('spam check given up', { id: message.id, message: key, timeouts: tries, why: 'spamd timed out on every try; decided without a spam verdict' });
+  if (givenUp)
+    log.warn('spam check given up', { id: message.id, message: key, timeouts: tries, why: 'spamd timed out on every try; decided without a spam verdict' });
   const verdict = decide(results, config.policy);
   // The auth check's words also when it passed: what each method said, an ARC override.
-  const checks = Object.fromEntries(results.map((r) => [r.check, `${r.result}${r.result === 'pass' && r.check !== 'auth' ? '' : `(${r.detail.slice(0, 240)})`}`]));
+  const checks = Object.fromEntries(
+    results.map((r) => [r.check, `${r.result}${r.result === 'pass' && r.check !== 'auth' ? '' : `(${r.detail.slice(0, 240)})`}`]),
+  );
 
   if (verdict.kind === 'postpone') {
     log.warn('postponed', { id: message.id, why: verdict.why, ...checks });
@@ -245,12 +276,21 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   });
   const senders = sendersOf(message.envelope.mailFrom, decodedHeader(head, 'From'));
   const ownDomains = deps.auth?.ourDomains ?? [];
-  const groups = groupByVerdict(message.envelope.rcptTo, (recipient) => applyListMatch(verdict, deps.senderLists(recipient, senders), config.policy, ownDomains));
+  const groups = groupByVerdict(message.envelope.rcptTo, (recipient) =>
+    applyListMatch(verdict, deps.senderLists(recipient, senders), config.policy, ownDomains),
+  );
   const replies: RecipientReplies = new Array(message.envelope.rcptTo.length);
   let quarantined = 0;
   for (const group of groups) {
     const recipients = group.positions.map((p) => message.envelope.rcptTo[p]!);
-    if (group.verdict.listNote) log.info('sender list', { id: message.id, to: recipients.join(','), note: group.verdict.listNote, category: group.verdict.category, destiny: group.verdict.destiny });
+    if (group.verdict.listNote)
+      log.info('sender list', {
+        id: message.id,
+        to: recipients.join(','),
+        note: group.verdict.listNote,
+        category: group.verdict.category,
+        destiny: group.verdict.destiny,
+      });
     if (verdict.category === 'SPOOFED' && group.verdict.category !== 'SPOOFED') auditOverride(message, recipients, verdict, group.verdict, deps);
     const id = quarantined === 0 ? message.id : `${message.id}-${quarantined + 1}`;
     if (group.verdict.destiny !== 'D_PASS') quarantined += 1;

@@ -16,7 +16,6 @@ export interface RewriteOptions {
   authservId?: string;
 }
 
-
 export function authenticationResults(verdict: Verdict, authservId: string | undefined, eol: string): string {
   if (!authservId) return '';
   const auth = verdict.results.find((r) => r.check === 'auth')?.auth;
@@ -80,7 +79,11 @@ export function deliveryHead(head: MessageHead, verdict: Verdict, options: Rewri
       const colon = field.raw.indexOf(':');
       const value = field.raw.subarray(colon + 1);
       const already = value.toString('latin1').trimStart().startsWith(options.subjectTag.trim());
-      kept.push(already ? field.raw : Buffer.concat([Buffer.from(`Subject: ${options.subjectTag}`), Buffer.from(value.toString('latin1').replace(/^[ \t]+/, ''), 'latin1')]));
+      kept.push(
+        already
+          ? field.raw
+          : Buffer.concat([Buffer.from(`Subject: ${options.subjectTag}`), Buffer.from(value.toString('latin1').replace(/^[ \t]+/, ''), 'latin1')]),
+      );
       continue;
     }
     kept.push(field.raw[field.raw.length - 1] === 0x0a ? field.raw : Buffer.concat([field.raw, Buffer.from(eol)]));

@@ -54,8 +54,11 @@ async function contentChecks(input: ScanInput, settings: ScanSettings): Promise<
 async function inspectContent(input: ScanInput, settings: ScanSettings, tempDir: string): Promise<CheckResult[]> {
   const { policy } = settings;
   const budget = new InspectionBudget({
-    maxBytes: policy.maxArchiveBytes, maxEntries: policy.maxArchiveEntries, maxDepth: policy.maxArchiveDepth,
-    maxSeconds: policy.maxInspectionSeconds, inputBytes: input.size,
+    maxBytes: policy.maxArchiveBytes,
+    maxEntries: policy.maxArchiveEntries,
+    maxDepth: policy.maxArchiveDepth,
+    maxSeconds: policy.maxInspectionSeconds,
+    inputBytes: input.size,
   });
   let counter = 0;
   const context = { budget, tempDir, nextTempName: () => `t${++counter}` };
@@ -80,8 +83,11 @@ async function authCheck(input: ScanInput, settings: AuthSettings): Promise<Chec
   try {
     const facts = await gatherAuth(input.spoolPath, envelope, settings);
     return judgeAuth(facts, {
-      ourDomains: settings.ourDomains, clientInside: settings.inside(envelope.clientAddress), clientAddress: envelope.clientAddress,
-      mailFrom: envelope.mailFrom, trustedSealers: settings.trustedSealers,
+      ourDomains: settings.ourDomains,
+      clientInside: settings.inside(envelope.clientAddress),
+      clientAddress: envelope.clientAddress,
+      mailFrom: envelope.mailFrom,
+      trustedSealers: settings.trustedSealers,
     });
   } catch (err) {
     return checkResult('auth', 'error', `sender authentication failed: ${(err as Error).message}`);
@@ -92,12 +98,13 @@ const skipped = (check: CheckName) => Promise.resolve(checkResult(check, 'skip',
 
 export async function scanMessage(input: ScanInput, settings: ScanSettings): Promise<CheckResult[]> {
   const on = (check: CheckName) => settings.checks.includes(check);
-  const content = on('banned') || on('headers')
-    ? contentChecks(input, settings).catch((err: Error) => [
-      checkResult('banned', 'error', `attachment inspection failed: ${err.message}`),
-      checkResult('headers', 'error', 'not checked: attachment inspection failed'),
-    ])
-    : Promise.resolve([]);
+  const content =
+    on('banned') || on('headers')
+      ? contentChecks(input, settings).catch((err: Error) => [
+          checkResult('banned', 'error', `attachment inspection failed: ${err.message}`),
+          checkResult('headers', 'error', 'not checked: attachment inspection failed'),
+        ])
+      : Promise.resolve([]);
   const [virus, spam, auth, others] = await Promise.all([
     on('virus') ? checkVirus(settings.clamd, input.spoolPath) : skipped('virus'),
     on('spam') ? checkSpam(settings.spamd, input.spoolPath, input.size, settings.policy) : skipped('spam'),

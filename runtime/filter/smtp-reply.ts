@@ -1,7 +1,10 @@
 // A typed SMTP answer. Anything thrown while handling a message becomes one of these in one place
 // (listen.ts); an error that is not one becomes a 451, so the sender's MTA keeps the message.
 export class SmtpReply extends Error {
-  constructor(readonly responseCode: number, message: string) {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'SmtpReply';
   }

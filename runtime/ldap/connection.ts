@@ -10,7 +10,11 @@ import { oneLine } from '../text/one-line.js';
 export type DirectoryConfig = AppConfig['directory'];
 
 export class DirectoryError extends Error {
-  constructor(message: string, readonly attempts: string[] = [], readonly badCredentials = false) {
+  constructor(
+    message: string,
+    readonly attempts: string[] = [],
+    readonly badCredentials = false,
+  ) {
     super(attempts.length ? `${message}:\n  ${attempts.join('\n  ')}` : message);
     this.name = 'DirectoryError';
   }
@@ -24,7 +28,8 @@ function describe(err: unknown): string {
   const error = err as Error & { code?: string | number };
   if (/InvalidCredentials/i.test(error.name ?? '') || error.code === 49) return 'the user name or password was refused (invalid credentials)';
   // ldapts reports a refused StartTLS certificate only as a dropped connection.
-  if (/before secure TLS connection was established/i.test(error.message)) return 'the TLS handshake failed (is the server certificate trusted? see directory.caFile)';
+  if (/before secure TLS connection was established/i.test(error.message))
+    return 'the TLS handshake failed (is the server certificate trusted? see directory.caFile)';
   const message = oneLine(error.message, 200);
   return /certificate/i.test(message) ? `${message} (set directory.caFile to the CA that signed the server's certificate)` : message;
 }
@@ -39,7 +44,12 @@ export async function connectDirectory(config: DirectoryConfig, bindUser = confi
   ];
   if (config.allowInsecure) tries.push({ label: 'plain LDAP', url: `ldap://${config.server}:${config.ldapPort}`, tls: 'none' });
   for (const attempt of tries) {
-    const client = new Client({ url: attempt.url, timeout, connectTimeout: timeout, ...(attempt.tls === 'implicit' ? { tlsOptions: tlsOptions(config) } : {}) });
+    const client = new Client({
+      url: attempt.url,
+      timeout,
+      connectTimeout: timeout,
+      ...(attempt.tls === 'implicit' ? { tlsOptions: tlsOptions(config) } : {}),
+    });
     try {
       if (attempt.tls === 'starttls') await client.startTLS(tlsOptions(config));
       await client.bind(bindUser, password);

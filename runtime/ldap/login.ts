@@ -20,7 +20,11 @@ export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccoun
     let entries;
     const service = await connectDirectory(config.directory);
     try {
-      entries = await searchMailEnabled(service, config.directory.baseDn, `(|(userPrincipalName=${name})(sAMAccountName=${name})(mail=${name})(proxyAddresses=smtp:${name}))`);
+      entries = await searchMailEnabled(
+        service,
+        config.directory.baseDn,
+        `(|(userPrincipalName=${name})(sAMAccountName=${name})(mail=${name})(proxyAddresses=smtp:${name}))`,
+      );
     } finally {
       await service.unbind().catch(() => undefined);
     }

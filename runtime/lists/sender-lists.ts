@@ -133,10 +133,21 @@ export class SenderLists {
 
   private select(where: string, params: unknown[]): ListEntry[] {
     const rows = this.db
-      .prepare<unknown[], EntryRow>(`SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
-                WHERE ${where} ORDER BY l.created_at DESC, l.id DESC`)
+      .prepare<unknown[], EntryRow>(
+        `SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
+                WHERE ${where} ORDER BY l.created_at DESC, l.id DESC`,
+      )
       .all(...params);
-    return rows.map((r) => ({ id: r.id, ownerId: r.owner_id, ownerName: r.owner_name, kind: r.kind, pattern: r.pattern, expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      ownerId: r.owner_id,
+      ownerName: r.owner_name,
+      kind: r.kind,
+      pattern: r.pattern,
+      expiresAt: r.expires_at,
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+    }));
   }
 
   /** Entries of one user's list, or of the global list (ownerId null), newest first. */
@@ -153,10 +164,14 @@ export class SenderLists {
     const pattern = normalisePattern(input.pattern);
     if (!pattern) throw new Error(`not an address or *@domain: ${input.pattern}`);
     const id = this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM sender_lists WHERE pattern = ? AND ${input.ownerId === null ? 'owner_id IS NULL' : 'owner_id = ?'}`)
+      this.db
+        .prepare(`DELETE FROM sender_lists WHERE pattern = ? AND ${input.ownerId === null ? 'owner_id IS NULL' : 'owner_id = ?'}`)
         .run(pattern, ...(input.ownerId === null ? [] : [input.ownerId]));
-      return Number(this.db.prepare('INSERT INTO sender_lists (owner_id, kind, pattern, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(input.ownerId, input.kind, pattern, input.expiresAt, input.createdBy, Date.now()).lastInsertRowid);
+      return Number(
+        this.db
+          .prepare('INSERT INTO sender_lists (owner_id, kind, pattern, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(input.ownerId, input.kind, pattern, input.expiresAt, input.createdBy, Date.now()).lastInsertRowid,
+      );
     })();
     return this.get(id)!;
   }

@@ -47,20 +47,28 @@ function serviceDirFor(stateDir: string): string {
 }
 
 export function localConfig(stateDir: string, serviceDir: string): AppConfig {
-  return parseConfig({
-    network: { hostname: 'mailfilter.localdomain' },
-    mail: {
-      mode: 'smtp', externalDomain: DOMAIN, internalDomain: DOMAIN, relayDomains: [DOMAIN],
-      finalServer: '127.0.0.1', finalServerPort: LOCAL_PORTS.sink, allowedNetworks: 'host',
+  return parseConfig(
+    {
+      network: { hostname: 'mailfilter.localdomain' },
+      mail: {
+        mode: 'smtp',
+        externalDomain: DOMAIN,
+        internalDomain: DOMAIN,
+        relayDomains: [DOMAIN],
+        finalServer: '127.0.0.1',
+        finalServerPort: LOCAL_PORTS.sink,
+        allowedNetworks: 'host',
+      },
+      postfix: { configDir: join(serviceDir, 'postfix', 'conf'), smtpPort: LOCAL_PORTS.smtp, reinjectPort: LOCAL_PORTS.reinject },
+      filter: { listenPort: LOCAL_PORTS.filter, spoolDir: join(stateDir, 'spool') },
+      quarantine: { dir: join(stateDir, 'quarantine') },
+      fetch: { stateDir: join(stateDir, 'fetch'), accountsFile: join(stateDir, 'fetch-accounts.json') },
+      viewer: { listenAddress: '127.0.0.1', httpsPort: LOCAL_PORTS.https, httpPort: LOCAL_PORTS.http, dataDir: join(stateDir, 'viewer') },
+      clamd: { socket: join(stateDir, 'clamd', 'clamd.sock'), timeoutSeconds: 60 },
+      spamd: { port: LOCAL_PORTS.spamd, timeoutSeconds: 60 },
     },
-    postfix: { configDir: join(serviceDir, 'postfix', 'conf'), smtpPort: LOCAL_PORTS.smtp, reinjectPort: LOCAL_PORTS.reinject },
-    filter: { listenPort: LOCAL_PORTS.filter, spoolDir: join(stateDir, 'spool') },
-    quarantine: { dir: join(stateDir, 'quarantine') },
-    fetch: { stateDir: join(stateDir, 'fetch'), accountsFile: join(stateDir, 'fetch-accounts.json') },
-    viewer: { listenAddress: '127.0.0.1', httpsPort: LOCAL_PORTS.https, httpPort: LOCAL_PORTS.http, dataDir: join(stateDir, 'viewer') },
-    clamd: { socket: join(stateDir, 'clamd', 'clamd.sock'), timeoutSeconds: 60 },
-    spamd: { port: LOCAL_PORTS.spamd, timeoutSeconds: 60 },
-  }, 'embedded defaults of mailfilter start');
+    'embedded defaults of mailfilter start',
+  );
 }
 
 /** Thrown when the appliance cannot start; its message is meant for the person at the terminal. */
@@ -91,7 +99,9 @@ function takeLock(stateDir: string, leftovers: () => void): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lock, 'utf8').trim());
       if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) {
-        throw new StartRefused(`mailfilter start is already running (pid ${holder}, state in ${stateDir}). Stop it with Ctrl-C in its terminal, or kill ${holder}.`);
+        throw new StartRefused(
+          `mailfilter start is already running (pid ${holder}, state in ${stateDir}). Stop it with Ctrl-C in its terminal, or kill ${holder}.`,
+        );
       }
       leftovers();
       rmSync(lock, { force: true });
@@ -124,7 +134,8 @@ function stopLeftovers(postfixConfDir: string, pidFiles: string[]): void {
 async function refuseBusyPorts(): Promise<void> {
   const busy: string[] = [];
   for (const [what, port] of Object.entries(LOCAL_PORTS)) if (await listening(port)) busy.push(`${port} (${what})`);
-  if (busy.length > 0) throw new StartRefused(`these loopback ports are already in use: ${busy.join(', ')}. Stop whatever holds them (\`ss -ltnp\` tells), then start again.`);
+  if (busy.length > 0)
+    throw new StartRefused(`these loopback ports are already in use: ${busy.join(', ')}. Stop whatever holds them (\`ss -ltnp\` tells), then start again.`);
 }
 
 function banner(config: AppConfig, stateDir: string, deliveredDir: string, clamdDatabase: string): string {

@@ -35,24 +35,29 @@ export async function startClamd(dir: string, options: { database?: 'test' | 'ma
   const socket = join(dir, 'clamd.sock');
   const conf = join(dir, 'clamd.conf');
   const logFile = join(dir, 'clamd.log');
-  writeFileSync(conf, [
-    `LocalSocket ${socket}`,
-    `DatabaseDirectory ${dbDir}`,
-    `LogFile ${logFile}`,
-    `PidFile ${join(dir, 'clamd.pid')}`,
-    'Foreground yes',
-    'ScanMail yes',
-    'ScanArchive yes',
-    'StreamMaxLength 64M',
-    'MaxThreads 4',
-    'LocalSocketMode 666',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `LocalSocket ${socket}`,
+      `DatabaseDirectory ${dbDir}`,
+      `LogFile ${logFile}`,
+      `PidFile ${join(dir, 'clamd.pid')}`,
+      'Foreground yes',
+      'ScanMail yes',
+      'ScanArchive yes',
+      'StreamMaxLength 64M',
+      'MaxThreads 4',
+      'LocalSocketMode 666',
+      '',
+    ].join('\n'),
+  );
   let server: ReturnType<typeof spawnServer> | null = null;
   const clamd: Clamd = {
     name: 'clamd',
     socket,
-    database: useMachine ? `the machine's virus database (${MACHINE_DATABASE_DIR})` : `the repo's test signatures (${TEST_SIGNATURES}; no database in ${MACHINE_DATABASE_DIR})`,
+    database: useMachine
+      ? `the machine's virus database (${MACHINE_DATABASE_DIR})`
+      : `the repo's test signatures (${TEST_SIGNATURES}; no database in ${MACHINE_DATABASE_DIR})`,
     async start() {
       server = spawnServer('clamd', 'clamd', ['--config-file', conf], { logFile: join(dir, 'clamd.out') });
       try {

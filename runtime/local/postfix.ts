@@ -29,7 +29,17 @@ export interface Postfix extends Server {
  */
 function startCommand(confDir: string, resolvConf?: string) {
   if (!resolvConf) return run('postfix', ['-c', confDir, 'start']);
-  return run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec postfix -c "$1" start', resolvConf, confDir]);
+  return run('unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    'sh',
+    '-c',
+    'mount --bind "$0" /etc/resolv.conf && exec postfix -c "$1" start',
+    resolvConf,
+    confDir,
+  ]);
 }
 
 /** Postfix's daemons drop to the postfix user: `dir` and every folder above it must be searchable by it. */
@@ -48,7 +58,10 @@ export async function startPostfix(dir: string, config: AppConfig, options: { qu
   // STARTTLS on the front door: the configured certificate, or the appliance's self-signed one.
   smtpTlsFiles(config);
   const logFile = join(dir, 'maillog');
-  await run('postconf', ['-c', confDir, '-e',
+  await run('postconf', [
+    '-c',
+    confDir,
+    '-e',
     `queue_directory=${join(dir, 'queue')}`,
     `data_directory=${join(dir, 'data')}`,
     'inet_interfaces=127.0.0.1',

@@ -55,15 +55,18 @@ export async function startSink(options: { port?: number; keepDir?: string } = {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
-        keep(raw).then((file) => {
-          messages.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: raw.toString('utf8'),
-            ...(file ? { file } : {}),
-          });
-          callback();
-        }, (err: Error) => callback(Object.assign(new Error(`4.3.0 cannot keep the message: ${err.message}`), { responseCode: 451 })));
+        keep(raw).then(
+          (file) => {
+            messages.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw: raw.toString('utf8'),
+              ...(file ? { file } : {}),
+            });
+            callback();
+          },
+          (err: Error) => callback(Object.assign(new Error(`4.3.0 cannot keep the message: ${err.message}`), { responseCode: 451 })),
+        );
       });
     },
   });

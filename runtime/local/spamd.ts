@@ -16,14 +16,28 @@ export async function startSpamd(dir: string, options: { port?: number; extraArg
   mkdirSync(dir, { recursive: true });
   chownSync(dir, 65534, 65534);
   const port = options.port ?? (await freePort());
-  const server = spawnServer('spamd', 'spamd', [
-    '--local', `--listen=127.0.0.1:${port}`, '--allowed-ips=127.0.0.1', '--max-children=2', '--min-children=1',
-    '--nouser-config', '--username=nobody', '--allow-tell', `--cf=bayes_path ${join(dir, 'bayes')}`, `--helper-home-dir=${dir}`,
-    `--pidfile=${join(dir, 'spamd.pid')}`, `--syslog=${join(dir, 'spamd.log')}`,
-    // As the image's local.cf: a partial result after 50 s, within the filter's spamd timeout.
-    '--cf=time_limit 50',
-    ...(options.extraArgs ?? []),
-  ], { logFile: join(dir, 'spamd.out') });
+  const server = spawnServer(
+    'spamd',
+    'spamd',
+    [
+      '--local',
+      `--listen=127.0.0.1:${port}`,
+      '--allowed-ips=127.0.0.1',
+      '--max-children=2',
+      '--min-children=1',
+      '--nouser-config',
+      '--username=nobody',
+      '--allow-tell',
+      `--cf=bayes_path ${join(dir, 'bayes')}`,
+      `--helper-home-dir=${dir}`,
+      `--pidfile=${join(dir, 'spamd.pid')}`,
+      `--syslog=${join(dir, 'spamd.log')}`,
+      // As the image's local.cf: a partial result after 50 s, within the filter's spamd timeout.
+      '--cf=time_limit 50',
+      ...(options.extraArgs ?? []),
+    ],
+    { logFile: join(dir, 'spamd.out') },
+  );
   try {
     // Compiling the rule set takes tens of seconds on two busy cores.
     await server.ready('spamd to answer PING', async () => (await converse({ host: '127.0.0.1', port }, 'PING SPAMC/1.5\r\n\r\n')).includes('PONG'), 180_000);

@@ -81,7 +81,14 @@ export function parseHead(raw: Buffer, bodyOffset: number, complete: boolean): M
     const textValue = fieldBytes.toString('latin1');
     const colon = textValue.indexOf(':');
     const name = colon > 0 ? textValue.slice(0, colon) : '';
-    const value = colon > 0 ? textValue.slice(colon + 1).replace(/\r?\n[ \t]/g, ' ').replace(/\r?\n$/, '').trim() : textValue.trim();
+    const value =
+      colon > 0
+        ? textValue
+            .slice(colon + 1)
+            .replace(/\r?\n[ \t]/g, ' ')
+            .replace(/\r?\n$/, '')
+            .trim()
+        : textValue.trim();
     fields.push({ name, raw: fieldBytes, value });
     start = end;
   }

@@ -14,7 +14,11 @@ export class GreylistCounts {
   private timer: NodeJS.Timeout | null = null;
   private db: Database.Database | null = null;
 
-  constructor(private readonly quarantineDir: string, private readonly log: Logger, private readonly flushMs = 5000) {}
+  constructor(
+    private readonly quarantineDir: string,
+    private readonly log: Logger,
+    private readonly flushMs = 5000,
+  ) {}
 
   count(answer: GreylistAnswer, atMs = Date.now()): void {
     const kind = answer.action.startsWith('450 ') ? 'greylisted' : answer.why === FIRST_PASS ? 'greylist-passed' : undefined;

@@ -42,24 +42,37 @@ export class GreylistState {
   /** Looks the triplet up and records this attempt: a new triplet starts its delay now. */
   attempt(triplet: Triplet, delaySeconds: number, nowMs: number): TripletState {
     const { network, sender, recipient } = triplet;
-    return this.db.transaction((): TripletState => {
-      const row = this.db.prepare<[string, string, string], { first_seen: number; passed: number }>(
-        'SELECT first_seen, passed FROM triplets WHERE network = ? AND sender = ? AND recipient = ?').get(network, sender, recipient);
-      if (!row) {
-        this.db.prepare('INSERT INTO triplets (network, sender, recipient, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)').run(network, sender, recipient, nowMs, nowMs);
-        return { kind: 'new' };
-      }
-      const waited = (nowMs - row.first_seen) / 1000;
-      if (!row.passed && waited < delaySeconds) return { kind: 'waiting', secondsLeft: Math.ceil(delaySeconds - waited) };
-      this.db.prepare('UPDATE triplets SET passed = 1, last_seen = ? WHERE network = ? AND sender = ? AND recipient = ?').run(nowMs, network, sender, recipient);
-      if (!row.passed) {
-        this.db.prepare(`INSERT INTO clients (network, passes, last_seen) VALUES (?, 1, ?)
-          ON CONFLICT(network) DO UPDATE SET passes = passes + 1, last_seen = excluded.last_seen`).run(network, nowMs);
-      } else {
-        this.db.prepare('UPDATE clients SET last_seen = ? WHERE network = ?').run(nowMs, network);
-      }
-      return { kind: 'passed', firstPass: !row.passed };
-    }).immediate();
+    return this.db
+      .transaction((): TripletState => {
+        const row = this.db
+          .prepare<[string, string, string], { first_seen: number; passed: number }>(
+            'SELECT first_seen, passed FROM triplets WHERE network = ? AND sender = ? AND recipient = ?',
+          )
+          .get(network, sender, recipient);
+        if (!row) {
+          this.db
+            .prepare('INSERT INTO triplets (network, sender, recipient, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)')
+            .run(network, sender, recipient, nowMs, nowMs);
+          return { kind: 'new' };
+        }
+        const waited = (nowMs - row.first_seen) / 1000;
+        if (!row.passed && waited < delaySeconds) return { kind: 'waiting', secondsLeft: Math.ceil(delaySeconds - waited) };
+        this.db
+          .prepare('UPDATE triplets SET passed = 1, last_seen = ? WHERE network = ? AND sender = ? AND recipient = ?')
+          .run(nowMs, network, sender, recipient);
+        if (!row.passed) {
+          this.db
+            .prepare(
+              `INSERT INTO clients (network, passes, last_seen) VALUES (?, 1, ?)
+          ON CONFLICT(network) DO UPDATE SET passes = passes + 1, last_seen = excluded.last_seen`,
+            )
+            .run(network, nowMs);
+        } else {
+          this.db.prepare('UPDATE clients SET last_seen = ? WHERE network = ?').run(nowMs, network);
+        }
+        return { kind: 'passed', firstPass: !row.passed };
+      })
+      .immediate();
   }
 
   /** Forgets triplets and clients not seen for `expiryDays`; returns how many triplets went. */

@@ -24,7 +24,8 @@ function ipv6Prefix(address: string): string[] {
   const [head = '', tail] = address.split('::');
   const groupsOf = (part: string) => (part ? part.split(':') : []);
   const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
-  const groups = tail === undefined ? groupsOf(head) : [...groupsOf(head), ...new Array(8 - width(groupsOf(head)) - width(groupsOf(tail))).fill('0'), ...groupsOf(tail)];
+  const groups =
+    tail === undefined ? groupsOf(head) : [...groupsOf(head), ...new Array(8 - width(groupsOf(head)) - width(groupsOf(tail))).fill('0'), ...groupsOf(tail)];
   return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16));
 }
 
@@ -46,9 +47,10 @@ export async function greylist(request: PolicyRequest, state: GreylistState, set
   const recipient = (request.recipient ?? '').toLowerCase();
   if (settings.inside(clientAddress)) return { action: DUNNO, why: 'allowed network' };
   const network = clientNetwork(clientAddress);
-  if (state.clientAllowed(network, settings.autoAllowAfter)) return { action: DUNNO, why: `client network ${network} retried ${settings.autoAllowAfter} times before` };
+  if (state.clientAllowed(network, settings.autoAllowAfter))
+    return { action: DUNNO, why: `client network ${network} retried ${settings.autoAllowAfter} times before` };
   if (sender && settings.allowListed(recipient, sender)) return { action: DUNNO, why: 'sender on an allow list' };
-  if (sender && await settings.spfPasses({ clientAddress, helo: request.helo_name ?? '', sender })) return { action: DUNNO, why: 'SPF pass for the client' };
+  if (sender && (await settings.spfPasses({ clientAddress, helo: request.helo_name ?? '', sender }))) return { action: DUNNO, why: 'SPF pass for the client' };
   const seen = state.attempt({ network, sender, recipient }, settings.delaySeconds, nowMs);
   if (seen.kind === 'passed') return { action: DUNNO, why: seen.firstPass ? FIRST_PASS : 'retried before' };
   const wait = seen.kind === 'new' ? settings.delaySeconds : seen.secondsLeft;

@@ -23,7 +23,13 @@ export async function listenPolicy(host: string, port: number, handle: PolicyHan
           log.warn('policy check failed, mail let on', { client: request.client_address, error: (err as Error).message });
           answer = { action: 'DUNNO', why: 'check failed' };
         }
-        log.info('policy', { client: request.client_address, from: request.sender || '<>', to: request.recipient, action: answer.action.split(' ')[0], why: answer.why });
+        log.info('policy', {
+          client: request.client_address,
+          from: request.sender || '<>',
+          to: request.recipient,
+          action: answer.action.split(' ')[0],
+          why: answer.why,
+        });
         if (!socket.destroyed) socket.write(policyAnswer(answer.action));
       });
     });
@@ -47,9 +53,10 @@ export async function listenPolicy(host: string, port: number, handle: PolicyHan
   });
   return {
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
   };
 }

@@ -130,7 +130,10 @@ export class QuarantineStore {
   private pendingOutcomes = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
-  private constructor(readonly dir: string, private readonly maxBytes: number) {
+  private constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+  ) {
     mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
     this.db = openQuarantineDatabase(dir);
   }
@@ -166,9 +169,22 @@ export class QuarantineStore {
     const addresses = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
     this.db.transaction(() => {
       this.db
-        .prepare(`INSERT INTO messages (id, received_at, mail_from, header_from, header_to, subject, reason, detail, size, path)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(input.id, input.receivedAt.getTime(), input.mailFrom, input.headerFrom, input.headerTo, input.subject, input.reason, input.detail, input.size, path);
+        .prepare(
+          `INSERT INTO messages (id, received_at, mail_from, header_from, header_to, subject, reason, detail, size, path)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          input.id,
+          input.receivedAt.getTime(),
+          input.mailFrom,
+          input.headerFrom,
+          input.headerTo,
+          input.subject,
+          input.reason,
+          input.detail,
+          input.size,
+          path,
+        );
       const insertRecipient = this.db.prepare('INSERT INTO recipients (message_id, address) VALUES (?, ?)');
       for (const address of addresses) insertRecipient.run(input.id, address);
     })();
@@ -289,7 +305,10 @@ export class QuarantineStore {
 
   async deleteMatching(query: ListQuery): Promise<number> {
     const { sql, params } = this.where(query);
-    const ids = this.db.prepare<unknown[], { id: string }>(`SELECT m.id FROM messages m ${sql}`).all(...params).map((r) => r.id);
+    const ids = this.db
+      .prepare<unknown[], { id: string }>(`SELECT m.id FROM messages m ${sql}`)
+      .all(...params)
+      .map((r) => r.id);
     for (const id of ids) await this.delete(id);
     return ids.length;
   }
@@ -307,7 +326,9 @@ export class QuarantineStore {
     if (this.pendingOutcomes.size === 0) return;
     const pending = this.pendingOutcomes;
     this.pendingOutcomes = new Map();
-    const upsert = this.db.prepare('INSERT INTO daily_outcomes (day, outcome, count) VALUES (?, ?, ?) ON CONFLICT(day, outcome) DO UPDATE SET count = count + excluded.count');
+    const upsert = this.db.prepare(
+      'INSERT INTO daily_outcomes (day, outcome, count) VALUES (?, ?, ?) ON CONFLICT(day, outcome) DO UPDATE SET count = count + excluded.count',
+    );
     this.db.transaction(() => {
       for (const [key, count] of pending) {
         const [day, outcome] = key.split('|');
@@ -318,12 +339,16 @@ export class QuarantineStore {
 
   dailyOutcomes(sinceDay: string): Array<{ day: string; outcome: Outcome; count: number }> {
     this.flushOutcomes();
-    return this.db.prepare<[string], { day: string; outcome: Outcome; count: number }>('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day').all(sinceDay);
+    return this.db
+      .prepare<[string], { day: string; outcome: Outcome; count: number }>('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day')
+      .all(sinceDay);
   }
 
   /** What the front door refused, and greylisting's answers, per day (written by door-stats and the policy service). */
   dailyDoor(sinceDay: string): Array<{ day: string; kind: DoorKind; count: number }> {
-    return this.db.prepare<[string], { day: string; kind: DoorKind; count: number }>('SELECT day, kind, count FROM door_daily WHERE day >= ? ORDER BY day, kind').all(sinceDay);
+    return this.db
+      .prepare<[string], { day: string; kind: DoorKind; count: number }>('SELECT day, kind, count FROM door_daily WHERE day >= ? ORDER BY day, kind')
+      .all(sinceDay);
   }
 }
 

@@ -39,13 +39,15 @@ export function renderAll(config: AppConfig, templateDir = TEMPLATE_DIR): Render
   const manifest = JSON.parse(readFileSync(join(templateDir, 'manifest.json'), 'utf8')) as Record<string, ManifestEntry>;
   const values = templateValues(config);
   const applies = (entry: ManifestEntry) => entry.only !== 'static-network' || !config.network.dhcp;
-  return Object.entries(manifest).filter(([, entry]) => applies(entry)).map(([template, entry]) => ({
-    template,
-    target: fill(entry.target, values, 'manifest.json'),
-    mode: parseInt(entry.mode, 8),
-    postmap: entry.postmap === true,
-    content: fill(readFileSync(join(templateDir, template), 'utf8'), { ...values, template: `templates/${template}` }, template),
-  }));
+  return Object.entries(manifest)
+    .filter(([, entry]) => applies(entry))
+    .map(([template, entry]) => ({
+      template,
+      target: fill(entry.target, values, 'manifest.json'),
+      mode: parseInt(entry.mode, 8),
+      postmap: entry.postmap === true,
+      content: fill(readFileSync(join(templateDir, template), 'utf8'), { ...values, template: `templates/${template}` }, template),
+    }));
 }
 
 /** Writes every rendered file under `root` (use "/" on the appliance). */

@@ -108,7 +108,9 @@ export function tlsValues(config: AppConfig): Record<string, string> {
     tls_cert_file: cert.cert,
     tls_key_file: cert.key,
     outbound_tls_note: verify ? `it is required and verified (postfix.outboundTls: verify)` : 'the same (postfix.outboundTls: may)',
-    smtp_tls_policy_maps: verify ? `smtp_tls_policy_maps = inline:{ {[${mail.finalServer}]:${mail.finalServerPort} = verify} }` : '# smtp_tls_policy_maps: none, opportunistic everywhere',
+    smtp_tls_policy_maps: verify
+      ? `smtp_tls_policy_maps = inline:{ {[${mail.finalServer}]:${mail.finalServerPort} = verify} }`
+      : '# smtp_tls_policy_maps: none, opportunistic everywhere',
     smtp_tls_ca: postfix.outboundCaFile ? `smtp_tls_CAfile = ${postfix.outboundCaFile}` : 'smtp_tls_CApath = /etc/ssl/certs',
   };
 }
@@ -129,7 +131,12 @@ export function networkValues(config: AppConfig): Record<string, string> {
   const { network } = config;
   const block = network.dhcp
     ? `iface ${network.interface} inet dhcp`
-    : [`iface ${network.interface} inet static`, `    address ${network.address}`, `    netmask ${network.netmask}`, ...(network.gateway ? [`    gateway ${network.gateway}`] : [])].join('\n');
+    : [
+        `iface ${network.interface} inet static`,
+        `    address ${network.address}`,
+        `    netmask ${network.netmask}`,
+        ...(network.gateway ? [`    gateway ${network.gateway}`] : []),
+      ].join('\n');
   return {
     short_hostname: network.hostname.split('.')[0]!,
     host_address: network.dhcp || !network.address ? '127.0.1.1' : network.address,
@@ -137,7 +144,10 @@ export function networkValues(config: AppConfig): Record<string, string> {
     interface_block: block,
     nameservers: config.resolver.local
       ? 'nameserver 127.0.0.1'
-      : [network.dns1, network.dns2].filter(Boolean).map((ns) => `nameserver ${ns}`).join('\n') || '# no DNS server configured',
+      : [network.dns1, network.dns2]
+          .filter(Boolean)
+          .map((ns) => `nameserver ${ns}`)
+          .join('\n') || '# no DNS server configured',
   };
 }
 
@@ -159,19 +169,19 @@ export function resolverValues(config: AppConfig): Record<string, string> {
   const forwarders = resolver.forwardToNetworkDns && !network.dhcp ? [network.dns1, network.dns2].filter(Boolean) : [];
   const forwarding = forwarders.length
     ? [
-      '    # Forwarders may strip DNSSEC records: validating would fail every answer, so it is left to them.',
-      '    module-config: "iterator"',
-      '',
-      '# The network\'s DNS servers (network.dns1/dns2) answer; resolver.forwardToNetworkDns: no resolves directly.',
-      'forward-zone:',
-      '    name: "."',
-      ...forwarders.map((address) => `    forward-addr: ${address}`),
-    ]
+        '    # Forwarders may strip DNSSEC records: validating would fail every answer, so it is left to them.',
+        '    module-config: "iterator"',
+        '',
+        "# The network's DNS servers (network.dns1/dns2) answer; resolver.forwardToNetworkDns: no resolves directly.",
+        'forward-zone:',
+        '    name: "."',
+        ...forwarders.map((address) => `    forward-addr: ${address}`),
+      ]
     : ['# No forwarders: unbound resolves from the root servers itself, with DNSSEC validation.'];
   return {
     resolver_local_answer: resolver.local ? 'yes' : 'no',
     resolver_forwarding: forwarding.join('\n'),
-    dhcp_resolver_hook: resolver.local ? 'new_domain_name_servers="127.0.0.1"' : '# resolver.local is off: the DHCP server\'s DNS servers are used',
+    dhcp_resolver_hook: resolver.local ? 'new_domain_name_servers="127.0.0.1"' : "# resolver.local is off: the DHCP server's DNS servers are used",
   };
 }
 

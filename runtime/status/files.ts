@@ -10,7 +10,9 @@ export const SA_RULES_DIR = '/var/lib/spamassassin';
 /** When sa-update last installed rules (its versioned folder, e.g. 4.000000); null when never. */
 export function spamRulesUpdated(dir = SA_RULES_DIR): Date | null {
   if (!existsSync(dir)) return null;
-  const versions = readdirSync(dir).filter((f) => /^\d+\.\d+$/.test(f)).map((f) => join(dir, f));
+  const versions = readdirSync(dir)
+    .filter((f) => /^\d+\.\d+$/.test(f))
+    .map((f) => join(dir, f));
   const times = versions.flatMap((v) => readdirSync(v).map((f) => statSync(join(v, f)).mtimeMs));
   return times.length ? new Date(Math.max(...times)) : null;
 }

@@ -28,7 +28,8 @@ export function parseQueue(json: string, latest = 5): QueueSummary {
     const queue = entry.queue_name ?? 'unknown';
     counts[queue] = (counts[queue] ?? 0) + 1;
     for (const r of entry.recipients ?? []) {
-      if (r.delay_reason) deferrals.push({ arrivalTime: entry.arrival_time ?? 0, sender: entry.sender ?? '', recipient: r.address ?? '', reason: r.delay_reason });
+      if (r.delay_reason)
+        deferrals.push({ arrivalTime: entry.arrival_time ?? 0, sender: entry.sender ?? '', recipient: r.address ?? '', reason: r.delay_reason });
     }
   }
   deferrals.sort((a, b) => b.arrivalTime - a.arrivalTime);

@@ -44,12 +44,23 @@ export function formatStatus(f: StatusFacts): string[] {
   const lines = [`mailfilter status: ${f.hostname}, ${utcTime(f.now)}`, 'Services (systemctl status UNIT tells more):'];
   const noDatabase = f.virusDb.files.length === 0;
   // Without a database clamd is not started at all (by design): say so rather than "inactive".
-  const shown = f.services.map(({ unit, state }) => ({ unit, state: unit === 'clamav-daemon' && noDatabase && state !== 'active' ? 'waiting (no db)' : state }));
+  const shown = f.services.map(({ unit, state }) => ({
+    unit,
+    state: unit === 'clamav-daemon' && noDatabase && state !== 'active' ? 'waiting (no db)' : state,
+  }));
   lines.push(`  ${shown.map(({ unit, state }) => `${unit} ${state}`).join(', ')}`);
-  lines.push(f.queue ? `Queue: ${Object.entries(f.queue.counts).map(([name, n]) => `${n} ${name}`).join(', ')}` : 'Queue: unknown (postqueue failed)');
+  lines.push(
+    f.queue
+      ? `Queue: ${Object.entries(f.queue.counts)
+          .map(([name, n]) => `${n} ${name}`)
+          .join(', ')}`
+      : 'Queue: unknown (postqueue failed)',
+  );
   if (f.virusDb.files.length === 0 || !f.virusDb.newest) lines.push(...noDatabaseLines(f.freshclamRetryMinutes));
   else lines.push(`Virus database: ${f.virusDb.files.length} files, newest ${age(f.virusDb.newest, f.now)} (${f.virusDb.files.slice(0, 4).join(', ')})`);
-  lines.push(f.spamRules ? `Spam rules: updated by sa-update ${age(f.spamRules, f.now)}` : 'Spam rules: as installed; sa-update has not updated them yet (daily timer)');
+  lines.push(
+    f.spamRules ? `Spam rules: updated by sa-update ${age(f.spamRules, f.now)}` : 'Spam rules: as installed; sa-update has not updated them yet (daily timer)',
+  );
   const root = f.rootFree ? `; root ${gb(f.rootFree.free)} free of ${gb(f.rootFree.total)}` : '';
   lines.push(`Disk: quarantine ${mb(f.quarantineBytes)}, spool ${mb(f.spoolBytes)}${root}`);
   if (f.certificateExpires) {
@@ -76,7 +87,10 @@ export function setAsideCount(config: AppConfig): number | null {
 }
 
 function ownAddresses(): string[] {
-  return Object.values(networkInterfaces()).flat().filter((n) => n && n.family === 'IPv4' && !n.internal).map((n) => n!.address);
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((n) => n && n.family === 'IPv4' && !n.internal)
+    .map((n) => n!.address);
 }
 
 export function viewerUrls(config: AppConfig, addresses = ownAddresses()): string[] {

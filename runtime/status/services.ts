@@ -2,7 +2,21 @@
 // failed, inactive. One `systemctl is-active` call for all of them.
 import { execFileSync } from 'node:child_process';
 
-export const APPLIANCE_UNITS = ['postfix', 'clamav-daemon', 'clamav-freshclam', 'spamd', 'mailfilter-filter', 'mailfilter-viewer', 'mailfilter-fetch', 'mailfilter-sa-update.timer', 'clamav-daemon-database.path', 'systemd-timesyncd', 'nftables', 'unbound', 'mailfilter-policy'];
+export const APPLIANCE_UNITS = [
+  'postfix',
+  'clamav-daemon',
+  'clamav-freshclam',
+  'spamd',
+  'mailfilter-filter',
+  'mailfilter-viewer',
+  'mailfilter-fetch',
+  'mailfilter-sa-update.timer',
+  'clamav-daemon-database.path',
+  'systemd-timesyncd',
+  'nftables',
+  'unbound',
+  'mailfilter-policy',
+];
 
 export type Run = (command: string, args: string[]) => string;
 
@@ -20,7 +34,9 @@ export const runCommand: Run = (command, args) => {
 export function serviceStates(units: string[], run: Run = runCommand): Array<{ unit: string; state: string }> {
   let lines: string[] = [];
   try {
-    lines = run('systemctl', ['is-active', ...units]).trim().split('\n');
+    lines = run('systemctl', ['is-active', ...units])
+      .trim()
+      .split('\n');
   } catch {
     lines = [];
   }

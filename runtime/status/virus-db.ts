@@ -14,7 +14,11 @@ export interface VirusDatabase {
 }
 
 export function virusDatabase(dir = CLAMAV_DB_DIR): VirusDatabase {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => DB_FILE.test(f)).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => DB_FILE.test(f))
+        .sort()
+    : [];
   const times = files.map((f) => statSync(join(dir, f)).mtimeMs);
   return { files, newest: times.length ? new Date(Math.max(...times)) : null };
 }

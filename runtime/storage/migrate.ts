@@ -14,12 +14,18 @@ export interface Migration {
 
 /** Adds a column unless it is there: files made between a release and its migration may have it. */
 export function addColumnIfMissing(db: Database.Database, table: string, column: string, definition: string): void {
-  const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name);
+  const columns = db
+    .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
+    .all()
+    .map((c) => c.name);
   if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
 }
 
 export function dropColumnIfPresent(db: Database.Database, table: string, column: string): void {
-  const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name);
+  const columns = db
+    .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
+    .all()
+    .map((c) => c.name);
   if (columns.includes(column)) db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
 }
 

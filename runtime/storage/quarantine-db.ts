@@ -11,7 +11,8 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     what: 'the schema of release 8e69476',
-    up: (db) => db.exec(`
+    up: (db) =>
+      db.exec(`
       -- One row per message file; path is relative to the quarantine folder.
       CREATE TABLE IF NOT EXISTS messages (
         id TEXT PRIMARY KEY,
@@ -64,7 +65,8 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     what: 'what the door refused per day, and how far the collector read the mail log',
-    up: (db) => db.exec(`
+    up: (db) =>
+      db.exec(`
       -- Counted by door-stats from Postfix's log, and by the greylisting service from its answers.
       CREATE TABLE IF NOT EXISTS door_daily (
         day TEXT NOT NULL,

@@ -14,7 +14,8 @@ export const VIEWER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     what: 'the schema of release 8e69476',
-    up: (db) => db.exec(`
+    up: (db) =>
+      db.exec(`
       -- Users with their addresses (an address belongs to at most one user).
       CREATE TABLE IF NOT EXISTS users (
         id INTEGER PRIMARY KEY,

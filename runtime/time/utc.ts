@@ -9,7 +9,9 @@ export function utcDay(at: number | Date): string {
 
 /** "2024-05-01 14:03", or "2024-05-01 14:03:07" with seconds. */
 export function utcClock(at: number | Date, seconds = false): string {
-  return iso(at).replace('T', ' ').slice(0, seconds ? 19 : 16);
+  return iso(at)
+    .replace('T', ' ')
+    .slice(0, seconds ? 19 : 16);
 }
 
 /** "2024-05-01 14:03 UTC": for people, who are told the zone. */

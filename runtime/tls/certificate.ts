@@ -33,8 +33,27 @@ export function tlsFiles(config: AppConfig): CertificateFiles {
   mkdirSync(join(config.viewer.dataDir, 'tls'), { recursive: true, mode: 0o700 });
   const name = config.network.hostname;
   const ip = config.network.address ? `,IP:${config.network.address}` : '';
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', `/CN=${name}`,
-    '-addext', `subjectAltName=DNS:${name},DNS:localhost,IP:127.0.0.1${ip}`, '-keyout', files.key, '-out', files.cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=DNS:${name},DNS:localhost,IP:127.0.0.1${ip}`,
+      '-keyout',
+      files.key,
+      '-out',
+      files.cert,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   log.info('made a self-signed certificate', { cert: files.cert, name });
   return files;
 }

@@ -30,7 +30,9 @@ function ErrorPage({ c, heading, text }: { c: Context<ViewerEnv>; heading: strin
       <div class="card confirm">
         <h1>{heading}</h1>
         <p>{text}</p>
-        <p><a href="/viewer/">Back to the start</a></p>
+        <p>
+          <a href="/viewer/">Back to the start</a>
+        </p>
       </div>
     </Layout>
   );

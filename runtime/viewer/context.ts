@@ -16,7 +16,10 @@ export interface ViewerEnv {
 export type ViewerContext = Context<ViewerEnv>;
 
 export class HttpError extends Error {
-  constructor(readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 500, message: string) {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 500,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -16,12 +16,24 @@ const TEXT_LIMIT = 256 * 1024;
 const SHOWN_HEADERS = ['from', 'to', 'cc', 'date', 'subject', 'reply-to', 'message-id'];
 
 export async function viewMessage(path: string, size: number): Promise<MessageView> {
-  const parsed = await simpleParser(createReadStream(path, { end: READ_LIMIT - 1 }), { skipImageLinks: true, skipHtmlToText: false, maxHtmlLengthToParse: TEXT_LIMIT * 4 });
+  const parsed = await simpleParser(createReadStream(path, { end: READ_LIMIT - 1 }), {
+    skipImageLinks: true,
+    skipHtmlToText: false,
+    maxHtmlLengthToParse: TEXT_LIMIT * 4,
+  });
   const headers: Array<[string, string]> = [];
   for (const line of parsed.headerLines) {
     if (!SHOWN_HEADERS.includes(line.key)) continue;
     const colon = line.line.indexOf(':');
-    headers.push([line.line.slice(0, colon), decodeWords(line.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim())]);
+    headers.push([
+      line.line.slice(0, colon),
+      decodeWords(
+        line.line
+          .slice(colon + 1)
+          .replace(/\r?\n[ \t]+/g, ' ')
+          .trim(),
+      ),
+    ]);
   }
   const text = parsed.text ?? '';
   return {

@@ -48,7 +48,8 @@ export const requireSession: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   const session = c.get('deps').accounts.session(getCookie(c, SESSION_COOKIE));
   if (!session) return c.req.method === 'GET' ? c.redirect('/viewer/login', 303) : c.text('Your session has ended; log in again.', 401);
   c.set('session', session);
-  if (session.user.mustChangePassword && !['/viewer/account/password', '/viewer/logout'].includes(c.req.path)) return c.redirect('/viewer/account/password', 303);
+  if (session.user.mustChangePassword && !['/viewer/account/password', '/viewer/logout'].includes(c.req.path))
+    return c.redirect('/viewer/account/password', 303);
   return next();
 };
 
@@ -69,6 +70,7 @@ export const checkCsrf: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (c.req.path === '/viewer/login' || isActionLink(c.req.path)) return next();
   const body = await c.req.parseBody();
   // Thrown, not answered: the error page keeps the menu, the way back for a user whose form expired.
-  if (!sameToken(typeof body._csrf === 'string' ? body._csrf : undefined, c.get('session').csrfToken)) throw new HttpError(403, 'This form has expired (missing or wrong CSRF token). Go back, reload and try again.');
+  if (!sameToken(typeof body._csrf === 'string' ? body._csrf : undefined, c.get('session').csrfToken))
+    throw new HttpError(403, 'This form has expired (missing or wrong CSRF token). Go back, reload and try again.');
   return next();
 };

@@ -25,23 +25,26 @@ let sink: Sink;
 let filter: RunningFilter;
 let filterPort: number;
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailfilter-hostile-'));
-  chmodSync(dir, 0o755);
-  [clamd, spamd, sink] = await Promise.all([startClamd(join(dir, 'clamd')), startSpamd(join(dir, 'spamd')), startSink()]);
-  filterPort = await freePort();
-  const config = parseConfig({
-    network: { hostname: 'mx.company.com' },
-    // No Postfix here: the sink plays the re-injection listener.
-    postfix: { reinjectPort: sink.port },
-    filter: { listenPort: filterPort, spoolDir: join(dir, 'spool'), maxConnections: 4, maxMessageBytes: 8 * 1024 * 1024 },
-    quarantine: { dir: join(dir, 'quarantine') },
-    clamd: { socket: clamd.socket },
-    spamd: { port: spamd.port },
-    policy: { badHeaderDestiny: 'D_DISCARD', maxArchiveBytes: 16 * 1024 * 1024 },
-  });
-  filter = await startFilter(config);
-}, { timeout: 180_000 });
+before(
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mailfilter-hostile-'));
+    chmodSync(dir, 0o755);
+    [clamd, spamd, sink] = await Promise.all([startClamd(join(dir, 'clamd')), startSpamd(join(dir, 'spamd')), startSink()]);
+    filterPort = await freePort();
+    const config = parseConfig({
+      network: { hostname: 'mx.company.com' },
+      // No Postfix here: the sink plays the re-injection listener.
+      postfix: { reinjectPort: sink.port },
+      filter: { listenPort: filterPort, spoolDir: join(dir, 'spool'), maxConnections: 4, maxMessageBytes: 8 * 1024 * 1024 },
+      quarantine: { dir: join(dir, 'quarantine') },
+      clamd: { socket: clamd.socket },
+      spamd: { port: spamd.port },
+      policy: { badHeaderDestiny: 'D_DISCARD', maxArchiveBytes: 16 * 1024 * 1024 },
+    });
+    filter = await startFilter(config);
+  },
+  { timeout: 180_000 },
+);
 
 after(async () => {
   await filter?.close();
@@ -80,7 +83,10 @@ function seeds(): Array<[string, string]> {
 
 /** One message per decoder: the fuzzer truncates, flips and re-encodes their bytes too. */
 function containerSeeds(): Array<[string, string]> {
-  const files = [{ name: 'a.txt', data: Buffer.from('text') }, { name: 'b.exe', data: make.peExecutable() }];
+  const files = [
+    { name: 'a.txt', data: Buffer.from('text') },
+    { name: 'b.exe', data: make.peExecutable() },
+  ];
   const attach = (filename: string, content: Buffer) => buildMessage({ subject: `seed ${filename}`, attachments: [{ filename, content }] });
   return [
     ['7z', attach('x.7z', make.sevenZip(files))],
@@ -108,14 +114,22 @@ function mutate(message: string, random: () => number): string {
   const bytes = Buffer.from(message, 'latin1');
   const at = Math.floor(random() * bytes.length);
   switch (Math.floor(random() * 8)) {
-    case 0: return bytes.subarray(0, at).toString('latin1'); // truncated anywhere
-    case 1: return message.replace(/--[A-Za-z0-9_]+--/g, ''); // closing boundaries gone
-    case 2: return message.replace(/boundary="[^"]*"/, `boundary="${'\u0000'.repeat(3)}"`);
-    case 3: return `${message.slice(0, at)}\u0000\u00ff\r\r\n\u0080${message.slice(at)}`;
-    case 4: return message.replace(/Content-Transfer-Encoding: base64/g, 'Content-Transfer-Encoding: x-uuencode-ish');
-    case 5: return message.replace(/\r\n\r\n/, `\r\nX-Long: ${'a'.repeat(5000 + Math.floor(random() * 50000))}\r\n\r\n`);
-    case 6: return message.replace(/^/, '__proto__: polluted\r\nconstructor: x\r\nprototype: y\r\n');
-    default: return message.replace(/[A-Za-z0-9+/]{20}/, '!!!!@@@@####$$$$%%%%');
+    case 0:
+      return bytes.subarray(0, at).toString('latin1'); // truncated anywhere
+    case 1:
+      return message.replace(/--[A-Za-z0-9_]+--/g, ''); // closing boundaries gone
+    case 2:
+      return message.replace(/boundary="[^"]*"/, `boundary="${'\u0000'.repeat(3)}"`);
+    case 3:
+      return `${message.slice(0, at)}\u0000\u00ff\r\r\n\u0080${message.slice(at)}`;
+    case 4:
+      return message.replace(/Content-Transfer-Encoding: base64/g, 'Content-Transfer-Encoding: x-uuencode-ish');
+    case 5:
+      return message.replace(/\r\n\r\n/, `\r\nX-Long: ${'a'.repeat(5000 + Math.floor(random() * 50000))}\r\n\r\n`);
+    case 6:
+      return message.replace(/^/, '__proto__: polluted\r\nconstructor: x\r\nprototype: y\r\n');
+    default:
+      return message.replace(/[A-Za-z0-9+/]{20}/, '!!!!@@@@####$$$$%%%%');
   }
 }
 
@@ -151,8 +165,20 @@ test('hand-made hostile messages each get a clear answer', async () => {
     ['empty message', ''],
     ['header only, no blank line', 'From: a@company.com\r\nSubject: x'],
     ['gzip bomb', buildMessage({ subject: 'bomb', attachments: [{ filename: 'zeros.gz', content: gzipSync(Buffer.alloc(64 * 1024 * 1024)) }] })],
-    ['corrupt zip', buildMessage({ subject: 'corrupt zip', attachments: [{ filename: 'broken.zip', content: Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(300, 7)]) }] })],
-    ['rfc2231 filename', buildMessage({ subject: 'rfc2231' }).replace('Content-Type: text/plain; charset=utf-8', "Content-Type: application/octet-stream; name*=utf-8''evil%00.exe")],
+    [
+      'corrupt zip',
+      buildMessage({
+        subject: 'corrupt zip',
+        attachments: [{ filename: 'broken.zip', content: Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(300, 7)]) }],
+      }),
+    ],
+    [
+      'rfc2231 filename',
+      buildMessage({ subject: 'rfc2231' }).replace(
+        'Content-Type: text/plain; charset=utf-8',
+        "Content-Type: application/octet-stream; name*=utf-8''evil%00.exe",
+      ),
+    ],
   ];
   for (const [label, raw] of cases) {
     const sent = await sendLmtp(raw, `hand-${label}`, ['bob@company.local']);
@@ -175,7 +201,10 @@ test('a fuzz run of damaged containers (7z, CAB, ISO, ARJ, LZH, TNEF, OLE2, uuen
     sent.push(await sendLmtp(raw, `container-fuzz-${i}`, ['bob@company.local']));
   }
   const codes = sent.flatMap((s) => s.codes);
-  assert.ok(codes.every((c) => c === 250 || c === 451 || c === 550 || c === 552 || c === 554), `only clear answers: ${[...new Set(codes)].join(',')}`);
+  assert.ok(
+    codes.every((c) => c === 250 || c === 451 || c === 550 || c === 552 || c === 554),
+    `only clear answers: ${[...new Set(codes)].join(',')}`,
+  );
   assert.ok(codes.filter((c) => c === 451).length <= codes.length / 4, 'damage is a verdict, not a reason to retry');
   for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
 });
@@ -191,7 +220,10 @@ test('a fuzz run of mutated messages: no crash, nothing lost', { timeout: 600_00
     sent.push(await sendLmtp(raw, `fuzz-${i}`, ['bob@company.local', 'carol@company.local']));
   }
   const codes = sent.flatMap((s) => s.codes);
-  assert.ok(codes.every((c) => c === 250 || c === 451 || c === 550 || c === 552 || c === 554), `only clear answers: ${[...new Set(codes)].join(',')}`);
+  assert.ok(
+    codes.every((c) => c === 250 || c === 451 || c === 550 || c === 552 || c === 554),
+    `only clear answers: ${[...new Set(codes)].join(',')}`,
+  );
   for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
   // Still alive and filtering normally.
   const after = await sendLmtp(buildMessage({ subject: 'after the fuzz' }), 'after-fuzz', ['bob@company.local']);

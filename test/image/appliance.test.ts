@@ -26,31 +26,37 @@ let smtpPort: number;
 let httpsPort: number;
 const timings: Record<string, number> = {};
 
-before(async () => {
-  if (!process.env.MAILFILTER_IMAGE) {
-    const started = Date.now();
-    const log = join(tmpdir(), 'mailfilter-image-build.log');
-    const build = spawnSync('bash', ['-c', `bash appliance/build.sh > ${log} 2>&1`], { stdio: 'inherit', timeout: 60 * 60_000 });
-    if (build.status !== 0) throw new Error(`the image build failed; its log:\n${readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')}`);
-    timings.buildSeconds = Math.round((Date.now() - started) / 1000);
-  }
-  assert.ok(existsSync(image), `${image} exists`);
-  dir = mkdtempSync(join(tmpdir(), 'mailfilter-vm-'));
-  sink = await startSink();
-  [smtpPort, httpsPort] = [await freePort(), await freePort()];
-  // The built image stays pristine: the VM writes to an overlay.
-  // A disk larger than the image's 6 GB, as a hypervisor gives: the root must grow to fill it.
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', join(dir, 'disk.qcow2'), '10G']);
-  const nic = [
-    'user,restrict=on,model=virtio-net-pci',
-    `hostfwd=tcp:127.0.0.1:${smtpPort}-:25`,
-    `hostfwd=tcp:127.0.0.1:${httpsPort}-:443`,
-    // The "organisation's mail server", as the guest sees it at 10.0.2.100:25: the sink on this host.
-    `guestfwd=tcp:10.0.2.100:25-cmd:${process.execPath} ${resolve('test/support/stdio-to-tcp.mjs')} 127.0.0.1 ${sink.port}`,
-  ].join(',');
-  const accel = process.env.ACCEL ?? 'tcg';
-  pane = TmuxPane.start('mailfilter-vm', `qemu-system-x86_64 -machine accel=${accel} -m 2048 -smp 2 -nographic -drive file=${join(dir, 'disk.qcow2')},if=virtio -nic '${nic}'; sleep 600`);
-}, { timeout: 70 * 60_000 });
+before(
+  async () => {
+    if (!process.env.MAILFILTER_IMAGE) {
+      const started = Date.now();
+      const log = join(tmpdir(), 'mailfilter-image-build.log');
+      const build = spawnSync('bash', ['-c', `bash appliance/build.sh > ${log} 2>&1`], { stdio: 'inherit', timeout: 60 * 60_000 });
+      if (build.status !== 0) throw new Error(`the image build failed; its log:\n${readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')}`);
+      timings.buildSeconds = Math.round((Date.now() - started) / 1000);
+    }
+    assert.ok(existsSync(image), `${image} exists`);
+    dir = mkdtempSync(join(tmpdir(), 'mailfilter-vm-'));
+    sink = await startSink();
+    [smtpPort, httpsPort] = [await freePort(), await freePort()];
+    // The built image stays pristine: the VM writes to an overlay.
+    // A disk larger than the image's 6 GB, as a hypervisor gives: the root must grow to fill it.
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', join(dir, 'disk.qcow2'), '10G']);
+    const nic = [
+      'user,restrict=on,model=virtio-net-pci',
+      `hostfwd=tcp:127.0.0.1:${smtpPort}-:25`,
+      `hostfwd=tcp:127.0.0.1:${httpsPort}-:443`,
+      // The "organisation's mail server", as the guest sees it at 10.0.2.100:25: the sink on this host.
+      `guestfwd=tcp:10.0.2.100:25-cmd:${process.execPath} ${resolve('test/support/stdio-to-tcp.mjs')} 127.0.0.1 ${sink.port}`,
+    ].join(',');
+    const accel = process.env.ACCEL ?? 'tcg';
+    pane = TmuxPane.start(
+      'mailfilter-vm',
+      `qemu-system-x86_64 -machine accel=${accel} -m 2048 -smp 2 -nographic -drive file=${join(dir, 'disk.qcow2')},if=virtio -nic '${nic}'; sleep 600`,
+    );
+  },
+  { timeout: 70 * 60_000 },
+);
 
 after(async () => {
   pane?.kill();
@@ -86,7 +92,11 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   assert.match(banner, /Log in as root \(initial password: password\) to run the setup wizard/);
   // DHCP works before the wizard: the banner shows qemu's lease, not an empty address (agetty
   // prints it again when the lease arrives after the first prompt).
-  expect(await pane.waitFor(/Address: 10\.0\.2\.15/, 90_000).catch(() => pane.screen()), /Address: 10\.0\.2\.15 +Quarantine viewer: https:\/\/10\.0\.2\.15\/viewer\//, 'banner with the DHCP address');
+  expect(
+    await pane.waitFor(/Address: 10\.0\.2\.15/, 90_000).catch(() => pane.screen()),
+    /Address: 10\.0\.2\.15 +Quarantine viewer: https:\/\/10\.0\.2\.15\/viewer\//,
+    'banner with the DHCP address',
+  );
   await login('password');
   await pane.waitFor(/Mail filter setup - Network configuration/, 60_000);
 
@@ -126,37 +136,80 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   // The guest is offline, so no sender domain can be looked up: Postfix would rightly answer 450
   // to every outside sender (mail waits at the sender). The test sends from outside through the
   // NAT, so it turns that one check off, as the admin of an isolated network would.
-  await shell(`/usr/lib/mailfilter/node/bin/node -e 'const f="/etc/mailfilter/mailfilter.json",fs=require("fs"),c=JSON.parse(fs.readFileSync(f));c.door={...c.door,rejectUnknownSenderDomain:false};fs.writeFileSync(f,JSON.stringify(c,null,2))' && mailfilter render --root / >/dev/null && postfix -c /etc/postfix reload`);
+  await shell(
+    `/usr/lib/mailfilter/node/bin/node -e 'const f="/etc/mailfilter/mailfilter.json",fs=require("fs"),c=JSON.parse(fs.readFileSync(f));c.door={...c.door,rejectUnknownSenderDomain:false};fs.writeFileSync(f,JSON.stringify(c,null,2))' && mailfilter render --root / >/dev/null && postfix -c /etc/postfix reload`,
+  );
   expect(await shell('postconf -c /etc/postfix -M smtp/inet'), /postscreen/, 'postscreen answers on port 25');
-  const tls = spawnSync('openssl', ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${smtpPort}`, '-servername', 'mx.company.com'], { input: 'QUIT\n', encoding: 'utf8', timeout: 60_000 });
-  expect(`${tls.stdout}${tls.stderr}`, /subject=CN ?= ?mx\.company\.com[\s\S]*Protocol *: TLSv1\.[23]/, 'STARTTLS on the forwarded port 25 with the appliance certificate');
-  expect(await shell('echo resolver=$(systemctl is-active unbound) $(grep -c "^nameserver 127.0.0.1" /etc/resolv.conf)'), /^resolver=active 1\s*$/m, 'the local resolver runs and resolv.conf names it');
+  const tls = spawnSync('openssl', ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${smtpPort}`, '-servername', 'mx.company.com'], {
+    input: 'QUIT\n',
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(
+    `${tls.stdout}${tls.stderr}`,
+    /subject=CN ?= ?mx\.company\.com[\s\S]*Protocol *: TLSv1\.[23]/,
+    'STARTTLS on the forwarded port 25 with the appliance certificate',
+  );
+  expect(
+    await shell('echo resolver=$(systemctl is-active unbound) $(grep -c "^nameserver 127.0.0.1" /etc/resolv.conf)'),
+    /^resolver=active 1\s*$/m,
+    'the local resolver runs and resolv.conf names it',
+  );
 
   // No virus database (the guest is offline): clamd waits, the status says so, mail is held.
   const status = await shell('mailfilter status');
   expect(status, /no virus database yet: mail is held \(4xx\)/, 'status says there is no virus database');
   expect(status, /clamav-daemon waiting \(no db\)/, 'status says clamd waits');
-  expect(await shell('echo clamd=$(systemctl is-active clamav-daemon) path=$(systemctl is-active clamav-daemon-database.path) restarts=$(systemctl show -P NRestarts clamav-daemon)'), /^clamd=inactive path=active restarts=0\s*$/m, 'clamd is not crash-looping: it waits');
+  expect(
+    await shell(
+      'echo clamd=$(systemctl is-active clamav-daemon) path=$(systemctl is-active clamav-daemon-database.path) restarts=$(systemctl show -P NRestarts clamav-daemon)',
+    ),
+    /^clamd=inactive path=active restarts=0\s*$/m,
+    'clamd is not crash-looping: it waits',
+  );
   const transport0 = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'sender.example.net' });
   const held = `image held ${Date.now()}`;
   await transport0.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: held, to: 'bob@company.com' }) });
   // The forwarded port comes from qemu's NAT address (10.0.2.2), as behind a real NAT: no relay.
-  const relay = await transport0.sendMail({ envelope: { from: 'spammer@example.net', to: ['victim@example.org'] }, raw: buildMessage({ subject: 'relay', to: 'victim@example.org' }) }).then(() => null, (err: Error & { responseCode?: number }) => err);
+  const relay = await transport0
+    .sendMail({ envelope: { from: 'spammer@example.net', to: ['victim@example.org'] }, raw: buildMessage({ subject: 'relay', to: 'victim@example.org' }) })
+    .then(
+      () => null,
+      (err: Error & { responseCode?: number }) => err,
+    );
   transport0.close();
   assert.ok(relay, 'the open-relay attempt is refused');
   assert.match(`${relay.responseCode} ${relay.message}`, /^5\d\d .*Relay access denied/s);
-  assert.match(await shell('until postqueue -c /etc/postfix -j | grep -q "clamd"; do sleep 3; done; echo held=$(postqueue -c /etc/postfix -j | grep -c "alice@example.net.*clamd")', 300_000), /^held=1\s*$/m, 'held in the queue with clamd as the reason');
+  assert.match(
+    await shell(
+      'until postqueue -c /etc/postfix -j | grep -q "clamd"; do sleep 3; done; echo held=$(postqueue -c /etc/postfix -j | grep -c "alice@example.net.*clamd")',
+      300_000,
+    ),
+    /^held=1\s*$/m,
+    'held in the queue with clamd as the reason',
+  );
   assert.ok(!sink.messages.some((m) => m.raw.includes(held)), 'not delivered unscanned');
 
   // What a server needs: time sync, the firewall, mail.log, the grown root, rule updates.
   expect(await shell('echo $(systemctl is-active systemd-timesyncd nftables rsyslog)'), /^active active active\s*$/m, 'time sync, firewall and syslog run');
-  expect(await shell('echo rules=$(nft list ruleset | grep -c "tcp dport { 22, 25, 80, 443 } accept")'), /^rules=1\s*$/m, 'the firewall opens only 22, 25, 80, 443');
+  expect(
+    await shell('echo rules=$(nft list ruleset | grep -c "tcp dport { 22, 25, 80, 443 } accept")'),
+    /^rules=1\s*$/m,
+    'the firewall opens only 22, 25, 80, 443',
+  );
   expect(await shell('test -s /var/log/mail.log && echo mail-log-ok'), /^mail-log-ok/m, '/var/log/mail.log has lines');
   const rootSize = Number(/^root-gb=(\d+)\s*$/m.exec(await shell('echo root-gb=$(df -BG --output=size / | tail -1 | tr -dc 0-9)'))?.[1]);
   timings.rootGb = rootSize;
   if (!(rootSize >= 9)) misses.push(`the root grew to the 10 GB disk (${rootSize} GB)`);
-  expect(await shell('echo timers=$(systemctl list-timers --all --no-pager mailfilter-sa-update.timer | grep -c mailfilter-sa-update.timer)'), /^timers=1\s*$/m, 'the sa-update timer exists');
-  const saUpdate = await shell("until journalctl -u mailfilter-sa-update -q --no-pager | grep -q 'sa-update: '; do sleep 5; done; journalctl -u mailfilter-sa-update -q --no-pager | grep 'sa-update: ' | tail -1", 420_000).catch(async (err: Error) => {
+  expect(
+    await shell('echo timers=$(systemctl list-timers --all --no-pager mailfilter-sa-update.timer | grep -c mailfilter-sa-update.timer)'),
+    /^timers=1\s*$/m,
+    'the sa-update timer exists',
+  );
+  const saUpdate = await shell(
+    "until journalctl -u mailfilter-sa-update -q --no-pager | grep -q 'sa-update: '; do sleep 5; done; journalctl -u mailfilter-sa-update -q --no-pager | grep 'sa-update: ' | tail -1",
+    420_000,
+  ).catch(async (err: Error) => {
     await pane.key('C-c'); // the loop still runs in the guest: stop it, or every later command waits behind it
     return err.message;
   });
@@ -177,7 +230,10 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   const clean = `image clean ${Date.now()}`;
   const virus = `image virus ${Date.now()}`;
   await transport.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: clean, to: 'bob@company.com' }) });
-  await transport.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: virus, to: 'bob@company.com', attachments: [{ filename: 'x.txt', contentType: 'text/plain', content: EICAR }] }) });
+  await transport.sendMail({
+    envelope: { from: 'alice@example.net', to: ['bob@company.com'] },
+    raw: buildMessage({ subject: virus, to: 'bob@company.com', attachments: [{ filename: 'x.txt', contentType: 'text/plain', content: EICAR }] }),
+  });
   transport.close();
   let delivered;
   for (let i = 0; i < 20 && !delivered; i++) {
@@ -192,7 +248,10 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
     await shell('postqueue -c /etc/postfix -f');
     await sleep(10_000);
   }
-  assert.ok(sink.messages.some((m) => m.raw.includes(held)), 'the mail held without a database is delivered once clamd has one: held, not lost');
+  assert.ok(
+    sink.messages.some((m) => m.raw.includes(held)),
+    'the mail held without a database is delivered once clamd has one: held, not lost',
+  );
   assert.match(delivered.raw, /X-Virus-Scanned: mailfilter at company\.com/);
   assert.ok(!sink.messages.some((m) => m.raw.includes(virus) && m.from !== ''), 'EICAR did not');
   assert.match(await shell('grep -l "image virus" /var/lib/mailfilter/quarantine/messages/*/*.eml | wc -l'), /^1\s*$/m, 'the virus is in the quarantine');

@@ -16,18 +16,24 @@ const keyDir = mkdtempSync(join(tmpdir(), 'dkim-sign-'));
 const privateKey = makeDkimKey('rsa');
 let chain: Chain;
 
-before(async () => {
-  writeFileSync(join(keyDir, 'private.pem'), privateKey, { mode: 0o600 });
-  chain = await startChain({ dkim: { enabled: true, selector: 'mailfilter', keyFile: join(keyDir, 'private.pem') } });
-}, { timeout: 300_000 });
+before(
+  async () => {
+    writeFileSync(join(keyDir, 'private.pem'), privateKey, { mode: 0o600 });
+    chain = await startChain({ dkim: { enabled: true, selector: 'mailfilter', keyFile: join(keyDir, 'private.pem') } });
+  },
+  { timeout: 300_000 },
+);
 
-after(async () => {
-  try {
-    await chain?.stop();
-  } finally {
-    rmSync(keyDir, { recursive: true, force: true });
-  }
-}, { timeout: 120_000 });
+after(
+  async () => {
+    try {
+      await chain?.stop();
+    } finally {
+      rmSync(keyDir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 120_000 },
+);
 
 const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
 const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
@@ -43,7 +49,11 @@ test('our own mail from mynetworks is signed as it is re-injected, and python3-d
 
 test('mail from outside, or with another From: domain, is not signed', { timeout: 120_000 }, async () => {
   const outside = uniqueSubject('inbound not signed');
-  await chain.send(buildMessage({ subject: outside, from: 'someone@example.net' }), { from: 'someone@example.net', to: ['bob@company.com'] }, { localAddress: '127.0.0.3' });
+  await chain.send(
+    buildMessage({ subject: outside, from: 'someone@example.net' }),
+    { from: 'someone@example.net', to: ['bob@company.com'] },
+    { localAddress: '127.0.0.3' },
+  );
   const other = uniqueSubject('other domain not signed');
   await chain.send(buildMessage({ subject: other, from: 'someone@example.net' }), { from: 'someone@example.net', to: ['bob@company.com'] });
   for (const subject of [outside, other]) assert.doesNotMatch((await arrives(subject)).raw, /^DKIM-Signature:/m);

@@ -18,34 +18,48 @@ const stateDir = mkdtempSync(join(tmpdir(), 'greylist-state-'));
 let chain: Chain;
 let policy: RunningPolicy | undefined;
 
-before(async () => {
-  const port = await freePort();
-  chain = await startChain(
-    { greylist: { enabled: true, listenPort: port, delaySeconds: DELAY_SECONDS, stateFile: join(stateDir, 'greylist.sqlite') } },
-    { dnsRecords: [
-      { name: 'spf.example', type: 'A', data: '192.0.2.1' },
-      { name: 'spf.example', type: 'TXT', data: 'v=spf1 ip4:127.0.0.3 -all' },
-      { name: 'nospf.example', type: 'A', data: '192.0.2.1' },
-    ] },
-  );
-  policy = await startPolicy(chain.config);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const port = await freePort();
+    chain = await startChain(
+      { greylist: { enabled: true, listenPort: port, delaySeconds: DELAY_SECONDS, stateFile: join(stateDir, 'greylist.sqlite') } },
+      {
+        dnsRecords: [
+          { name: 'spf.example', type: 'A', data: '192.0.2.1' },
+          { name: 'spf.example', type: 'TXT', data: 'v=spf1 ip4:127.0.0.3 -all' },
+          { name: 'nospf.example', type: 'A', data: '192.0.2.1' },
+        ],
+      },
+    );
+    policy = await startPolicy(chain.config);
+  },
+  { timeout: 300_000 },
+);
 
-after(async () => {
-  try {
-    await policy?.close();
-    await chain?.stop();
-  } finally {
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-}, { timeout: 120_000 });
+after(
+  async () => {
+    try {
+      await policy?.close();
+      await chain?.stop();
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 120_000 },
+);
 
 const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
 const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
 
 test('main.cf asks the policy service last in the recipient restrictions', { timeout: 30_000 }, () => {
   const mainCf = readFileSync(join(chain.config.postfix.configDir, 'main.cf'), 'utf8');
-  assert.match(mainCf, new RegExp(`^smtpd_recipient_restrictions = .*reject_unauth_destination.*, check_policy_service inet:127\\.0\\.0\\.1:${chain.config.greylist.listenPort}$`, 'm'));
+  assert.match(
+    mainCf,
+    new RegExp(
+      `^smtpd_recipient_restrictions = .*reject_unauth_destination.*, check_policy_service inet:127\\.0\\.0\\.1:${chain.config.greylist.listenPort}$`,
+      'm',
+    ),
+  );
 });
 
 test('a new sender from outside gets 450 4.7.1, too early again 450, and its retry after the delay is delivered', { timeout: 120_000 }, async () => {
@@ -65,10 +79,17 @@ test('a new sender from outside gets 450 4.7.1, too early again 450, and its ret
 
 test('a sender whose SPF passes for the client is accepted at once, and so is mail from mynetworks', { timeout: 120_000 }, async () => {
   const spfSubject = uniqueSubject('spf passes');
-  const spf = await chain.send(buildMessage({ subject: spfSubject, from: 'someone@spf.example' }), { from: 'someone@spf.example', to: ['carol@company.com'] }, { localAddress: '127.0.0.3' });
+  const spf = await chain.send(
+    buildMessage({ subject: spfSubject, from: 'someone@spf.example' }),
+    { from: 'someone@spf.example', to: ['carol@company.com'] },
+    { localAddress: '127.0.0.3' },
+  );
   assert.deepEqual(spf.accepted, ['carol@company.com'], spf.response);
   const insideSubject = uniqueSubject('from mynetworks');
-  const inside = await chain.send(buildMessage({ subject: insideSubject, from: 'someone@nospf.example' }), { from: 'someone@nospf.example', to: ['dave@company.com'] });
+  const inside = await chain.send(buildMessage({ subject: insideSubject, from: 'someone@nospf.example' }), {
+    from: 'someone@nospf.example',
+    to: ['dave@company.com'],
+  });
   assert.deepEqual(inside.accepted, ['dave@company.com'], inside.response);
   await arrives(spfSubject);
   await arrives(insideSubject);

@@ -45,31 +45,40 @@ const senderDomain = (domain: string, dmarc?: string): DnsRecord[] => [
 
 const RECORDS: DnsRecord[] = [
   ...senderDomain('spf.example'),
-  exists('soft.example'), txt('soft.example', `v=spf1 ip4:${SENDER_IP} ~all`),
+  exists('soft.example'),
+  txt('soft.example', `v=spf1 ip4:${SENDER_IP} ~all`),
   ...senderDomain('reject.example', 'p=reject'),
   ...senderDomain('quarantine.example', 'p=quarantine'),
   ...senderDomain('none.example', 'p=none'),
   // Another domain whose SPF passes for the sender's address: a pass that does not align.
   ...senderDomain('other.example'),
-  exists('sealer.example'), txt('sealer.example', `v=spf1 ip4:${FORWARDER_IP} -all`),
+  exists('sealer.example'),
+  txt('sealer.example', `v=spf1 ip4:${FORWARDER_IP} -all`),
   dkimKey('arc', 'sealer.example', sealerKey.publicKey),
-  exists('untrusted.example'), txt('untrusted.example', `v=spf1 ip4:${FORWARDER_IP} -all`),
+  exists('untrusted.example'),
+  txt('untrusted.example', `v=spf1 ip4:${FORWARDER_IP} -all`),
   dkimKey('arc', 'untrusted.example', sealerKey.publicKey),
   // Our own domain's SPF: the appliance itself (mynetworks) sends for it.
   txt('company.com', 'v=spf1 ip4:127.0.0.1 -all'),
 ];
 
-before(async () => {
-  chain = await startChain({ auth: { trustedArcSealers: ['sealer.example'] } }, { dnsRecords: RECORDS });
-}, { timeout: 300_000 });
+before(
+  async () => {
+    chain = await startChain({ auth: { trustedArcSealers: ['sealer.example'] } }, { dnsRecords: RECORDS });
+  },
+  { timeout: 300_000 },
+);
 
-after(async () => {
-  try {
-    await chain?.stop();
-  } finally {
-    rmSync(keysDir, { recursive: true, force: true });
-  }
-}, { timeout: 120_000 });
+after(
+  async () => {
+    try {
+      await chain?.stop();
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 120_000 },
+);
 
 /** Signed by python3-dkim's dkimsign, as the sender's own server would. */
 function dkimSign(message: string, domain: string, selector = 's1'): string {
@@ -82,14 +91,17 @@ function dkimSign(message: string, domain: string, selector = 's1'): string {
 function forward(message: string, sealer: string): string {
   const noted = `Authentication-Results: lists.${sealer}; spf=pass smtp.mailfrom=reject.example; dkim=pass header.d=reject.example; dmarc=pass header.from=reject.example\r\n${message}`;
   const changed = `${noted.replace(/\r\n$/, '')}\r\n-- \r\nYou are subscribed to the list at ${sealer}.\r\n`;
-  const sealed = execFileSync('arcsign', ['arc', sealer, sealerKey.file, `lists.${sealer}`], { input: changed, stdio: ['pipe', 'pipe', 'ignore'] }).toString('latin1');
+  const sealed = execFileSync('arcsign', ['arc', sealer, sealerKey.file, `lists.${sealer}`], { input: changed, stdio: ['pipe', 'pipe', 'ignore'] }).toString(
+    'latin1',
+  );
   assert.match(sealed, /^ARC-Seal:/im, 'arcsign sealed the message');
   return sealed;
 }
 
 const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
 const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
-const held = (subject: string) => waitFor(`${subject} in the quarantine`, () => chain.filter.store.list({ limit: 200 }).find((e) => e.subject === subject), 90_000);
+const held = (subject: string) =>
+  waitFor(`${subject} in the quarantine`, () => chain.filter.store.list({ limit: 200 }).find((e) => e.subject === subject), 90_000);
 /** Our Authentication-Results header, unfolded. */
 const ourResults = (raw: string) => {
   const match = /^Authentication-Results: mx\.company\.com;((?:\r?\n[ \t].*)*)/m.exec(raw);
@@ -112,12 +124,21 @@ test('SPF pass, fail and softfail for the client Postfix saw, in our Authenticat
   assert.match(ourResults((await arrives(pass)).raw), /spf=pass .*smtp\.mailfrom=\S*spf\.example/);
   assert.match(ourResults((await arrives(fail)).raw), /spf=fail .*smtp\.mailfrom=\S*spf\.example/);
   assert.match(ourResults((await arrives(soft)).raw), /spf=softfail .*smtp\.mailfrom=\S*soft\.example/);
-  assert.match(ourResults((await arrives(pass)).raw), /client-ip=127\.0\.0\.3|127\.0\.0\.3/, 'the client is the one Postfix saw (XFORWARD), not the filter\'s peer');
+  assert.match(
+    ourResults((await arrives(pass)).raw),
+    /client-ip=127\.0\.0\.3|127\.0\.0\.3/,
+    "the client is the one Postfix saw (XFORWARD), not the filter's peer",
+  );
 });
 
 test('DKIM: a good signature passes, an altered body fails, a missing key is not a pass', { timeout: 180_000 }, async () => {
   const good = await send({ from: 'a@spf.example', ip: SENDER_IP, subject: uniqueSubject('dkim good'), sign: (m) => dkimSign(m, 'spf.example') });
-  const altered = await send({ from: 'a@spf.example', ip: SENDER_IP, subject: uniqueSubject('dkim altered'), sign: (m) => dkimSign(m, 'spf.example').replace('the numbers below', 'the new bank account below') });
+  const altered = await send({
+    from: 'a@spf.example',
+    ip: SENDER_IP,
+    subject: uniqueSubject('dkim altered'),
+    sign: (m) => dkimSign(m, 'spf.example').replace('the numbers below', 'the new bank account below'),
+  });
   const missing = await send({ from: 'a@spf.example', ip: SENDER_IP, subject: uniqueSubject('dkim no key'), sign: (m) => dkimSign(m, 'spf.example', 'gone') });
   assert.match(ourResults((await arrives(good)).raw), /dkim=pass header\.i=@spf\.example/);
   assert.match(ourResults((await arrives(altered)).raw), /dkim=(fail|neutral) \(body hash did not verify\)|dkim=fail/);
@@ -128,9 +149,20 @@ test('DKIM: a good signature passes, an altered body fails, a missing key is not
 
 test('DMARC p=reject without alignment is SPOOFED and held (D_DISCARD); with SPF or DKIM aligned it is delivered', { timeout: 180_000 }, async () => {
   const unaligned = await send({ from: 'boss@reject.example', ip: STRANGER_IP, subject: uniqueSubject('dmarc reject stranger') });
-  const spfNotAligned = await send({ from: 'boss@reject.example', mailFrom: 'bounces@other.example', ip: SENDER_IP, subject: uniqueSubject('dmarc reject other spf') });
+  const spfNotAligned = await send({
+    from: 'boss@reject.example',
+    mailFrom: 'bounces@other.example',
+    ip: SENDER_IP,
+    subject: uniqueSubject('dmarc reject other spf'),
+  });
   const spfAligned = await send({ from: 'boss@reject.example', ip: SENDER_IP, subject: uniqueSubject('dmarc reject spf aligned') });
-  const dkimAligned = await send({ from: 'boss@reject.example', mailFrom: 'bounces@other.example', ip: STRANGER_IP, subject: uniqueSubject('dmarc reject dkim aligned'), sign: (m) => dkimSign(m, 'reject.example') });
+  const dkimAligned = await send({
+    from: 'boss@reject.example',
+    mailFrom: 'bounces@other.example',
+    ip: STRANGER_IP,
+    subject: uniqueSubject('dmarc reject dkim aligned'),
+    sign: (m) => dkimSign(m, 'reject.example'),
+  });
   for (const subject of [unaligned, spfNotAligned]) {
     const entry = await held(subject);
     assert.equal(entry.reason, 'SPOOFED');
@@ -160,8 +192,17 @@ test('DMARC p=quarantine without alignment counts as SPAM, delivered tagged with
 test('forwarded mail sealed by a trusted ARC sealer overrides the DMARC fail; the same sealed by another is SPOOFED', { timeout: 180_000 }, async () => {
   const viaTrusted = uniqueSubject('arc trusted');
   const viaOther = uniqueSubject('arc untrusted');
-  for (const [subject, sealer] of [[viaTrusted, 'sealer.example'], [viaOther, 'untrusted.example']] as const) {
-    await send({ from: 'boss@reject.example', mailFrom: `list-bounces@${sealer}`, ip: FORWARDER_IP, subject, sign: (m) => forward(dkimSign(m, 'reject.example'), sealer) });
+  for (const [subject, sealer] of [
+    [viaTrusted, 'sealer.example'],
+    [viaOther, 'untrusted.example'],
+  ] as const) {
+    await send({
+      from: 'boss@reject.example',
+      mailFrom: `list-bounces@${sealer}`,
+      ip: FORWARDER_IP,
+      subject,
+      sign: (m) => forward(dkimSign(m, 'reject.example'), sealer),
+    });
   }
   const forwarded = ourResults((await arrives(viaTrusted)).raw);
   assert.match(forwarded, /arc=pass/);
@@ -181,7 +222,8 @@ test('our own domain in From: from outside without SPF or DKIM is SPOOFED; from 
 
 test('an incoming Authentication-Results claiming our name is removed; others are kept', { timeout: 120_000 }, async () => {
   const subject = uniqueSubject('forged results');
-  const forged = (m: string) => `Authentication-Results: mx.company.com; dkim=pass header.d=bank.example\r\nAuthentication-Results: elsewhere.example; spf=pass\r\n${m}`;
+  const forged = (m: string) =>
+    `Authentication-Results: mx.company.com; dkim=pass header.d=bank.example\r\nAuthentication-Results: elsewhere.example; spf=pass\r\n${m}`;
   await send({ from: 'a@spf.example', ip: SENDER_IP, subject, sign: forged });
   const raw = (await arrives(subject)).raw;
   assert.equal(raw.match(/^Authentication-Results: mx\.company\.com;/gm)?.length, 1);
@@ -189,9 +231,9 @@ test('an incoming Authentication-Results claiming our name is removed; others ar
   assert.match(raw, /^Authentication-Results: elsewhere\.example; spf=pass/m);
 });
 
-
 test('a virus notice (D_BOUNCE) goes to a sender whose SPF passed, and none to one that is not authenticated', { timeout: 180_000 }, async () => {
-  const virus = (subject: string) => buildMessage({ subject, from: 'alice@company.com', attachments: [{ filename: 'eicar.com.txt', contentType: 'text/plain', content: EICAR }] });
+  const virus = (subject: string) =>
+    buildMessage({ subject, from: 'alice@company.com', attachments: [{ filename: 'eicar.com.txt', contentType: 'text/plain', content: EICAR }] });
   const authenticated = uniqueSubject('virus from an authenticated sender');
   const sent = await chain.send(virus(authenticated), { from: 'alice@company.com', to: ['bob@company.com'] });
   assert.deepEqual(sent.accepted, ['bob@company.com'], sent.response);

@@ -12,13 +12,19 @@ import * as make from '../support/containers.js';
 let chain: Chain | undefined;
 const sender = 'alice@company.com';
 
-before(async () => {
-  chain = await startChain();
-}, { timeout: 240_000 });
+before(
+  async () => {
+    chain = await startChain();
+  },
+  { timeout: 240_000 },
+);
 
-after(async () => {
-  await chain?.stop();
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await chain?.stop();
+  },
+  { timeout: 60_000 },
+);
 
 let seq = 0;
 const uniqueSubject = (label: string) => `${label} #${++seq} ${Date.now()}`;
@@ -41,7 +47,10 @@ const formats: Array<[string, (files: make.FixtureFile[]) => Buffer]> = [
 for (const [ext, build] of formats) {
   test(`an executable in a .${ext} is quarantined as BANNED`, { timeout: 120_000 }, async () => {
     const subject = uniqueSubject(`exe in ${ext}`);
-    await chain!.send(buildMessage({ subject, attachments: [{ filename: `files.${ext}`, content: build(flat('setup.exe', exe)) }] }), { from: sender, to: ['bob@company.local'] });
+    await chain!.send(buildMessage({ subject, attachments: [{ filename: `files.${ext}`, content: build(flat('setup.exe', exe)) }] }), {
+      from: sender,
+      to: ['bob@company.local'],
+    });
     const entry = await quarantinedAs(subject);
     assert.equal(entry.reason, 'BANNED', entry.detail);
     assert.match(entry.detail, new RegExp(`files\\.${ext} > setup\\.exe`));
@@ -49,7 +58,10 @@ for (const [ext, build] of formats) {
 
   test(`EICAR in a .${ext} is caught`, { timeout: 120_000 }, async () => {
     const subject = uniqueSubject(`eicar in ${ext}`);
-    await chain!.send(buildMessage({ subject, attachments: [{ filename: `files.${ext}`, content: build(flat('eicar.txt', Buffer.from(EICAR))) }] }), { from: sender, to: ['bob@company.local'] });
+    await chain!.send(buildMessage({ subject, attachments: [{ filename: `files.${ext}`, content: build(flat('eicar.txt', Buffer.from(EICAR))) }] }), {
+      from: sender,
+      to: ['bob@company.local'],
+    });
     const entry = await quarantinedAs(subject);
     assert.equal(entry.reason, 'VIRUS', entry.detail);
   });
@@ -73,7 +85,10 @@ test('TNEF, a uuencoded body and a nest of .eml in zip are BANNED', { timeout: 1
 
 test('a 7z with hidden names arrives tagged ***UNCHECKED*** and says why', { timeout: 120_000 }, async () => {
   const subject = uniqueSubject('hidden names');
-  await chain!.send(buildMessage({ subject, attachments: [{ filename: 'secret.7z', content: make.sevenZip(flat('setup.exe', exe), { password: 'pw', hideNames: true }) }] }), { from: sender, to: ['bob@company.local'] });
+  await chain!.send(
+    buildMessage({ subject, attachments: [{ filename: 'secret.7z', content: make.sevenZip(flat('setup.exe', exe), { password: 'pw', hideNames: true }) }] }),
+    { from: sender, to: ['bob@company.local'] },
+  );
   const message = await chain!.sink.waitFor((m) => m.raw.includes(subject), 60_000);
   assert.match(message.raw, new RegExp(`^Subject: \\*\\*\\*UNCHECKED\\*\\*\\* ${subject.replace(/[#]/g, '.')}`, 'm'));
   assert.match(message.raw, /^X-Mailfilter-Alert: UNCHECKED: secret\.7z: 7z encrypted, names hidden/m);
@@ -84,7 +99,10 @@ test('with D_DISCARD for UNCHECKED, a corrupt ISO is held as UNCHECKED', { timeo
   try {
     const subject = uniqueSubject('corrupt iso');
     const image = make.iso(flat('a.txt', Buffer.from('x')));
-    await chain!.send(buildMessage({ subject, attachments: [{ filename: 'disk.iso', content: image.subarray(0, 34000) }] }), { from: sender, to: ['bob@company.local'] });
+    await chain!.send(buildMessage({ subject, attachments: [{ filename: 'disk.iso', content: image.subarray(0, 34000) }] }), {
+      from: sender,
+      to: ['bob@company.local'],
+    });
     const entry = await quarantinedAs(subject);
     assert.equal(entry.reason, 'UNCHECKED', entry.detail);
     assert.match(entry.detail, /disk\.iso/);

@@ -24,22 +24,31 @@ let chain: Chain;
 let accounts: ViewerAccounts;
 const log = logger('directory-test');
 
-before(async () => {
-  const { mkdtempSync, chmodSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-'));
-  chmodSync(dir, 0o755);
-  certs = makeTestCerts(join(dir, 'certs'));
-  slapd = await startSlapd(join(dir, 'slapd'), certs, adLikeTree(USERS));
-  chain = await startChain({
-    directory: {
-      enabled: true, server: '127.0.0.1', ldapPort: slapd.ldapPort, ldapsPort: slapd.ldapsPort, caFile: certs.caCert,
-      bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local', bindPassword: 'sync-secret', baseDn: 'ou=MyBusiness,dc=company,dc=local',
-    },
-    viewer: { loginMethod: 'ldap', dataDir: join(dir, 'viewer') },
-  });
-  accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
-}, { timeout: 240_000 });
+before(
+  async () => {
+    const { mkdtempSync, chmodSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-'));
+    chmodSync(dir, 0o755);
+    certs = makeTestCerts(join(dir, 'certs'));
+    slapd = await startSlapd(join(dir, 'slapd'), certs, adLikeTree(USERS));
+    chain = await startChain({
+      directory: {
+        enabled: true,
+        server: '127.0.0.1',
+        ldapPort: slapd.ldapPort,
+        ldapsPort: slapd.ldapsPort,
+        caFile: certs.caCert,
+        bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local',
+        bindPassword: 'sync-secret',
+        baseDn: 'ou=MyBusiness,dc=company,dc=local',
+      },
+      viewer: { loginMethod: 'ldap', dataDir: join(dir, 'viewer') },
+    });
+    accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
+  },
+  { timeout: 240_000 },
+);
 
 after(async () => {
   accounts?.close();
@@ -52,7 +61,10 @@ function withDirectory(changes: Partial<AppConfig['directory']>): AppConfig {
 }
 
 function mapAddresses(): string[] {
-  return readFileSync(recipientMapPath(chain.config), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ')[0]!);
+  return readFileSync(recipientMapPath(chain.config), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(' ')[0]!);
 }
 
 test('the recipient map holds exactly the SMTP addresses under the base DN, read past the size limit', async () => {
@@ -67,10 +79,18 @@ test('the recipient map holds exactly the SMTP addresses under the base DN, read
 });
 
 test('Postfix with that map accepts a known recipient and refuses an unknown one', async () => {
-  const known = await chain.send(buildMessage({ subject: 'to a directory user', from: 'someone@example.net' }), { from: 'someone@example.net', to: ['user7@company.com'] }, { localAddress: '127.0.0.2' });
+  const known = await chain.send(
+    buildMessage({ subject: 'to a directory user', from: 'someone@example.net' }),
+    { from: 'someone@example.net', to: ['user7@company.com'] },
+    { localAddress: '127.0.0.2' },
+  );
   assert.deepEqual(known.accepted, ['user7@company.com'], known.response);
   await chain.sink.waitFor((m) => m.raw.includes('to a directory user'));
-  const unknown = await chain.send(buildMessage({ subject: 'to nobody' }), { from: 'someone@example.net', to: ['nobody@company.com'] }, { localAddress: '127.0.0.2' });
+  const unknown = await chain.send(
+    buildMessage({ subject: 'to nobody' }),
+    { from: 'someone@example.net', to: ['nobody@company.com'] },
+    { localAddress: '127.0.0.2' },
+  );
   assert.equal(unknown.accepted.length, 0);
   assert.match(unknown.response, /550 5\.1\.1 .*Recipient address rejected: User unknown in relay recipient table/);
 });
@@ -103,8 +123,16 @@ test('wrong service password, unreachable server and refused TLS each explain th
   const closedPort = await freePort();
   const cases: Array<[string, AppConfig, RegExp]> = [
     ['wrong password', withDirectory({ bindPassword: 'nope' }), /Binding to 127\.0\.0\.1 as cn=sync.* failed: the user name or password was refused/],
-    ['unreachable', withDirectory({ ldapPort: closedPort, ldapsPort: closedPort }), /Cannot reach the directory server 127\.0\.0\.1:\n  LDAPS \(ldaps:\/\/127\.0\.0\.1:\d+\): .*ECONNREFUSED.*\n  StartTLS .*ECONNREFUSED.*\n  plain LDAP: not tried, LDAP_ALLOW_INSECURE/],
-    ['untrusted certificate', withDirectory({ caFile: '' }), /LDAPS .*certificate.*directory\.caFile.*\n  StartTLS .*certificate.*\n  plain LDAP: not tried/],
+    [
+      'unreachable',
+      withDirectory({ ldapPort: closedPort, ldapsPort: closedPort }),
+      /Cannot reach the directory server 127\.0\.0\.1:\n {2}LDAPS \(ldaps:\/\/127\.0\.0\.1:\d+\): .*ECONNREFUSED.*\n {2}StartTLS .*ECONNREFUSED.*\n {2}plain LDAP: not tried, LDAP_ALLOW_INSECURE/,
+    ],
+    [
+      'untrusted certificate',
+      withDirectory({ caFile: '' }),
+      /LDAPS .*certificate.*directory\.caFile.*\n {2}StartTLS .*certificate.*\n {2}plain LDAP: not tried/,
+    ],
   ];
   for (const [label, config, expected] of cases) {
     await assert.rejects(syncDirectory(config, accounts, { clear: false }, log), (err: Error) => {

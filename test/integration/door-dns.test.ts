@@ -14,19 +14,25 @@ const dir = mkdtempSync(join(tmpdir(), 'mailfilter-dns-'));
 let dns: DnsServer | undefined;
 const dkimKey = `v=DKIM1; k=rsa; p=${'A'.repeat(400)}`;
 
-before(async () => {
-  dns = await startDns(dir, [
-    ...listedIn('bl.test', '127.0.0.2', { reason: 'spam source' }),
-    { name: 'example.net', type: 'MX', data: '10 mx.example.net' },
-    { name: 'mx.example.net', type: 'A', data: '192.0.2.25' },
-    { name: 'sel._domainkey.example.net', type: 'TXT', data: dkimKey },
-  ]);
-}, { timeout: 60_000 });
+before(
+  async () => {
+    dns = await startDns(dir, [
+      ...listedIn('bl.test', '127.0.0.2', { reason: 'spam source' }),
+      { name: 'example.net', type: 'MX', data: '10 mx.example.net' },
+      { name: 'mx.example.net', type: 'A', data: '192.0.2.25' },
+      { name: 'sel._domainkey.example.net', type: 'TXT', data: dkimKey },
+    ]);
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await dns?.stop();
-  if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await dns?.stop();
+    if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+  },
+  { timeout: 60_000 },
+);
 
 test('a DNSBL listing answers with its code and reason; an unlisted address is NXDOMAIN', { timeout: 30_000 }, async () => {
   const resolver = dns!.resolver();
@@ -48,7 +54,16 @@ test('names it was not given are NXDOMAIN, never looked up on the Internet', { t
 
 test('a program in a mount namespace with its resolv.conf asks it; the machine’s resolv.conf is unchanged', { timeout: 30_000 }, async () => {
   const before = readFileSync('/etc/resolv.conf', 'utf8');
-  const { stdout } = await run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && getent ahostsv4 mx.example.net', dns!.resolvConf]);
+  const { stdout } = await run('unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    'sh',
+    '-c',
+    'mount --bind "$0" /etc/resolv.conf && getent ahostsv4 mx.example.net',
+    dns!.resolvConf,
+  ]);
   assert.match(stdout, /^192\.0\.2\.25\s/m);
   assert.equal(readFileSync('/etc/resolv.conf', 'utf8'), before);
 });

@@ -25,24 +25,30 @@ const RATE_LIMITED = '127.0.0.6';
 const TLS_CLIENT = '127.0.0.7';
 const MESSAGES_PER_MINUTE = 2;
 
-before(async () => {
-  chain = await startChain(
-    { door: { dnsblSites: ['bl.test*3', 'wl.test*-5'], dnsblThreshold: 3, messageRatePerClient: MESSAGES_PER_MINUTE } },
-    {
-      dnsRecords: [
-        ...listedIn('bl.test', LISTED),
-        // The appliance itself (mynetworks) listed: never screened all the same.
-        ...listedIn('bl.test', '127.0.0.1'),
-        ...listedIn('bl.test', LISTED_AND_ALLOWED),
-        ...listedIn('wl.test', LISTED_AND_ALLOWED),
-      ],
-    },
-  );
-}, { timeout: 300_000 });
+before(
+  async () => {
+    chain = await startChain(
+      { door: { dnsblSites: ['bl.test*3', 'wl.test*-5'], dnsblThreshold: 3, messageRatePerClient: MESSAGES_PER_MINUTE } },
+      {
+        dnsRecords: [
+          ...listedIn('bl.test', LISTED),
+          // The appliance itself (mynetworks) listed: never screened all the same.
+          ...listedIn('bl.test', '127.0.0.1'),
+          ...listedIn('bl.test', LISTED_AND_ALLOWED),
+          ...listedIn('wl.test', LISTED_AND_ALLOWED),
+        ],
+      },
+    );
+  },
+  { timeout: 300_000 },
+);
 
-after(async () => {
-  await chain?.stop();
-}, { timeout: 120_000 });
+after(
+  async () => {
+    await chain?.stop();
+  },
+  { timeout: 120_000 },
+);
 
 const from = 'someone@example.net';
 const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
@@ -51,8 +57,23 @@ const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(su
 test('STARTTLS is offered on port 25 and negotiated with TLS 1.2 or later; the certificate verifies for the host name', { timeout: 120_000 }, async () => {
   const cert = join(chain.config.viewer.dataDir, 'tls', 'viewer.crt');
   // s_client ends the session at its stdin's end; its exit status says nothing about verification.
-  const session = run('openssl', ['s_client', '-connect', `127.0.0.1:${chain.postfix.smtpPort}`, '-starttls', 'smtp', '-CAfile', cert,
-    '-verify_hostname', 'mx.company.com', '-verify_return_error', '-brief'], { timeout: 60_000 });
+  const session = run(
+    'openssl',
+    [
+      's_client',
+      '-connect',
+      `127.0.0.1:${chain.postfix.smtpPort}`,
+      '-starttls',
+      'smtp',
+      '-CAfile',
+      cert,
+      '-verify_hostname',
+      'mx.company.com',
+      '-verify_return_error',
+      '-brief',
+    ],
+    { timeout: 60_000 },
+  );
   session.child.stdin?.end('QUIT\r\n');
   const { stdout, stderr } = await session.catch((err: { stdout: string; stderr: string }) => err);
   const said = `${stdout}${stderr}`;
@@ -63,9 +84,32 @@ test('STARTTLS is offered on port 25 and negotiated with TLS 1.2 or later; the c
 test('mail sent with swaks --tls arrives with the TLS session in Received:, and Postfix logs it', { timeout: 120_000 }, async () => {
   const subject = uniqueSubject('over TLS');
   const cert = join(chain.config.viewer.dataDir, 'tls', 'viewer.crt');
-  const { stdout } = await run('swaks', ['--server', '127.0.0.1', '--port', String(chain.postfix.smtpPort), '--local-interface', TLS_CLIENT,
-    '--tls', '--tls-verify', '--tls-ca-path', cert, '--helo', 'client.example.net', '--from', from, '--to', 'bob@company.com',
-    '--header', `Subject: ${subject}`, '--body', 'sent over STARTTLS'], { timeout: 90_000 });
+  const { stdout } = await run(
+    'swaks',
+    [
+      '--server',
+      '127.0.0.1',
+      '--port',
+      String(chain.postfix.smtpPort),
+      '--local-interface',
+      TLS_CLIENT,
+      '--tls',
+      '--tls-verify',
+      '--tls-ca-path',
+      cert,
+      '--helo',
+      'client.example.net',
+      '--from',
+      from,
+      '--to',
+      'bob@company.com',
+      '--header',
+      `Subject: ${subject}`,
+      '--body',
+      'sent over STARTTLS',
+    ],
+    { timeout: 90_000 },
+  );
   assert.match(stdout, /<-\s+220 .*Ready to start TLS/, stdout);
   assert.match(stdout, /<~\s+250 .*Ok: queued/, stdout);
   const message = await arrives(subject);
@@ -100,7 +144,10 @@ test('a client that talks before the greeting is dropped', { timeout: 60_000 }, 
   });
   assert.doesNotMatch(said, /^220 /m, 'the greeting was never completed');
   assert.doesNotMatch(said, /^250[ -]/m, 'it never reached smtpd');
-  assert.match(chain.postfix.log(), /postscreen\[\d+\]: PREGREET \d+ after [\d.]+ from \[127\.0\.0\.4\]:\d+: EHLO robot\.example\.net\\r\\n\n[^\n]*postscreen\[\d+\]: DISCONNECT \[127\.0\.0\.4\]/);
+  assert.match(
+    chain.postfix.log(),
+    /postscreen\[\d+\]: PREGREET \d+ after [\d.]+ from \[127\.0\.0\.4\]:\d+: EHLO robot\.example\.net\\r\\n\n[^\n]*postscreen\[\d+\]: DISCONNECT \[127\.0\.0\.4\]/,
+  );
 });
 
 test('mynetworks are never screened: the appliance itself is listed and still sends', { timeout: 120_000 }, async () => {
@@ -126,12 +173,19 @@ test('an unknown recipient is refused at RCPT by address verification against th
   chain.sink.refuse.set('nobody@company.com', 550);
   try {
     const subject = uniqueSubject('verified recipients');
-    const sent = await chain.send(buildMessage({ subject, from: `Someone <${from}>` }), { from, to: ['bob@company.com', 'nobody@company.com'] }, { localAddress: VERIFIED });
+    const sent = await chain.send(
+      buildMessage({ subject, from: `Someone <${from}>` }),
+      { from, to: ['bob@company.com', 'nobody@company.com'] },
+      { localAddress: VERIFIED },
+    );
     assert.deepEqual(sent.accepted, ['bob@company.com'], sent.response);
     assert.deepEqual(sent.rejected, ['nobody@company.com']);
     const message = await arrives(subject);
     assert.deepEqual(message.to, ['bob@company.com']);
-    assert.match(chain.postfix.log(), /: reject: RCPT from unknown\[127\.0\.0\.3\]: 550 5\.1\.1 <nobody@company\.com>: Recipient address rejected: undeliverable address: unknown user/);
+    assert.match(
+      chain.postfix.log(),
+      /: reject: RCPT from unknown\[127\.0\.0\.3\]: 550 5\.1\.1 <nobody@company\.com>: Recipient address rejected: undeliverable address: unknown user/,
+    );
     assert.ok(!chain.sink.messages.some((m) => m.to.includes('nobody@company.com')), 'the probe stopped at RCPT TO');
   } finally {
     chain.sink.refuse.clear();

@@ -24,13 +24,16 @@ let dovecot: Dovecot;
 let certs: TestCerts;
 let fetchDir: string;
 
-before(async () => {
-  chain = await startChain({ filter: { maxMessageBytes: MAX_MESSAGE_BYTES } });
-  fetchDir = join(chain.dir, 'fetch');
-  certs = makeTestCerts(join(chain.dir, 'certs'));
-  const users = ['popkeep', 'imapkeep', 'popdel', 'imapdel', 'good', 'badpw', 'badpop', 'badimap', 'stoppop', 'killpop'].map((name) => `${name}@company.com`);
-  dovecot = await startDovecot(join(chain.dir, 'dovecot'), certs, Object.fromEntries(users.map((user) => [user, `pw-${user}`])));
-}, { timeout: 240_000 });
+before(
+  async () => {
+    chain = await startChain({ filter: { maxMessageBytes: MAX_MESSAGE_BYTES } });
+    fetchDir = join(chain.dir, 'fetch');
+    certs = makeTestCerts(join(chain.dir, 'certs'));
+    const users = ['popkeep', 'imapkeep', 'popdel', 'imapdel', 'good', 'badpw', 'badpop', 'badimap', 'stoppop', 'killpop'].map((name) => `${name}@company.com`);
+    dovecot = await startDovecot(join(chain.dir, 'dovecot'), certs, Object.fromEntries(users.map((user) => [user, `pw-${user}`])));
+  },
+  { timeout: 240_000 },
+);
 
 after(async () => {
   await dovecot?.stop();
@@ -83,20 +86,35 @@ async function allArrive(subjects: string[], to: string) {
 test('keep on: POP3 and IMAP mail arrives once; later polls and a restart fetch nothing new', async () => {
   const popSubjects = fill('popkeep@company.com', 3, 'pop keep');
   const imapSubjects = fill('imapkeep@company.com', 3, 'imap keep');
-  const mailboxes: MailboxSpec[] = [{ user: 'popkeep@company.com', protocol: 'pop3', keep: true }, { user: 'imapkeep@company.com', protocol: 'imap', keep: true }];
+  const mailboxes: MailboxSpec[] = [
+    { user: 'popkeep@company.com', protocol: 'pop3', keep: true },
+    { user: 'imapkeep@company.com', protocol: 'imap', keep: true },
+  ];
   const first = fetcherFor('keep', mailboxes);
-  assert.deepEqual(fetched(await first.fetcher.pollNow()), [[true, 3], [true, 3]]);
+  assert.deepEqual(fetched(await first.fetcher.pollNow()), [
+    [true, 3],
+    [true, 3],
+  ]);
   await allArrive(popSubjects, 'popkeep@company.local');
   await allArrive(imapSubjects, 'imapkeep@company.local');
   assert.equal(dovecot.count('popkeep@company.com'), 3, 'keep: still on the server');
   assert.equal(dovecot.count('imapkeep@company.com'), 3);
-  assert.deepEqual(fetched(await first.fetcher.pollNow()), [[true, 0], [true, 0]]);
+  assert.deepEqual(fetched(await first.fetcher.pollNow()), [
+    [true, 0],
+    [true, 0],
+  ]);
   await first.fetcher.close();
 
   const restarted = fetcherFor('keep', mailboxes);
-  assert.deepEqual(fetched(await restarted.fetcher.pollNow()), [[true, 0], [true, 0]]);
+  assert.deepEqual(fetched(await restarted.fetcher.pollNow()), [
+    [true, 0],
+    [true, 0],
+  ]);
   const newOne = fill('imapkeep@company.com', 1, 'imap keep later');
-  assert.deepEqual(fetched(await restarted.fetcher.pollNow()), [[true, 0], [true, 1]]);
+  assert.deepEqual(fetched(await restarted.fetcher.pollNow()), [
+    [true, 0],
+    [true, 1],
+  ]);
   await allArrive(newOne, 'imapkeep@company.local');
   await restarted.fetcher.close();
   for (const subject of [...popSubjects, ...imapSubjects]) {
@@ -105,7 +123,10 @@ test('keep on: POP3 and IMAP mail arrives once; later polls and a restart fetch 
 });
 
 test('keep off: mailboxes are emptied only after Postfix accepted; with Postfix stopped nothing is deleted', async () => {
-  const { fetcher } = fetcherFor('delete', [{ user: 'popdel@company.com', protocol: 'pop3', keep: false }, { user: 'imapdel@company.com', protocol: 'imap', keep: false }]);
+  const { fetcher } = fetcherFor('delete', [
+    { user: 'popdel@company.com', protocol: 'pop3', keep: false },
+    { user: 'imapdel@company.com', protocol: 'imap', keep: false },
+  ]);
   try {
     const popSubjects = fill('popdel@company.com', 2, 'pop delete');
     const imapSubjects = fill('imapdel@company.com', 2, 'imap delete');
@@ -117,11 +138,17 @@ test('keep off: mailboxes are emptied only after Postfix accepted; with Postfix 
     } finally {
       await chain.postfix.start();
     }
-    assert.ok(outcomes.every((o) => !o.ok && /local Postfix did not take the message/.test(o.error ?? '')), JSON.stringify(outcomes));
+    assert.ok(
+      outcomes.every((o) => !o.ok && /local Postfix did not take the message/.test(o.error ?? '')),
+      JSON.stringify(outcomes),
+    );
     assert.equal(dovecot.count('popdel@company.com'), 2, 'nothing deleted while Postfix was down');
     assert.equal(dovecot.count('imapdel@company.com'), 2);
 
-    assert.deepEqual(fetched(await fetcher.pollNow()), [[true, 2], [true, 2]]);
+    assert.deepEqual(fetched(await fetcher.pollNow()), [
+      [true, 2],
+      [true, 2],
+    ]);
     await allArrive(popSubjects, 'popdel@company.local');
     await allArrive(imapSubjects, 'imapdel@company.local');
     assert.equal(dovecot.count('popdel@company.com'), 0);
@@ -170,45 +197,69 @@ function fillWithBadOnes(user: string, tag: string) {
   return { good, oversized, refusedSender, longLine, total: 7 };
 }
 
-test('bad messages (oversized, refused sender, a 2 MB line, empty) get an outcome in the first poll and do not hold up the good ones', { timeout: 300_000 }, async () => {
-  const pop = fillWithBadOnes('badpop@company.com', 'pop bad');
-  const imap = fillWithBadOnes('badimap@company.com', 'imap bad');
-  const { fetcher, config } = fetcherFor('bad', [{ user: 'badpop@company.com', protocol: 'pop3', keep: false }, { user: 'badimap@company.com', protocol: 'imap', keep: false }]);
-  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
-  try {
-    const outcomes = await fetcher.pollNow();
-    for (const outcome of outcomes) {
-      assert.equal(outcome.ok, true, JSON.stringify(outcome));
-      const summary = outcome.summary!;
-      assert.equal(summary.failed, 0, JSON.stringify(summary));
-      assert.equal(summary.fetched + summary.refused, pop.total, 'every message has its outcome');
-      assert.ok(summary.refused >= 2, JSON.stringify(summary));
-    }
-    assert.equal(dovecot.count('badpop@company.com'), 0, 'keep off: POP3 deletes committed, refused ones too');
-    assert.equal(dovecot.count('badimap@company.com'), 0);
-    await allArrive(pop.good, 'badpop@company.local');
-    await allArrive(imap.good, 'badimap@company.local');
+test(
+  'bad messages (oversized, refused sender, a 2 MB line, empty) get an outcome in the first poll and do not hold up the good ones',
+  { timeout: 300_000 },
+  async () => {
+    const pop = fillWithBadOnes('badpop@company.com', 'pop bad');
+    const imap = fillWithBadOnes('badimap@company.com', 'imap bad');
+    const { fetcher, config } = fetcherFor('bad', [
+      { user: 'badpop@company.com', protocol: 'pop3', keep: false },
+      { user: 'badimap@company.com', protocol: 'imap', keep: false },
+    ]);
+    const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+    try {
+      const outcomes = await fetcher.pollNow();
+      for (const outcome of outcomes) {
+        assert.equal(outcome.ok, true, JSON.stringify(outcome));
+        const summary = outcome.summary!;
+        assert.equal(summary.failed, 0, JSON.stringify(summary));
+        assert.equal(summary.fetched + summary.refused, pop.total, 'every message has its outcome');
+        assert.ok(summary.refused >= 2, JSON.stringify(summary));
+      }
+      assert.equal(dovecot.count('badpop@company.com'), 0, 'keep off: POP3 deletes committed, refused ones too');
+      assert.equal(dovecot.count('badimap@company.com'), 0);
+      await allArrive(pop.good, 'badpop@company.local');
+      await allArrive(imap.good, 'badimap@company.local');
 
-    for (const [kind, to] of [[pop, 'badpop@company.local'], [imap, 'badimap@company.local']] as const) {
-      const refused = store.list({ addresses: [to], limit: 100 }).filter((e) => (e.reason as string) === 'REFUSED');
-      const refusedSubject = (subject: string) => refused.find((e) => e.subject === subject);
-      assert.match(refusedSubject(kind.oversized)?.detail ?? 'missing', /^local Postfix refused it when fetched: 552 /, 'oversized: kept in the quarantine with Postfix\'s answer');
-      assert.match(refusedSubject(kind.refusedSender)?.detail ?? 'missing', /504 .*root@localhost/);
-      // The long line is Postfix's to fold or refuse; either way it is not left behind.
-      const longLineDelivered = chain.sink.messages.some((m) => m.raw.includes(kind.longLine));
-      assert.ok(longLineDelivered || refusedSubject(kind.longLine), 'the 2 MB line has an outcome');
+      for (const [kind, to] of [
+        [pop, 'badpop@company.local'],
+        [imap, 'badimap@company.local'],
+      ] as const) {
+        const refused = store.list({ addresses: [to], limit: 100 }).filter((e) => (e.reason as string) === 'REFUSED');
+        const refusedSubject = (subject: string) => refused.find((e) => e.subject === subject);
+        assert.match(
+          refusedSubject(kind.oversized)?.detail ?? 'missing',
+          /^local Postfix refused it when fetched: 552 /,
+          "oversized: kept in the quarantine with Postfix's answer",
+        );
+        assert.match(refusedSubject(kind.refusedSender)?.detail ?? 'missing', /504 .*root@localhost/);
+        // The long line is Postfix's to fold or refuse; either way it is not left behind.
+        const longLineDelivered = chain.sink.messages.some((m) => m.raw.includes(kind.longLine));
+        assert.ok(longLineDelivered || refusedSubject(kind.longLine), 'the 2 MB line has an outcome');
+      }
+      assert.deepEqual(readdirSync(join(config.fetch.stateDir, 'tmp')), [], 'nothing left in transit');
+      const again = await fetcher.pollNow();
+      assert.deepEqual(
+        again.map((o) => [o.ok, o.summary?.fetched, o.summary?.refused, o.summary?.failed]),
+        [
+          [true, 0, 0, 0],
+          [true, 0, 0, 0],
+        ],
+        'not retried',
+      );
+    } finally {
+      store.close();
+      await fetcher.close();
     }
-    assert.deepEqual(readdirSync(join(config.fetch.stateDir, 'tmp')), [], 'nothing left in transit');
-    const again = await fetcher.pollNow();
-    assert.deepEqual(again.map((o) => [o.ok, o.summary?.fetched, o.summary?.refused, o.summary?.failed]), [[true, 0, 0, 0], [true, 0, 0, 0]], 'not retried');
-  } finally {
-    store.close();
-    await fetcher.close();
-  }
-});
+  },
+);
 
 /** `mailfilter fetch` as systemd runs it, on this test's config. */
-function spawnFetch(config: AppConfig, name: string): { child: ChildProcess; stderr: () => string; exited: Promise<{ code: number | null; signal: string | null; at: number }> } {
+function spawnFetch(
+  config: AppConfig,
+  name: string,
+): { child: ChildProcess; stderr: () => string; exited: Promise<{ code: number | null; signal: string | null; at: number }> } {
   const configFile = join(fetchDir, name, 'mailfilter.json');
   writeFileSync(configFile, JSON.stringify(config));
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'runtime/cli.ts'), 'fetch', '--config', configFile], {
@@ -218,7 +269,9 @@ function spawnFetch(config: AppConfig, name: string): { child: ChildProcess; std
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
   return { child, stderr: () => stderr, exited };
 }
 
@@ -242,10 +295,15 @@ function copiesAtSink(subjects: string[]): { missing: string[]; duplicates: numb
 }
 
 async function everyOneArrives(subjects: string[]) {
-  return waitFor('every message at the sink', () => {
-    const copies = copiesAtSink(subjects);
-    return copies.missing.length === 0 ? copies : undefined;
-  }, 240_000, 250);
+  return waitFor(
+    'every message at the sink',
+    () => {
+      const copies = copiesAtSink(subjects);
+      return copies.missing.length === 0 ? copies : undefined;
+    },
+    240_000,
+    250,
+  );
 }
 
 test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and exits within 5 s; nothing is lost', { timeout: 400_000 }, async (t) => {
@@ -253,8 +311,18 @@ test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and ex
   // Modes of the files in transit, sampled while the poll runs.
   const modes = new Set<number>();
   const sampler = setInterval(() => {
-    for (const name of (() => { try { return readdirSync(transitDir); } catch { return []; } })()) {
-      try { modes.add(statSync(join(transitDir, name)).mode & 0o777); } catch { /* gone already */ }
+    for (const name of (() => {
+      try {
+        return readdirSync(transitDir);
+      } catch {
+        return [];
+      }
+    })()) {
+      try {
+        modes.add(statSync(join(transitDir, name)).mode & 0o777);
+      } catch {
+        /* gone already */
+      }
     }
   }, 5);
   await new Promise((r) => setTimeout(r, 1000));
@@ -265,7 +333,10 @@ test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and ex
   assert.equal(exit.code, 0, run.stderr());
   assert.ok(exit.at - sentAt < 5000, `exited ${exit.at - sentAt} ms after SIGTERM`);
   assert.doesNotMatch(run.stderr(), /DEP0123/, 'no SNI warning for an IP address');
-  assert.ok([...modes].every((mode) => mode === 0o600), `files in transit are 0600: ${[...modes].map((m) => m.toString(8))}`);
+  assert.ok(
+    [...modes].every((mode) => mode === 0o600),
+    `files in transit are 0600: ${[...modes].map((m) => m.toString(8))}`,
+  );
   const left = dovecot.count('stoppop@company.com');
   assert.ok(left > 0 && left < 300, `stopped mid-poll, its DELEs committed (${left} left)`);
   assert.deepEqual(readdirSync(transitDir), []);

@@ -10,9 +10,12 @@ import { waitFor } from '../support/net.js';
 let chain: Chain;
 const sender = 'alice@company.com';
 
-before(async () => {
-  chain = await startChain();
-}, { timeout: 240_000 });
+before(
+  async () => {
+    chain = await startChain();
+  },
+  { timeout: 240_000 },
+);
 
 after(async () => {
   await chain?.stop();
@@ -50,7 +53,10 @@ test('clean mail is delivered to the final server with X-Virus-Scanned', async (
 
 test('a virus is quarantined as VIRUS and its (almost surely forged) sender gets no DSN', async () => {
   const subject = uniqueSubject('virus');
-  await chain.send(buildMessage({ subject, attachments: [{ filename: 'eicar.com.txt', contentType: 'text/plain', content: EICAR }] }), { from: sender, to: ['bob@company.local'] });
+  await chain.send(buildMessage({ subject, attachments: [{ filename: 'eicar.com.txt', contentType: 'text/plain', content: EICAR }] }), {
+    from: sender,
+    to: ['bob@company.local'],
+  });
   const entry = await quarantinedAs(subject);
   assert.equal(entry.reason, 'VIRUS');
   assert.match(entry.detail, /Eicar/i);
@@ -93,7 +99,16 @@ const exeCases: Array<[string, () => { filename: string; content: Buffer }]> = [
   ['an .exe renamed to .pdf', () => ({ filename: 'invoice.pdf', content: FAKE_EXE })],
 ];
 const archivedCases: Array<[string, () => { filename: string; content: Buffer }]> = [
-  ['an .exe in a zip', () => ({ filename: 'docs.zip', content: zip([{ name: 'readme.txt', data: Buffer.from('hi') }, { name: 'tools/setup.exe', data: FAKE_EXE }]) })],
+  [
+    'an .exe in a zip',
+    () => ({
+      filename: 'docs.zip',
+      content: zip([
+        { name: 'readme.txt', data: Buffer.from('hi') },
+        { name: 'tools/setup.exe', data: FAKE_EXE },
+      ]),
+    }),
+  ],
   ['an .exe in a .tar.gz', () => ({ filename: 'docs.tar.gz', content: gzip(tar([{ name: 'setup.exe', data: FAKE_EXE }])) })],
   ['a renamed .exe in a .tbz', () => ({ filename: 'docs.tbz', content: bzip2(tar([{ name: 'photo.jpg', data: FAKE_EXE }])) })],
   ['an .exe in a zip in a zip', () => ({ filename: 'outer.zip', content: zip([{ name: 'inner.zip', data: zip([{ name: 'x.scr', data: FAKE_EXE }]) }]) })],

@@ -15,26 +15,35 @@ let chain: Chain | undefined;
 let accounts: ViewerAccounts | undefined;
 let messagesDir = '';
 
-before(async () => {
-  chain = await startChain();
-  messagesDir = join(chain.config.quarantine.dir, 'messages');
-  // The viewer's database, where carol blocks the sender; bob has no entry.
-  accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
-  const carol = await accounts.create({ username: 'carol', password: 'carols-password', source: 'local', addresses: ['carol@company.local'] });
-  new SenderLists(accounts.db).add({ ownerId: carol.id, kind: 'block', pattern: 'news@example.net', expiresAt: null, createdBy: 'test' });
-}, { timeout: 240_000 });
+before(
+  async () => {
+    chain = await startChain();
+    messagesDir = join(chain.config.quarantine.dir, 'messages');
+    // The viewer's database, where carol blocks the sender; bob has no entry.
+    accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
+    const carol = await accounts.create({ username: 'carol', password: 'carols-password', source: 'local', addresses: ['carol@company.local'] });
+    new SenderLists(accounts.db).add({ ownerId: carol.id, kind: 'block', pattern: 'news@example.net', expiresAt: null, createdBy: 'test' });
+  },
+  { timeout: 240_000 },
+);
 
-after(async () => {
-  if (messagesDir) makeWritable(messagesDir);
-  accounts?.close();
-  await chain?.stop();
-}, { timeout: 60_000 });
+after(
+  async () => {
+    if (messagesDir) makeWritable(messagesDir);
+    accounts?.close();
+    await chain?.stop();
+  },
+  { timeout: 60_000 },
+);
 
 test('a quarantine write that fails defers only its own recipients: Postfix delivers the others once', { timeout: 180_000 }, async () => {
   const c = chain!;
   const subject = `groups ${Date.now()}`;
   makeReadOnly(messagesDir);
-  const sent = await c.send(buildMessage({ from: 'News <news@example.net>', to: 'team@company.local', subject }), { from: 'news@example.net', to: ['bob@company.local', 'carol@company.local'] });
+  const sent = await c.send(buildMessage({ from: 'News <news@example.net>', to: 'team@company.local', subject }), {
+    from: 'news@example.net',
+    to: ['bob@company.local', 'carol@company.local'],
+  });
   assert.deepEqual(sent.accepted.sort(), ['bob@company.local', 'carol@company.local'], sent.response);
 
   const toBob = await c.sink.waitFor((m) => m.raw.includes(subject), 60_000);
@@ -45,10 +54,14 @@ test('a quarantine write that fails defers only its own recipients: Postfix deli
 
   makeWritable(messagesDir);
   await c.postfix.flush();
-  const [held] = await waitFor('carol’s copy in the quarantine', () => {
-    const found = c.filter.store.list({ search: subject });
-    return found.length > 0 ? found : undefined;
-  }, 60_000);
+  const [held] = await waitFor(
+    'carol’s copy in the quarantine',
+    () => {
+      const found = c.filter.store.list({ search: subject });
+      return found.length > 0 ? found : undefined;
+    },
+    60_000,
+  );
   assert.deepEqual([held!.reason, held!.recipients], ['SPAM', ['carol@company.local']]);
   await waitFor('Postfix’s queue to empty', async () => (await c.postfix.queueSize()) === 0, 60_000);
   const copies = c.sink.messages.filter((m) => m.raw.includes(subject));

@@ -47,20 +47,28 @@ function ctrlC(child: ChildProcess): Promise<string> {
   return exited;
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailfilter-start-'));
-  chmodSync(dir, 0o755);
-  stateDir = join(dir, 'var');
-  start = npmStart(runId);
-  start.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  start.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await waitFor('npm start to say it is running', () => {
-    if (start!.exitCode !== null) throw new Error(`npm start exited with ${start!.exitCode}:\n${output}`);
-    return output.includes('Ctrl-C stops everything.');
-  }, 300_000, 250).catch((err: Error) => {
-    throw new Error(`${err.message}\n${output}`);
-  });
-}, { timeout: 330_000 });
+before(
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mailfilter-start-'));
+    chmodSync(dir, 0o755);
+    stateDir = join(dir, 'var');
+    start = npmStart(runId);
+    start.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    start.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    await waitFor(
+      'npm start to say it is running',
+      () => {
+        if (start!.exitCode !== null) throw new Error(`npm start exited with ${start!.exitCode}:\n${output}`);
+        return output.includes('Ctrl-C stops everything.');
+      },
+      300_000,
+      250,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output}`);
+    });
+  },
+  { timeout: 330_000 },
+);
 
 after(async () => {
   await browser?.close();
@@ -84,18 +92,28 @@ test('a second start while one runs says so and starts nothing', { timeout: 120_
 });
 
 test('the printed swaks lines work: EICAR held and seen in the viewer, GTUBE tagged and clean delivered', { timeout: 240_000 }, async () => {
-  const swaksLines = output.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('swaks '));
+  const swaksLines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('swaks '));
   assert.equal(swaksLines.length, 3, `three swaks lines in:\n${output}`);
   for (const line of swaksLines) {
     const said = execFileSync('bash', ['-c', line], { encoding: 'utf8', timeout: 60_000 });
     assert.match(said, /<- {2}250 2\.0\.0 Ok: queued/, `accepted: ${line}`);
   }
   const delivered = join(stateDir, 'delivered');
-  const subjects = await waitFor('two messages delivered', () => {
-    if (!existsSync(delivered)) return false;
-    const found = readdirSync(delivered).filter((f) => f.endsWith('.eml')).map((f) => /^Subject: (.*)$/m.exec(readFileSync(join(delivered, f), 'utf8'))?.[1] ?? '');
-    return found.length >= 2 ? found.sort() : false;
-  }, 120_000, 250);
+  const subjects = await waitFor(
+    'two messages delivered',
+    () => {
+      if (!existsSync(delivered)) return false;
+      const found = readdirSync(delivered)
+        .filter((f) => f.endsWith('.eml'))
+        .map((f) => /^Subject: (.*)$/m.exec(readFileSync(join(delivered, f), 'utf8'))?.[1] ?? '');
+      return found.length >= 2 ? found.sort() : false;
+    },
+    120_000,
+    250,
+  );
   assert.deepEqual(subjects, ['***SPAM*** GTUBE test', 'hello']);
 
   const viewerUrl = /https:\/\/127\.0\.0\.1:\d+\/viewer\//.exec(output)?.[0];
@@ -111,10 +129,15 @@ test('the printed swaks lines work: EICAR held and seen in the viewer, GTUBE tag
     await page.fill('#again', 'newcomer-password-1');
     await page.click('main button[type=submit]');
   }
-  await waitFor('the EICAR message in the viewer', async () => {
-    await page.goto(`${base}/viewer/messages`);
-    return /EICAR test/.test((await page.textContent('main')) ?? '');
-  }, 60_000, 1000);
+  await waitFor(
+    'the EICAR message in the viewer',
+    async () => {
+      await page.goto(`${base}/viewer/messages`);
+      return /EICAR test/.test((await page.textContent('main')) ?? '');
+    },
+    60_000,
+    1000,
+  );
   assert.match((await page.textContent('main')) ?? '', /VIRUS/);
 });
 
@@ -123,7 +146,9 @@ test('Ctrl-C stops every part, leaving no process of the run', { timeout: 120_00
   assert.ok(processesOfRun(runId).length > 0, 'the run has processes while it runs');
   const ended = await ctrlC(start);
   assert.ok(['exit 0', 'SIGINT'].includes(ended), `ended by ${ended}:\n${output}`);
-  const left = await waitFor('every process of the run to end', () => (processesOfRun(runId).length === 0 ? 'none' : false), 20_000, 250).catch(() => processesOfRun(runId));
+  const left = await waitFor('every process of the run to end', () => (processesOfRun(runId).length === 0 ? 'none' : false), 20_000, 250).catch(() =>
+    processesOfRun(runId),
+  );
   assert.equal(left, 'none', `left running: ${JSON.stringify(left)}`);
   assert.ok(!existsSync(join(stateDir, 'start.pid')), 'the lock is released');
 });

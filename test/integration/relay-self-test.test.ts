@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startChain, type Chain } from '../support/chain.js';
 import { converse } from '../../runtime/local/net.js';
-import { foreignDomain, OpenRelayError, outsideClient, relaySelfTest, RELAY_TEST_SOCKET } from '../../firstboot/relay-self-test.js';
+import { foreignDomain, OpenRelayError, outsideClient, relaySelfTest } from '../../firstboot/relay-self-test.js';
 
 const run = promisify(execFile);
 let chain: Chain;
@@ -23,14 +23,20 @@ async function setMain(...settings: string[]): Promise<void> {
   await sleep(1500);
 }
 
-before(async () => {
-  chain = await startChain();
-  confDir = chain.config.postfix.configDir;
-}, { timeout: 180_000 });
+before(
+  async () => {
+    chain = await startChain();
+    confDir = chain.config.postfix.configDir;
+  },
+  { timeout: 180_000 },
+);
 
-after(async () => {
-  await chain?.stop();
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await chain?.stop();
+  },
+  { timeout: 60_000 },
+);
 
 test('the client and the recipient are chosen outside mynetworks and our domains', { timeout: 30_000 }, () => {
   assert.equal(outsideClient('127.0.0.1/32 192.168.100.0/24'), '192.0.2.1');
@@ -62,7 +68,14 @@ test('a Postfix that relays for everyone fails the self-test, and nothing is que
   // by smtpd itself at startup).
   await setMain(...names.map((name) => `${name}=permit_mynetworks, check_client_access static:OK, reject_unauth_destination`));
   try {
-    await assert.rejects(relaySelfTest({ configDir: confDir }), (err: Error) => err instanceof OpenRelayError && /^OPEN RELAY: Postfix accepted mail from 192\.0\.2\.1, outside the allowed networks, for relay-self-test@example\.org: 250 2\.1\.5 Ok$/.test(err.message));
+    await assert.rejects(
+      relaySelfTest({ configDir: confDir }),
+      (err: Error) =>
+        err instanceof OpenRelayError &&
+        /^OPEN RELAY: Postfix accepted mail from 192\.0\.2\.1, outside the allowed networks, for relay-self-test@example\.org: 250 2\.1\.5 Ok$/.test(
+          err.message,
+        ),
+    );
     assert.equal(await chain.postfix.queueSize(), 0);
   } finally {
     await setMain(...names.map((name, i) => `${name}=${rendered[i]}`));

@@ -8,12 +8,29 @@ import { join } from 'node:path';
 
 const root = mkdtempSync(join(tmpdir(), 'mailfilter-render-'));
 const answers = join(root, 'answers-input.json');
-writeFileSync(answers, JSON.stringify({
-  hostname: 'fetcher.company.local', address: '192.168.100.2', netmask: '255.255.255.0', gateway: '192.168.100.1', dns1: '192.168.100.1',
-  mode: 'fetchmail', externalDomain: 'company.com', internalDomain: 'company.local', finalServer: 'mail.company.local',
-  exchange: true, ldapServer: 'mail.company.local', ldapUser: 'sync@company.local', ldapPassword: 'password', ldapBaseDn: 'OU=MyBusiness,DC=company,DC=local',
-}));
-execFileSync('node', ['--import', 'tsx', 'runtime/cli.ts', 'configure', '--answers', answers, '--root', root], { stdio: 'pipe', env: { ...process.env, MAILFILTER_LOG_LEVEL: 'warn' } });
+writeFileSync(
+  answers,
+  JSON.stringify({
+    hostname: 'fetcher.company.local',
+    address: '192.168.100.2',
+    netmask: '255.255.255.0',
+    gateway: '192.168.100.1',
+    dns1: '192.168.100.1',
+    mode: 'fetchmail',
+    externalDomain: 'company.com',
+    internalDomain: 'company.local',
+    finalServer: 'mail.company.local',
+    exchange: true,
+    ldapServer: 'mail.company.local',
+    ldapUser: 'sync@company.local',
+    ldapPassword: 'password',
+    ldapBaseDn: 'OU=MyBusiness,DC=company,DC=local',
+  }),
+);
+execFileSync('node', ['--import', 'tsx', 'runtime/cli.ts', 'configure', '--answers', answers, '--root', root], {
+  stdio: 'pipe',
+  env: { ...process.env, MAILFILTER_LOG_LEVEL: 'warn' },
+});
 
 test('postfix check accepts the rendered Postfix config', () => {
   const out = execFileSync('postfix', ['-c', join(root, 'etc/postfix'), 'check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,26 +12,42 @@ import { join } from 'node:path';
 
 let chain: Chain | undefined;
 
-before(async () => {
-  chain = await startChain(
-    { spamd: { timeoutSeconds: 1, maxTimeouts: 3 } },
-    // spamd's children give up on the message soon, so they do not keep the machine busy after the test.
-    { spamdArgs: ['--cf=time_limit 3', '--timeout-child=5'] },
-  );
-}, { timeout: 240_000 });
+before(
+  async () => {
+    chain = await startChain(
+      { spamd: { timeoutSeconds: 1, maxTimeouts: 3 } },
+      // spamd's children give up on the message soon, so they do not keep the machine busy after the test.
+      { spamdArgs: ['--cf=time_limit 3', '--timeout-child=5'] },
+    );
+  },
+  { timeout: 240_000 },
+);
 
-after(async () => {
-  await chain?.stop();
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await chain?.stop();
+  },
+  { timeout: 60_000 },
+);
 
 function nestedDivs(subject: string): string {
   const depth = 38_000;
   const lines = (tag: string) => Array.from({ length: depth / 100 }, () => tag.repeat(100)).join('\r\n');
   return [
-    'From: Newsletter <news@example.net>', 'To: slow@company.local', `Subject: ${subject}`,
-    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`, `Message-ID: <nested-${Date.now()}@example.net>`,
-    'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '',
-    '<html><body>', lines('<div>'), 'deep', lines('</div>'), '</body></html>', '',
+    'From: Newsletter <news@example.net>',
+    'To: slow@company.local',
+    `Subject: ${subject}`,
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <nested-${Date.now()}@example.net>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<html><body>',
+    lines('<div>'),
+    'deep',
+    lines('</div>'),
+    '</body></html>',
+    '',
   ].join('\r\n');
 }
 
@@ -61,20 +77,24 @@ test('spamd timing out on every try: deferred twice (across a filter restart), t
   await waitFor('Postfix’s queue to empty', async () => (await c.postfix.queueSize()) === 0, 30_000);
 });
 
-test('with time_limit, spamd answers the same message in about that time, with TIME_LIMIT_EXCEEDED, instead of working on for minutes', { timeout: 120_000 }, async () => {
-  const c = chain!;
-  const dir = mkdtempSync(join(tmpdir(), 'time-limit-'));
-  try {
-    const path = join(dir, 'm.eml');
-    const raw = nestedDivs('time limit');
-    writeFileSync(path, raw);
-    const started = Date.now();
-    const reply = await askSpamd({ host: '127.0.0.1', port: c.spamd.port, timeoutSeconds: 60 }, path, Buffer.byteLength(raw));
-    const seconds = (Date.now() - started) / 1000;
-    assert.ok(reply.tests.includes('TIME_LIMIT_EXCEEDED'), reply.tests.join(','));
-    // time_limit 3, plus a child freed from the test before (--timeout-child=5) and a busy machine.
-    assert.ok(seconds < 30, `answered after ${seconds} s`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'with time_limit, spamd answers the same message in about that time, with TIME_LIMIT_EXCEEDED, instead of working on for minutes',
+  { timeout: 120_000 },
+  async () => {
+    const c = chain!;
+    const dir = mkdtempSync(join(tmpdir(), 'time-limit-'));
+    try {
+      const path = join(dir, 'm.eml');
+      const raw = nestedDivs('time limit');
+      writeFileSync(path, raw);
+      const started = Date.now();
+      const reply = await askSpamd({ host: '127.0.0.1', port: c.spamd.port, timeoutSeconds: 60 }, path, Buffer.byteLength(raw));
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(reply.tests.includes('TIME_LIMIT_EXCEEDED'), reply.tests.join(','));
+      // time_limit 3, plus a child freed from the test before (--timeout-child=5) and a busy machine.
+      assert.ok(seconds < 30, `answered after ${seconds} s`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

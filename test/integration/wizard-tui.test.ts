@@ -33,7 +33,10 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   const pane = startWizard(root, 'wizard-fetchmail');
   const first = await pane.waitFor(/Enter the fully qualified hostname/);
   assert.match(first, /^ Mail filter setup - Network configuration\s+step 1 of \d+/m);
-  assert.ok(first.split('\n').every((line) => line.length <= 80), 'fits 80 columns');
+  assert.ok(
+    first.split('\n').every((line) => line.length <= 80),
+    'fits 80 columns',
+  );
 
   await pane.answer('fetcher');
   await pane.waitFor(/Enter a fully qualified name with a domain/);
@@ -119,7 +122,13 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   assert.equal(config.viewer.loginMethod, 'ldap');
   assert.equal(config.directory.baseDn, 'OU=MyBusiness,DC=company,DC=local');
   const accounts = JSON.parse(readFileSync(join(root, 'etc/mailfilter/fetch-accounts.json'), 'utf8'));
-  assert.deepEqual(accounts.servers[0].accounts.map((a: { user: string; deliverTo: string; keep: boolean }) => [a.user, a.deliverTo, a.keep]), [['user_one@company.com', 'user_one@company.local', true], ['user_two@company.com', 'user_two@company.local', true]]);
+  assert.deepEqual(
+    accounts.servers[0].accounts.map((a: { user: string; deliverTo: string; keep: boolean }) => [a.user, a.deliverTo, a.keep]),
+    [
+      ['user_one@company.com', 'user_one@company.local', true],
+      ['user_two@company.com', 'user_two@company.local', true],
+    ],
+  );
   assert.match(readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8'), /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.2\/32$/m);
   assert.match(readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8'), /^relay_recipient_maps = hash:\/etc\/postfix\/exchange_recipients$/m);
   assert.ok(!existsSync(join(root, 'reconfigure')), '/reconfigure is removed after a successful apply');
@@ -168,7 +177,10 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   await pane.answer('yes');
   const applied = await pane.waitFor(/WIZARD-EXIT=\d+/, 60_000);
   assert.match(applied, /WIZARD-EXIT=0/);
-  assert.ok(applied.split('\n').every((line) => line.length <= 78), 'apply fits 78 columns');
+  assert.ok(
+    applied.split('\n').every((line) => line.length <= 78),
+    'apply fits 78 columns',
+  );
   assert.doesNotMatch(applied, /^(info|warn|error) \w+:|Warning/m, 'no log lines or warnings among the steps');
   assert.match(applied, /no virus database yet: mail is held \(4xx\)/);
   assert.match(applied, /\[3\/\d+\] Writing the fetch accounts \.\.\. done \(not needed in SMTP mode\)/);
@@ -179,5 +191,8 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   assert.match(readFileSync(join(root, 'etc/postfix/transport'), 'utf8'), /^company\.com\s+smtp:\[192\.168\.100\.20\]:25$/m);
   // The appliance asks its own caching resolver, which forwards to the DNS servers answered.
   assert.match(readFileSync(join(root, 'etc/resolv.conf'), 'utf8'), /nameserver 127\.0\.0\.1/);
-  assert.match(readFileSync(join(root, 'etc/unbound/unbound.conf.d/mailfilter.conf'), 'utf8'), /forward-addr: 192\.168\.100\.1[\s\S]*forward-addr: 192\.168\.100\.4/);
+  assert.match(
+    readFileSync(join(root, 'etc/unbound/unbound.conf.d/mailfilter.conf'), 'utf8'),
+    /forward-addr: 192\.168\.100\.1[\s\S]*forward-addr: 192\.168\.100\.4/,
+  );
 });

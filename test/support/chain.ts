@@ -46,8 +46,11 @@ export interface ChainOptions {
 }
 
 /** Test senders' domains exist (reject_unknown_sender_domain); everything else is NXDOMAIN. */
-const TEST_DOMAINS: DnsRecord[] = ['example.net', 'example.org', 'example.com', 'company.com', 'company.local']
-  .map((name) => ({ name, type: 'A' as const, data: '192.0.2.1' }));
+const TEST_DOMAINS: DnsRecord[] = ['example.net', 'example.org', 'example.com', 'company.com', 'company.local'].map((name) => ({
+  name,
+  type: 'A' as const,
+  data: '192.0.2.1',
+}));
 
 /**
  * `overrides` are merged into the chain's config, section by section. If any part fails to start,
@@ -75,7 +78,15 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
   const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
   const raw = {
     network: { hostname: 'mx.company.com' },
-    mail: { mode: 'smtp', externalDomain: 'company.com', internalDomain: 'company.local', finalServer: '127.0.0.1', finalServerPort: sink.port, relayDomains: ['company.com', 'company.local'], allowedNetworks: 'host' },
+    mail: {
+      mode: 'smtp',
+      externalDomain: 'company.com',
+      internalDomain: 'company.local',
+      finalServer: '127.0.0.1',
+      finalServerPort: sink.port,
+      relayDomains: ['company.com', 'company.local'],
+      allowedNetworks: 'host',
+    },
     postfix: { configDir: join(dir, 'postfix', 'conf'), smtpPort, reinjectPort },
     filter: { listenPort: filterPort, spoolDir: join(dir, 'spool'), maxConnections: 4 },
     quarantine: { dir: join(dir, 'quarantine') },
@@ -92,7 +103,14 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
   let filter = await startFilter(config);
   servers.add({ name: 'filter', stop: () => filter.close() });
   const chain: Chain = {
-    dir, config, clamd, spamd, sink, postfix, dns, filter,
+    dir,
+    config,
+    clamd,
+    spamd,
+    sink,
+    postfix,
+    dns,
+    filter,
     async usePolicy(policy) {
       await filter.close();
       config = parseConfig({ ...raw, policy }, 'test chain');
@@ -101,7 +119,13 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
       chain.config = config;
     },
     async send(message, envelope, options = {}) {
-      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'client.example.net', ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: smtpPort,
+        ignoreTLS: true,
+        name: 'client.example.net',
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      });
       try {
         const info = await transport.sendMail({ envelope, raw: message });
         return { accepted: info.accepted.map(String), rejected: info.rejected.map(String), response: info.response };

@@ -54,7 +54,9 @@ export function cab(files: FixtureFile[]): Buffer {
 }
 
 export function iso(files: FixtureFile[], options: { udf?: boolean } = {}): Buffer {
-  return withFiles(files, 'out.iso', (dir) => run('genisoimage', ['-quiet', '-J', '-R', ...(options.udf ? ['-udf'] : []), '-o', '../out.iso', '.'], join(dir, 'in')));
+  return withFiles(files, 'out.iso', (dir) =>
+    run('genisoimage', ['-quiet', '-J', '-R', ...(options.udf ? ['-udf'] : []), '-o', '../out.iso', '.'], join(dir, 'in')),
+  );
 }
 
 export function arj(files: FixtureFile[]): Buffer {
@@ -169,7 +171,10 @@ export function tnefListedByDebian(data: Buffer): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'tnef-'));
   try {
     writeFileSync(join(dir, 'winmail.dat'), data);
-    return execFileSync('tnef', ['--list', '-f', 'winmail.dat'], { cwd: dir, encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
+    return execFileSync('tnef', ['--list', '-f', 'winmail.dat'], { cwd: dir, encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

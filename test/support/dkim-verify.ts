@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 
 export function pythonDkimVerifies(message: string | Buffer, record: string): boolean {
-  const script = 'import sys, dkim\nrecord = sys.argv[1].encode()\nmsg = sys.stdin.buffer.read()\nprint("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: record) else "fail")\n';
+  const script =
+    'import sys, dkim\nrecord = sys.argv[1].encode()\nmsg = sys.stdin.buffer.read()\nprint("pass" if dkim.verify(msg, dnsfunc=lambda name, timeout=5: record) else "fail")\n';
   return execFileSync('/usr/bin/python3', ['-c', script, record], { input: message }).toString().trim() === 'pass';
 }

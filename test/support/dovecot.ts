@@ -25,9 +25,16 @@ export async function startDovecot(dir: string, certs: TestCerts, accounts: Reco
   const ports = { pop3: await freePort(), pop3s: await freePort(), imap: await freePort(), imaps: await freePort() };
   const users = join(dir, 'users');
   // All users up front: Dovecot notices later changes to this file only after a delay.
-  writeFileSync(users, Object.entries(accounts).map(([user, password]) => `${user}:{PLAIN}${password}::::::\n`).join(''));
+  writeFileSync(
+    users,
+    Object.entries(accounts)
+      .map(([user, password]) => `${user}:{PLAIN}${password}::::::\n`)
+      .join(''),
+  );
   const conf = join(dir, 'dovecot.conf');
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
@@ -78,7 +85,8 @@ service stats {
     mode = 0666
   }
 }
-`);
+`,
+  );
   const server = spawnServer('Dovecot', 'dovecot', ['-F', '-c', conf], { logFile: join(dir, 'dovecot.out') });
   try {
     await server.ready('Dovecot IMAP greeting', async () => (await converse({ host: '127.0.0.1', port: ports.imap }, 'a LOGOUT\r\n')).includes('OK'), 30_000);

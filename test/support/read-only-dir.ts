@@ -7,7 +7,12 @@ import { execFileSync } from 'node:child_process';
 const isRoot = process.getuid?.() === 0;
 
 function foldersIn(dir: string): string[] {
-  return [dir, ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => foldersIn(join(dir, e.name)))];
+  return [
+    dir,
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => foldersIn(join(dir, e.name))),
+  ];
 }
 
 export function makeReadOnly(dir: string): void {

@@ -26,7 +26,9 @@ export async function startSlapd(dir: string, certs: TestCerts, ldif: string): P
   mkdirSync(join(dir, 'db'), { recursive: true });
   writeFileSync(join(dir, 'ad.schema'), AD_SCHEMA);
   const conf = join(dir, 'slapd.conf');
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
@@ -49,11 +51,14 @@ index mail,userPrincipalName,sAMAccountName eq
 limits * size.soft=100 size.hard=100 size.pr=100 size.prtotal=unlimited
 access to attrs=userPassword by anonymous auth by self read by * none
 access to * by users read by * none
-`);
+`,
+  );
   writeFileSync(join(dir, 'data.ldif'), ldif);
   execFileSync('slapadd', ['-q', '-f', conf, '-l', join(dir, 'data.ldif')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const [ldapPort, ldapsPort] = [await freePort(), await freePort()];
-  const server = spawnServer('slapd', 'slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${ldapPort}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', '0'], { logFile: join(dir, 'slapd.log') });
+  const server = spawnServer('slapd', 'slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${ldapPort}/ ldaps://127.0.0.1:${ldapsPort}/`, '-d', '0'], {
+    logFile: join(dir, 'slapd.log'),
+  });
   try {
     await server.ready('slapd to listen', () => listening(ldapPort), 30_000);
   } catch (err) {
@@ -78,12 +83,21 @@ export function adLikeTree(count: number): string {
     'dn: cn=Outsider,ou=Other,dc=company,dc=local\nobjectClass: user\ncn: Outsider\nsn: O\nmail: outsider@company.com',
   ];
   for (let i = 1; i <= count; i++) {
-    entries.push([
-      `dn: cn=User ${i},ou=MyBusiness,dc=company,dc=local`, 'objectClass: user', `cn: User ${i}`, `sn: ${i}`,
-      `mail: user${i}@company.com`, `proxyAddresses: SMTP:user${i}@company.com`, `proxyAddresses: smtp:user${i}@company.local`,
-      `proxyAddresses: X400:c=US;a= ;p=Company;o=Exchange;s=User${i};`, `userPrincipalName: user${i}@company.local`,
-      `sAMAccountName: user${i}`, `userPassword: password-${i}`,
-    ].join('\n'));
+    entries.push(
+      [
+        `dn: cn=User ${i},ou=MyBusiness,dc=company,dc=local`,
+        'objectClass: user',
+        `cn: User ${i}`,
+        `sn: ${i}`,
+        `mail: user${i}@company.com`,
+        `proxyAddresses: SMTP:user${i}@company.com`,
+        `proxyAddresses: smtp:user${i}@company.local`,
+        `proxyAddresses: X400:c=US;a= ;p=Company;o=Exchange;s=User${i};`,
+        `userPrincipalName: user${i}@company.local`,
+        `sAMAccountName: user${i}`,
+        `userPassword: password-${i}`,
+      ].join('\n'),
+    );
   }
   return entries.join('\n\n') + '\n';
 }

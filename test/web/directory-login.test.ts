@@ -19,41 +19,55 @@ let viewer: TestViewer;
 const person = (cn: string, attributes: string[], password: string) =>
   [`dn: cn=${cn},ou=MyBusiness,dc=company,dc=local`, 'objectClass: user', `cn: ${cn}`, `sn: ${cn}`, ...attributes, `userPassword: ${password}`].join('\n');
 
-const TREE = [
-  'dn: dc=company,dc=local\nobjectClass: dcObject\nobjectClass: organization\ndc: company\no: Company',
-  'dn: ou=MyBusiness,dc=company,dc=local\nobjectClass: organizationalUnit\nou: MyBusiness',
-  'dn: cn=sync,ou=MyBusiness,dc=company,dc=local\nobjectClass: user\ncn: sync\nsn: sync\nuserPassword: sync-secret\nsAMAccountName: sync',
-  person('Impostor', ['sAMAccountName: vadmin', 'mail: impostor@company.com'], 'impostor-pw'),
-  person('Bob Twin', ['sAMAccountName: bob', 'mail: bobtwin@company.com'], 'twin-pw'),
-  person('Lookalike', ['userPrincipalName: lookalike@company.local', 'mail: bob@company.local'], 'lookalike-pw'),
-  person('Real', ['userPrincipalName: real@company.local', 'mail: real@company.com'], 'real-pw'),
-].join('\n\n') + '\n';
+const TREE =
+  [
+    'dn: dc=company,dc=local\nobjectClass: dcObject\nobjectClass: organization\ndc: company\no: Company',
+    'dn: ou=MyBusiness,dc=company,dc=local\nobjectClass: organizationalUnit\nou: MyBusiness',
+    'dn: cn=sync,ou=MyBusiness,dc=company,dc=local\nobjectClass: user\ncn: sync\nsn: sync\nuserPassword: sync-secret\nsAMAccountName: sync',
+    person('Impostor', ['sAMAccountName: vadmin', 'mail: impostor@company.com'], 'impostor-pw'),
+    person('Bob Twin', ['sAMAccountName: bob', 'mail: bobtwin@company.com'], 'twin-pw'),
+    person('Lookalike', ['userPrincipalName: lookalike@company.local', 'mail: bob@company.local'], 'lookalike-pw'),
+    person('Real', ['userPrincipalName: real@company.local', 'mail: real@company.com'], 'real-pw'),
+  ].join('\n\n') + '\n';
 
-before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-login-'));
-  chmodSync(dir, 0o755);
-  const certs = makeTestCerts(join(dir, 'certs'));
-  slapd = await startSlapd(join(dir, 'slapd'), certs, TREE);
-  viewer = await startTestViewer({
-    viewer: { loginMethod: 'ldap' },
-    directory: {
-      enabled: true, server: '127.0.0.1', ldapPort: slapd.ldapPort, ldapsPort: slapd.ldapsPort, caFile: certs.caCert,
-      bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local', bindPassword: 'sync-secret', baseDn: 'ou=MyBusiness,dc=company,dc=local',
-    },
-    authenticate: (services) => directoryAuthenticator(services.config, services.accounts, localAuthenticator(services.accounts), logger('directory-login-test'), services.audit),
-  });
-  const { accounts } = viewer.services;
-  await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
-  await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
-  await viewer.addMessage({ id: 'm-bob', recipients: ['bob@company.local'], subject: 'For bob only' });
-}, { timeout: 120_000 });
+before(
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-login-'));
+    chmodSync(dir, 0o755);
+    const certs = makeTestCerts(join(dir, 'certs'));
+    slapd = await startSlapd(join(dir, 'slapd'), certs, TREE);
+    viewer = await startTestViewer({
+      viewer: { loginMethod: 'ldap' },
+      directory: {
+        enabled: true,
+        server: '127.0.0.1',
+        ldapPort: slapd.ldapPort,
+        ldapsPort: slapd.ldapsPort,
+        caFile: certs.caCert,
+        bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local',
+        bindPassword: 'sync-secret',
+        baseDn: 'ou=MyBusiness,dc=company,dc=local',
+      },
+      authenticate: (services) =>
+        directoryAuthenticator(services.config, services.accounts, localAuthenticator(services.accounts), logger('directory-login-test'), services.audit),
+    });
+    const { accounts } = viewer.services;
+    await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
+    await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
+    await viewer.addMessage({ id: 'm-bob', recipients: ['bob@company.local'], subject: 'For bob only' });
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await slapd?.stop();
 });
 
 test('a directory person whose account name is vadmin, or a local account’s name, is refused and audited', async () => {
-  for (const [typed, password, account] of [['impostor@company.com', 'impostor-pw', 'vadmin'], ['bobtwin@company.com', 'twin-pw', 'bob']] as const) {
+  for (const [typed, password, account] of [
+    ['impostor@company.com', 'impostor-pw', 'vadmin'],
+    ['bobtwin@company.com', 'twin-pw', 'bob'],
+  ] as const) {
     const browser = viewer.browser('10.3.0.1');
     const answer = await browser.login(typed, password);
     assert.equal(answer.status, 401, `${typed} must not become ${account}`);

@@ -28,19 +28,22 @@ let base: string;
 let alice: ViewerUser;
 const SPAMMER = 'Spammer <spammer@example.net>';
 
-before(async () => {
-  chain = await startChain({
-    policy: { spamDestiny: 'D_DISCARD', virusDestiny: 'D_DISCARD', bannedDestiny: 'D_DISCARD' },
-    viewer: { listenAddress: '127.0.0.1', httpsPort: await freePort(), httpPort: 0, adminEmail: 'it@company.com' },
-  });
-  viewer = await startViewer(chain.config);
-  base = `https://127.0.0.1:${viewer.httpsPort}`;
-  // The digest run is its own process on the appliance (a timer); here, its own set of handles.
-  services = await openActionServices({ ...chain.config, viewer: { ...chain.config.viewer, publicUrl: `${base}/viewer` } });
-  alice = await viewer.accounts.create({ username: 'alice', password: 'alices-password', source: 'local', addresses: ['alice@company.com'] });
-  await viewer.accounts.create({ username: 'bob', password: 'bobs-password-1', source: 'local', addresses: ['bob@company.com'] });
-  browser = await launchChromium();
-}, { timeout: 240_000 });
+before(
+  async () => {
+    chain = await startChain({
+      policy: { spamDestiny: 'D_DISCARD', virusDestiny: 'D_DISCARD', bannedDestiny: 'D_DISCARD' },
+      viewer: { listenAddress: '127.0.0.1', httpsPort: await freePort(), httpPort: 0, adminEmail: 'it@company.com' },
+    });
+    viewer = await startViewer(chain.config);
+    base = `https://127.0.0.1:${viewer.httpsPort}`;
+    // The digest run is its own process on the appliance (a timer); here, its own set of handles.
+    services = await openActionServices({ ...chain.config, viewer: { ...chain.config.viewer, publicUrl: `${base}/viewer` } });
+    alice = await viewer.accounts.create({ username: 'alice', password: 'alices-password', source: 'local', addresses: ['alice@company.com'] });
+    await viewer.accounts.create({ username: 'bob', password: 'bobs-password-1', source: 'local', addresses: ['bob@company.com'] });
+    browser = await launchChromium();
+  },
+  { timeout: 240_000 },
+);
 
 after(async () => {
   await browser?.close();
@@ -52,11 +55,15 @@ after(async () => {
 /** A plain HTTPS request, as a mail client's link scanner or a user's browser without cookies. */
 function fetchPage(url: string, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, rejectUnauthorized: false, headers: method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = httpsRequest(
+      url,
+      { method, rejectUnauthorized: false, headers: method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -66,14 +73,21 @@ let seq = 0;
 const subjectOf = (label: string) => `${label} #${++seq}`;
 
 async function quarantined(subject: string, count = 1) {
-  return waitFor(`"${subject}" quarantined`, () => {
-    const found = chain.filter.store.list({ search: subject });
-    return found.length >= count ? found : undefined;
-  }, 60_000);
+  return waitFor(
+    `"${subject}" quarantined`,
+    () => {
+      const found = chain.filter.store.list({ search: subject });
+      return found.length >= count ? found : undefined;
+    },
+    60_000,
+  );
 }
 
 async function send(subject: string, to: string[], body: string, attachments?: Array<{ filename: string; content: string }>) {
-  const sent = await chain.send(buildMessage({ from: SPAMMER, to: to.join(', '), subject, body, ...(attachments ? { attachments } : {}) }), { from: 'spammer@example.net', to });
+  const sent = await chain.send(buildMessage({ from: SPAMMER, to: to.join(', '), subject, body, ...(attachments ? { attachments } : {}) }), {
+    from: 'spammer@example.net',
+    to,
+  });
   assert.deepEqual(sent.accepted.sort(), [...to].sort(), `Postfix took "${subject}": ${sent.response}`);
 }
 
@@ -107,7 +121,13 @@ test('a spam and a multi-recipient spam are quarantined, and each recipient’s 
   assert.deepEqual(team!.recipients.sort(), ['alice@company.com', 'bob@company.com'], 'one quarantine entry for both');
 
   const reports = await runDigests(services, logger('digest'), { force: true });
-  assert.deepEqual(reports.map((r) => [r.user, r.outcome, r.messages]), [['alice', 'sent', 2], ['bob', 'sent', 1]]);
+  assert.deepEqual(
+    reports.map((r) => [r.user, r.outcome, r.messages]),
+    [
+      ['alice', 'sent', 2],
+      ['bob', 'sent', 1],
+    ],
+  );
   const forAlice = await chain.sink.waitFor((m) => /^X-Mailfilter-Digest: alice$/m.test(m.raw), 60_000);
   const forBob = await chain.sink.waitFor((m) => /^X-Mailfilter-Digest: bob$/m.test(m.raw), 60_000);
   assert.deepEqual(forAlice.to, ['alice@company.com']);
@@ -120,7 +140,11 @@ test('a spam and a multi-recipient spam are quarantined, and each recipient’s 
   assert.doesNotMatch(bobs.text, new RegExp(gtubeSubject), 'bob sees only his');
 
   const again = await runDigests(services, logger('digest'), { force: true });
-  assert.deepEqual(again.map((r) => r.outcome), ['empty', 'empty'], 'nothing new: no digest');
+  assert.deepEqual(
+    again.map((r) => r.outcome),
+    ['empty', 'empty'],
+    'nothing new: no digest',
+  );
 });
 
 test('a scanner’s GET of a link changes nothing; the confirm POST releases once; tampered and expired links are refused', async () => {
@@ -168,7 +192,10 @@ test('"Not spam" releases, teaches spamd, and allows the sender: their next spam
   await chain.sink.waitFor((m) => m.raw.includes(gtubeSubject) && m.raw.includes('X-Mailfilter-Released'), 60_000);
   const magic = execFileSync('sa-learn', ['--dbpath', chain.spamd.bayesDir, '--dump', 'magic'], { encoding: 'utf8' });
   assert.match(magic, /\s1\s+0\s+non-token data: nham/, `spamd learned one ham:\n${magic}`);
-  assert.deepEqual(services.lists.list(alice.id).map((e) => [e.kind, e.pattern]), [['allow', 'spammer@example.net']]);
+  assert.deepEqual(
+    services.lists.list(alice.id).map((e) => [e.kind, e.pattern]),
+    [['allow', 'spammer@example.net']],
+  );
 
   const next = subjectOf('More watches');
   await send(next, ['alice@company.com', 'bob@company.com'], `${GTUBE}\r\n`);
@@ -188,7 +215,14 @@ test('"Not spam" releases, teaches spamd, and allows the sender: their next spam
   assert.deepEqual([held2!.reason, held2!.detail], ['SPAM', 'sender spammer@example.net blocked (bob list: spammer@example.net)']);
   const digestsBefore = chain.sink.messages.length;
   const reports = await runDigests(services, logger('digest'), { force: true });
-  assert.deepEqual(reports.map((r) => [r.user, r.outcome, r.messages]), [['alice', 'empty', 0], ['bob', 'sent', 1]], 'bob’s blocked mail is held but not put before him again');
+  assert.deepEqual(
+    reports.map((r) => [r.user, r.outcome, r.messages]),
+    [
+      ['alice', 'empty', 0],
+      ['bob', 'sent', 1],
+    ],
+    'bob’s blocked mail is held but not put before him again',
+  );
   const bobsNext = await chain.sink.waitFor((m) => chain.sink.messages.indexOf(m) >= digestsBefore && /^X-Mailfilter-Digest: bob$/m.test(m.raw), 60_000);
   const listed = await digestLinks(bobsNext);
   assert.match(listed.text, new RegExp(next));
@@ -216,8 +250,8 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   // The row's actions are in its menu.
   await row.locator('summary').click();
   await row.locator('button:has-text("Ask to release")').click();
-  assert.match(await user.textContent('.notice.ok') ?? '', /request was sent/);
-  assert.match(await user.locator('tbody tr', { hasText: virus.subject }).textContent() ?? '', /release requested/);
+  assert.match((await user.textContent('.notice.ok')) ?? '', /request was sent/);
+  assert.match((await user.locator('tbody tr', { hasText: virus.subject }).textContent()) ?? '', /release requested/);
   assert.equal(released(virus.subject).length, 0, 'nothing released yet');
   const notice = await chain.sink.waitFor((m) => m.raw.includes('Release request from alice'), 60_000);
   assert.deepEqual(notice.to, ['it@company.com'], 'the administrator is told');
@@ -229,39 +263,46 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   await admin.fill('#next', 'correct horse battery');
   await admin.fill('#again', 'correct horse battery');
   await admin.click('main button[type=submit]');
-  assert.match(await admin.textContent('main') ?? '', /1 request to decide/);
+  assert.match((await admin.textContent('main')) ?? '', /1 request to decide/);
   await admin.click('text=1 request to decide');
   const request = admin.locator('tbody tr', { hasText: virus.subject });
-  assert.match(await request.textContent() ?? '', /alice.*VIRUS/s);
+  assert.match((await request.textContent()) ?? '', /alice.*VIRUS/s);
   await admin.screenshot({ path: join(chain.dir, 'release-requests.png'), fullPage: true });
   await request.locator('button:has-text("Approve")').click();
-  assert.match(await admin.textContent('.notice.ok') ?? '', /Approved: the message was released to the requester’s addresses/);
+  assert.match((await admin.textContent('.notice.ok')) ?? '', /Approved: the message was released to the requester’s addresses/);
   const delivered = await chain.sink.waitFor((m) => m.raw.includes(virus.subject) && m.raw.includes('X-Mailfilter-Released'), 60_000);
   assert.deepEqual(delivered.to, ['alice@company.com']);
   const told = await chain.sink.waitFor((m) => m.raw.includes('Release request approved'), 60_000);
   assert.deepEqual(told.to, ['alice@company.com'], 'alice is told');
 
   await user.goto(`${base}/viewer/messages`);
-  assert.match(await user.locator('tbody tr', { hasText: virus.subject }).textContent() ?? '', /release approved by vadmin/);
+  assert.match((await user.locator('tbody tr', { hasText: virus.subject }).textContent()) ?? '', /release approved by vadmin/);
   await user.goto(`${base}/viewer/lists`);
-  assert.match(await user.textContent('tbody') ?? '', /spammer@example\.net\s*allow\s*never/);
+  assert.match((await user.textContent('tbody')) ?? '', /spammer@example\.net\s*allow\s*never/);
   await user.screenshot({ path: join(chain.dir, 'lists.png'), fullPage: true });
   // A digest link as a browser shows it (a fresh token for a message still held for alice).
   const fresh = subjectOf('Fresh offer');
-  const sent = await chain.send(buildMessage({ from: 'Other <other@example.org>', to: 'alice@company.com', subject: fresh, body: `${GTUBE}\r\n` }), { from: 'other@example.org', to: ['alice@company.com'] });
+  const sent = await chain.send(buildMessage({ from: 'Other <other@example.org>', to: 'alice@company.com', subject: fresh, body: `${GTUBE}\r\n` }), {
+    from: 'other@example.org',
+    to: ['alice@company.com'],
+  });
   assert.deepEqual(sent.accepted, ['alice@company.com']);
   const [held] = await quarantined(fresh);
   await user.goto(`${base}/viewer/a/${services.tokens.sign({ action: 'delete', messageId: held!.id, userId: alice.id, expiresAt: Date.now() + 3600_000 })}`);
-  assert.match(await user.textContent('h1') ?? '', /Delete this message\?/);
+  assert.match((await user.textContent('h1')) ?? '', /Delete this message\?/);
   await user.screenshot({ path: join(chain.dir, 'confirm.png'), fullPage: true });
   await user.click('button:has-text("Delete")');
-  assert.match(await user.textContent('.notice.ok') ?? '', /Deleted/);
+  assert.match((await user.textContent('.notice.ok')) ?? '', /Deleted/);
   assert.equal(services.store.get(held!.id), undefined, 'the POST from the page, with the browser’s Origin, did it');
 
   await admin.goto(`${base}/viewer/admin/audit`);
   await admin.screenshot({ path: join(chain.dir, 'audit.png'), fullPage: true });
   const log = (await admin.locator('table.audit tbody').innerText()).split('\n');
-  const has = (pattern: RegExp, what: string) => assert.ok(log.some((line) => pattern.test(line)), `${what} in the audit log:\n${log.join('\n')}`);
+  const has = (pattern: RegExp, what: string) =>
+    assert.ok(
+      log.some((line) => pattern.test(line)),
+      `${what} in the audit log:\n${log.join('\n')}`,
+    );
   has(/system\tdigest\t\t2 message\(s\) to alice@company.com/, 'the digest');
   has(/alice \(digest link\)\trelease\t\S+\tto alice@company.com\t127\.0\.0\.1/, 'the link release');
   has(/link-refused\t\S*\tPOST: tampered/, 'the tampered link');

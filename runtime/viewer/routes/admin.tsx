@@ -25,7 +25,10 @@ const adminOnly: MiddlewareHandler<ViewerEnv> = async (c, next) => {
 const USERNAME = /^[A-Za-z0-9._@+-]{1,64}$/;
 
 function parseAddresses(text: string): { addresses: string[]; bad: string[] } {
-  const lines = text.split(/[\r\n,]+/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/[\r\n,]+/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return { addresses: lines.filter((l) => isEmailAddress(l)), bad: lines.filter((l) => !isEmailAddress(l)) };
 }
 
@@ -54,16 +57,24 @@ function SettingsCard({ c }: { c: ViewerContext }) {
       <h2>Digest</h2>
       <label for="digestFrequency">Quarantine digest for every user (each may change theirs under Digest)</label>
       <select id="digestFrequency" name="digestFrequency">
-        {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={current.digestFrequency === f}>{f}</option>)}
+        {DIGEST_FREQUENCIES.map((f) => (
+          <option value={f} selected={current.digestFrequency === f}>
+            {f}
+          </option>
+        ))}
       </select>
       <h2>Releases</h2>
       <label>Users release these themselves; others need your approval</label>
       <p class="actions">
         {CATEGORIES.map((category) => (
-          <label class="check"><input type="checkbox" name={`self_${category}`} value="1" checked={current.selfRelease.includes(category)} /> {category}</label>
+          <label class="check">
+            <input type="checkbox" name={`self_${category}`} value="1" checked={current.selfRelease.includes(category)} /> {category}
+          </label>
         ))}
       </p>
-      <p><button type="submit">Save settings</button></p>
+      <p>
+        <button type="submit">Save settings</button>
+      </p>
     </form>
   );
 }
@@ -94,19 +105,29 @@ function UserForm({ c, user, error, values }: { c: ViewerContext; user?: ViewerU
         {!user?.isAdmin && (
           <>
             <label for="addresses">E-mail addresses, one per line</label>
-            <textarea id="addresses" name="addresses">{values?.addresses ?? user?.addresses.join('\n') ?? ''}</textarea>
+            <textarea id="addresses" name="addresses">
+              {values?.addresses ?? user?.addresses.join('\n') ?? ''}
+            </textarea>
           </>
         )}
         {user && !user.isAdmin && (
           <>
             <label for="frequency">Quarantine digest</label>
             <select id="frequency" name="frequency">
-              <option value="default" selected={frequency === null}>As set for everyone</option>
-              {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={frequency === f}>{f}</option>)}
+              <option value="default" selected={frequency === null}>
+                As set for everyone
+              </option>
+              {DIGEST_FREQUENCIES.map((f) => (
+                <option value={f} selected={frequency === f}>
+                  {f}
+                </option>
+              ))}
             </select>
           </>
         )}
-        <p><button type="submit">Save</button></p>
+        <p>
+          <button type="submit">Save</button>
+        </p>
       </form>
     </Layout>
   );
@@ -140,12 +161,26 @@ export const adminRoutes = new Hono<ViewerEnv>()
             <a href="/viewer/admin/users">Users</a>
             <a href="/viewer/account/password">Change vadmin’s password</a>
           </p>
-          <form method="get" action="/viewer/admin/clear"><button type="submit" class="danger">Clear the whole quarantine…</button></form>
+          <form method="get" action="/viewer/admin/clear">
+            <button type="submit" class="danger">
+              Clear the whole quarantine…
+            </button>
+          </form>
         </div>
         <div class="card">
           <h2>Release requests</h2>
-          <p>{pending === 0 ? 'No request waits for you.' : <a href="/viewer/admin/requests">{pending} request{pending === 1 ? '' : 's'} to decide</a>}</p>
-          <p class="actions"><a href="/viewer/admin/audit">Audit log</a> <a href="/viewer/lists">Global allow and block lists</a></p>
+          <p>
+            {pending === 0 ? (
+              'No request waits for you.'
+            ) : (
+              <a href="/viewer/admin/requests">
+                {pending} request{pending === 1 ? '' : 's'} to decide
+              </a>
+            )}
+          </p>
+          <p class="actions">
+            <a href="/viewer/admin/audit">Audit log</a> <a href="/viewer/lists">Global allow and block lists</a>
+          </p>
         </div>
         <SettingsCard c={c} />
       </Layout>,
@@ -159,14 +194,27 @@ export const adminRoutes = new Hono<ViewerEnv>()
       <Layout title="Clear the quarantine?" user={session.user} csrfToken={session.csrfToken}>
         <div class="card confirm">
           <h1>Clear the whole quarantine?</h1>
-          <p>{count === 0 ? 'The quarantine is empty.' : `All ${count} message${count === 1 ? '' : 's'} (${(store.totalBytes() / 1024 / 1024).toFixed(1)} MB), of every user, will be deleted, and pending release requests can no longer be approved. This cannot be undone.`}</p>
+          <p>
+            {count === 0
+              ? 'The quarantine is empty.'
+              : `All ${count} message${count === 1 ? '' : 's'} (${(store.totalBytes() / 1024 / 1024).toFixed(1)} MB), of every user, will be deleted, and pending release requests can no longer be approved. This cannot be undone.`}
+          </p>
           {count > 0 && (
             <form method="post" action="/viewer/admin/clear">
               <CsrfField token={session.csrfToken} />
-              <p class="actions"><button type="submit" class="danger">Delete all {count} message{count === 1 ? '' : 's'}</button> <a href="/viewer/admin">Cancel</a></p>
+              <p class="actions">
+                <button type="submit" class="danger">
+                  Delete all {count} message{count === 1 ? '' : 's'}
+                </button>{' '}
+                <a href="/viewer/admin">Cancel</a>
+              </p>
             </form>
           )}
-          {count === 0 && <p><a href="/viewer/admin">Back to the console</a></p>}
+          {count === 0 && (
+            <p>
+              <a href="/viewer/admin">Back to the console</a>
+            </p>
+          )}
         </div>
       </Layout>,
     );
@@ -191,21 +239,51 @@ export const adminRoutes = new Hono<ViewerEnv>()
         <h1>Release requests</h1>
         <Notice kind="ok" text={REQUEST_DONE[c.req.query('done') ?? '']} />
         <table>
-          <thead><tr><th>Asked</th><th>By</th><th>Message</th><th>Reason</th><th></th></tr></thead>
+          <thead>
+            <tr>
+              <th>Asked</th>
+              <th>By</th>
+              <th>Message</th>
+              <th>Reason</th>
+              <th></th>
+            </tr>
+          </thead>
           <tbody>
             {pending.map((request) => {
               const entry = store.get(request.messageId);
               return (
                 <tr>
                   <td>{utcClock(request.requestedAt, true)}</td>
-                  <td>{request.username} <span class="muted">for {request.recipients.join(', ')}</span></td>
-                  <td>{entry ? <a href={`/viewer/messages/${entry.id}`}>{displayText(subjectShown(entry))}</a> : <span class="muted">no longer in the quarantine</span>}
-                    {entry && <span class="muted"> from {displayText(senderShown(entry))}</span>}</td>
-                  <td>{entry ? <><span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{displayText(entry.detail)}</span></> : ''}</td>
+                  <td>
+                    {request.username} <span class="muted">for {request.recipients.join(', ')}</span>
+                  </td>
+                  <td>
+                    {entry ? (
+                      <a href={`/viewer/messages/${entry.id}`}>{displayText(subjectShown(entry))}</a>
+                    ) : (
+                      <span class="muted">no longer in the quarantine</span>
+                    )}
+                    {entry && <span class="muted"> from {displayText(senderShown(entry))}</span>}
+                  </td>
+                  <td>
+                    {entry ? (
+                      <>
+                        <span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{displayText(entry.detail)}</span>
+                      </>
+                    ) : (
+                      ''
+                    )}
+                  </td>
                   <td>
                     <span class="actions">
-                      {entry && <PostButton action={`/viewer/admin/requests/${request.id}/approve`} token={session.csrfToken} inline>Approve</PostButton>}
-                      <PostButton action={`/viewer/admin/requests/${request.id}/deny`} token={session.csrfToken} kind="danger" inline>Deny</PostButton>
+                      {entry && (
+                        <PostButton action={`/viewer/admin/requests/${request.id}/approve`} token={session.csrfToken} inline>
+                          Approve
+                        </PostButton>
+                      )}
+                      <PostButton action={`/viewer/admin/requests/${request.id}/deny`} token={session.csrfToken} kind="danger" inline>
+                        Deny
+                      </PostButton>
                     </span>
                   </td>
                 </tr>
@@ -238,7 +316,16 @@ export const adminRoutes = new Hono<ViewerEnv>()
           <button type="submit">Filter</button>
         </form>
         <table class="audit">
-          <thead><tr><th>When (UTC)</th><th>Who</th><th>Action</th><th>Message</th><th>Details</th><th>From</th></tr></thead>
+          <thead>
+            <tr>
+              <th>When (UTC)</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>Message</th>
+              <th>Details</th>
+              <th>From</th>
+            </tr>
+          </thead>
           <tbody>
             {records.map((r) => (
               <tr>
@@ -254,7 +341,9 @@ export const adminRoutes = new Hono<ViewerEnv>()
         </table>
         <div class="pager">
           {page > 1 && <a href={pageLink(page - 1)}>← Newer</a>}
-          <span class="muted">{total} record{total === 1 ? '' : 's'}</span>
+          <span class="muted">
+            {total} record{total === 1 ? '' : 's'}
+          </span>
           {page * AUDIT_PAGE < total && <a href={pageLink(page + 1)}>Older →</a>}
         </div>
       </Layout>,
@@ -267,20 +356,35 @@ export const adminRoutes = new Hono<ViewerEnv>()
       <Layout title="Users" user={session.user} csrfToken={session.csrfToken}>
         <h1>Users</h1>
         <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
-        {config.viewer.loginMethod === 'local' && <p><a href="/viewer/admin/users/new">Add User</a></p>}
+        {config.viewer.loginMethod === 'local' && (
+          <p>
+            <a href="/viewer/admin/users/new">Add User</a>
+          </p>
+        )}
         <table>
-          <thead><tr><th>User</th><th>Addresses</th><th>Account</th><th></th></tr></thead>
+          <thead>
+            <tr>
+              <th>User</th>
+              <th>Addresses</th>
+              <th>Account</th>
+              <th></th>
+            </tr>
+          </thead>
           <tbody>
             {accounts.list().map((user) => (
               <tr>
-                <td><a href={`/viewer/admin/users/${user.id}`}>{user.username}</a></td>
+                <td>
+                  <a href={`/viewer/admin/users/${user.id}`}>{user.username}</a>
+                </td>
                 <td>{user.isAdmin ? 'all (administrator)' : user.addresses.join(', ')}</td>
                 <td>{user.source === 'ldap' ? 'directory' : 'local'}</td>
                 <td>
                   {!user.isAdmin && (
                     <span class="actions">
                       <a href={`/viewer/messages?user=${user.id}`}>Messages</a>
-                      <PostButton action={`/viewer/admin/users/${user.id}/delete`} token={session.csrfToken} kind="danger" inline>Delete</PostButton>
+                      <PostButton action={`/viewer/admin/users/${user.id}/delete`} token={session.csrfToken} kind="danger" inline>
+                        Delete
+                      </PostButton>
                     </span>
                   )}
                 </td>

@@ -27,7 +27,8 @@ const CHOICES: Record<BulkAction, { label: string; button: string; explain: (adm
   allow: {
     label: 'Allow sender and release',
     button: 'Allow and release',
-    explain: (admin) => `Each sender goes on ${admin ? 'the global' : 'your'} allow list (their mail is no longer treated as spam) and the message is released; spam is also learned as not spam.`,
+    explain: (admin) =>
+      `Each sender goes on ${admin ? 'the global' : 'your'} allow list (their mail is no longer treated as spam) and the message is released; spam is also learned as not spam.`,
   },
   block: {
     label: 'Block sender and delete',
@@ -47,9 +48,13 @@ const countOf = (n: number) => `${n} message${n === 1 ? '' : 's'}`;
 export const BulkForm = ({ state }: { state: ListState }) => (
   <form id="bulk" method="get" action="/viewer/messages/bulk" class="bulk">
     {state.user && <input type="hidden" name="user" value={state.user} />}
-    <label class="field" for="bulk-action">With the selected</label>
+    <label class="field" for="bulk-action">
+      With the selected
+    </label>
     <select id="bulk-action" name="action">
-      {Object.entries(CHOICES).map(([value, choice]) => <option value={value}>{choice.label}</option>)}
+      {Object.entries(CHOICES).map(([value, choice]) => (
+        <option value={value}>{choice.label}</option>
+      ))}
     </select>
     <button type="submit">Apply…</button>
     <a href={listUrl(state, { selectAll: !state.selectAll })}>{state.selectAll ? 'Select none' : 'Select all on this page'}</a>
@@ -62,7 +67,8 @@ function planFor(c: ViewerContext, action: BulkAction, entry: QuarantineEntry): 
   const sender = listSenderOf(entry);
   const release = maySelfRelease(c.get('deps'), user, entry) ? 'released' : 'a release request to the administrator';
   if (action === 'release') return release;
-  if (action === 'allow') return entry.reason === 'SPAM' || sender ? `${sender ? `allow ${sender}; ` : 'no sender address to allow; '}${release}` : 'not possible: no sender address';
+  if (action === 'allow')
+    return entry.reason === 'SPAM' || sender ? `${sender ? `allow ${sender}; ` : 'no sender address to allow; '}${release}` : 'not possible: no sender address';
   if (action === 'block') return sender ? `block ${sender}; deleted` : 'not possible: no sender address';
   return 'deleted';
 }
@@ -70,16 +76,29 @@ function planFor(c: ViewerContext, action: BulkAction, entry: QuarantineEntry): 
 function MessageRows({ entries, note }: { entries: QuarantineEntry[]; note: (entry: QuarantineEntry) => string }) {
   return (
     <table class="selection">
-      <thead><tr><th class="when">Received</th><th class="from">From</th><th class="subject">Subject</th><th class="outcome">What happens</th></tr></thead>
+      <thead>
+        <tr>
+          <th class="when">Received</th>
+          <th class="from">From</th>
+          <th class="subject">Subject</th>
+          <th class="outcome">What happens</th>
+        </tr>
+      </thead>
       <tbody>
         {entries.map((entry) => {
           const from = displayText(senderShown(entry), 300);
           const subject = displayText(subjectShown(entry), 300);
           return (
             <tr>
-              <td class="when"><When ms={entry.receivedAt} compact /></td>
-              <td class="from" title={from}>{from}</td>
-              <td class="subject" title={subject}>{subject}</td>
+              <td class="when">
+                <When ms={entry.receivedAt} compact />
+              </td>
+              <td class="from" title={from}>
+                {from}
+              </td>
+              <td class="subject" title={subject}>
+                {subject}
+              </td>
               <td class="outcome">{note(entry)}</td>
             </tr>
           );
@@ -98,10 +117,14 @@ function ResultPage({ c, action, items }: { c: ViewerContext; action: BulkAction
   return (
     <Layout title="Done" user={session.user} csrfToken={session.csrfToken}>
       <div class="card confirm wide">
-        <h1>{CHOICES[action].label}: {countOf(done.length)} done{failed.length ? `, ${failed.length} not` : ''}</h1>
+        <h1>
+          {CHOICES[action].label}: {countOf(done.length)} done{failed.length ? `, ${failed.length} not` : ''}
+        </h1>
         {missing > 0 && <p class="muted">{countOf(missing)} no longer in your quarantine.</p>}
         <MessageRows entries={items.flatMap((i) => (i.entry ? [i.entry] : []))} note={(entry) => byId.get(entry.id)?.text ?? ''} />
-        <p><a href={`/viewer/messages${userQuery(c)}`}>Back to the list</a></p>
+        <p>
+          <a href={`/viewer/messages${userQuery(c)}`}>Back to the list</a>
+        </p>
       </div>
     </Layout>
   );
@@ -126,20 +149,37 @@ export const bulkRoutes = new Hono<ViewerEnv>()
             </>
           ) : (
             <>
-              <h1>{CHOICES[action].label}: {countOf(entries.length)}?</h1>
+              <h1>
+                {CHOICES[action].label}: {countOf(entries.length)}?
+              </h1>
               <p>{CHOICES[action].explain(session.user.isAdmin)}</p>
               {ids.length > MAX_BULK_MESSAGES && <p class="notice error">At most {MAX_BULK_MESSAGES} messages at once: only the first are here.</p>}
-              {missing > 0 && <p class="muted">{countOf(missing)} of those selected {missing === 1 ? 'is' : 'are'} no longer in your quarantine.</p>}
+              {missing > 0 && (
+                <p class="muted">
+                  {countOf(missing)} of those selected {missing === 1 ? 'is' : 'are'} no longer in your quarantine.
+                </p>
+              )}
               <MessageRows entries={entries} note={(entry) => planFor(c, action, entry)} />
               <form method="post" action={`/viewer/messages/bulk${userQuery(c)}`}>
                 <CsrfField token={session.csrfToken} />
                 <input type="hidden" name="action" value={action} />
-                {entries.map((entry) => <input type="hidden" name="id" value={entry.id} />)}
-                <p class="actions"><button type="submit" class={action === 'delete' || action === 'block' ? 'danger' : undefined}>{CHOICES[action].button} {countOf(entries.length)}</button> <a href={back}>Cancel</a></p>
+                {entries.map((entry) => (
+                  <input type="hidden" name="id" value={entry.id} />
+                ))}
+                <p class="actions">
+                  <button type="submit" class={action === 'delete' || action === 'block' ? 'danger' : undefined}>
+                    {CHOICES[action].button} {countOf(entries.length)}
+                  </button>{' '}
+                  <a href={back}>Cancel</a>
+                </p>
               </form>
             </>
           )}
-          {entries.length === 0 && <p><a href={back}>Back to the list</a></p>}
+          {entries.length === 0 && (
+            <p>
+              <a href={back}>Back to the list</a>
+            </p>
+          )}
         </div>
       </Layout>,
       entries.length === 0 ? 400 : 200,
@@ -161,14 +201,27 @@ export const bulkRoutes = new Hono<ViewerEnv>()
       <Layout title="Delete all?" user={session.user} csrfToken={session.csrfToken}>
         <div class="card confirm">
           <h1>Delete all your quarantined messages?</h1>
-          <p>{total === 0 ? 'Your quarantine is empty.' : `${countOf(total)} for ${session.user.addresses.join(', ')} will be deleted. Other recipients keep their copies. This cannot be undone.`}</p>
+          <p>
+            {total === 0
+              ? 'Your quarantine is empty.'
+              : `${countOf(total)} for ${session.user.addresses.join(', ')} will be deleted. Other recipients keep their copies. This cannot be undone.`}
+          </p>
           {total > 0 && (
             <form method="post" action="/viewer/messages/delete-all">
               <CsrfField token={session.csrfToken} />
-              <p class="actions"><button type="submit" class="danger">Delete all {countOf(total)}</button> <a href="/viewer/messages">Cancel</a></p>
+              <p class="actions">
+                <button type="submit" class="danger">
+                  Delete all {countOf(total)}
+                </button>{' '}
+                <a href="/viewer/messages">Cancel</a>
+              </p>
             </form>
           )}
-          {total === 0 && <p><a href="/viewer/messages">Back to the list</a></p>}
+          {total === 0 && (
+            <p>
+              <a href="/viewer/messages">Back to the list</a>
+            </p>
+          )}
         </div>
       </Layout>,
     );

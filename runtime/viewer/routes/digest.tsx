@@ -22,13 +22,24 @@ export const digestRoutes = new Hono<ViewerEnv>()
         <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
         <form method="post" action="/viewer/account/digest" class="card confirm">
           <CsrfField token={session.csrfToken} />
-          <p>A list of what was held for {session.user.addresses.join(', ') || 'your addresses'} since the last one, by e-mail, with links to release or delete each message. Nothing is sent when nothing was held.</p>
+          <p>
+            A list of what was held for {session.user.addresses.join(', ') || 'your addresses'} since the last one, by e-mail, with links to release or delete
+            each message. Nothing is sent when nothing was held.
+          </p>
           <label for="frequency">Send it</label>
           <select id="frequency" name="frequency">
-            <option value="default" selected={own === null}>As the administrator set it ({settings.admin().digestFrequency})</option>
-            {DIGEST_FREQUENCIES.map((f) => <option value={f} selected={own === f}>{f}</option>)}
+            <option value="default" selected={own === null}>
+              As the administrator set it ({settings.admin().digestFrequency})
+            </option>
+            {DIGEST_FREQUENCIES.map((f) => (
+              <option value={f} selected={own === f}>
+                {f}
+              </option>
+            ))}
           </select>
-          <p><button type="submit">Save</button></p>
+          <p>
+            <button type="submit">Save</button>
+          </p>
         </form>
       </Layout>,
     );

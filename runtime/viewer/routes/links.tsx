@@ -13,20 +13,35 @@ import { displayText, subjectShown, senderShown } from '../../quarantine/display
 import type { ViewerUser } from '../../accounts/viewer-accounts.js';
 import { utcTime } from '../../time/utc.js';
 
-
 /** What the page asks; list entries name the one exact address they would add. */
 function describe(action: LinkAction, selfRelease: boolean, sender: string): { title: string; button: string; explain: string } {
   switch (action) {
     case 'release':
       return selfRelease
         ? { title: 'Release this message?', button: 'Release', explain: 'The message is delivered to your mailbox.' }
-        : { title: 'Ask for this message to be released?', button: 'Ask to release', explain: 'Messages of this kind are released by the administrator. Your request goes to them, and you get an e-mail when it is decided.' };
+        : {
+            title: 'Ask for this message to be released?',
+            button: 'Ask to release',
+            explain: 'Messages of this kind are released by the administrator. Your request goes to them, and you get an e-mail when it is decided.',
+          };
     case 'not-spam':
       return sender
-        ? { title: 'Not spam?', button: `Not spam: release it and allow ${sender}`, explain: `The message is delivered to your mailbox, the spam filter learns from it, and mail from ${sender} (this address only) is no longer treated as spam for you.` }
-        : { title: 'Not spam?', button: 'Not spam: release it', explain: 'The message is delivered to your mailbox and the spam filter learns from it. It has no sender address to allow.' };
+        ? {
+            title: 'Not spam?',
+            button: `Not spam: release it and allow ${sender}`,
+            explain: `The message is delivered to your mailbox, the spam filter learns from it, and mail from ${sender} (this address only) is no longer treated as spam for you.`,
+          }
+        : {
+            title: 'Not spam?',
+            button: 'Not spam: release it',
+            explain: 'The message is delivered to your mailbox and the spam filter learns from it. It has no sender address to allow.',
+          };
     case 'block-sender':
-      return { title: `Block ${sender}?`, button: `Block ${sender}`, explain: `Mail from ${sender} (this address only) to you is discarded from now on, and this message is deleted.` };
+      return {
+        title: `Block ${sender}?`,
+        button: `Block ${sender}`,
+        explain: `Mail from ${sender} (this address only) to you is discarded from now on, and this message is deleted.`,
+      };
     case 'delete':
       return { title: 'Delete this message?', button: 'Delete', explain: 'The message is removed from your quarantine.' };
   }
@@ -39,7 +54,9 @@ function refused(c: ViewerContext, status: 400 | 404 | 409 | 410, heading: strin
       <div class="card">
         <h1>{heading}</h1>
         <p>{text}</p>
-        <p>Nothing was changed. You can still act on your messages after logging in: <a href="/viewer/messages">open the quarantine</a>.</p>
+        <p>
+          Nothing was changed. You can still act on your messages after logging in: <a href="/viewer/messages">open the quarantine</a>.
+        </p>
       </div>
     </Layout>,
     status,
@@ -65,8 +82,22 @@ function checkLink(c: ViewerContext): Checked {
   if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${utcTime(usedAt)}; each link works once.`, 'already used', claims);
   const user = accounts.get(claims.userId);
   const entry = store.get(claims.messageId);
-  if (!user || !entry || recipientsFor(user, entry).length === 0) return refuse(404, 'This message is no longer in your quarantine', 'It was released, deleted, or removed when the quarantine got full.', 'message or user gone', claims);
-  if (claims.action === 'block-sender' && !listSenderOf(entry)) return refuse(400, 'This message has no sender address to block', 'Its sender is empty or not one exact address; add an entry on the lists page instead.', 'no exact sender', claims);
+  if (!user || !entry || recipientsFor(user, entry).length === 0)
+    return refuse(
+      404,
+      'This message is no longer in your quarantine',
+      'It was released, deleted, or removed when the quarantine got full.',
+      'message or user gone',
+      claims,
+    );
+  if (claims.action === 'block-sender' && !listSenderOf(entry))
+    return refuse(
+      400,
+      'This message has no sender address to block',
+      'Its sender is empty or not one exact address; add an entry on the lists page instead.',
+      'no exact sender',
+      claims,
+    );
   return { ok: true, claims, user, entry };
 }
 
@@ -92,11 +123,28 @@ export const linkRoutes = new Hono<ViewerEnv>()
           <h1>{text.title}</h1>
           <table>
             <tbody>
-              <tr><th>Subject</th><td>{displayText(subjectShown(entry))}</td></tr>
-              <tr><th>From</th><td>{displayText(senderShown(entry))}</td></tr>
-              <tr><th>To</th><td>{recipientsFor(user, entry).join(', ')}</td></tr>
-              <tr><th>Received</th><td>{utcTime(entry.receivedAt)}</td></tr>
-              <tr><th>Held as</th><td>{entry.reason}: {displayText(entry.detail)}</td></tr>
+              <tr>
+                <th>Subject</th>
+                <td>{displayText(subjectShown(entry))}</td>
+              </tr>
+              <tr>
+                <th>From</th>
+                <td>{displayText(senderShown(entry))}</td>
+              </tr>
+              <tr>
+                <th>To</th>
+                <td>{recipientsFor(user, entry).join(', ')}</td>
+              </tr>
+              <tr>
+                <th>Received</th>
+                <td>{utcTime(entry.receivedAt)}</td>
+              </tr>
+              <tr>
+                <th>Held as</th>
+                <td>
+                  {entry.reason}: {displayText(entry.detail)}
+                </td>
+              </tr>
             </tbody>
           </table>
           {already && <p class="notice error">{already}</p>}
@@ -105,7 +153,9 @@ export const linkRoutes = new Hono<ViewerEnv>()
             {already && <input type="hidden" name="again" value="1" />}
             <button type="submit">{text.button}</button>
           </form>
-          <p class="muted">Signed link for {user.username}, valid until {utcTime(claims.expiresAt)}, once.</p>
+          <p class="muted">
+            Signed link for {user.username}, valid until {utcTime(claims.expiresAt)}, once.
+          </p>
         </div>
       </Layout>,
     );
@@ -126,12 +176,24 @@ export const linkRoutes = new Hono<ViewerEnv>()
           <div class="card">
             <h1>Done</h1>
             <p class="notice ok">{result.text}</p>
-            <p><a href="/viewer/messages">Open the quarantine</a></p>
+            <p>
+              <a href="/viewer/messages">Open the quarantine</a>
+            </p>
           </div>
         </Layout>,
       );
     } catch (err) {
-      if (err instanceof ActionFailed) return c.html(<Layout title="Not done"><div class="card"><h1>Not done</h1><p>{err.message}</p><p>The link still works; try it again later.</p></div></Layout>, 409);
+      if (err instanceof ActionFailed)
+        return c.html(
+          <Layout title="Not done">
+            <div class="card">
+              <h1>Not done</h1>
+              <p>{err.message}</p>
+              <p>The link still works; try it again later.</p>
+            </div>
+          </Layout>,
+          409,
+        );
       throw err;
     }
   });

@@ -12,7 +12,6 @@ const DONE: Record<string, string> = {
   removed: 'Entry removed.',
 };
 
-
 /** The list this session edits: the user's own, or the global one for the administrator. */
 const ownerOf = (c: ViewerContext) => listOwnerOf(c.get('session').user);
 
@@ -26,19 +25,37 @@ function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; en
       <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
       <Notice kind="error" text={error} />
       <p class="muted">
-        {admin ? 'These apply to every recipient; a user’s own entries come first.' : 'Allowed senders skip the spam check (never the virus check); blocked senders’ mail is discarded.'}
-        {' '}An exact address counts before *@domain.
+        {admin
+          ? 'These apply to every recipient; a user’s own entries come first.'
+          : 'Allowed senders skip the spam check (never the virus check); blocked senders’ mail is discarded.'}{' '}
+        An exact address counts before *@domain.
       </p>
       <table>
-        <thead><tr><th>Sender</th><th>List</th><th>Expires</th><th>Added by</th><th></th></tr></thead>
+        <thead>
+          <tr>
+            <th>Sender</th>
+            <th>List</th>
+            <th>Expires</th>
+            <th>Added by</th>
+            <th></th>
+          </tr>
+        </thead>
         <tbody>
           {entries.map((entry) => (
             <tr>
               <td>{entry.pattern}</td>
-              <td><span class={`list ${entry.kind}`}>{entry.kind}</span></td>
+              <td>
+                <span class={`list ${entry.kind}`}>{entry.kind}</span>
+              </td>
               <td>{entry.expiresAt ? `${utcDay(entry.expiresAt)}${entry.expiresAt < now ? ' (expired)' : ''}` : 'never'}</td>
-              <td>{entry.createdBy} <span class="muted">{utcDay(entry.createdAt)}</span></td>
-              <td><PostButton action={`/viewer/lists/${entry.id}/delete`} token={session.csrfToken} kind="danger" inline>Remove</PostButton></td>
+              <td>
+                {entry.createdBy} <span class="muted">{utcDay(entry.createdAt)}</span>
+              </td>
+              <td>
+                <PostButton action={`/viewer/lists/${entry.id}/delete`} token={session.csrfToken} kind="danger" inline>
+                  Remove
+                </PostButton>
+              </td>
             </tr>
           ))}
         </tbody>

@@ -22,7 +22,9 @@ const LoginPage = ({ token, error, username }: { token: string; error?: string; 
         <input id="username" name="username" type="text" autocomplete="username" value={username ?? ''} required autofocus />
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required />
-        <p><button type="submit">Log in</button></p>
+        <p>
+          <button type="submit">Log in</button>
+        </p>
       </form>
     </div>
   </Layout>
@@ -46,7 +48,12 @@ export const loginRoutes = new Hono<ViewerEnv>()
     // Until the wizard has set vadmin's password, "password" is known to everyone on the network.
     if (username.toLowerCase() === ADMIN_USER && accounts.adminPasswordIsInitial() && !isLoopback(ip)) {
       loginRefused(deps, username, ip, 'vadmin still has its initial password: only from the appliance itself', true);
-      return loginPage(c, 403, 'vadmin still has its initial password, so it may log in only from the appliance itself. Run the setup wizard (mailfilter configure) on the console: it sets vadmin’s password.', username);
+      return loginPage(
+        c,
+        403,
+        'vadmin still has its initial password, so it may log in only from the appliance itself. Run the setup wizard (mailfilter configure) on the console: it sets vadmin’s password.',
+        username,
+      );
     }
     const attempt = reserveLoginAttempt(accounts, username, ip);
     if (!attempt.allowed) {
@@ -87,7 +94,9 @@ const PasswordPage = ({ c, error, forced }: { c: ViewerContext; error?: string; 
           <input id="next" name="next" type="password" autocomplete="new-password" required />
           <label for="again">New password again</label>
           <input id="again" name="again" type="password" autocomplete="new-password" required />
-          <p><button type="submit">Change password</button></p>
+          <p>
+            <button type="submit">Change password</button>
+          </p>
         </form>
       </div>
     </Layout>

@@ -45,11 +45,28 @@ function FilterForm({ state }: { state: ListState }) {
       <input type="search" name="q" value={state.search} placeholder="Search subject, from, to" aria-label="Search" />
       <select name="reason" aria-label="Reason">
         <option value="">All reasons</option>
-        {CATEGORIES.map((r) => <option value={r} selected={r === state.reason}>{r}</option>)}
+        {CATEGORIES.map((r) => (
+          <option value={r} selected={r === state.reason}>
+            {r}
+          </option>
+        ))}
       </select>
-      <label class="field">From <input type="date" name="since" value={state.since} /></label>
-      <label class="field">to <input type="date" name="until" value={state.until} /></label>
-      <label class="field">Show <select name="size">{PAGE_SIZES.map((n) => <option value={String(n)} selected={n === state.pageSize}>{n}</option>)}</select></label>
+      <label class="field">
+        From <input type="date" name="since" value={state.since} />
+      </label>
+      <label class="field">
+        to <input type="date" name="until" value={state.until} />
+      </label>
+      <label class="field">
+        Show{' '}
+        <select name="size">
+          {PAGE_SIZES.map((n) => (
+            <option value={String(n)} selected={n === state.pageSize}>
+              {n}
+            </option>
+          ))}
+        </select>
+      </label>
       <button type="submit">Filter</button>
       {isFiltered(state) && <a href={listUrl({ ...state, search: '', reason: undefined, since: '', until: '' })}>Clear filter</a>}
     </form>
@@ -67,7 +84,10 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const total = store.count(query);
     const page = pageNumber(c.req.query('page'), total, state.pageSize);
     const entries = store.list({ ...query, limit: state.pageSize, offset: (page - 1) * state.pageSize });
-    const requests = c.get('deps').requests.latestFor(session.user.isAdmin ? null : session.user.id, entries.map((e) => e.id));
+    const requests = c.get('deps').requests.latestFor(
+      session.user.isAdmin ? null : session.user.id,
+      entries.map((e) => e.id),
+    );
     const lastPage = Math.max(1, Math.ceil(total / state.pageSize));
     return c.html(
       <Layout title="Messages" user={session.user} csrfToken={session.csrfToken}>
@@ -76,15 +96,31 @@ export const messageRoutes = new Hono<ViewerEnv>()
         {!session.user.isAdmin && <p class="muted">For {session.user.addresses.join(', ') || 'no address yet (ask the administrator to add yours)'}.</p>}
         <FilterForm state={state} />
         {entries.length > 0 && <BulkForm state={state} />}
-        {entries.length > 0 && <MessageTable c={c} session={session} entries={entries} state={state} requests={requests} showTo={session.user.isAdmin || session.user.addresses.length > 1} />}
+        {entries.length > 0 && (
+          <MessageTable
+            c={c}
+            session={session}
+            entries={entries}
+            state={state}
+            requests={requests}
+            showTo={session.user.isAdmin || session.user.addresses.length > 1}
+          />
+        )}
         {entries.length === 0 && <p class="muted">No quarantined messages{isFiltered(state) ? ' match this filter' : ''}.</p>}
         <div class="pager">
           {page > 1 && <a href={listUrl(state, { page: page - 1 })}>← Previous</a>}
-          <span class="muted">{total} message{total === 1 ? '' : 's'}{lastPage > 1 ? ` · page ${page} of ${lastPage}` : ''}</span>
+          <span class="muted">
+            {total} message{total === 1 ? '' : 's'}
+            {lastPage > 1 ? ` · page ${page} of ${lastPage}` : ''}
+          </span>
           {page < lastPage && <a href={listUrl(state, { page: page + 1 })}>Next →</a>}
         </div>
         {!session.user.isAdmin && total > 0 && (
-          <form method="get" action="/viewer/messages/delete-all"><button type="submit" class="danger">Delete All…</button></form>
+          <form method="get" action="/viewer/messages/delete-all">
+            <button type="submit" class="danger">
+              Delete All…
+            </button>
+          </form>
         )}
       </Layout>,
     );
@@ -100,18 +136,59 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const score = scoreOf(entry.detail);
     return c.html(
       <Layout title={displayText(entry.subject || 'Message', 200)} user={session.user} csrfToken={session.csrfToken}>
-        <p><a href={`/viewer/messages${userQuery(c)}`}>← Back to the list</a></p>
+        <p>
+          <a href={`/viewer/messages${userQuery(c)}`}>← Back to the list</a>
+        </p>
         <div class="card">
-          <p><ReasonBadge reason={entry.reason} /> {displayText(entry.detail)}<ReleaseState entry={entry} own={own} /></p>
+          <p>
+            <ReasonBadge reason={entry.reason} /> {displayText(entry.detail)}
+            <ReleaseState entry={entry} own={own} />
+          </p>
           <table class="headers">
             <tbody>
-              {view.headers.map(([name, value]) => <tr><th>{name}</th><td>{displayText(value)}</td></tr>)}
-              <tr><th>Envelope</th><td>from {displayText(envelopeSenderShown(entry.mailFrom))} to {own.join(', ')}</td></tr>
-              <tr><th>Received</th><td><When ms={entry.receivedAt} /></td></tr>
-              <tr><th>Size</th><td>{formatSize(entry.size)}</td></tr>
-              {auth && AUTH_METHODS.map((method) => <tr><th>{method.toUpperCase()}</th><td>{displayText(auth[method].join('; ') || 'none')}</td></tr>)}
-              {score !== undefined && <tr><th>Spam score</th><td>{score.toFixed(1)} <span class="muted">({displayText(entry.detail)})</span></td></tr>}
-              {view.attachments.length > 0 && <tr><th>Attachments</th><td>{displayText(view.attachments.map((a) => `${a.filename} (${a.contentType}, ${a.size} bytes)`).join('; '))}</td></tr>}
+              {view.headers.map(([name, value]) => (
+                <tr>
+                  <th>{name}</th>
+                  <td>{displayText(value)}</td>
+                </tr>
+              ))}
+              <tr>
+                <th>Envelope</th>
+                <td>
+                  from {displayText(envelopeSenderShown(entry.mailFrom))} to {own.join(', ')}
+                </td>
+              </tr>
+              <tr>
+                <th>Received</th>
+                <td>
+                  <When ms={entry.receivedAt} />
+                </td>
+              </tr>
+              <tr>
+                <th>Size</th>
+                <td>{formatSize(entry.size)}</td>
+              </tr>
+              {auth &&
+                AUTH_METHODS.map((method) => (
+                  <tr>
+                    <th>{method.toUpperCase()}</th>
+                    <td>{displayText(auth[method].join('; ') || 'none')}</td>
+                  </tr>
+                ))}
+              {score !== undefined && (
+                <tr>
+                  <th>Spam score</th>
+                  <td>
+                    {score.toFixed(1)} <span class="muted">({displayText(entry.detail)})</span>
+                  </td>
+                </tr>
+              )}
+              {view.attachments.length > 0 && (
+                <tr>
+                  <th>Attachments</th>
+                  <td>{displayText(view.attachments.map((a) => `${a.filename} (${a.contentType}, ${a.size} bytes)`).join('; '))}</td>
+                </tr>
+              )}
             </tbody>
           </table>
           <ActionButtons c={c} entry={entry} session={session} />
@@ -130,13 +207,19 @@ export const messageRoutes = new Hono<ViewerEnv>()
       <Layout title="Download a virus?" user={session.user} csrfToken={session.csrfToken}>
         <div class="card confirm">
           <h1>Download a message that holds a virus?</h1>
-          <p>{displayText(subjectShown(entry))}: {displayText(entry.detail)}</p>
+          <p>
+            {displayText(subjectShown(entry))}: {displayText(entry.detail)}
+          </p>
           <p>The file is the original message, virus included. Open it only on a machine prepared for that.</p>
           <form method="post" action={`/viewer/messages/${entry.id}/download${userQuery(c)}`}>
             <CsrfField token={session.csrfToken} />
-            <button type="submit" class="danger">Download it anyway</button>
+            <button type="submit" class="danger">
+              Download it anyway
+            </button>
           </form>
-          <p><a href={`/viewer/messages/${entry.id}${userQuery(c)}`}>Back to the message</a></p>
+          <p>
+            <a href={`/viewer/messages/${entry.id}${userQuery(c)}`}>Back to the message</a>
+          </p>
         </div>
       </Layout>,
     );
@@ -153,7 +236,11 @@ export const messageRoutes = new Hono<ViewerEnv>()
 /** The message, when this session may download it; refused in the same words for every reason. */
 function downloadable(c: ViewerContext): QuarantineEntry {
   const entry = ownMessage(c, c.req.param('id')!);
-  if (!canDownload(c, c.get('session').user, entry)) throw new HttpError(403, `Messages quarantined as ${entry.reason} cannot be downloaded by you: only what you may release yourself (ALLOWED_DOWNLOAD_TYPES).`);
+  if (!canDownload(c, c.get('session').user, entry))
+    throw new HttpError(
+      403,
+      `Messages quarantined as ${entry.reason} cannot be downloaded by you: only what you may release yourself (ALLOWED_DOWNLOAD_TYPES).`,
+    );
   return entry;
 }
 
@@ -177,14 +264,18 @@ function releaseAgainPage(c: ViewerContext, entry: QuarantineEntry, action: stri
     <Layout title="Already released" user={session.user} csrfToken={session.csrfToken}>
       <div class="card confirm">
         <h1>Already released</h1>
-        <p>{displayText(subjectShown(entry))} was released {released.map((r) => `to ${r.address} on ${formatTime(r.at)} by ${r.by}`).join('; ')}.</p>
+        <p>
+          {displayText(subjectShown(entry))} was released {released.map((r) => `to ${r.address} on ${formatTime(r.at)} by ${r.by}`).join('; ')}.
+        </p>
         <p>Look in the mailbox first. Send another copy?</p>
         <form method="post" action={`/viewer/messages/${entry.id}/${action}${userQuery(c)}`}>
           <CsrfField token={session.csrfToken} />
           <input type="hidden" name="again" value="1" />
           <button type="submit">Send another copy</button>
         </form>
-        <p><a href={`/viewer/messages${userQuery(c)}`}>Back to the list</a></p>
+        <p>
+          <a href={`/viewer/messages${userQuery(c)}`}>Back to the list</a>
+        </p>
       </div>
     </Layout>,
   );

@@ -5,42 +5,58 @@ import type { ViewerUser } from '../../accounts/viewer-accounts.js';
 
 // Without the doctype browsers render in quirks mode (forms grow margins, tables lose fonts).
 export const Layout: FC<{ title: string; user?: ViewerUser; csrfToken?: string; children?: Child }> = ({ title, user, csrfToken, children }) => (
-  <>{raw('<!DOCTYPE html>')}<html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <title>{title} · Mail filter quarantine</title>
-      <link rel="stylesheet" href="/viewer/static/style.css" />
-    </head>
-    <body>
-      <header>
-        <a class="brand" href="/viewer/">Mail filter quarantine</a>
-        {user && (
-          <nav>
-            <a href="/viewer/messages">Messages</a>
-            {user.isAdmin && <a href="/viewer/admin">Administration</a>}
-            <a href="/viewer/lists">Allow &amp; block lists</a>
-            {!user.isAdmin && <a href="/viewer/account/digest">Digest</a>}
-            {user.isAdmin && <a href="/viewer/admin/requests">Requests</a>}
-            {user.isAdmin && <a href="/viewer/admin/users">Users</a>}
-            {user.isAdmin && <a href="/viewer/admin/audit">Audit</a>}
-            {user.source === 'local' && <a href="/viewer/account/password">Password</a>}
-            <PostButton action="/viewer/logout" token={csrfToken ?? ''} kind="link" inline>Log out {user.username}</PostButton>
-          </nav>
-        )}
-      </header>
-      <main>{children}</main>
-    </body>
-  </html></>
+  <>
+    {raw('<!DOCTYPE html>')}
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{title} · Mail filter quarantine</title>
+        <link rel="stylesheet" href="/viewer/static/style.css" />
+      </head>
+      <body>
+        <header>
+          <a class="brand" href="/viewer/">
+            Mail filter quarantine
+          </a>
+          {user && (
+            <nav>
+              <a href="/viewer/messages">Messages</a>
+              {user.isAdmin && <a href="/viewer/admin">Administration</a>}
+              <a href="/viewer/lists">Allow &amp; block lists</a>
+              {!user.isAdmin && <a href="/viewer/account/digest">Digest</a>}
+              {user.isAdmin && <a href="/viewer/admin/requests">Requests</a>}
+              {user.isAdmin && <a href="/viewer/admin/users">Users</a>}
+              {user.isAdmin && <a href="/viewer/admin/audit">Audit</a>}
+              {user.source === 'local' && <a href="/viewer/account/password">Password</a>}
+              <PostButton action="/viewer/logout" token={csrfToken ?? ''} kind="link" inline>
+                Log out {user.username}
+              </PostButton>
+            </nav>
+          )}
+        </header>
+        <main>{children}</main>
+      </body>
+    </html>
+  </>
 );
 
 export const CsrfField: FC<{ token: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;
 
 /** A one-button form for a state change, carrying the session's CSRF token. */
-export const PostButton: FC<{ action: string; token: string; kind?: 'danger' | 'link'; inline?: boolean; title?: string; children?: Child }> = ({ action, token, kind, inline, title, children }) => (
+export const PostButton: FC<{ action: string; token: string; kind?: 'danger' | 'link'; inline?: boolean; title?: string; children?: Child }> = ({
+  action,
+  token,
+  kind,
+  inline,
+  title,
+  children,
+}) => (
   <form method="post" action={action} class={inline ? 'inline' : undefined}>
     <CsrfField token={token} />
-    <button type="submit" class={kind} title={title}>{children}</button>
+    <button type="submit" class={kind} title={title}>
+      {children}
+    </button>
   </form>
 );
 

@@ -15,10 +15,37 @@ export function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: 
   return (
     <span class="actions">
       {canDownload(c, session.user, entry) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
-      <PostButton action={`/viewer/messages/${entry.id}/release${user}`} token={session.csrfToken} title={selfRelease ? 'Release to normal delivery' : 'Ask the administrator to release it'} inline>{selfRelease ? 'Release ➜' : 'Ask to release'}</PostButton>
-      {entry.reason === 'SPAM' && <PostButton action={`/viewer/messages/${entry.id}/not-spam${user}`} token={session.csrfToken} title={`Release, learn as not spam${sender ? `, and allow ${sender}` : ''}`} inline>Not spam</PostButton>}
-      {sender && <PostButton action={`/viewer/messages/${entry.id}/block-sender${user}`} token={session.csrfToken} title={`Discard mail from ${sender} from now on, and delete this message`} inline>Block {sender}</PostButton>}
-      <PostButton action={`/viewer/messages/${entry.id}/delete${user}`} token={session.csrfToken} kind="danger" inline>Delete</PostButton>
+      <PostButton
+        action={`/viewer/messages/${entry.id}/release${user}`}
+        token={session.csrfToken}
+        title={selfRelease ? 'Release to normal delivery' : 'Ask the administrator to release it'}
+        inline
+      >
+        {selfRelease ? 'Release ➜' : 'Ask to release'}
+      </PostButton>
+      {entry.reason === 'SPAM' && (
+        <PostButton
+          action={`/viewer/messages/${entry.id}/not-spam${user}`}
+          token={session.csrfToken}
+          title={`Release, learn as not spam${sender ? `, and allow ${sender}` : ''}`}
+          inline
+        >
+          Not spam
+        </PostButton>
+      )}
+      {sender && (
+        <PostButton
+          action={`/viewer/messages/${entry.id}/block-sender${user}`}
+          token={session.csrfToken}
+          title={`Discard mail from ${sender} from now on, and delete this message`}
+          inline
+        >
+          Block {sender}
+        </PostButton>
+      )}
+      <PostButton action={`/viewer/messages/${entry.id}/delete${user}`} token={session.csrfToken} kind="danger" inline>
+        Delete
+      </PostButton>
     </span>
   );
 }

@@ -17,13 +17,27 @@ export function ReleaseState({ entry, own }: { entry: QuarantineEntry; own: stri
 
 export function RequestStatus({ request }: { request: ReleaseRequest | undefined }) {
   if (!request) return null;
-  const text = request.status === 'pending' ? 'release requested' : request.status === 'approved' ? `release approved by ${request.decidedBy}` : `release denied by ${request.decidedBy}`;
+  const text =
+    request.status === 'pending'
+      ? 'release requested'
+      : request.status === 'approved'
+        ? `release approved by ${request.decidedBy}`
+        : `release denied by ${request.decidedBy}`;
   return <span class={`muted request-${request.status}`}> · {text}</span>;
 }
 
 /** A time as a <time> element: day, clock and zone, the exact moment for machines. */
 export const When = ({ ms, compact }: { ms: number; compact?: boolean }) => (
   <time datetime={new Date(ms).toISOString()} title={formatTime(ms)}>
-    {compact ? <>{formatDay(ms)} <span class="clock">{formatClock(ms)} <span class="muted">{zoneOf(ms)}</span></span></> : formatTime(ms)}
+    {compact ? (
+      <>
+        {formatDay(ms)}{' '}
+        <span class="clock">
+          {formatClock(ms)} <span class="muted">{zoneOf(ms)}</span>
+        </span>
+      </>
+    ) : (
+      formatTime(ms)
+    )}
   </time>
 );

@@ -22,19 +22,36 @@ function SortHeading({ state, by, label, class: className }: { state: ListState;
   const arrow = current ? (state.sort.descending ? ' ▼' : ' ▲') : '';
   return (
     <th class={className} aria-sort={current ? (state.sort.descending ? 'descending' : 'ascending') : undefined}>
-      <a href={listUrl(state, { sort: sortFor(state, by) })} title={`Sort by ${label.toLowerCase()}`}>{label}{arrow}</a>
+      <a href={listUrl(state, { sort: sortFor(state, by) })} title={`Sort by ${label.toLowerCase()}`}>
+        {label}
+        {arrow}
+      </a>
     </th>
   );
 }
 
-export function MessageTable({ c, session, entries, state, requests, showTo }: {
-  c: ViewerContext; session: Session; entries: QuarantineEntry[]; state: ListState; requests: Map<string, ReleaseRequest>; showTo: boolean;
+export function MessageTable({
+  c,
+  session,
+  entries,
+  state,
+  requests,
+  showTo,
+}: {
+  c: ViewerContext;
+  session: Session;
+  entries: QuarantineEntry[];
+  state: ListState;
+  requests: Map<string, ReleaseRequest>;
+  showTo: boolean;
 }) {
   return (
     <table class={`messages${showTo ? ' with-to' : ''}`}>
       <thead>
         <tr>
-          <th class="check"><span class="visually-hidden">Select</span></th>
+          <th class="check">
+            <span class="visually-hidden">Select</span>
+          </th>
           <SortHeading state={state} by="date" label="Received" class="when" />
           <SortHeading state={state} by="from" label="From" class="from" />
           {showTo && <th class="to">To</th>}
@@ -42,7 +59,9 @@ export function MessageTable({ c, session, entries, state, requests, showTo }: {
           <SortHeading state={state} by="reason" label="Reason" class="reason-cell" />
           <SortHeading state={state} by="score" label="Score" class="score" />
           <SortHeading state={state} by="size" label="Size" class="size" />
-          <th class="menu-cell"><span class="visually-hidden">Actions</span></th>
+          <th class="menu-cell">
+            <span class="visually-hidden">Actions</span>
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -56,15 +75,40 @@ export function MessageTable({ c, session, entries, state, requests, showTo }: {
           const detail = SCORE_ONLY.test(entry.detail) ? '' : displayText(entry.detail, SHOWN_CHARS);
           return (
             <tr>
-              <td class="check"><input type="checkbox" name="id" value={entry.id} form="bulk" checked={state.selectAll} aria-label={`Select: ${subject.slice(0, 80)}`} /></td>
-              <td class="when"><When ms={entry.receivedAt} compact /></td>
-              <td class="from" title={from}>{from}</td>
-              {showTo && <td class="to" title={own.join(', ')}>{own.join(', ')}</td>}
-              <td class="subject"><a href={`/viewer/messages/${entry.id}${userQuery(c)}`} title={subject}>{subject}</a></td>
-              <td class="reason-cell"><ReasonBadge reason={entry.reason} /><ReleaseState entry={entry} own={own} /><RequestStatus request={requests.get(entry.id)} />{detail && <span class="detail muted" title={detail}>{detail}</span>}</td>
+              <td class="check">
+                <input type="checkbox" name="id" value={entry.id} form="bulk" checked={state.selectAll} aria-label={`Select: ${subject.slice(0, 80)}`} />
+              </td>
+              <td class="when">
+                <When ms={entry.receivedAt} compact />
+              </td>
+              <td class="from" title={from}>
+                {from}
+              </td>
+              {showTo && (
+                <td class="to" title={own.join(', ')}>
+                  {own.join(', ')}
+                </td>
+              )}
+              <td class="subject">
+                <a href={`/viewer/messages/${entry.id}${userQuery(c)}`} title={subject}>
+                  {subject}
+                </a>
+              </td>
+              <td class="reason-cell">
+                <ReasonBadge reason={entry.reason} />
+                <ReleaseState entry={entry} own={own} />
+                <RequestStatus request={requests.get(entry.id)} />
+                {detail && (
+                  <span class="detail muted" title={detail}>
+                    {detail}
+                  </span>
+                )}
+              </td>
               <td class="score">{score === undefined ? '' : <span title="Spam score">{score.toFixed(1)}</span>}</td>
               <td class="size">{formatSize(entry.size)}</td>
-              <td class="menu-cell"><ActionMenu c={c} entry={entry} session={session} /></td>
+              <td class="menu-cell">
+                <ActionMenu c={c} entry={entry} session={session} />
+              </td>
             </tr>
           );
         })}

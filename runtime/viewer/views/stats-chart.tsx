@@ -13,7 +13,12 @@ const OUTCOMES: Array<Series<Outcome>> = [
 ];
 
 const DOOR_COLORS: Record<DoorKind, string> = {
-  dnsbl: '#3d3d3d', pregreet: '#a64d79', 'rate-limit': '#e07b28', 'unknown-recipient': '#5b7fbf', greylisted: '#b7b7b7', 'greylist-passed': '#6aa84f',
+  dnsbl: '#3d3d3d',
+  pregreet: '#a64d79',
+  'rate-limit': '#e07b28',
+  'unknown-recipient': '#5b7fbf',
+  greylisted: '#b7b7b7',
+  'greylist-passed': '#6aa84f',
 };
 const DOOR_SERIES: Array<Series<DoorKind>> = DOOR_KINDS.map((kind) => ({ key: kind, label: DOOR_LABELS[kind], color: DOOR_COLORS[kind] }));
 
@@ -34,7 +39,19 @@ export function DoorChart({ rows, since, days }: { rows: Array<{ day: string; ki
   return <DailyChart series={DOOR_SERIES} counts={counts} since={since} days={days} what="Refused at the door and greylisted per day" />;
 }
 
-function DailyChart<K extends string>({ series, counts: rows, since, days, what }: { series: Array<Series<K>>; counts: Array<{ day: string; key: K; count: number }>; since: string; days: number; what: string }) {
+function DailyChart<K extends string>({
+  series,
+  counts: rows,
+  since,
+  days,
+  what,
+}: {
+  series: Array<Series<K>>;
+  counts: Array<{ day: string; key: K; count: number }>;
+  since: string;
+  days: number;
+  what: string;
+}) {
   const dayList = Array.from({ length: days }, (_, i) => utcDay(Date.parse(`${since}T00:00:00Z`) + i * 86400_000));
   const counts = new Map(rows.map((r) => [`${r.day}|${r.key}`, r.count]));
   const totals = dayList.map((day) => series.reduce((n, o) => n + (counts.get(`${day}|${o.key}`) ?? 0), 0));
@@ -47,8 +64,12 @@ function DailyChart<K extends string>({ series, counts: rows, since, days, what 
   return (
     <figure>
       <svg viewBox={`0 0 ${width} ${height + 30}`} width="100%" role="img" aria-label={`${what}, last ${days} days`}>
-        <text x="0" y="12">{max}</text>
-        <text x="0" y={barArea}>0</text>
+        <text x="0" y="12">
+          {max}
+        </text>
+        <text x="0" y={barArea}>
+          0
+        </text>
         <line x1={left} y1={barArea} x2={width} y2={barArea} stroke="#99a" />
         {dayList.map((day, i) => {
           let y = barArea;
@@ -58,17 +79,29 @@ function DailyChart<K extends string>({ series, counts: rows, since, days, what 
                 const count = counts.get(`${day}|${o.key}`) ?? 0;
                 const h = (count / max) * (barArea - 10);
                 y -= h;
-                return count > 0 ? <rect x={left + i * step + 4} y={y} width={step - 8} height={h} fill={o.color}><title>{`${day}: ${count} ${o.label}`}</title></rect> : null;
+                return count > 0 ? (
+                  <rect x={left + i * step + 4} y={y} width={step - 8} height={h} fill={o.color}>
+                    <title>{`${day}: ${count} ${o.label}`}</title>
+                  </rect>
+                ) : null;
               })}
-              <text x={left + i * step + step / 2} y={barArea + 14} text-anchor="middle">{day.slice(5)}</text>
-              {totals[i] ? <text x={left + i * step + step / 2} y={y - 3} text-anchor="middle">{totals[i]}</text> : null}
+              <text x={left + i * step + step / 2} y={barArea + 14} text-anchor="middle">
+                {day.slice(5)}
+              </text>
+              {totals[i] ? (
+                <text x={left + i * step + step / 2} y={y - 3} text-anchor="middle">
+                  {totals[i]}
+                </text>
+              ) : null}
             </g>
           );
         })}
         {series.map((o, i) => (
           <g>
             <rect x={left + i * 120} y={height + 10} width="12" height="12" fill={o.color} />
-            <text x={left + i * 120 + 16} y={height + 20}>{o.label}</text>
+            <text x={left + i * 120 + 16} y={height + 20}>
+              {o.label}
+            </text>
           </g>
         ))}
       </svg>
@@ -85,7 +118,9 @@ export function SizeBar({ used, limit, count }: { used: number; limit: number; c
         <rect x="0" y="5" width="760" height="20" fill="#e1e5eb" />
         <rect x="0" y="5" width={760 * share} height="20" fill={share > 0.9 ? '#cc3333' : '#1f3a5f'} />
       </svg>
-      <figcaption>{count} messages, {mb(used)} MB of {mb(limit)} MB; the oldest are deleted beyond the limit.</figcaption>
+      <figcaption>
+        {count} messages, {mb(used)} MB of {mb(limit)} MB; the oldest are deleted beyond the limit.
+      </figcaption>
     </figure>
   );
 }

@@ -13,6 +13,9 @@ test('a REFUSED message is never released, even by the administrator', { timeout
   assert.ok(entry);
   const admin = viewer.services.accounts.list().find((u) => u.isAdmin);
   assert.ok(admin);
-  await assert.rejects(release(viewer.services, { user: admin, client: '127.0.0.1', via: 'viewer' }, entry), (err: Error) => err instanceof ActionFailed && /never scanned and cannot be released/.test(err.message));
+  await assert.rejects(
+    release(viewer.services, { user: admin, client: '127.0.0.1', via: 'viewer' }, entry),
+    (err: Error) => err instanceof ActionFailed && /never scanned and cannot be released/.test(err.message),
+  );
   assert.deepEqual(viewer.sent, [], 'nothing was re-injected');
 });

@@ -15,7 +15,11 @@ test('a link token is bound to its action, message, user and expiry; any change 
   const check = tokens.verify(token);
   assert.ok(check.ok);
   assert.deepEqual(check.ok && [check.claims.action, check.claims.messageId, check.claims.userId], ['release', 'M1', 3]);
-  assert.notEqual(tokens.sign({ action: 'release', messageId: 'M1', userId: 3, expiresAt: 1e15 }), tokens.sign({ action: 'release', messageId: 'M1', userId: 3, expiresAt: 1e15 }), 'each token has its own nonce');
+  assert.notEqual(
+    tokens.sign({ action: 'release', messageId: 'M1', userId: 3, expiresAt: 1e15 }),
+    tokens.sign({ action: 'release', messageId: 'M1', userId: 3, expiresAt: 1e15 }),
+    'each token has its own nonce',
+  );
 
   const [payload, mac] = token.split('.') as [string, string];
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());

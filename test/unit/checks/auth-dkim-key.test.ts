@@ -11,7 +11,8 @@ import { dkimKeyType, dkimRecordName, dkimTxtRecord, makeDkimKey } from '../../.
 import { openDkimSigner } from '../../../runtime/filter/dkim-sign.js';
 import { pythonDkimVerifies as pythonVerifies } from '../../support/dkim-verify.js';
 
-const MESSAGE = 'From: Alice <alice@company.com>\r\nTo: bob@example.net\r\nSubject: signed\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <s@company.com>\r\n\r\nHello Bob.\r\n';
+const MESSAGE =
+  'From: Alice <alice@company.com>\r\nTo: bob@example.net\r\nSubject: signed\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <s@company.com>\r\n\r\nHello Bob.\r\n';
 
 for (const type of ['rsa', 'ed25519'] as const) {
   test(`a ${type} key: the TXT record, and a signature python3-dkim verifies; a changed body does not`, { timeout: 30_000 }, async () => {

@@ -12,11 +12,21 @@ import { defaultConfig } from '../../../runtime/config/load.js';
 
 const policy = defaultConfig().policy;
 const facts = (over: Partial<AuthFacts> = {}): AuthFacts => ({
-  spf: { result: 'none', domain: 'example.net' }, dkim: [], dmarc: { result: 'none', domain: 'example.net', policy: '' }, arc: null,
-  fromDomain: 'example.net', rows: ['spf=none smtp.mailfrom=example.net'], ...over,
+  spf: { result: 'none', domain: 'example.net' },
+  dkim: [],
+  dmarc: { result: 'none', domain: 'example.net', policy: '' },
+  arc: null,
+  fromDomain: 'example.net',
+  rows: ['spf=none smtp.mailfrom=example.net'],
+  ...over,
 });
 const context = (over: Partial<AuthContext> = {}): AuthContext => ({
-  ourDomains: ['company.com', 'company.local'], clientInside: false, clientAddress: '192.0.2.9', mailFrom: 'a@example.net', trustedSealers: ['google.com'], ...over,
+  ourDomains: ['company.com', 'company.local'],
+  clientInside: false,
+  clientAddress: '192.0.2.9',
+  mailFrom: 'a@example.net',
+  trustedSealers: ['google.com'],
+  ...over,
 });
 const verdictOf = (results: CheckResult[]) => decide(results, policy) as Verdict;
 
@@ -35,20 +45,32 @@ test('our own domain in From: from outside without SPF pass or aligned DKIM is S
   assert.match(outside.detail, /From: company\.com is our own domain, sent from 192\.0\.2\.9 outside the allowed networks/);
   assert.equal(judgeAuth(own, context({ clientInside: true })).auth?.verdict, null);
   assert.equal(judgeAuth({ ...own, spf: { result: 'pass', domain: 'company.com' } }, context()).auth?.verdict, null);
-  assert.equal(judgeAuth({ ...own, dkim: [{ domain: 'mail.company.com', selector: 's', result: 'pass', comment: '' }] }, context()).auth?.verdict, null, 'DKIM of a subdomain aligns (relaxed)');
-  assert.equal(judgeAuth({ ...own, spf: { result: 'pass', domain: 'evil.example' } }, context()).auth?.verdict, 'spoofed', 'SPF pass for another domain does not align');
+  assert.equal(
+    judgeAuth({ ...own, dkim: [{ domain: 'mail.company.com', selector: 's', result: 'pass', comment: '' }] }, context()).auth?.verdict,
+    null,
+    'DKIM of a subdomain aligns (relaxed)',
+  );
+  assert.equal(
+    judgeAuth({ ...own, spf: { result: 'pass', domain: 'evil.example' } }, context()).auth?.verdict,
+    'spoofed',
+    'SPF pass for another domain does not align',
+  );
 });
 
 test('a chain sealed by a trusted sealer whose earlier results passed overrides a DMARC fail, and the detail says so; an untrusted one does not', () => {
-  const forwarded = (sealer: string) => facts({
-    dmarc: { result: 'fail', domain: 'example.net', policy: 'reject' },
-    arc: { result: 'pass', sealer, earlier: { spf: 'pass', dmarc: 'pass', dkim: ['pass'] } },
-  });
+  const forwarded = (sealer: string) =>
+    facts({
+      dmarc: { result: 'fail', domain: 'example.net', policy: 'reject' },
+      arc: { result: 'pass', sealer, earlier: { spf: 'pass', dmarc: 'pass', dkim: ['pass'] } },
+    });
   const trusted = judgeAuth(forwarded('google.com'), context());
   assert.deepEqual([trusted.result, trusted.auth?.verdict], ['pass', null]);
   assert.match(trusted.detail, /overridden: ARC chain sealed by trusted google\.com whose earlier results passed/);
   assert.equal(judgeAuth(forwarded('sealer.evil.example'), context()).auth?.verdict, 'spoofed');
-  const failedBefore = facts({ dmarc: { result: 'fail', domain: 'example.net', policy: 'reject' }, arc: { result: 'pass', sealer: 'google.com', earlier: { spf: 'fail', dmarc: 'fail', dkim: [] } } });
+  const failedBefore = facts({
+    dmarc: { result: 'fail', domain: 'example.net', policy: 'reject' },
+    arc: { result: 'pass', sealer: 'google.com', earlier: { spf: 'fail', dmarc: 'fail', dkim: [] } },
+  });
   assert.equal(judgeAuth(failedBefore, context()).auth?.verdict, 'spoofed', 'the chain vouches only for results that passed');
 });
 
@@ -98,7 +120,11 @@ test('a virus notice goes only to an authenticated sender, now that authenticati
   assert.match(noBounceReason(virus(unauthed), 'a@example.net', policy, senderAuthOf(virus(unauthed).results)) ?? '', /virus senders are forged/);
   const banned = (auth: CheckResult) => verdictOf([{ check: 'banned', result: 'fail', detail: 'x.exe' }, auth]);
   const spfFailed = judgeAuth(facts({ spf: { result: 'fail', domain: 'example.net' } }), context());
-  assert.equal(noBounceReason(banned(unauthed), 'a@example.net', policy, senderAuthOf(banned(unauthed).results)), null, 'a banned file from an unknown sender still bounces');
+  assert.equal(
+    noBounceReason(banned(unauthed), 'a@example.net', policy, senderAuthOf(banned(unauthed).results)),
+    null,
+    'a banned file from an unknown sender still bounces',
+  );
   assert.match(noBounceReason(banned(spfFailed), 'a@example.net', policy, senderAuthOf(banned(spfFailed).results)) ?? '', /not authenticated/);
   assert.equal(senderAuthOf([{ check: 'auth', result: 'skip', detail: 'off' }]), 'unknown');
 });

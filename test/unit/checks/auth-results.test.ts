@@ -36,8 +36,10 @@ test('the viewer’s message page shows SPF, DKIM, DMARC and ARC of a held messa
   viewer = await startTestViewer();
   await viewer.services.accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
   // The test viewer's host name is the default one: that is our authserv-id there.
-  await viewer.addMessage({ id: 'm-spoofed', recipients: ['bob@company.local'], reason: 'SPOOFED', detail: 'DMARC fail for example.net (p=reject)' },
-    `${HEAD.replace(/mx\.company\.com;/, 'mailfilter.localdomain;')}\r\nSubject: forged\r\n\r\nbody\r\n`);
+  await viewer.addMessage(
+    { id: 'm-spoofed', recipients: ['bob@company.local'], reason: 'SPOOFED', detail: 'DMARC fail for example.net (p=reject)' },
+    `${HEAD.replace(/mx\.company\.com;/, 'mailfilter.localdomain;')}\r\nSubject: forged\r\n\r\nbody\r\n`,
+  );
   const bob = viewer.browser('10.0.0.3');
   await bob.login('bob', 'bob-password-1');
   const page = await bob.request('/viewer/messages/m-spoofed');

@@ -39,7 +39,13 @@ function session(port: number, localAddress: string, lines: string[]): Promise<s
 test('XFORWARD from loopback sets the client and HELO (the IPv6: prefix dropped); from elsewhere it is refused', { timeout: 30_000 }, async () => {
   const seen: SpooledMessage['envelope'][] = [];
   server = await listen({
-    host: '0.0.0.0', port: 0, hostname: 'test', spoolDir: dir, maxMessageBytes: 1 << 20, maxConnections: 2, log: logger('test'),
+    host: '0.0.0.0',
+    port: 0,
+    hostname: 'test',
+    spoolDir: dir,
+    maxMessageBytes: 1 << 20,
+    maxConnections: 2,
+    log: logger('test'),
     handle: async (message) => {
       seen.push(message.envelope);
       return message.envelope.rcptTo.map(() => '2.0.0 Ok');

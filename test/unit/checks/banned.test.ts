@@ -41,17 +41,48 @@ function fileWith(data: Buffer): string {
 }
 
 test('zip, tar.gz and tbz list their files with first bytes; nested containers are spilled', async () => {
-  const z = await listContainer(fileWith(zip([{ name: 'a.txt', data: text }, { name: 'in.zip', data: zip([{ name: 'b.exe', data: FAKE_EXE }]) }])), 'zip', 'x.zip', context());
-  assert.deepEqual(z.map((e) => e.name), ['a.txt', 'in.zip']);
+  const z = await listContainer(
+    fileWith(
+      zip([
+        { name: 'a.txt', data: text },
+        { name: 'in.zip', data: zip([{ name: 'b.exe', data: FAKE_EXE }]) },
+      ]),
+    ),
+    'zip',
+    'x.zip',
+    context(),
+  );
+  assert.deepEqual(
+    z.map((e) => e.name),
+    ['a.txt', 'in.zip'],
+  );
   assert.equal(z[1]?.nested?.kind, 'zip');
   const inner = await listContainer(z[1]!.nested!.path, 'zip', 'in.zip', context());
   assert.equal(inner[0]?.name, 'b.exe');
   assert.equal(inner[0]?.magic.toString('latin1', 0, 2), 'MZ');
 
-  const tgz = await listContainer(fileWith(gzipSync(tar([{ name: 'dir/run.exe', data: FAKE_EXE }, { name: 'readme', data: text }]))), 'gzip', 'x.tgz', context());
-  assert.deepEqual(tgz.map((e) => e.name), ['dir/run.exe', 'readme']);
+  const tgz = await listContainer(
+    fileWith(
+      gzipSync(
+        tar([
+          { name: 'dir/run.exe', data: FAKE_EXE },
+          { name: 'readme', data: text },
+        ]),
+      ),
+    ),
+    'gzip',
+    'x.tgz',
+    context(),
+  );
+  assert.deepEqual(
+    tgz.map((e) => e.name),
+    ['dir/run.exe', 'readme'],
+  );
   const tbz = await listContainer(fileWith(bzip2(tar([{ name: 'a', data: text }]))), 'bzip2', 'x.tbz', context());
-  assert.deepEqual(tbz.map((e) => e.name), ['a']);
+  assert.deepEqual(
+    tbz.map((e) => e.name),
+    ['a'],
+  );
   const gz = await listContainer(fileWith(gzipSync(FAKE_EXE)), 'gzip', 'tool.exe.gz', context());
   assert.equal(gz[0]?.name, 'tool.exe');
 });

@@ -80,13 +80,17 @@ for (const [filename, build] of formats) {
       const outcome = await inspect([{ filename, content: damaged }]);
       assert.ok(outcome.banned.result === 'fail' || outcome.banned.result === 'pass');
       // Damage either leaves the executable's name readable, or says what could not be decoded.
-      if (outcome.banned.result === 'pass' && !/img|vhd/.test(filename)) assert.equal(outcome.unchecked?.result, 'fail', `${filename} damaged: ${outcome.banned.detail}`);
+      if (outcome.banned.result === 'pass' && !/img|vhd/.test(filename))
+        assert.equal(outcome.unchecked?.result, 'fail', `${filename} damaged: ${outcome.banned.detail}`);
     }
   });
 }
 
 test('xz and zstd around an executable are BANNED', { timeout: 60_000 }, async () => {
-  for (const [filename, content] of [['tool.exe.xz', make.xz(exe)], ['invoice.pdf.zst', make.zstd(exe)]] as const) {
+  for (const [filename, content] of [
+    ['tool.exe.xz', make.xz(exe)],
+    ['invoice.pdf.zst', make.zstd(exe)],
+  ] as const) {
     const outcome = await inspect([{ filename, content }]);
     assert.equal(outcome.banned.result, 'fail', `${filename}: ${outcome.banned.detail}`);
   }
@@ -94,7 +98,10 @@ test('xz and zstd around an executable are BANNED', { timeout: 60_000 }, async (
 
 test('TNEF from our writer reads the same in Debian’s tnef; winmail.dat is opened whatever its name', { timeout: 60_000 }, async () => {
   const data = make.tnef([{ name: 'quarterly-report.exe', data: exe }, readme]);
-  assert.deepEqual(make.tnefListedByDebian(data).map((l) => l.split(/\s/)[0]), ['quarterly-report.exe', 'readme.txt']);
+  assert.deepEqual(
+    make.tnefListedByDebian(data).map((l) => l.split(/\s/)[0]),
+    ['quarterly-report.exe', 'readme.txt'],
+  );
   const outcome = await inspect([{ filename: 'winmail.dat', contentType: 'application/ms-tnef', content: data }]);
   assert.match(outcome.banned.detail, /winmail\.dat > quarterly-report\.exe: \.exe file/);
 });
@@ -139,19 +146,32 @@ test('nests: an .eml in a zip, a 7z in a zip, a zip in a TNEF, down to the budge
 
 test('past the depth budget a nest is UNCHECKED, never clean; an executable before it is still BANNED', { timeout: 60_000 }, async () => {
   let nest = make.sevenZip([readme]);
-  for (let level = 0; level < 6; level++) nest = level % 2 ? make.sevenZip([{ name: `l${level}.zip`, data: nest }]) : zip([{ name: `l${level}.7z`, data: nest }]);
+  for (let level = 0; level < 6; level++)
+    nest = level % 2 ? make.sevenZip([{ name: `l${level}.zip`, data: nest }]) : zip([{ name: `l${level}.7z`, data: nest }]);
   const deep = await inspect([{ filename: 'nest.7z', content: nest }]);
   assert.equal(deep.banned.result, 'pass');
   assert.match(deep.unchecked?.detail ?? '', /nests containers more than 4 deep/);
-  const withExeOnTop = await inspect([{ filename: 'nest.zip', content: zip([{ name: 'x.exe', data: exe }, { name: 'deep.7z', data: nest }]) }]);
+  const withExeOnTop = await inspect([
+    {
+      filename: 'nest.zip',
+      content: zip([
+        { name: 'x.exe', data: exe },
+        { name: 'deep.7z', data: nest },
+      ]),
+    },
+  ]);
   assert.equal(withExeOnTop.banned.result, 'fail');
   assert.equal(withExeOnTop.unchecked?.result, 'fail');
 });
 
 test('a bomb is BANNED; merely too much to unpack is UNCHECKED', { timeout: 60_000 }, async () => {
-  const bomb = await inspect([{ filename: 'zeros.7z', content: make.sevenZip([{ name: 'zeros.bin', data: Buffer.alloc(40 * 1024 * 1024) }]) }], { maxArchiveBytes: 8 * 1024 * 1024 });
+  const bomb = await inspect([{ filename: 'zeros.7z', content: make.sevenZip([{ name: 'zeros.bin', data: Buffer.alloc(40 * 1024 * 1024) }]) }], {
+    maxArchiveBytes: 8 * 1024 * 1024,
+  });
   assert.match(bomb.banned.detail, /archive bomb/);
-  const many = await inspect([{ filename: 'many.zip', content: zip(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x') }))) }], { maxArchiveEntries: 20 });
+  const many = await inspect([{ filename: 'many.zip', content: zip(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x') }))) }], {
+    maxArchiveEntries: 20,
+  });
   assert.equal(many.banned.result, 'pass');
   assert.match(many.unchecked?.detail ?? '', /more than 20 files/);
 });
@@ -163,10 +183,27 @@ test('the time budget ends decoding: UNCHECKED, not clean', { timeout: 60_000 },
 });
 
 test('macro-enabled Office files: allowed by default, BANNED with the policy on', { timeout: 60_000 }, async () => {
-  const docm = zip([{ name: '[Content_Types].xml', data: Buffer.from('<Types/>') }, { name: 'word/vbaProject.bin', data: make.ole2([{ name: 'VBA', storage: true }]) }]);
+  const docm = zip([
+    { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+    { name: 'word/vbaProject.bin', data: make.ole2([{ name: 'VBA', storage: true }]) },
+  ]);
   const xls = make.ole2([{ name: 'Workbook' }, { name: '_VBA_PROJECT_CUR', storage: true }]);
-  assert.equal((await inspect([{ filename: 'letter.docm', content: docm }, { filename: 'sheet.xls', content: xls }])).banned.result, 'pass');
-  const banned = await inspect([{ filename: 'letter.docm', content: docm }, { filename: 'sheet.xls', content: xls }], { banMacroDocuments: true });
+  assert.equal(
+    (
+      await inspect([
+        { filename: 'letter.docm', content: docm },
+        { filename: 'sheet.xls', content: xls },
+      ])
+    ).banned.result,
+    'pass',
+  );
+  const banned = await inspect(
+    [
+      { filename: 'letter.docm', content: docm },
+      { filename: 'sheet.xls', content: xls },
+    ],
+    { banMacroDocuments: true },
+  );
   assert.match(banned.banned.detail, /letter\.docm: macro-enabled Office document/);
   assert.match(banned.banned.detail, /sheet\.xls: Office document with VBA macros/);
   const plainDoc = make.ole2([{ name: 'WordDocument' }]);
@@ -193,8 +230,16 @@ test('clean look-alikes pass: "setup.exe.txt", text starting "MZ", a 300-file zi
 function multipart(type: string, parts: string[]): string {
   const boundary = `b${Math.random().toString(16).slice(2)}`;
   return [
-    'From: a@company.com', 'To: b@company.local', 'Subject: look-alike', 'Date: Mon, 1 Jan 2024 00:00:00 +0000', 'MIME-Version: 1.0',
-    `Content-Type: ${type}; boundary="${boundary}"`, '', ...parts.flatMap((p) => [`--${boundary}`, p]), `--${boundary}--`, '',
+    'From: a@company.com',
+    'To: b@company.local',
+    'Subject: look-alike',
+    'Date: Mon, 1 Jan 2024 00:00:00 +0000',
+    'MIME-Version: 1.0',
+    `Content-Type: ${type}; boundary="${boundary}"`,
+    '',
+    ...parts.flatMap((p) => [`--${boundary}`, p]),
+    `--${boundary}--`,
+    '',
   ].join('\r\n');
 }
 
@@ -205,9 +250,17 @@ test('clean look-alikes pass: signed and encrypted mail, a DSN, a calendar invit
     `Content-Type: application/pkcs7-signature; name="smime.p7s"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="smime.p7s"\r\n\r\n${b64(Buffer.from('3082', 'hex'))}\r\n`,
   ]);
   const encrypted = [
-    'From: a@company.com', 'To: b@company.local', 'Subject: secret', 'Date: Mon, 1 Jan 2024 00:00:00 +0000', 'MIME-Version: 1.0',
-    'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename="smime.p7m"', '',
-    b64(Buffer.concat([Buffer.from('3080', 'hex'), Buffer.alloc(3000, 0x41)])), '',
+    'From: a@company.com',
+    'To: b@company.local',
+    'Subject: secret',
+    'Date: Mon, 1 Jan 2024 00:00:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
+    'Content-Transfer-Encoding: base64',
+    'Content-Disposition: attachment; filename="smime.p7m"',
+    '',
+    b64(Buffer.concat([Buffer.from('3080', 'hex'), Buffer.alloc(3000, 0x41)])),
+    '',
   ].join('\r\n');
   const pgp = multipart('multipart/encrypted; protocol="application/pgp-encrypted"', [
     'Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n',
@@ -222,7 +275,13 @@ test('clean look-alikes pass: signed and encrypted mail, a DSN, a calendar invit
     'Content-Type: text/plain\r\n\r\nMeeting on Monday.\r\n',
     'Content-Type: text/calendar; method=REQUEST; charset=utf-8\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nSUMMARY:begin 644 planning\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n',
   ]);
-  for (const [label, raw] of [['signed', signed], ['S/MIME encrypted', encrypted], ['PGP encrypted', pgp], ['DSN', dsn], ['invite', invite]] as const) {
+  for (const [label, raw] of [
+    ['signed', signed],
+    ['S/MIME encrypted', encrypted],
+    ['PGP encrypted', pgp],
+    ['DSN', dsn],
+    ['invite', invite],
+  ] as const) {
     const outcome = await inspectRaw(raw);
     assert.equal(outcome.banned.result, 'pass', `${label}: ${outcome.banned.detail}`);
     assert.equal(outcome.unchecked, undefined, `${label}: ${outcome.unchecked?.detail}`);

@@ -4,7 +4,8 @@ import { checkHeaders, isValidAddressList } from '../../../runtime/checks/header
 import { parseHead } from '../../../runtime/mail/message-head.js';
 
 const structure = { parts: [], problems: [], complete: true };
-const good = 'From: Alice <alice@company.com>\r\nTo: bob@company.local, "Carol, C." <carol@company.local>\r\nDate: Tue, 24 Nov 2026 17:00:00 +0000\r\nSubject: hi\r\n';
+const good =
+  'From: Alice <alice@company.com>\r\nTo: bob@company.local, "Carol, C." <carol@company.local>\r\nDate: Tue, 24 Nov 2026 17:00:00 +0000\r\nSubject: hi\r\n';
 
 function check(headers: string) {
   const raw = Buffer.from(headers, 'latin1');
@@ -42,6 +43,10 @@ test('obsolete but common date forms are accepted', () => {
 
 test('MIME structure problems count as bad headers', () => {
   const raw = Buffer.from(good);
-  const result = checkHeaders(parseHead(raw, raw.length, true), { parts: [], problems: ['multipart in part 1 is never closed (missing final boundary)'], complete: true });
+  const result = checkHeaders(parseHead(raw, raw.length, true), {
+    parts: [],
+    problems: ['multipart in part 1 is never closed (missing final boundary)'],
+    complete: true,
+  });
   assert.match(result.detail, /never closed/);
 });

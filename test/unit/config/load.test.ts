@@ -55,7 +55,10 @@ test('settings that depend on each other are checked together', () => {
 test('a broken file names the file and the JSON error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
   writeFileSync(join(dir, 'bad.json'), '{ "policy": ');
-  assert.throws(() => loadConfig(join(dir, 'bad.json')), (err: Error) => err instanceof ConfigError && /bad\.json.*not valid JSON/s.test(err.message));
+  assert.throws(
+    () => loadConfig(join(dir, 'bad.json')),
+    (err: Error) => err instanceof ConfigError && /bad\.json.*not valid JSON/s.test(err.message),
+  );
   assert.throws(() => loadConfig(join(dir, 'missing.json')), /cannot read the file/);
 });
 

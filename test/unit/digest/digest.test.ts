@@ -5,14 +5,29 @@ import { isDue } from '../../../runtime/digest/run.js';
 import type { QuarantineEntry } from '../../../runtime/quarantine/store.js';
 
 const entry: QuarantineEntry = {
-  id: 'M1', receivedAt: Date.UTC(2026, 10, 24, 8, 0), mailFrom: 'x@example.net', recipients: ['alice@company.com'],
-  headerFrom: 'Evil <x@example.net>', headerTo: 'alice@company.com', subject: 'Win <script>alert(1)</script>\u202e', reason: 'SPAM',
-  detail: 'score=1000', size: 10, path: 'p', releases: [],
+  id: 'M1',
+  receivedAt: Date.UTC(2026, 10, 24, 8, 0),
+  mailFrom: 'x@example.net',
+  recipients: ['alice@company.com'],
+  headerFrom: 'Evil <x@example.net>',
+  headerTo: 'alice@company.com',
+  subject: 'Win <script>alert(1)</script>\u202e',
+  reason: 'SPAM',
+  detail: 'score=1000',
+  size: 10,
+  path: 'p',
+  releases: [],
 };
 
 test('a digest lists each message with its links; the sender’s markup is escaped', () => {
-  const input = { from: 'q@mx', to: 'alice@company.com', username: 'alice', viewerUrl: 'https://mx/viewer', linksValidUntil: new Date(Date.UTC(2026, 11, 8)),
-    items: [{ entry, recipients: ['alice@company.com'], links: [{ action: 'release' as const, label: 'Release', url: 'https://mx/viewer/a/tok"en' }] }] };
+  const input = {
+    from: 'q@mx',
+    to: 'alice@company.com',
+    username: 'alice',
+    viewerUrl: 'https://mx/viewer',
+    linksValidUntil: new Date(Date.UTC(2026, 11, 8)),
+    items: [{ entry, recipients: ['alice@company.com'], links: [{ action: 'release' as const, label: 'Release', url: 'https://mx/viewer/a/tok"en' }] }],
+  };
   const html = digestHtml(input);
   assert.doesNotMatch(html, /<script>/);
   assert.match(html, /Win &#60;script&#62;alert\(1\)&#60;\/script&#62;/);

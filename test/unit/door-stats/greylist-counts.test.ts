@@ -10,7 +10,13 @@ import { GreylistCounts } from '../../../runtime/policy/greylist-counts.js';
 import { QuarantineStore } from '../../../runtime/quarantine/store.js';
 
 const settings: GreylistSettings = { delaySeconds: 300, autoAllowAfter: 5, inside: () => false, allowListed: () => false, spfPasses: async () => false };
-const rcpt = (recipient: string) => ({ request: 'smtpd_access_policy', protocol_state: 'RCPT', client_address: '198.51.100.7', sender: 'a@example.net', recipient });
+const rcpt = (recipient: string) => ({
+  request: 'smtpd_access_policy',
+  protocol_state: 'RCPT',
+  client_address: '198.51.100.7',
+  sender: 'a@example.net',
+  recipient,
+});
 const T0 = Date.UTC(2026, 11, 2, 10);
 
 test('the policy service counts its 450s as greylisted and each triplet’s first retry after the delay as passed, per day', { timeout: 10_000 }, async (t) => {
@@ -32,10 +38,13 @@ test('the policy service counts its 450s as greylisted and each triplet’s firs
 
   const store = QuarantineStore.open(quarantineDir, 10);
   t.after(() => store.close());
-  assert.deepEqual(store.dailyDoor('2026-12-01'), [
-    { day: '2026-12-02', kind: 'greylist-passed', count: 1 },
-    { day: '2026-12-02', kind: 'greylisted', count: 3 },
-  ].sort((a, b) => a.kind.localeCompare(b.kind)));
+  assert.deepEqual(
+    store.dailyDoor('2026-12-01'),
+    [
+      { day: '2026-12-02', kind: 'greylist-passed', count: 1 },
+      { day: '2026-12-02', kind: 'greylisted', count: 3 },
+    ].sort((a, b) => a.kind.localeCompare(b.kind)),
+  );
 });
 
 test('a quarantine index that cannot be opened loses the counts, not the answers', { timeout: 10_000 }, async (t) => {

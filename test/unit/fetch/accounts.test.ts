@@ -5,10 +5,20 @@ import { envelopeSender } from '../../../runtime/fetch/inject.js';
 import { ConfigError } from '../../../runtime/config/load.js';
 
 test('defaults: implicit TLS on the protocol’s port, certificate checked, keep from the wizard', () => {
-  const [pop, imap] = parseAccounts({ servers: [
-    { host: 'mail.company.com', protocol: 'pop3', accounts: [{ user: 'user_one@company.com', password: 'p', deliverTo: 'user_one@company.local' }] },
-    { host: 'mail.company.com', protocol: 'imap', tls: 'starttls', accounts: [{ user: 'u2', password: 'p', deliverTo: 'u2@company.local', keep: false, folder: 'Archive' }] },
-  ] }, true);
+  const [pop, imap] = parseAccounts(
+    {
+      servers: [
+        { host: 'mail.company.com', protocol: 'pop3', accounts: [{ user: 'user_one@company.com', password: 'p', deliverTo: 'user_one@company.local' }] },
+        {
+          host: 'mail.company.com',
+          protocol: 'imap',
+          tls: 'starttls',
+          accounts: [{ user: 'u2', password: 'p', deliverTo: 'u2@company.local', keep: false, folder: 'Archive' }],
+        },
+      ],
+    },
+    true,
+  );
   assert.deepEqual([pop!.port, pop!.tls, pop!.verifyCertificate, pop!.accounts[0]!.keep], [995, 'implicit', true, true]);
   assert.deepEqual([imap!.port, imap!.accounts[0]!.keep], [143, false]);
   assert.equal(accountKey(imap!, imap!.accounts[0]!), 'imap://u2@mail.company.com:143/Archive');
@@ -16,7 +26,15 @@ test('defaults: implicit TLS on the protocol’s port, certificate checked, keep
 
 test('every problem is named by its place in the file; plain text needs consent', () => {
   try {
-    parseAccounts({ servers: [{ host: 'mail.company.com', protocol: 'smtp', tls: 'none', accounts: [{ user: 'a b', deliverTo: 'nobody' }] }, { host: '', accounts: [] }] }, true);
+    parseAccounts(
+      {
+        servers: [
+          { host: 'mail.company.com', protocol: 'smtp', tls: 'none', accounts: [{ user: 'a b', deliverTo: 'nobody' }] },
+          { host: '', accounts: [] },
+        ],
+      },
+      true,
+    );
     assert.fail('should throw');
   } catch (err) {
     assert.ok(err instanceof ConfigError);

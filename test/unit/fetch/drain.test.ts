@@ -78,7 +78,11 @@ function setup(script: Script) {
   };
   const account: FetchAccount = { user: 'u', password: 'p', deliverTo: 'u@company.local', keep: false, folder: 'INBOX' };
   return {
-    dir, state, onServer, injected, deps,
+    dir,
+    state,
+    onServer,
+    injected,
+    deps,
     sessions: () => sessions,
     poll: () => drain('acct', account, open, deps),
     done() {
@@ -134,7 +138,10 @@ test('a Postfix 4xx counts against a message only when Postfix took others in th
       amongOthers.onServer.set(`new${i}`, `ok:new${i}`);
       await amongOthers.poll();
     }
-    assert.deepEqual(listSetAside(amongOthers.dir).map((m) => m.uid), ['b']);
+    assert.deepEqual(
+      listSetAside(amongOthers.dir).map((m) => m.uid),
+      ['b'],
+    );
   } finally {
     amongOthers.done();
   }

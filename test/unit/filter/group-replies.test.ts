@@ -42,7 +42,9 @@ function depsIn(name: string, onSend: () => void = () => undefined): FilterDeps 
   const sent: string[][] = [];
   const reinjector: Reinjector = {
     async send(_from, to, message) {
-      for await (const _chunk of message) { /* drained, as the next hop would */ }
+      for await (const _chunk of message) {
+        /* drained, as the next hop would */
+      }
       sent.push(to);
       onSend();
       return to.map((recipient) => ({ recipient, code: 250, response: '250 2.0.0 queued' }));
@@ -57,34 +59,63 @@ function depsIn(name: string, onSend: () => void = () => undefined): FilterDeps 
 function spooled(name: string, id: string, rcptTo: string[]): SpooledMessage {
   const path = join(dir, name, `${rcptTo.length}-${Date.now()}.eml`);
   writeFileSync(path, RAW);
-  return { id, path, size: RAW.length, bytes: Buffer.from(RAW), receivedAt: new Date(), envelope: { mailFrom: 'spammer@example.net', rcptTo, clientAddress: '127.0.0.1', heloName: 'x' } };
+  return {
+    id,
+    path,
+    size: RAW.length,
+    bytes: Buffer.from(RAW),
+    receivedAt: new Date(),
+    envelope: { mailFrom: 'spammer@example.net', rcptTo, clientAddress: '127.0.0.1', heloName: 'x' },
+  };
 }
 
-test('a quarantine made read-only mid-message: the groups before keep their answers, the failed group alone gets 4xx, and its retry quarantines it', { timeout: 30_000 }, async () => {
-  // The quarantine turns read-only while bob's copy is being delivered: dave's group is already held.
-  const deps = depsIn('mid', () => makeReadOnly(join(dir, 'mid', 'quarantine', 'messages')));
-  const replies = await filterMessage(spooled('mid', 'id-mid', ['dave@company.local', 'bob@company.local', 'carol@company.local']), deps);
-  assert.match(String(replies[0]), /^2\.7\.0 Ok: id-mid quarantined \(SPAM\)/, 'dave: held before the folder turned read-only');
-  assert.match(String(replies[1]), /^2\.0\.0 Ok: id-mid delivered/, 'bob: delivered, answered 250');
-  const carol = replies[2];
-  assert.ok(carol instanceof Error && 'responseCode' in carol, `carol gets an error reply, got ${String(carol)}`);
-  assert.equal((carol as { responseCode: number }).responseCode, 451);
-  assert.match(carol.message, /^4\.3\.0 id-mid-2 could not be quarantined \(.*(EPERM|EACCES)/);
-  assert.deepEqual(deps.sent, [['bob@company.local']]);
-  assert.deepEqual(deps.store.list({}).map((e) => e.recipients), [['dave@company.local']]);
+test(
+  'a quarantine made read-only mid-message: the groups before keep their answers, the failed group alone gets 4xx, and its retry quarantines it',
+  { timeout: 30_000 },
+  async () => {
+    // The quarantine turns read-only while bob's copy is being delivered: dave's group is already held.
+    const deps = depsIn('mid', () => makeReadOnly(join(dir, 'mid', 'quarantine', 'messages')));
+    const replies = await filterMessage(spooled('mid', 'id-mid', ['dave@company.local', 'bob@company.local', 'carol@company.local']), deps);
+    assert.match(String(replies[0]), /^2\.7\.0 Ok: id-mid quarantined \(SPAM\)/, 'dave: held before the folder turned read-only');
+    assert.match(String(replies[1]), /^2\.0\.0 Ok: id-mid delivered/, 'bob: delivered, answered 250');
+    const carol = replies[2];
+    assert.ok(carol instanceof Error && 'responseCode' in carol, `carol gets an error reply, got ${String(carol)}`);
+    assert.equal((carol as { responseCode: number }).responseCode, 451);
+    assert.match(carol.message, /^4\.3\.0 id-mid-2 could not be quarantined \(.*(EPERM|EACCES)/);
+    assert.deepEqual(deps.sent, [['bob@company.local']]);
+    assert.deepEqual(
+      deps.store.list({}).map((e) => e.recipients),
+      [['dave@company.local']],
+    );
 
-  // Postfix retries only carol, who got the 4xx; bob is not sent a second copy.
-  makeWritable(join(dir, 'mid', 'quarantine', 'messages'));
-  const retry = await filterMessage(spooled('mid', 'id-retry', ['carol@company.local']), { ...deps, reinjector: { ...deps.reinjector, send: async () => assert.fail('nothing to deliver on the retry') } });
-  assert.match(String(retry[0]), /^2\.7\.0 Ok: id-retry quarantined \(SPAM\)/);
-  assert.deepEqual(deps.store.list({}).map((e) => e.recipients).sort(), [['carol@company.local'], ['dave@company.local']]);
-});
+    // Postfix retries only carol, who got the 4xx; bob is not sent a second copy.
+    makeWritable(join(dir, 'mid', 'quarantine', 'messages'));
+    const retry = await filterMessage(spooled('mid', 'id-retry', ['carol@company.local']), {
+      ...deps,
+      reinjector: { ...deps.reinjector, send: async () => assert.fail('nothing to deliver on the retry') },
+    });
+    assert.match(String(retry[0]), /^2\.7\.0 Ok: id-retry quarantined \(SPAM\)/);
+    assert.deepEqual(
+      deps.store
+        .list({})
+        .map((e) => e.recipients)
+        .sort(),
+      [['carol@company.local'], ['dave@company.local']],
+    );
+  },
+);
 
 test('over LMTP, each recipient gets its own answer: 250 for the delivered group, 451 for the one whose quarantine failed', { timeout: 30_000 }, async () => {
   const deps = depsIn('lmtp');
   makeReadOnly(join(dir, 'lmtp', 'quarantine', 'messages'));
   const server = await listen({
-    host: '127.0.0.1', port: 0, hostname: 'test', spoolDir: join(dir, 'lmtp'), maxMessageBytes: 1 << 20, maxConnections: 2, log: deps.log,
+    host: '127.0.0.1',
+    port: 0,
+    hostname: 'test',
+    spoolDir: join(dir, 'lmtp'),
+    maxMessageBytes: 1 << 20,
+    maxConnections: 2,
+    log: deps.log,
     handle: (message) => filterMessage(message, deps),
   });
   servers.push(server);

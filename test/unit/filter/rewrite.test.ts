@@ -7,11 +7,24 @@ import { buildBounce } from '../../../runtime/filter/bounce.js';
 
 const options = { scannedBy: 'mailfilter at company.com', spamLevel: 6.31, subjectTag: '***SPAM*** ' };
 const head = (text: string) => parseHead(Buffer.from(text), text.length, true);
-const spamVerdict: Verdict = { kind: 'verdict', category: 'SPAM', destiny: 'D_PASS', detail: 'score=12', results: [{ check: 'spam', result: 'fail', detail: '', score: 12.5, tests: ['GTUBE', 'X'] }] };
+const spamVerdict: Verdict = {
+  kind: 'verdict',
+  category: 'SPAM',
+  destiny: 'D_PASS',
+  detail: 'score=12',
+  results: [{ check: 'spam', result: 'fail', detail: '', score: 12.5, tests: ['GTUBE', 'X'] }],
+};
 
 test('spam passed on gets marked, tagged, and loses forged spam headers', () => {
-  const out = deliveryHead(head('Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\nX-Spam-Flag: NO\r\nX-Spam-Status: No\r\nFrom: a@b.c\r\n'), spamVerdict, options).toString();
-  assert.match(out, /^X-Virus-Scanned: mailfilter at company\.com\r\nX-Spam-Flag: YES\r\nX-Spam-Score: 12\.5\r\nX-Spam-Level: \*{12}\r\nX-Spam-Status: Yes, score=12\.5 required=6\.31 tests=\[GTUBE, X\]\r\n/);
+  const out = deliveryHead(
+    head('Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\nX-Spam-Flag: NO\r\nX-Spam-Status: No\r\nFrom: a@b.c\r\n'),
+    spamVerdict,
+    options,
+  ).toString();
+  assert.match(
+    out,
+    /^X-Virus-Scanned: mailfilter at company\.com\r\nX-Spam-Flag: YES\r\nX-Spam-Score: 12\.5\r\nX-Spam-Level: \*{12}\r\nX-Spam-Status: Yes, score=12\.5 required=6\.31 tests=\[GTUBE, X\]\r\n/,
+  );
   assert.match(out, /\r\nSubject: \*\*\*SPAM\*\*\* =\?utf-8\?q\?Gr=C3=BC=C3=9Fe\?=\r\n/);
   assert.equal(out.match(/X-Spam-Flag/g)?.length, 1);
   assert.ok(out.endsWith('From: a@b.c\r\n\r\n'));
@@ -24,7 +37,11 @@ test('the subject is tagged once, and added when missing', () => {
 
 test('a bounce reports per recipient and carries only the original headers', () => {
   const dsn = buildBounce({
-    reportingHost: 'mx.company.com', sender: 'a@b.c', recipients: ['x@company.com', 'y@company.com'], quarantineId: 'Q1', arrivalDate: new Date(0),
+    reportingHost: 'mx.company.com',
+    sender: 'a@b.c',
+    recipients: ['x@company.com', 'y@company.com'],
+    quarantineId: 'Q1',
+    arrivalDate: new Date(0),
     verdict: { kind: 'verdict', category: 'VIRUS', destiny: 'D_BOUNCE', detail: 'Eicar-Test', results: [] },
     originalHead: Buffer.from('Subject: hi\r\nFrom: a@b.c\r\n'),
   }).toString();
@@ -40,11 +57,20 @@ test('a small message’s head read from memory is the same as from its spool fi
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'head-'));
-  for (const [name, text] of [['crlf', 'From: a@b.example\r\nSubject: x\r\n folded\r\n\r\nbody\r\n'], ['lf', 'Subject: y\n\nbody\n'], ['no body', 'Subject: only headers\r\n'], ['empty', '']] as const) {
+  for (const [name, text] of [
+    ['crlf', 'From: a@b.example\r\nSubject: x\r\n folded\r\n\r\nbody\r\n'],
+    ['lf', 'Subject: y\n\nbody\n'],
+    ['no body', 'Subject: only headers\r\n'],
+    ['empty', ''],
+  ] as const) {
     const path = join(dir, name);
     writeFileSync(path, text);
     const fromFile = await readHead(path);
     const fromMemory = headOf(Buffer.from(text));
-    assert.deepEqual([fromMemory.raw.toString(), fromMemory.bodyOffset, fromMemory.fields.map((f) => f.raw.toString())], [fromFile.raw.toString(), fromFile.bodyOffset, fromFile.fields.map((f) => f.raw.toString())], name);
+    assert.deepEqual(
+      [fromMemory.raw.toString(), fromMemory.bodyOffset, fromMemory.fields.map((f) => f.raw.toString())],
+      [fromFile.raw.toString(), fromFile.bodyOffset, fromFile.fields.map((f) => f.raw.toString())],
+      name,
+    );
   }
 });

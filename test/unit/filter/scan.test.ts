@@ -13,9 +13,25 @@ test('checks turned off are reported as skipped and never contact a scanner', as
   writeFileSync(path, 'From: a@b.c\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nSubject: x\r\n\r\nbody\r\n');
   const config = defaultConfig();
   // Scanners that do not exist: a check that tried to reach them would report 'error'.
-  const settings = { checks: ['banned'] as const, clamd: { ...config.clamd, socket: join(dir, 'none.sock') }, spamd: { ...config.spamd, port: 1 }, policy: config.policy };
+  const settings = {
+    checks: ['banned'] as const,
+    clamd: { ...config.clamd, socket: join(dir, 'none.sock') },
+    spamd: { ...config.spamd, port: 1 },
+    policy: config.policy,
+  };
   const results = await scanMessage({ spoolPath: path, size: 60, head: await readHead(path) }, settings);
-  assert.deepEqual(results.map((r) => [r.check, r.result]), [['virus', 'skip'], ['spam', 'skip'], ['auth', 'skip'], ['banned', 'pass']]);
+  assert.deepEqual(
+    results.map((r) => [r.check, r.result]),
+    [
+      ['virus', 'skip'],
+      ['spam', 'skip'],
+      ['auth', 'skip'],
+      ['banned', 'pass'],
+    ],
+  );
   const none = await scanMessage({ spoolPath: path, size: 60, head: await readHead(path) }, { ...settings, checks: [] });
-  assert.deepEqual(none.map((r) => r.result), ['skip', 'skip', 'skip']);
+  assert.deepEqual(
+    none.map((r) => r.result),
+    ['skip', 'skip', 'skip'],
+  );
 });

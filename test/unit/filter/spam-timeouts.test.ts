@@ -94,7 +94,10 @@ test('with maxTimeouts 1 the first timeout decides; a virus found meanwhile stil
 
 test('a counts file that cannot be opened: counted in memory, still bounded', () => {
   const timeouts = openSpamTimeouts(join(dir, 'no-such-dir', 'x.sqlite'), logger('test'));
-  assert.deepEqual([1, 2, 3].map(() => settleSpamTimeout(results(timedOut), 'm 1', timeouts, 3).givenUp), [false, false, true]);
+  assert.deepEqual(
+    [1, 2, 3].map(() => settleSpamTimeout(results(timedOut), 'm 1', timeouts, 3).givenUp),
+    [false, false, true],
+  );
   timeouts.close();
 });
 
@@ -103,8 +106,15 @@ test('a message passed on after timeouts says so in X-Spam-Status, and loses X-S
   const settled = settleSpamTimeout(results(timedOut), 'h 1', timeouts, 1);
   timeouts.close();
   const verdict = decide(settled.results, policy) as Verdict;
-  const out = deliveryHead(head('X-Spam-Flag: YES\r\nX-Spam-Status: Yes, forged\r\nSubject: s\r\n'), verdict, { scannedBy: 'mailfilter at company.com', spamLevel: 6.31, subjectTag: '***SPAM*** ' }).toString();
-  assert.match(out.replace(/\r\n\t/g, ' '), /^X-Spam-Status: No, check timed out \(spamd timed out on 1 try, decided without a spam verdict\) required=6\.31\r$/m);
+  const out = deliveryHead(head('X-Spam-Flag: YES\r\nX-Spam-Status: Yes, forged\r\nSubject: s\r\n'), verdict, {
+    scannedBy: 'mailfilter at company.com',
+    spamLevel: 6.31,
+    subjectTag: '***SPAM*** ',
+  }).toString();
+  assert.match(
+    out.replace(/\r\n\t/g, ' '),
+    /^X-Spam-Status: No, check timed out \(spamd timed out on 1 try, decided without a spam verdict\) required=6\.31\r$/m,
+  );
   assert.equal(out.match(/^X-Spam-Flag: NO\r$/gm)?.length, 1);
   assert.doesNotMatch(out, /forged|X-Spam-Flag: YES/);
   assert.match(out, /^Subject: s\r$/m, 'not tagged as spam');

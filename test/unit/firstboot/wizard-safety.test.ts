@@ -65,7 +65,21 @@ test('0.0.0.0/0, or any network wider than a /16, needs "yes, I understand"', ()
 });
 
 test('an answers file with a wide network is refused until it says it understood, for those networks', () => {
-  const base: Answers = { ...defaultAnswers(), hostname: 'mx.company.com', mode: 'smtp', address: '192.168.1.5', netmask: '255.255.255.0', gateway: '192.168.1.1', dns1: '192.168.1.1', externalDomain: 'company.com', internalDomain: 'company.com', finalServer: '192.168.1.20', relayDomains: ['company.com'], allowedNetworks: ['0.0.0.0/0'], exchange: false };
+  const base: Answers = {
+    ...defaultAnswers(),
+    hostname: 'mx.company.com',
+    mode: 'smtp',
+    address: '192.168.1.5',
+    netmask: '255.255.255.0',
+    gateway: '192.168.1.1',
+    dns1: '192.168.1.1',
+    externalDomain: 'company.com',
+    internalDomain: 'company.com',
+    finalServer: '192.168.1.20',
+    relayDomains: ['company.com'],
+    allowedNetworks: ['0.0.0.0/0'],
+    exchange: false,
+  };
   assert.match(answerProblems(base, defaultConfig()).join('\n'), /^wideNetworksConfirmed: 0\.0\.0\.0\/0 would make an open relay/m);
   assert.deepEqual(answerProblems({ ...base, wideNetworksConfirmed: '0.0.0.0/0' }, defaultConfig()), []);
   assert.notDeepEqual(answerProblems({ ...base, allowedNetworks: ['10.0.0.0/8'], wideNetworksConfirmed: '0.0.0.0/0' }, defaultConfig()), []);
@@ -78,7 +92,8 @@ test('the appliance’s address is not 0.0.0.0 or loopback, the final server is 
   assert.match(wizard.submit('127.0.0.1') ?? '', /is loopback/);
   assert.match(wizard.submit('224.0.0.1') ?? '', /multicast/);
   answer(wizard, ['192.168.100.2', '255.255.255.0', '192.168.100.1', '192.168.100.1', '', 'smtp', 'company.com', '']);
-  for (const self of ['192.168.100.2', 'mx.company.com', 'MX', 'localhost', '127.0.0.1']) assert.match(wizard.submit(self) ?? '', /is this appliance itself: mail would loop/, self);
+  for (const self of ['192.168.100.2', 'mx.company.com', 'MX', 'localhost', '127.0.0.1'])
+    assert.match(wizard.submit(self) ?? '', /is this appliance itself: mail would loop/, self);
   answer(wizard, ['192.168.100.20', '', '', '', '', '', '', '', '']);
   assert.match(wizard.screen().prompt, /^Spam level/);
   assert.match(wizard.submit('-5') ?? '', /from 1 to 30/);
@@ -98,12 +113,66 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     }
     return seen;
   };
-  const smtpStatic = totals([...network, 'smtp', 'company.com', '', '192.168.100.20', '', '0.0.0.0/0', 'yes, I understand', '', '', '', '', '', '', '', '', '', '', '', '', '', 'no']);
-  const smtpDhcp = totals(['mx.company.com', 'yes', 'smtp', 'company.com', '', '192.168.100.20', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 'pw', '']);
+  const smtpStatic = totals([
+    ...network,
+    'smtp',
+    'company.com',
+    '',
+    '192.168.100.20',
+    '',
+    '0.0.0.0/0',
+    'yes, I understand',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    'no',
+  ]);
+  const smtpDhcp = totals([
+    'mx.company.com',
+    'yes',
+    'smtp',
+    'company.com',
+    '',
+    '192.168.100.20',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    'yes',
+    'dc.company.local',
+    'sync@company.local',
+    'pw',
+    '',
+  ]);
   const smtpTotals = [...smtpStatic, ...smtpDhcp].filter((_, i, all) => i >= 0 && all[i]![0] > 8).map(([, total]) => total);
   assert.equal(new Set(smtpTotals).size, 1, `one total in SMTP mode: ${smtpTotals}`);
   const steps = smtpStatic.map(([step]) => step);
-  assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'steps only go forward');
+  assert.deepEqual(
+    steps,
+    [...steps].sort((a, b) => a - b),
+    'steps only go forward',
+  );
   const fetchmail = totals(['mx.company.com', 'yes', '', 'no', '', 'company.com', '', 'mail.company.local', '', '']);
   assert.equal(new Set(fetchmail.map(([, total]) => total)).size, 1, 'one total in fetchmail mode, before and after the mode question');
   assert.ok(fetchmail[0]![1] > smtpTotals[0]!, 'fetchmail mode has its account questions');
@@ -119,14 +188,37 @@ test('every question has help, the mode question included', () => {
 test('apply’s output fits 78 columns, with no log lines or warnings among it', async () => {
   const root = mkdtempSync(join(tmpdir(), 'apply-lines-'));
   try {
-    const answers: Answers = { ...defaultAnswers(), hostname: 'a-rather-long-host-name.department.company.example', mode: 'smtp', address: '192.168.1.5', netmask: '255.255.255.0', gateway: '192.168.1.1', dns1: '192.168.1.1', externalDomain: 'company.com', internalDomain: 'company.com', finalServer: '192.168.1.20', relayDomains: ['company.com'], allowedNetworks: ['host'], exchange: false };
+    const answers: Answers = {
+      ...defaultAnswers(),
+      hostname: 'a-rather-long-host-name.department.company.example',
+      mode: 'smtp',
+      address: '192.168.1.5',
+      netmask: '255.255.255.0',
+      gateway: '192.168.1.1',
+      dns1: '192.168.1.1',
+      externalDomain: 'company.com',
+      internalDomain: 'company.com',
+      finalServer: '192.168.1.20',
+      relayDomains: ['company.com'],
+      allowedNetworks: ['host'],
+      exchange: false,
+    };
     const lines: string[] = [];
-    const ok = await applyAnswers(answers, defaultConfig(), { root, configPath: '/etc/mailfilter/mailfilter.json', answersPath: '/etc/mailfilter/answers.json', restart: false, progress: (line) => lines.push(line) });
+    const ok = await applyAnswers(answers, defaultConfig(), {
+      root,
+      configPath: '/etc/mailfilter/mailfilter.json',
+      answersPath: '/etc/mailfilter/answers.json',
+      restart: false,
+      progress: (line) => lines.push(line),
+    });
     assert.equal(ok, true, lines.join('\n'));
     for (const line of lines) assert.ok(line.length <= 78 && !line.includes('\n'), `too long: ${line}`);
     assert.ok(!lines.some((l) => /^(debug|info|warn|error) \w+:|Warning/.test(l)), lines.join('\n'));
     assert.match(lines.join('\n'), /and reboot\./, 'the end of a long line is not lost');
-    assert.match(lines.join('\n'), /no virus database yet: mail is held \(4xx\) until freshclam reaches the update\n {2}servers; it retries every 60 minutes\./);
+    assert.match(
+      lines.join('\n'),
+      /no virus database yet: mail is held \(4xx\) until freshclam reaches the update\n {2}servers; it retries every 60 minutes\./,
+    );
     // The suite logs warnings only (test/run.sh); the certificate's info line shows where logs go when it is logged at all.
     if (['info', 'debug', undefined].includes(process.env.MAILFILTER_LOG_LEVEL)) {
       assert.match(readFileSync(join(root, 'var/log/mailfilter/configure.log'), 'utf8'), /made a self-signed certificate/, 'log lines go to the apply log');
@@ -156,7 +248,8 @@ test('root’s new password needs as many characters as a viewer password, typed
     mkdirSync(join(root, 'etc'));
     writeFileSync(join(root, 'etc/mailfilter-initial-root-password'), '');
     const out = execFileSync('sh', ['-c', '. overlay/etc/profile.d/zz-mailfilter-firstboot.sh'], {
-      encoding: 'utf8', timeout: 10_000,
+      encoding: 'utf8',
+      timeout: 10_000,
       input: 'abc\nlong-enough-1\ndifferent-22\nlong-enough-1\nlong-enough-1\n',
       env: { PATH: `${bin}:/usr/bin:/bin`, MAILFILTER_ROOT: root, MAILFILTER_CONSOLE: '1', MAILFILTER_CHPASSWD: join(bin, 'chpasswd') },
     });

@@ -30,7 +30,25 @@ test('DHCP skips the address questions; smtp mode skips fetch accounts', () => {
 
 test('the accounts loop collects servers and accounts until blank answers', () => {
   const wizard = new Wizard(defaultAnswers());
-  answerAll(wizard, [...network, 'fetchmail', 'yes', '', 'pop.example.net', 'imap', 'a@example.net', 'pw-a', 'a@company.local', '', 'pop2.example.net', '', 'b@example.net', 'pw-b', 'b@company.local', '', '']);
+  answerAll(wizard, [
+    ...network,
+    'fetchmail',
+    'yes',
+    '',
+    'pop.example.net',
+    'imap',
+    'a@example.net',
+    'pw-a',
+    'a@company.local',
+    '',
+    'pop2.example.net',
+    '',
+    'b@example.net',
+    'pw-b',
+    'b@company.local',
+    '',
+    '',
+  ]);
   assert.deepEqual(wizard.answers.fetchServers, [
     { host: 'pop.example.net', protocol: 'imap', accounts: [{ user: 'a@example.net', password: 'pw-a', deliverTo: 'a@company.local' }] },
     { host: 'pop2.example.net', protocol: 'pop3', accounts: [{ user: 'b@example.net', password: 'pw-b', deliverTo: 'b@company.local' }] },
@@ -55,7 +73,33 @@ test('back goes to the previous question; a section jump takes defaults only whe
 
 test('the review masks passwords; "No" starts over with the answers as defaults', () => {
   const wizard = new Wizard(defaultAnswers());
-  answerAll(wizard, [...network, 'smtp', 'company.com', 'company.local', 'mail.company.local', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'yes', 'dc.company.local', 'sync@company.local', 's3cret', '']);
+  answerAll(wizard, [
+    ...network,
+    'smtp',
+    'company.com',
+    'company.local',
+    'mail.company.local',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    'yes',
+    'dc.company.local',
+    'sync@company.local',
+    's3cret',
+    '',
+  ]);
   const review = wizard.screen();
   assert.equal(review.kind, 'review');
   assert.ok(review.review.includes('  Active Directory pw: ********'));
@@ -66,7 +110,21 @@ test('the review masks passwords; "No" starts over with the answers as defaults'
 });
 
 test('an answers file is checked with the wizard’s own rules', () => {
-  const answers = { ...defaultAnswers(), hostname: 'nodot', mode: 'smtp' as const, address: '192.168.1.5', netmask: '255.255.0.255', gateway: '10.0.0.1', dns1: '192.168.1.1', externalDomain: 'company.com', internalDomain: 'company.com', finalServer: 'mail', relayDomains: ['company.com'], allowedNetworks: ['10.0.0.0/33'], exchange: false };
+  const answers = {
+    ...defaultAnswers(),
+    hostname: 'nodot',
+    mode: 'smtp' as const,
+    address: '192.168.1.5',
+    netmask: '255.255.0.255',
+    gateway: '10.0.0.1',
+    dns1: '192.168.1.1',
+    externalDomain: 'company.com',
+    internalDomain: 'company.com',
+    finalServer: 'mail',
+    relayDomains: ['company.com'],
+    allowedNetworks: ['10.0.0.0/33'],
+    exchange: false,
+  };
   const problems = answerProblems(answers, defaultConfig());
   assert.deepEqual(problems, [
     'hostname: Enter a fully qualified name with a domain, like mailfilter.company.com.',
@@ -92,10 +150,11 @@ test('the console login hook starts the wizard until the appliance is configured
   mkdirSync(bin);
   writeFileSync(join(bin, 'mailfilter'), '#!/bin/sh\necho "WIZARD STARTED $*"\n');
   chmodSync(join(bin, 'mailfilter'), 0o755);
-  const login = (consoleTty: boolean) => execFileSync('sh', ['-c', '. overlay/etc/profile.d/zz-mailfilter-firstboot.sh'], {
-    encoding: 'utf8',
-    env: { PATH: `${bin}:/usr/bin:/bin`, MAILFILTER_ROOT: root, ...(consoleTty ? { MAILFILTER_CONSOLE: '1' } : {}) },
-  });
+  const login = (consoleTty: boolean) =>
+    execFileSync('sh', ['-c', '. overlay/etc/profile.d/zz-mailfilter-firstboot.sh'], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, MAILFILTER_ROOT: root, ...(consoleTty ? { MAILFILTER_CONSOLE: '1' } : {}) },
+    });
   assert.equal(login(true), 'WIZARD STARTED configure\n');
   assert.match(login(false), /not configured yet.*Run 'mailfilter configure'/s);
   mkdirSync(join(root, 'etc/mailfilter'), { recursive: true });

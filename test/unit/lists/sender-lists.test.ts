@@ -26,7 +26,8 @@ test('the most specific entry decides: own before global, address before domain,
   const alice = await accounts.create({ username: 'alice', password: 'alice-password', source: 'local', addresses: ['alice@company.com', 'a@company.com'] });
   await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.com'] });
   const lists = new SenderLists(accounts.db);
-  const add = (ownerId: number | null, kind: 'allow' | 'block', pattern: string, expiresAt: number | null = null) => lists.add({ ownerId, kind, pattern, expiresAt, createdBy: 'test' });
+  const add = (ownerId: number | null, kind: 'allow' | 'block', pattern: string, expiresAt: number | null = null) =>
+    lists.add({ ownerId, kind, pattern, expiresAt, createdBy: 'test' });
   add(null, 'block', '*@spam.example');
   add(alice.id, 'allow', 'news@spam.example');
   add(null, 'allow', '*@partner.example');

@@ -23,10 +23,21 @@ const open = (name: string) => {
   return state;
 };
 const settings = (over: Partial<GreylistSettings> = {}): GreylistSettings => ({
-  delaySeconds: 300, autoAllowAfter: 2, inside: (a) => a === '127.0.0.1', allowListed: () => false, spfPasses: async () => false, ...over,
+  delaySeconds: 300,
+  autoAllowAfter: 2,
+  inside: (a) => a === '127.0.0.1',
+  allowListed: () => false,
+  spfPasses: async () => false,
+  ...over,
 });
 const rcpt = (over: PolicyRequest = {}): PolicyRequest => ({
-  request: 'smtpd_access_policy', protocol_state: 'RCPT', client_address: '198.51.100.7', helo_name: 'mx.example.net', sender: 'a@example.net', recipient: 'bob@company.com', ...over,
+  request: 'smtpd_access_policy',
+  protocol_state: 'RCPT',
+  client_address: '198.51.100.7',
+  helo_name: 'mx.example.net',
+  sender: 'a@example.net',
+  recipient: 'bob@company.com',
+  ...over,
 });
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -35,9 +46,17 @@ test('a new triplet gets 450 4.7.1 with the wait; too early again waits; after t
   const first = await greylist(rcpt(), state, settings(), T0);
   assert.match(first.action, /^450 4\.7\.1 Greylisted: first mail from 198\.51\.100\.0\/24 for <bob@company\.com>, please try again in 300 seconds$/);
   assert.match((await greylist(rcpt(), state, settings(), T0 + 60_000)).action, /^450 4\.7\.1 .*try again in 240 seconds/);
-  assert.deepEqual(await greylist(rcpt({ client_address: '198.51.100.99' }), state, settings(), T0 + 301_000), { action: 'DUNNO', why: 'retried after the delay' }, 'a neighbour in the /24 retries for it');
+  assert.deepEqual(
+    await greylist(rcpt({ client_address: '198.51.100.99' }), state, settings(), T0 + 301_000),
+    { action: 'DUNNO', why: 'retried after the delay' },
+    'a neighbour in the /24 retries for it',
+  );
   assert.equal((await greylist(rcpt(), state, settings(), T0 + 900_000)).why, 'retried before');
-  assert.match((await greylist(rcpt({ recipient: 'carol@company.com' }), state, settings(), T0 + 900_000)).action, /^450 /, 'another recipient is another triplet');
+  assert.match(
+    (await greylist(rcpt({ recipient: 'carol@company.com' }), state, settings(), T0 + 900_000)).action,
+    /^450 /,
+    'another recipient is another triplet',
+  );
 });
 
 test('a client network that passed N retries is no longer asked; expiry forgets what was not seen', async () => {
@@ -54,9 +73,21 @@ test('a client network that passed N retries is no longer asked; expiry forgets 
 test('mynetworks, allow-listed senders and senders whose SPF passes are never delayed; other stages are not checked', async () => {
   const state = open('spared');
   assert.equal((await greylist(rcpt({ client_address: '127.0.0.1' }), state, settings())).why, 'allowed network');
-  assert.equal((await greylist(rcpt(), state, settings({ allowListed: (r, s) => r === 'bob@company.com' && s === 'a@example.net' }))).why, 'sender on an allow list');
+  assert.equal(
+    (await greylist(rcpt(), state, settings({ allowListed: (r, s) => r === 'bob@company.com' && s === 'a@example.net' }))).why,
+    'sender on an allow list',
+  );
   let asked: unknown;
-  const spf = await greylist(rcpt(), state, settings({ spfPasses: async (q) => { asked = q; return true; } }));
+  const spf = await greylist(
+    rcpt(),
+    state,
+    settings({
+      spfPasses: async (q) => {
+        asked = q;
+        return true;
+      },
+    }),
+  );
   assert.equal(spf.why, 'SPF pass for the client');
   assert.deepEqual(asked, { clientAddress: '198.51.100.7', helo: 'mx.example.net', sender: 'a@example.net' });
   assert.equal((await greylist(rcpt({ protocol_state: 'DATA' }), state, settings())).action, 'DUNNO');
@@ -75,7 +106,10 @@ test('the protocol: requests end at an empty line, split anywhere across packets
   const read = requestReader((r) => seen.push(r));
   read(Buffer.from('request=smtpd_access_policy\nsender=a@b.c\nrecipient=x@y'));
   read(Buffer.from('.z\n\nrequest=smtpd_access_policy\nsender=\n\n'));
-  assert.deepEqual(seen, [{ request: 'smtpd_access_policy', sender: 'a@b.c', recipient: 'x@y.z' }, { request: 'smtpd_access_policy', sender: '' }]);
+  assert.deepEqual(seen, [
+    { request: 'smtpd_access_policy', sender: 'a@b.c', recipient: 'x@y.z' },
+    { request: 'smtpd_access_policy', sender: '' },
+  ]);
   assert.equal(policyAnswer('450 4.7.1 wait\r\nnow'), 'action=450 4.7.1 wait now\n\n');
   assert.throws(() => read(Buffer.alloc(70_000, 'a')), /too large/);
 });

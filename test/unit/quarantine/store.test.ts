@@ -36,8 +36,14 @@ test('a message is stored as a file and indexed by recipient, newest first', asy
   const first = await store.add(spool, input({ subject: 'first' }));
   await store.add(spool, input({ subject: 'second', recipients: ['carol@company.local'], reason: 'VIRUS' }));
   assert.ok(existsSync(store.filePath(first)));
-  assert.deepEqual(store.list({ addresses: ['bob@company.local'] }).map((e) => e.subject), ['first']);
-  assert.deepEqual(store.list().map((e) => e.subject), ['second', 'first']);
+  assert.deepEqual(
+    store.list({ addresses: ['bob@company.local'] }).map((e) => e.subject),
+    ['first'],
+  );
+  assert.deepEqual(
+    store.list().map((e) => e.subject),
+    ['second', 'first'],
+  );
   assert.equal(store.count({ reason: 'VIRUS' }), 1);
   assert.equal(store.list({ addresses: [] }).length, 0, 'a user with no addresses sees nothing');
   store.close();
@@ -93,7 +99,10 @@ test('release is kept per recipient: one recipient’s release leaves the messag
   writeFileSync(spool, 'x');
   const entry = await store.add(spool, input({ recipients: ['alice@company.local', 'bob@company.local'] }));
   store.markReleased(entry.id, ['alice@company.local'], 'alice');
-  assert.deepEqual(store.get(entry.id)?.releases.map((r) => [r.address, r.by]), [['alice@company.local', 'alice']]);
+  assert.deepEqual(
+    store.get(entry.id)?.releases.map((r) => [r.address, r.by]),
+    [['alice@company.local', 'alice']],
+  );
   assert.equal(store.count({ addresses: ['alice@company.local'], unreleased: true }), 0);
   assert.equal(store.count({ addresses: ['bob@company.local'], unreleased: true }), 1, 'still waiting for bob');
   assert.equal(store.count({ unreleased: true }), 1, 'someone still waits for it');
@@ -119,7 +128,10 @@ test('a quarantine made before per-recipient release opens, gains the columns, a
   assert.equal(entry?.subject, 'old one');
   assert.deepEqual(entry?.releases, [], 'the old mark never said for whom: nobody’s copy is hidden');
   store.markReleased('old-1', ['bob@company.local'], 'bob');
-  assert.deepEqual(store.get('old-1')?.releases.map((r) => r.address), ['bob@company.local']);
+  assert.deepEqual(
+    store.get('old-1')?.releases.map((r) => r.address),
+    ['bob@company.local'],
+  );
   store.close();
   QuarantineStore.open(quarantineDir, 1).close(); // opened again: nothing left to add
 });

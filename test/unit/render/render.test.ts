@@ -38,7 +38,8 @@ test('the rendered Postfix config is never an open relay and always filters', ()
 test('allowed networks: host, subnet, or a list', () => {
   assert.equal(subnetOf('192.168.100.2', '255.255.255.0'), '192.168.100.0/24');
   assert.equal(subnetOf('10.1.2.3', '255.255.240.0'), '10.1.0.0/20');
-  const net = (allowedNetworks: string) => mynetworks(parseConfig({ network: { address: '192.168.100.2', netmask: '255.255.255.0' }, mail: { allowedNetworks } }));
+  const net = (allowedNetworks: string) =>
+    mynetworks(parseConfig({ network: { address: '192.168.100.2', netmask: '255.255.255.0' }, mail: { allowedNetworks } }));
   assert.equal(net('host'), '127.0.0.1/32 192.168.100.2/32');
   assert.equal(net('subnet'), '127.0.0.1/32 192.168.100.0/24');
   assert.equal(net('10.0.0.0/8, 172.16.0.0/12'), '127.0.0.1/32 10.0.0.0/8 172.16.0.0/12');

@@ -11,17 +11,40 @@ import { defaultConfig } from '../../../runtime/config/load.js';
 
 // Two messages as Postfix 3.7's `postqueue -j` prints them.
 const QUEUE = [
-  JSON.stringify({ queue_name: 'deferred', queue_id: 'A1', arrival_time: 1700000000, message_size: 500, sender: 'a@example.net', recipients: [{ address: 'bob@company.com', delay_reason: 'host 127.0.0.1[127.0.0.1] said: 451 4.3.0 virus check failed: clamd unreachable (in reply to end of DATA command)' }] }),
+  JSON.stringify({
+    queue_name: 'deferred',
+    queue_id: 'A1',
+    arrival_time: 1700000000,
+    message_size: 500,
+    sender: 'a@example.net',
+    recipients: [
+      {
+        address: 'bob@company.com',
+        delay_reason: 'host 127.0.0.1[127.0.0.1] said: 451 4.3.0 virus check failed: clamd unreachable (in reply to end of DATA command)',
+      },
+    ],
+  }),
   JSON.stringify({ queue_name: 'active', queue_id: 'B2', arrival_time: 1700000100, sender: 'c@example.net', recipients: [{ address: 'carol@company.com' }] }),
 ].join('\n');
 
 function facts(more: Partial<StatusFacts> = {}): StatusFacts {
   return {
-    now: new Date('2026-01-02T10:00:00Z'), hostname: 'mx.company.com',
-    services: [{ unit: 'postfix', state: 'active' }, { unit: 'clamav-daemon', state: 'activating' }],
-    queue: parseQueue(QUEUE), virusDb: { files: [], newest: null }, freshclamRetryMinutes: 60, spamRules: null,
-    quarantineBytes: 2 * 1048576, spoolBytes: 0, rootFree: { free: 30 * 1073741824, total: 38 * 1073741824 },
-    certificateExpires: new Date('2036-01-01T00:00:00Z'), setAside: null, viewerUrls: ['https://mx.company.com/viewer', 'https://10.0.2.15/viewer'],
+    now: new Date('2026-01-02T10:00:00Z'),
+    hostname: 'mx.company.com',
+    services: [
+      { unit: 'postfix', state: 'active' },
+      { unit: 'clamav-daemon', state: 'activating' },
+    ],
+    queue: parseQueue(QUEUE),
+    virusDb: { files: [], newest: null },
+    freshclamRetryMinutes: 60,
+    spamRules: null,
+    quarantineBytes: 2 * 1048576,
+    spoolBytes: 0,
+    rootFree: { free: 30 * 1073741824, total: 38 * 1073741824 },
+    certificateExpires: new Date('2036-01-01T00:00:00Z'),
+    setAside: null,
+    viewerUrls: ['https://mx.company.com/viewer', 'https://10.0.2.15/viewer'],
     ...more,
   };
 }
@@ -49,7 +72,13 @@ test('without a virus database the status says mail is held and how to load one 
 });
 
 test('with a database, rules and set-aside messages the status shows their ages and count', () => {
-  const text = formatStatus(facts({ virusDb: { files: ['daily.cvd', 'main.cvd'], newest: new Date('2026-01-02T07:00:00Z') }, spamRules: new Date('2025-12-30T10:00:00Z'), setAside: 2 })).join('\n');
+  const text = formatStatus(
+    facts({
+      virusDb: { files: ['daily.cvd', 'main.cvd'], newest: new Date('2026-01-02T07:00:00Z') },
+      spamRules: new Date('2025-12-30T10:00:00Z'),
+      setAside: 2,
+    }),
+  ).join('\n');
   assert.match(text, /Virus database: 2 files, newest 180 min ago|Virus database: 2 files, newest 3 h ago/);
   assert.match(text, /Spam rules: updated by sa-update 3 days ago/);
   assert.match(text, /Fetching: 2 message\(s\) set aside/);
@@ -62,7 +91,10 @@ test('service states come from one systemctl is-active call, unknown when it say
     return 'active\nactivating\n';
   });
   assert.deepEqual(calls, [['systemctl', 'is-active', 'postfix', 'clamav-daemon', 'spamd']]);
-  assert.deepEqual(states.map((s) => s.state), ['active', 'activating', 'unknown']);
+  assert.deepEqual(
+    states.map((s) => s.state),
+    ['active', 'activating', 'unknown'],
+  );
 });
 
 test('the viewer URL by name and by each address; none when the viewer is off', () => {

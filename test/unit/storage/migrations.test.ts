@@ -24,7 +24,11 @@ const releaseSql = (name: string) => readFileSync(new URL(`../../fixtures/releas
 
 /** Every table's columns and every index, as SQLite reports them: equal when two files have one schema. */
 function schemaOf(db: Database.Database): unknown {
-  const objects = db.prepare<[], { type: string; name: string; tbl_name: string }>("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all();
+  const objects = db
+    .prepare<[], { type: string; name: string; tbl_name: string }>(
+      "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+    )
+    .all();
   return objects.map((o) => ({
     ...o,
     columns: o.type === 'table' ? db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info('${o.name}')`).all() : undefined,
@@ -48,8 +52,9 @@ async function releaseViewerDatabase(): Promise<string> {
   db.pragma('journal_mode = WAL');
   db.exec(releaseSql('viewer.sql'));
   const now = Date.now();
-  db.prepare("INSERT INTO users (id, username, password_hash, source, is_admin, must_change_password) VALUES (1, 'vadmin', ?, 'local', 1, 0), (2, 'alice', ?, 'local', 0, 0), (3, 'bob', NULL, 'ldap', 0, 0)")
-    .run(await hashPassword('vadmin-chosen-pw'), await hashPassword('alice-password'));
+  db.prepare(
+    "INSERT INTO users (id, username, password_hash, source, is_admin, must_change_password) VALUES (1, 'vadmin', ?, 'local', 1, 0), (2, 'alice', ?, 'local', 0, 0), (3, 'bob', NULL, 'ldap', 0, 0)",
+  ).run(await hashPassword('vadmin-chosen-pw'), await hashPassword('alice-password'));
   db.exec(`INSERT INTO addresses VALUES ('alice@company.com', 2), ('a@company.com', 2), ('bob@company.com', 3);
     INSERT INTO sessions VALUES ('${createHash('sha256').update('alices-cookie').digest('hex')}', 2, 'csrf', ${now + 3600_000});
     INSERT INTO sender_lists (owner_id, kind, pattern, expires_at, created_by, created_at) VALUES
@@ -72,7 +77,14 @@ test('a viewer database made by the last release is migrated, keeping users, add
   assert.equal(schemaVersion(db), VIEWER_MIGRATIONS.length);
   assert.deepEqual(schemaOf(db), freshSchema(openViewerDatabase), 'the same schema as a new appliance’s');
 
-  assert.deepEqual(accounts.list().map((u) => [u.username, u.source, u.addresses]), [['vadmin', 'local', []], ['alice', 'local', ['a@company.com', 'alice@company.com']], ['bob', 'ldap', ['bob@company.com']]]);
+  assert.deepEqual(
+    accounts.list().map((u) => [u.username, u.source, u.addresses]),
+    [
+      ['vadmin', 'local', []],
+      ['alice', 'local', ['a@company.com', 'alice@company.com']],
+      ['bob', 'ldap', ['bob@company.com']],
+    ],
+  );
   assert.ok(await verifyPassword('alice-password', accounts.findByName('alice')!.passwordHash!), 'her password still works');
   assert.equal(accounts.adminPasswordIsInitial(), false, 'vadmin keeps the password chosen, and is not made again');
   assert.equal(accounts.findByAddress('bob@company.com')?.username, 'bob');
@@ -82,13 +94,22 @@ test('a viewer database made by the last release is migrated, keeping users, add
   assert.equal(lists.match('alice@company.com', ['news@partner.example'])?.list, 'alice');
   assert.equal(lists.match('bob@company.com', ['x@spam.example'])?.kind, 'block');
   const audit = new AuditLog(db);
-  assert.deepEqual(audit.list({ limit: 10, offset: 0 }).map((r) => [r.actor, r.action, r.messageId]), [['alice', 'release', 'msg-1'], ['vadmin', 'user-create', '']]);
+  assert.deepEqual(
+    audit.list({ limit: 10, offset: 0 }).map((r) => [r.actor, r.action, r.messageId]),
+    [
+      ['alice', 'release', 'msg-1'],
+      ['vadmin', 'user-create', ''],
+    ],
+  );
   audit.record({ actor: 'alice', action: 'view', messageId: 'msg-1', client: '10.0.0.2' });
   assert.equal(audit.count(), 3, 'and it goes on being appended to');
   const settings = new ViewerSettings(db);
   assert.deepEqual(settings.admin(), { digestFrequency: 'weekly', selfRelease: ['SPAM'] });
   assert.equal(settings.effectiveFrequency(2), 'off');
-  assert.deepEqual(new ReleaseRequests(db).pending().map((r) => [r.messageId, r.username, r.recipients]), [['msg-2', 'alice', ['alice@company.com']]]);
+  assert.deepEqual(
+    new ReleaseRequests(db).pending().map((r) => [r.messageId, r.username, r.recipients]),
+    [['msg-2', 'alice', ['alice@company.com']]],
+  );
   assert.notEqual(new UsedTokens(db).usedAt('nonce-1'), null, 'a used digest link stays used');
 
   // Sessions made now have their absolute lifetime.
@@ -139,9 +160,15 @@ test('a quarantine index made by the last release is migrated, keeping messages,
   assert.equal(entry?.subject, 'old one');
   assert.deepEqual(entry?.recipients, ['alice@company.com', 'bob@company.com']);
   assert.deepEqual(entry?.releases, [], 'the old per-message mark never said for whom: nobody’s copy is hidden');
-  assert.deepEqual(store.dailyOutcomes('2024-01-01'), [{ day: '2024-05-01', outcome: 'CLEAN', count: 40 }, { day: '2024-05-01', outcome: 'SPAM', count: 2 }]);
+  assert.deepEqual(store.dailyOutcomes('2024-01-01'), [
+    { day: '2024-05-01', outcome: 'CLEAN', count: 40 },
+    { day: '2024-05-01', outcome: 'SPAM', count: 2 },
+  ]);
   store.markReleased('old-1', ['bob@company.com'], 'bob');
-  assert.deepEqual(store.get('old-1')?.releases.map((r) => r.address), ['bob@company.com']);
+  assert.deepEqual(
+    store.get('old-1')?.releases.map((r) => r.address),
+    ['bob@company.com'],
+  );
   store.close();
 
   const migrated = openQuarantineDatabase(quarantineDir);

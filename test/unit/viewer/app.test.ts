@@ -23,18 +23,44 @@ const released: Array<{ from: string; to: string[] }> = [];
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'viewer-'));
   // No spamd here: "Not spam" must still release and allow, and say that nothing was learned.
-  const config = parseConfig({ quarantine: { dir: join(dir, 'q') }, viewer: { dataDir: join(dir, 'v') }, spamd: { port: await freePort(), timeoutSeconds: 2 } });
+  const config = parseConfig({
+    quarantine: { dir: join(dir, 'q') },
+    viewer: { dataDir: join(dir, 'v') },
+    spamd: { port: await freePort(), timeoutSeconds: 2 },
+  });
   store = QuarantineStore.open(config.quarantine.dir, 100);
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8);
-  const reinjector: Reinjector = { send: async (from, to) => { released.push({ from, to }); return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' })); }, close() {} };
+  const reinjector: Reinjector = {
+    send: async (from, to) => {
+      released.push({ from, to });
+      return to.map((recipient) => ({ recipient, code: 250, response: '250 ok' }));
+    },
+    close() {},
+  };
   services = assembleActionServices({ config, store, accounts, reinjector });
   app = createViewerApp({ ...services, authenticate: localAuthenticator(accounts) });
   await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
   await accounts.create({ username: 'carol', password: 'carol-password-1', source: 'local', addresses: ['carol@company.local'] });
   const spool = join(dir, 'm.eml');
   writeFileSync(spool, 'From: x@example.net\r\nSubject: hi\r\n\r\nbody\r\n');
-  for (const [id, to, reason] of [['m-bob', 'bob@company.local', 'SPAM'], ['m-carol', 'carol@company.local', 'SPAM'], ['m-virus', 'bob@company.local', 'VIRUS'], ['m-both', 'bob@company.local carol@company.local', 'BANNED']] as const) {
-    await store.add(spool, { id, receivedAt: new Date(), mailFrom: 'x@example.net', recipients: to.split(' '), headerFrom: 'x@example.net', headerTo: to, subject: `subject ${id}`, reason, detail: 'd', size: 40 });
+  for (const [id, to, reason] of [
+    ['m-bob', 'bob@company.local', 'SPAM'],
+    ['m-carol', 'carol@company.local', 'SPAM'],
+    ['m-virus', 'bob@company.local', 'VIRUS'],
+    ['m-both', 'bob@company.local carol@company.local', 'BANNED'],
+  ] as const) {
+    await store.add(spool, {
+      id,
+      receivedAt: new Date(),
+      mailFrom: 'x@example.net',
+      recipients: to.split(' '),
+      headerFrom: 'x@example.net',
+      headerTo: to,
+      subject: `subject ${id}`,
+      reason,
+      detail: 'd',
+      size: 40,
+    });
   }
 });
 
@@ -45,7 +71,11 @@ class Browser {
     const headers: Record<string, string> = { host: 'mx.company.com', ...(init.headers ?? {}) };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await app.request(`https://mx.company.com${path}`, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined }, { incoming: { socket: { remoteAddress: this.ip } } });
+    const response = await app.request(
+      `https://mx.company.com${path}`,
+      { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined },
+      { incoming: { socket: { remoteAddress: this.ip } } },
+    );
     for (const cookie of response.headers.getSetCookie()) {
       const [pair] = cookie.split(';');
       const [name, value] = pair!.split('=');
@@ -82,7 +112,9 @@ test('vadmin must change the initial password before anything else', async () =>
   const token = await browser.csrf('/viewer/account/password');
   const weak = await browser.request('/viewer/account/password', { form: { _csrf: token, current: 'password', next: 'short', again: 'short' } });
   assert.equal(weak.status, 400);
-  const changed = await browser.request('/viewer/account/password', { form: { _csrf: token, current: 'password', next: 'a-much-better-one', again: 'a-much-better-one' } });
+  const changed = await browser.request('/viewer/account/password', {
+    form: { _csrf: token, current: 'password', next: 'a-much-better-one', again: 'a-much-better-one' },
+  });
   assert.equal(changed.location, '/viewer/admin?done=password');
   assert.equal((await browser.request('/viewer/admin')).status, 200);
 });
@@ -111,7 +143,11 @@ test('a user sees, downloads, releases and deletes only messages to their own ad
   const asked = await bob.request('/viewer/messages/m-both/release', { form: { _csrf: token } });
   assert.match(asked.location ?? '', /done=requested/);
   assert.equal(released.length, before, 'a banned attachment is not released by the user');
-  assert.deepEqual(services.requests.pending().map((r) => [r.messageId, r.username, r.recipients]), [['m-both', 'bob', ['bob@company.local']]], 'it became a request for bob’s address only');
+  assert.deepEqual(
+    services.requests.pending().map((r) => [r.messageId, r.username, r.recipients]),
+    [['m-both', 'bob', ['bob@company.local']]],
+    'it became a request for bob’s address only',
+  );
   await bob.request('/viewer/messages/m-both/delete', { form: { _csrf: token } });
   assert.deepEqual(store.get('m-both')?.recipients, ['carol@company.local'], 'carol still has her copy');
 });
@@ -140,8 +176,22 @@ test('failed logins are rate limited per user and address', async () => {
 test('message content is shown as inert text', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'viewer-html-'));
   const path = join(dir, 'h.eml');
-  writeFileSync(path, 'From: x@example.net\r\nTo: bob@company.local\r\nSubject: <script>alert(1)</script>\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>Bob</b></p><script>alert(2)</script><img src="http://tracker.example/x.gif">\r\n');
-  await store.add(path, { id: 'm-html', receivedAt: new Date(), mailFrom: 'x@example.net', recipients: ['bob@company.local'], headerFrom: 'x@example.net', headerTo: 'bob', subject: '<script>alert(1)</script>', reason: 'SPAM', detail: 'd', size: 200 });
+  writeFileSync(
+    path,
+    'From: x@example.net\r\nTo: bob@company.local\r\nSubject: <script>alert(1)</script>\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>Bob</b></p><script>alert(2)</script><img src="http://tracker.example/x.gif">\r\n',
+  );
+  await store.add(path, {
+    id: 'm-html',
+    receivedAt: new Date(),
+    mailFrom: 'x@example.net',
+    recipients: ['bob@company.local'],
+    headerFrom: 'x@example.net',
+    headerTo: 'bob',
+    subject: '<script>alert(1)</script>',
+    reason: 'SPAM',
+    detail: 'd',
+    size: 200,
+  });
   const bob = new Browser('10.0.0.7');
   await bob.login('bob', 'bob-password-1');
   const page = await bob.request('/viewer/messages/m-html');
@@ -160,7 +210,10 @@ test('a user manages their own lists only; "Block sender" lists the sender and d
   assert.match(bad.text, /neither an e-mail address nor \*@domain/);
   const past = await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: 'a@b.example', kind: 'allow', expires: '2001-01-01' } });
   assert.match(past.text, /already passed/);
-  assert.equal((await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: '*@partner.example', kind: 'allow', expires: '2099-12-31' } })).location, '/viewer/lists?done=added');
+  assert.equal(
+    (await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: '*@partner.example', kind: 'allow', expires: '2099-12-31' } })).location,
+    '/viewer/lists?done=added',
+  );
   const carolId = services.accounts.findByName('carol')!.id;
   const [entry] = services.lists.list(carolId);
   assert.deepEqual([entry?.pattern, entry?.kind, new Date(entry?.expiresAt ?? 0).toISOString().slice(0, 10)], ['*@partner.example', 'allow', '2099-12-31']);
@@ -168,12 +221,22 @@ test('a user manages their own lists only; "Block sender" lists the sender and d
   const bob = new Browser('10.0.0.7');
   await bob.login('bob', 'bob-password-1');
   assert.doesNotMatch((await bob.request('/viewer/lists')).text, /partner\.example/, 'not on bob’s page');
-  assert.equal((await bob.request(`/viewer/lists/${entry!.id}/delete`, { form: { _csrf: await bob.csrf('/viewer/lists') } })).status, 404, 'bob cannot remove carol’s entry');
+  assert.equal(
+    (await bob.request(`/viewer/lists/${entry!.id}/delete`, { form: { _csrf: await bob.csrf('/viewer/lists') } })).status,
+    404,
+    'bob cannot remove carol’s entry',
+  );
 
   const blocked = await carol.request('/viewer/messages/m-carol/block-sender', { form: { _csrf: token } });
   assert.match(blocked.location ?? '', /done=blocked/);
   assert.equal(store.get('m-carol'), undefined, 'deleted (carol was its only recipient)');
-  assert.deepEqual(services.lists.list(carolId).map((e) => [e.kind, e.pattern]), [['block', 'x@example.net'], ['allow', '*@partner.example']]);
+  assert.deepEqual(
+    services.lists.list(carolId).map((e) => [e.kind, e.pattern]),
+    [
+      ['block', 'x@example.net'],
+      ['allow', '*@partner.example'],
+    ],
+  );
   assert.ok(services.audit.list({ limit: 10, offset: 0, search: 'carol' }).some((r) => r.action === 'block-sender' && r.client === '10.0.0.6'));
 });
 
@@ -206,7 +269,10 @@ test('"Not spam" in the viewer releases the message and allows its sender, even 
   assert.match(done.location ?? '', /done=not-spam/);
   assert.deepEqual(released.slice(before), [{ from: 'x@example.net', to: ['bob@company.local'] }]);
   const bobId = services.accounts.findByName('bob')!.id;
-  assert.deepEqual(services.lists.list(bobId).map((e) => [e.kind, e.pattern]), [['allow', 'x@example.net']]);
+  assert.deepEqual(
+    services.lists.list(bobId).map((e) => [e.kind, e.pattern]),
+    [['allow', 'x@example.net']],
+  );
   const [record] = services.audit.list({ limit: 1, offset: 0, search: 'not-spam' });
   assert.match(record?.detail ?? '', /^released; not learned: spamd at 127\.0\.0\.1:\d+ unreachable/);
   const virus = await bob.request('/viewer/messages/m-virus/not-spam', { form: { _csrf: await bob.csrf('/viewer/messages') } });

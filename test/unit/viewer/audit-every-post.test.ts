@@ -16,11 +16,13 @@ before(async () => {
   viewer = await startTestViewer();
   const { accounts } = viewer.services;
   await accounts.setPassword(userId('vadmin'), 'admin-password-1');
-  for (const name of ['alice', 'carol', 'dave']) await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
+  for (const name of ['alice', 'carol', 'dave'])
+    await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
   const spam = (id: string, to = 'alice@company.local') => viewer.addMessage({ id, recipients: [to], headerFrom: `sender-${id}@example.net` });
   for (const id of ['m-bulk', 'm-download', 'm-release', 'm-not-spam', 'm-block', 'm-delete', 'm-link', 'm-left']) await spam(id);
   await spam('m-dave', 'dave@company.local');
-  for (const id of ['m-virus-1', 'm-virus-2']) await viewer.addMessage({ id, recipients: ['alice@company.local'], reason: 'VIRUS', detail: 'Eicar-Test-Signature' });
+  for (const id of ['m-virus-1', 'm-virus-2'])
+    await viewer.addMessage({ id, recipients: ['alice@company.local'], reason: 'VIRUS', detail: 'Eicar-Test-Signature' });
   admin = viewer.browser('10.9.0.1');
   await admin.login('vadmin', 'admin-password-1');
   alice = viewer.browser('10.9.0.2');
@@ -48,43 +50,67 @@ let leaving: TestBrowser;
 const CASES: Case[] = [
   { route: '/viewer/login', action: 'login', run: () => viewer.browser('10.9.0.3').login('alice', 'alice-password-1') },
   {
-    route: '/viewer/logout', action: 'logout',
+    route: '/viewer/logout',
+    action: 'logout',
     prepare: async () => void (await (leaving = viewer.browser('10.9.0.4')).login('alice', 'alice-password-1')),
     run: () => leaving.post('/viewer/logout'),
   },
   {
-    route: '/viewer/account/password', action: 'password-change',
+    route: '/viewer/account/password',
+    action: 'password-change',
     prepare: async () => void (await (carol = viewer.browser('10.9.0.5')).login('carol', 'carol-password-1')),
     run: () => carol.post('/viewer/account/password', { current: 'carol-password-1', next: 'carol-password-2', again: 'carol-password-2' }),
   },
   { route: '/viewer/messages/bulk', action: 'delete', run: () => alice.post('/viewer/messages/bulk', { action: 'delete', id: 'm-bulk' }) },
   {
-    route: '/viewer/messages/delete-all', action: 'delete-all',
+    route: '/viewer/messages/delete-all',
+    action: 'delete-all',
     prepare: async () => void (await (dave = viewer.browser('10.9.0.6')).login('dave', 'dave-password-1')),
     run: () => dave.post('/viewer/messages/delete-all'),
   },
   { route: '/viewer/messages/:id/download', action: 'download', changes: false, run: () => alice.post('/viewer/messages/m-download/download') },
   ...(['release', 'not-spam', 'block-sender', 'delete'] as const).map((action) => ({
-    route: '/viewer/messages/:id/:action{release|not-spam|block-sender|delete}', action,
-    run: () => alice.post(`/viewer/messages/${{ release: 'm-release', 'not-spam': 'm-not-spam', 'block-sender': 'm-block', delete: 'm-delete' }[action]}/${action}`),
+    route: '/viewer/messages/:id/:action{release|not-spam|block-sender|delete}',
+    action,
+    run: () =>
+      alice.post(`/viewer/messages/${{ release: 'm-release', 'not-spam': 'm-not-spam', 'block-sender': 'm-block', delete: 'm-delete' }[action]}/${action}`),
   })),
-  { route: '/viewer/messages/:id/:action{release|not-spam|block-sender|delete}', action: 'request', run: () => alice.post('/viewer/messages/m-virus-1/release') },
-  { route: '/viewer/account/digest', action: 'digest-setting', run: () => alice.post('/viewer/account/digest', { frequency: 'weekly' }) },
-  { route: '/viewer/admin/settings', action: 'settings', run: () => admin.post('/viewer/admin/settings', { digestFrequency: 'weekly', self_SPAM: '1', self_BADH: '1' }) },
   {
-    route: '/viewer/admin/requests/:id/:decision{approve|deny}', action: 'approve',
+    route: '/viewer/messages/:id/:action{release|not-spam|block-sender|delete}',
+    action: 'request',
+    run: () => alice.post('/viewer/messages/m-virus-1/release'),
+  },
+  { route: '/viewer/account/digest', action: 'digest-setting', run: () => alice.post('/viewer/account/digest', { frequency: 'weekly' }) },
+  {
+    route: '/viewer/admin/settings',
+    action: 'settings',
+    run: () => admin.post('/viewer/admin/settings', { digestFrequency: 'weekly', self_SPAM: '1', self_BADH: '1' }),
+  },
+  {
+    route: '/viewer/admin/requests/:id/:decision{approve|deny}',
+    action: 'approve',
     run: () => admin.post(`/viewer/admin/requests/${pendingRequest('m-virus-1')}/approve`),
   },
   {
-    route: '/viewer/admin/requests/:id/:decision{approve|deny}', action: 'deny',
+    route: '/viewer/admin/requests/:id/:decision{approve|deny}',
+    action: 'deny',
     prepare: async () => void (await alice.post('/viewer/messages/m-virus-2/release')),
     run: () => admin.post(`/viewer/admin/requests/${pendingRequest('m-virus-2')}/deny`),
   },
-  { route: '/viewer/admin/users/new', action: 'user-create', run: () => admin.post('/viewer/admin/users/new', { username: 'erin', password: 'erin-password-1', addresses: 'erin@company.local' }) },
-  { route: '/viewer/admin/users/:id', action: 'user-edit', run: () => admin.post(`/viewer/admin/users/${userId('erin')}`, { addresses: 'erin@company.local\nerin.b@company.local', frequency: 'off' }) },
+  {
+    route: '/viewer/admin/users/new',
+    action: 'user-create',
+    run: () => admin.post('/viewer/admin/users/new', { username: 'erin', password: 'erin-password-1', addresses: 'erin@company.local' }),
+  },
+  {
+    route: '/viewer/admin/users/:id',
+    action: 'user-edit',
+    run: () => admin.post(`/viewer/admin/users/${userId('erin')}`, { addresses: 'erin@company.local\nerin.b@company.local', frequency: 'off' }),
+  },
   { route: '/viewer/admin/users/:id/delete', action: 'user-delete', run: () => admin.post(`/viewer/admin/users/${userId('erin')}/delete`) },
   {
-    route: '/viewer/a/:token', action: 'delete',
+    route: '/viewer/a/:token',
+    action: 'delete',
     run: () => {
       const token = viewer.services.tokens.sign({ action: 'delete', messageId: 'm-link', userId: userId('alice'), expiresAt: Date.now() + 3600_000 });
       return viewer.browser('10.9.0.7').request(`/viewer/a/${token}`, { form: {} });
@@ -92,7 +118,8 @@ const CASES: Case[] = [
   },
   { route: '/viewer/lists/add', action: 'list-add', run: () => alice.post('/viewer/lists/add', { pattern: 'friend@example.org', kind: 'allow' }) },
   {
-    route: '/viewer/lists/:id/delete', action: 'list-remove',
+    route: '/viewer/lists/:id/delete',
+    action: 'list-remove',
     run: () => alice.post(`/viewer/lists/${viewer.services.lists.list(userId('alice')).find((e) => e.pattern === 'friend@example.org')!.id}/delete`),
   },
   { route: '/viewer/admin/clear', action: 'clear', run: () => admin.post('/viewer/admin/clear') },
@@ -104,8 +131,13 @@ const CASES: Case[] = [
  */
 function state(): string {
   const { db } = viewer.services.accounts;
-  const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'failed_logins') ORDER BY name").all();
-  const rows = tables.map(({ name }) => [name, db.prepare(name === 'sessions' ? 'SELECT token_hash, user_id FROM sessions ORDER BY 1' : `SELECT * FROM ${name} ORDER BY 1`).all()]);
+  const tables = db
+    .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'failed_logins') ORDER BY name")
+    .all();
+  const rows = tables.map(({ name }) => [
+    name,
+    db.prepare(name === 'sessions' ? 'SELECT token_hash, user_id FROM sessions ORDER BY 1' : `SELECT * FROM ${name} ORDER BY 1`).all(),
+  ]);
   return JSON.stringify([rows, viewer.services.store.list({ limit: 1_000_000 })]);
 }
 
@@ -126,7 +158,10 @@ test('each POST writes its audit line, and each one that changes anything change
     const page = await c.run();
     assert.ok(page.status < 400, `${label}: answered ${page.status}: ${page.text.slice(0, 300)}`);
     const lines = viewer.services.accounts.db.prepare<[number], { action: string; actor: string }>('SELECT action, actor FROM audit WHERE id > ?').all(since);
-    assert.ok(lines.some((l) => l.action === c.action), `${label}: audit lines written: ${JSON.stringify(lines)}`);
+    assert.ok(
+      lines.some((l) => l.action === c.action),
+      `${label}: audit lines written: ${JSON.stringify(lines)}`,
+    );
     if (c.changes === false) assert.equal(state(), before, `${label}: changes nothing`);
     else assert.notEqual(state(), before, `${label}: the case changes something, so its line is proved`);
   }
@@ -134,7 +169,8 @@ test('each POST writes its audit line, and each one that changes anything change
 
 test('route files reach no store’s write methods: state changes go through runtime/actions', () => {
   const routes = new URL('../../../runtime/viewer/routes/', import.meta.url);
-  const writes = /\b(audit\.record\w*|lists\.(add|remove)|settings\.(save\w*|set\w*)|accounts\.(create\w*|delete\w*|set\w*|end\w*)|store\.(add|delete\w*|remove\w*|markReleased)|usedTokens\.(use|release)|requests\.(request|decide|reopen))\(/g;
+  const writes =
+    /\b(audit\.record\w*|lists\.(add|remove)|settings\.(save\w*|set\w*)|accounts\.(create\w*|delete\w*|set\w*|end\w*)|store\.(add|delete\w*|remove\w*|markReleased)|usedTokens\.(use|release)|requests\.(request|decide|reopen))\(/g;
   for (const file of readdirSync(routes)) {
     const found = readFileSync(new URL(file, routes), 'utf8').match(writes);
     assert.equal(found, null, `${file} writes directly: ${found?.join(', ')}`);

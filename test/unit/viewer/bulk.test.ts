@@ -7,18 +7,21 @@ import { startTestViewer, type TestBrowser, type TestViewer } from './harness.js
 
 let viewer: TestViewer;
 
-before(async () => {
-  viewer = await startTestViewer();
-  const { accounts } = viewer.services;
-  for (const name of ['alice', 'bob', 'carol', 'dan']) {
-    await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
-  }
-  await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
-}, { timeout: 60_000 });
+before(
+  async () => {
+    viewer = await startTestViewer();
+    const { accounts } = viewer.services;
+    for (const name of ['alice', 'bob', 'carol', 'dan']) {
+      await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
+    }
+    await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
+  },
+  { timeout: 60_000 },
+);
 
 /** A POST of the confirmation page's form: repeated `id` fields, as the browser sends them. */
 async function postBulk(browser: TestBrowser, action: string, ids: string[], token?: string) {
-  const body = new URLSearchParams([['_csrf', token ?? await browser.csrf('/viewer/messages')], ['action', action], ...ids.map((id) => ['id', id])]);
+  const body = new URLSearchParams([['_csrf', token ?? (await browser.csrf('/viewer/messages'))], ['action', action], ...ids.map((id) => ['id', id])]);
   return browser.request('/viewer/messages/bulk', { body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 }
 
@@ -52,8 +55,15 @@ test('a bulk release asks first, then releases what the user may and turns the r
   const done = await postBulk(alice, 'release', ['r-spam', 'r-banned', 'r-bob'], token);
   assert.equal(done.status, 200);
   assert.match(done.text, /Release: 2 messages done/);
-  assert.deepEqual(viewer.sent.slice(sentBefore).map((m) => m.to), [['alice@company.local']], 'only the spam was sent on');
-  assert.deepEqual(viewer.services.requests.pending().map((r) => [r.messageId, r.username]), [['r-banned', 'alice']]);
+  assert.deepEqual(
+    viewer.sent.slice(sentBefore).map((m) => m.to),
+    [['alice@company.local']],
+    'only the spam was sent on',
+  );
+  assert.deepEqual(
+    viewer.services.requests.pending().map((r) => [r.messageId, r.username]),
+    [['r-banned', 'alice']],
+  );
   assert.deepEqual(auditOf('r-spam'), ['alice release']);
   assert.deepEqual(auditOf('r-banned'), ['alice request']);
   assert.deepEqual(viewer.services.store.get('r-bob')?.releases, [], 'bob’s message untouched');
@@ -69,7 +79,10 @@ test('a bulk POST without the session’s token, or from another site, changes n
   const carol = viewer.browser('10.3.1.1');
   await carol.login('carol', 'carol-password-1');
   assert.equal((await postBulk(carol, 'delete', ['x-1'], 'forged')).status, 403);
-  const cross = await carol.request('/viewer/messages/bulk', { form: { _csrf: await carol.csrf('/viewer/messages'), action: 'delete', id: 'x-1' }, headers: { origin: 'https://evil.example' } });
+  const cross = await carol.request('/viewer/messages/bulk', {
+    form: { _csrf: await carol.csrf('/viewer/messages'), action: 'delete', id: 'x-1' },
+    headers: { origin: 'https://evil.example' },
+  });
   assert.equal(cross.status, 403);
   assert.equal((await postBulk(carol, 'explode', ['x-1'])).status, 400, 'only the four actions');
   assert.equal((await carol.request(confirmPath('explode', ['x-1']))).status, 400);
@@ -81,7 +94,14 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
   await viewer.addMessage({ id: 'd-own', recipients: ['dan@company.local'] });
   await viewer.addMessage({ id: 'b-1', recipients: ['dan@company.local'], headerFrom: 'Pushy <pushy@spam.example>', mailFrom: 'bounce@spam.example' });
   await viewer.addMessage({ id: 'b-2', recipients: ['dan@company.local'], headerFrom: 'pushy@spam.example', mailFrom: 'pushy@spam.example' });
-  await viewer.addMessage({ id: 'a-1', recipients: ['dan@company.local'], headerFrom: 'Friend <friend@partner.example>', mailFrom: 'friend@partner.example', reason: 'BADH', detail: 'bad header' });
+  await viewer.addMessage({
+    id: 'a-1',
+    recipients: ['dan@company.local'],
+    headerFrom: 'Friend <friend@partner.example>',
+    mailFrom: 'friend@partner.example',
+    reason: 'BADH',
+    detail: 'bad header',
+  });
   await viewer.addMessage({ id: 'a-bob', recipients: ['bob@company.local'], headerFrom: 'other@partner.example' });
   const dan = viewer.browser('10.3.2.1');
   await dan.login('dan', 'dan-password-1');
@@ -98,14 +118,30 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
   await postBulk(dan, 'block', ['b-1', 'b-2']);
   assert.equal(viewer.services.store.get('b-1'), undefined);
   assert.equal(viewer.services.store.get('b-2'), undefined);
-  assert.deepEqual(viewer.services.lists.list(danId).map((e) => [e.kind, e.pattern]), [['block', 'pushy@spam.example']], 'one exact entry, never a domain');
+  assert.deepEqual(
+    viewer.services.lists.list(danId).map((e) => [e.kind, e.pattern]),
+    [['block', 'pushy@spam.example']],
+    'one exact entry, never a domain',
+  );
   assert.deepEqual(auditOf('b-1'), ['dan block-sender']);
 
   const sentBefore = viewer.sent.length;
   const allowed = await postBulk(dan, 'allow', ['a-1', 'a-bob']);
   assert.match(allowed.text, /Allow sender and release: 1 message done/);
-  assert.deepEqual(viewer.sent.slice(sentBefore).map((m) => m.to), [['dan@company.local']]);
-  assert.deepEqual(viewer.services.lists.list(danId).map((e) => [e.kind, e.pattern]).sort(), [['allow', 'friend@partner.example'], ['block', 'pushy@spam.example']]);
+  assert.deepEqual(
+    viewer.sent.slice(sentBefore).map((m) => m.to),
+    [['dan@company.local']],
+  );
+  assert.deepEqual(
+    viewer.services.lists
+      .list(danId)
+      .map((e) => [e.kind, e.pattern])
+      .sort(),
+    [
+      ['allow', 'friend@partner.example'],
+      ['block', 'pushy@spam.example'],
+    ],
+  );
   assert.deepEqual(auditOf('a-1'), ['dan allow-sender', 'dan release']);
   assert.deepEqual(viewer.services.store.get('a-bob')?.releases, []);
 });
@@ -133,9 +169,30 @@ test('Delete All shows a confirmation first, then deletes each of the user’s c
 test('the list sorts, filters by date and pages by a size it validates; long text is cut, in full on the message page', { timeout: 30_000 }, async () => {
   const day = 86400_000;
   const start = new Date(2021, 2, 10, 12, 0).getTime();
-  await viewer.addMessage({ id: 's-small', recipients: ['bob@company.local'], subject: 'Sort small', size: 100, detail: 'score=7.5 required=5', receivedAt: new Date(start) });
-  await viewer.addMessage({ id: 's-big', recipients: ['bob@company.local'], subject: 'Sort big', size: 90_000, detail: 'score=22 required=5', receivedAt: new Date(start + day) });
-  await viewer.addMessage({ id: 's-mid', recipients: ['bob@company.local'], subject: 'Sort mid', size: 5_000, detail: 'score=11 required=5', receivedAt: new Date(start + 2 * day) });
+  await viewer.addMessage({
+    id: 's-small',
+    recipients: ['bob@company.local'],
+    subject: 'Sort small',
+    size: 100,
+    detail: 'score=7.5 required=5',
+    receivedAt: new Date(start),
+  });
+  await viewer.addMessage({
+    id: 's-big',
+    recipients: ['bob@company.local'],
+    subject: 'Sort big',
+    size: 90_000,
+    detail: 'score=22 required=5',
+    receivedAt: new Date(start + day),
+  });
+  await viewer.addMessage({
+    id: 's-mid',
+    recipients: ['bob@company.local'],
+    subject: 'Sort mid',
+    size: 5_000,
+    detail: 'score=11 required=5',
+    receivedAt: new Date(start + 2 * day),
+  });
   const long = `Win ${'a very long subject '.repeat(260)}END-OF-SUBJECT`;
   await viewer.addMessage({ id: 's-long', recipients: ['bob@company.local'], subject: long, headerFrom: `${'x'.repeat(400)}@long.example` });
   const bob = viewer.browser('10.3.4.1');
@@ -147,9 +204,17 @@ test('the list sorts, filters by date and pages by a size it validates; long tex
   assert.deepEqual(order((await bob.request(`/viewer/messages?sort=score${range}`)).text), ['big', 'mid', 'small'], 'score: highest first by default');
   assert.deepEqual(order((await bob.request(`/viewer/messages?sort=date&dir=asc${range}`)).text), ['small', 'big', 'mid']);
   assert.deepEqual(order((await bob.request('/viewer/messages?since=2021-03-11&until=2021-03-11')).text), ['big'], 'both ends of the range are whole days');
-  assert.deepEqual(order((await bob.request('/viewer/messages?since=2021-02-31&sort=nonsense&dir=sideways&q=Sort')).text), ['mid', 'big', 'small'], 'bad values mean the defaults');
+  assert.deepEqual(
+    order((await bob.request('/viewer/messages?since=2021-02-31&sort=nonsense&dir=sideways&q=Sort')).text),
+    ['mid', 'big', 'small'],
+    'bad values mean the defaults',
+  );
   const sizeLink = await bob.request(`/viewer/messages?sort=size${range}`);
-  assert.match(sizeLink.text, /href="\/viewer\/messages\?since=2021-03-10&amp;until=2021-03-12&amp;sort=size&amp;dir=asc"/, 'the heading turns the order round and keeps the range');
+  assert.match(
+    sizeLink.text,
+    /href="\/viewer\/messages\?since=2021-03-10&amp;until=2021-03-12&amp;sort=size&amp;dir=asc"/,
+    'the heading turns the order round and keeps the range',
+  );
 
   const one = await bob.request('/viewer/messages?size=1&q=Sort');
   assert.equal(order(one.text).length, 3, 'size=1 is held at 10');

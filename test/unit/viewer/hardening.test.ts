@@ -20,11 +20,16 @@ before(async () => {
 test('a form body past the limit is refused with 413 before anything reads it, logged in or not', async () => {
   const anonymous = viewer.browser('10.1.0.1');
   const token = await anonymous.csrf('/viewer/login');
-  const huge = await anonymous.request('/viewer/login', { body: `_csrf=${token}&username=alice&password=${'x'.repeat(1024 * 1024)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const huge = await anonymous.request('/viewer/login', {
+    body: `_csrf=${token}&username=alice&password=${'x'.repeat(1024 * 1024)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.equal(huge.status, 413);
   const alice = viewer.browser('10.1.0.2');
   await alice.login('alice', 'alice-password-1');
-  const big = await alice.request('/viewer/lists/add', { form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block', padding: 'y'.repeat(100 * 1024) } });
+  const big = await alice.request('/viewer/lists/add', {
+    form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block', padding: 'y'.repeat(100 * 1024) },
+  });
   assert.equal(big.status, 413);
   assert.equal(viewer.services.lists.list(viewer.services.accounts.findByName('alice')!.id).length, 0, 'nothing was added');
   const small = await alice.request('/viewer/lists/add', { form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block' } });
@@ -44,14 +49,21 @@ test('Block sender and Not spam on a message from <*@domain> make an exact entry
   const refused = await bob.post('/viewer/messages/m-wild-only/block-sender');
   assert.equal(refused.status, 409, 'no exact address: nothing to block');
   const bobId = viewer.services.accounts.findByName('bob')!.id;
-  assert.deepEqual(viewer.services.lists.list(bobId).map((e) => e.pattern), ['bounce@mailer.example']);
+  assert.deepEqual(
+    viewer.services.lists.list(bobId).map((e) => e.pattern),
+    ['bounce@mailer.example'],
+  );
 
   // The administrator's click would have gone on the global list.
   await viewer.addMessage({ id: 'm-wild-admin', recipients: ['bob@company.local'], mailFrom: '', headerFrom: '<*@bank.example>' });
   const admin = viewer.browser('10.1.0.4');
   await admin.login('vadmin', 'admin-password-1');
   await admin.post('/viewer/messages/m-wild-admin/not-spam');
-  assert.deepEqual(viewer.services.lists.list(null).map((e) => e.pattern), [], 'no wildcard on the global allow list');
+  assert.deepEqual(
+    viewer.services.lists.list(null).map((e) => e.pattern),
+    [],
+    'no wildcard on the global allow list',
+  );
 
   // A digest link's confirm page names the exact entry on its button.
   await viewer.addMessage({ id: 'm-wild-link', recipients: ['bob@company.local'], mailFrom: 'bounce@mailer.example', headerFrom: '<*@bank.example>' });
@@ -63,7 +75,9 @@ test('Block sender and Not spam on a message from <*@domain> make an exact entry
 test('parallel wrong passwords from one address are counted before they are checked', async () => {
   const tries = Array.from({ length: 12 }, () => viewer.browser('10.1.1.1'));
   const tokens = await Promise.all(tries.map((b) => b.csrf('/viewer/login')));
-  const answers = await Promise.all(tries.map((b, i) => b.request('/viewer/login', { form: { _csrf: tokens[i]!, username: 'carol', password: `guess-${i}` } })));
+  const answers = await Promise.all(
+    tries.map((b, i) => b.request('/viewer/login', { form: { _csrf: tokens[i]!, username: 'carol', password: `guess-${i}` } })),
+  );
   const statuses = answers.map((a) => a.status);
   assert.equal(statuses.filter((s) => s === 401).length, 5, `five checked, the rest refused: ${statuses}`);
   assert.equal(statuses.filter((s) => s === 429).length, 7);
@@ -84,11 +98,17 @@ test('the change-password form counts wrong current passwords like the login, in
   const frank = viewer.browser('10.1.3.1');
   await frank.login('frank', 'frank-password-1');
   const token = await frank.csrf('/viewer/account/password');
-  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => frank.request('/viewer/account/password', { form: { _csrf: token, current: `guess-${i}`, next: 'new-password-123', again: 'new-password-123' } })));
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      frank.request('/viewer/account/password', { form: { _csrf: token, current: `guess-${i}`, next: 'new-password-123', again: 'new-password-123' } }),
+    ),
+  );
   const statuses = answers.map((a) => a.status);
   assert.equal(statuses.filter((s) => s === 400).length, 5, `${statuses}`);
   assert.equal(statuses.filter((s) => s === 429).length, 3);
-  const right = await frank.request('/viewer/account/password', { form: { _csrf: token, current: 'frank-password-1', next: 'new-password-123', again: 'new-password-123' } });
+  const right = await frank.request('/viewer/account/password', {
+    form: { _csrf: token, current: 'frank-password-1', next: 'new-password-123', again: 'new-password-123' },
+  });
   assert.equal(right.status, 429, 'not even the right one, until the wait is over');
 });
 
@@ -98,7 +118,10 @@ test('one recipient’s release leaves the message waiting for the others: list,
   await alice.login('alice', 'alice-password-1');
   await alice.post('/viewer/messages/m-shared/release');
   assert.deepEqual(viewer.sent.at(-1)?.to, ['alice@company.local']);
-  assert.deepEqual(viewer.services.store.get('m-shared')?.releases.map((r) => r.address), ['alice@company.local']);
+  assert.deepEqual(
+    viewer.services.store.get('m-shared')?.releases.map((r) => r.address),
+    ['alice@company.local'],
+  );
   assert.match((await alice.request('/viewer/messages')).text, /Shared offer[\s\S]*?· released/);
 
   const bob = viewer.browser('10.1.4.2');
@@ -115,8 +138,14 @@ test('one recipient’s release leaves the message waiting for the others: list,
 
   await bob.post('/viewer/messages/m-shared/release');
   assert.deepEqual(viewer.sent.at(-1)?.to, ['bob@company.local'], 'bob gets his copy');
-  const released = viewer.services.audit.list({ limit: 10, offset: 0, search: 'm-shared' }).filter((r) => r.action === 'release').map((r) => [r.actor, r.detail]);
-  assert.deepEqual(released, [['bob', 'to bob@company.local'], ['alice', 'to alice@company.local']]);
+  const released = viewer.services.audit
+    .list({ limit: 10, offset: 0, search: 'm-shared' })
+    .filter((r) => r.action === 'release')
+    .map((r) => [r.actor, r.detail]);
+  assert.deepEqual(released, [
+    ['bob', 'to bob@company.local'],
+    ['alice', 'to alice@company.local'],
+  ]);
 });
 
 test('a second Release of a released message asks before sending another copy', async () => {
@@ -132,7 +161,12 @@ test('a second Release of a released message asks before sending another copy', 
   assert.equal(viewer.sent.length, before, 'nothing sent yet');
   await erin.post('/viewer/messages/m-twice/release', { again: '1' });
   assert.equal(viewer.sent.length, before + 1, 'another copy, once asked for');
-  const token = viewer.services.tokens.sign({ action: 'release', messageId: 'm-twice', userId: viewer.services.accounts.findByName('erin')!.id, expiresAt: Date.now() + 60_000 });
+  const token = viewer.services.tokens.sign({
+    action: 'release',
+    messageId: 'm-twice',
+    userId: viewer.services.accounts.findByName('erin')!.id,
+    expiresAt: Date.now() + 60_000,
+  });
   assert.match((await viewer.browser('10.1.5.2').request(`/viewer/a/${token}`)).text, /already released to you/);
 });
 
@@ -195,7 +229,9 @@ test('a password change ends every other session of that user and gives the chan
   await here.login('erin', 'erin-password-1');
   await there.login('erin', 'erin-password-1');
   const oldCookie = here.cookies.get('mf_session');
-  const changed = await here.request('/viewer/account/password', { form: { _csrf: await here.csrf('/viewer/account/password'), current: 'erin-password-1', next: 'erin-password-2', again: 'erin-password-2' } });
+  const changed = await here.request('/viewer/account/password', {
+    form: { _csrf: await here.csrf('/viewer/account/password'), current: 'erin-password-1', next: 'erin-password-2', again: 'erin-password-2' },
+  });
   assert.equal(changed.location, '/viewer/messages?done=password');
   assert.notEqual(here.cookies.get('mf_session'), oldCookie, 'a fresh session');
   assert.equal((await here.request('/viewer/messages')).status, 200);

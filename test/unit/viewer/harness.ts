@@ -41,7 +41,9 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'viewer-'));
   // Every folder inside `dir`: nothing of this machine's own is touched.
   const config = parseConfig({
-    quarantine: { dir: join(dir, 'q') }, viewer: { ...options.viewer, dataDir: join(dir, 'v') }, spamd: { port: await freePort(), timeoutSeconds: 2 },
+    quarantine: { dir: join(dir, 'q') },
+    viewer: { ...options.viewer, dataDir: join(dir, 'v') },
+    spamd: { port: await freePort(), timeoutSeconds: 2 },
     ...(options.directory ? { directory: options.directory } : {}),
   });
   const store = QuarantineStore.open(config.quarantine.dir, 100);
@@ -60,13 +62,23 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
   const app = createViewerApp({ ...services, authenticate: options.authenticate ? options.authenticate(services) : localAuthenticator(accounts) });
   let n = 0;
   return {
-    dir, app, services, sent,
+    dir,
+    app,
+    services,
+    sent,
     async addMessage(input, raw = `From: ${input.headerFrom ?? 'x@example.net'}\r\nSubject: ${input.subject ?? 'hi'}\r\n\r\nbody\r\n`) {
       const spool = join(dir, `spool-${++n}.eml`);
       writeFileSync(spool, raw);
       await store.add(spool, {
-        receivedAt: new Date(), mailFrom: 'x@example.net', headerFrom: 'x@example.net', headerTo: input.recipients.join(', '),
-        subject: `subject ${input.id}`, reason: 'SPAM', detail: 'score=9', size: Buffer.byteLength(raw), ...input,
+        receivedAt: new Date(),
+        mailFrom: 'x@example.net',
+        headerFrom: 'x@example.net',
+        headerTo: input.recipients.join(', '),
+        subject: `subject ${input.id}`,
+        reason: 'SPAM',
+        detail: 'score=9',
+        size: Buffer.byteLength(raw),
+        ...input,
       });
     },
     browser: (ip = '10.0.0.1') => new TestBrowser(app, ip),
@@ -82,14 +94,21 @@ export interface Page {
 
 export class TestBrowser {
   cookies = new Map<string, string>();
-  constructor(private readonly app: TestViewer['app'], readonly ip: string) {}
+  constructor(
+    private readonly app: TestViewer['app'],
+    readonly ip: string,
+  ) {}
 
   async request(path: string, init: { method?: string; form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<Page> {
     const headers: Record<string, string> = { host: 'mx.company.com', ...(init.headers ?? {}) };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const body = init.body ?? (init.form ? new URLSearchParams(init.form).toString() : undefined);
-    const response = await this.app.request(`https://mx.company.com${path}`, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }, { incoming: { socket: { remoteAddress: this.ip } } });
+    const response = await this.app.request(
+      `https://mx.company.com${path}`,
+      { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body },
+      { incoming: { socket: { remoteAddress: this.ip } } },
+    );
     for (const cookie of response.headers.getSetCookie()) {
       const [pair] = cookie.split(';');
       const [name, value] = pair!.split('=');

@@ -20,7 +20,10 @@ before(async () => {
 
 test('direction controls in subject, sender and names are not passed to the page', async () => {
   const subject = 'Invoice \u202efdp.exe\u2066 \u200f';
-  await viewer.addMessage({ id: 'm-bidi', recipients: ['alice@company.local'], subject, headerFrom: 'Bank\u202e <x@example.net>' }, `From: Bank\u202e <x@example.net>\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
+  await viewer.addMessage(
+    { id: 'm-bidi', recipients: ['alice@company.local'], subject, headerFrom: 'Bank\u202e <x@example.net>' },
+    `From: Bank\u202e <x@example.net>\r\nSubject: ${subject}\r\n\r\nbody\r\n`,
+  );
   const alice = viewer.browser('10.2.0.1');
   await alice.login('alice', 'alice-password-1');
   for (const path of ['/viewer/messages', '/viewer/messages/m-bidi']) {
@@ -34,23 +37,33 @@ test('logins, failed logins, logouts, password changes and users added or remove
   const admin = viewer.browser('10.2.1.1');
   assert.equal((await admin.login('vadmin', 'wrong-one')).status, 401);
   await admin.login('vadmin', 'admin-password-1');
-  await admin.request('/viewer/admin/users/new', { form: { _csrf: await admin.csrf('/viewer/admin/users/new'), username: 'zed', password: 'zed-password-1', addresses: 'zed@company.local' } });
+  await admin.request('/viewer/admin/users/new', {
+    form: { _csrf: await admin.csrf('/viewer/admin/users/new'), username: 'zed', password: 'zed-password-1', addresses: 'zed@company.local' },
+  });
   const zed = viewer.browser('10.2.1.2');
   await zed.login('zed', 'zed-password-1');
-  await zed.request('/viewer/account/password', { form: { _csrf: await zed.csrf('/viewer/account/password'), current: 'zed-password-1', next: 'zed-password-2', again: 'zed-password-2' } });
+  await zed.request('/viewer/account/password', {
+    form: { _csrf: await zed.csrf('/viewer/account/password'), current: 'zed-password-1', next: 'zed-password-2', again: 'zed-password-2' },
+  });
   await zed.post('/viewer/logout');
   const zedId = viewer.services.accounts.findByName('zed')!.id;
   await admin.request(`/viewer/admin/users/${zedId}/delete`, { form: { _csrf: await admin.csrf('/viewer/admin/users') } });
-  const rows = viewer.services.audit.list({ limit: 50, offset: 0 }).reverse().map((r) => `${r.actor} ${r.action} ${r.client}`);
-  assert.deepEqual(rows.filter((r) => /^(vadmin|zed) .*(login|logout|password|user-)/.test(r)), [
-    'vadmin login-failed 10.2.1.1',
-    'vadmin login 10.2.1.1',
-    'vadmin user-create 10.2.1.1',
-    'zed login 10.2.1.2',
-    'zed password-change 10.2.1.2',
-    'zed logout 10.2.1.2',
-    'vadmin user-delete 10.2.1.1',
-  ]);
+  const rows = viewer.services.audit
+    .list({ limit: 50, offset: 0 })
+    .reverse()
+    .map((r) => `${r.actor} ${r.action} ${r.client}`);
+  assert.deepEqual(
+    rows.filter((r) => /^(vadmin|zed) .*(login|logout|password|user-)/.test(r)),
+    [
+      'vadmin login-failed 10.2.1.1',
+      'vadmin login 10.2.1.1',
+      'vadmin user-create 10.2.1.1',
+      'zed login 10.2.1.2',
+      'zed password-change 10.2.1.2',
+      'zed logout 10.2.1.2',
+      'vadmin user-delete 10.2.1.1',
+    ],
+  );
 });
 
 test('300 junk link GETs from one client make one audit row, not 300', async () => {
@@ -105,7 +118,9 @@ test('the HTTP redirect goes to the configured host name, whatever the Host head
       httpRequest({ host: '127.0.0.1', port: running.httpPort, path: '/viewer/login', headers: { host: 'evil.example' } }, (res) => {
         res.resume();
         resolve(res.headers.location);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     assert.equal(location, `https://mx.company.com:${running.httpsPort}/viewer/`);
   } finally {
