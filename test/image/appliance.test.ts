@@ -169,10 +169,16 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   );
   const transport0 = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'sender.example.net' });
   const held = `image held ${Date.now()}`;
-  await transport0.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: held, to: 'bob@company.com' }) });
+  await transport0.sendMail({
+    envelope: { from: 'alice@example.net', to: ['bob@company.com'] },
+    raw: buildMessage({ from: 'Alice Sender <alice@example.net>', subject: held, to: 'bob@company.com' }),
+  });
   // The forwarded port comes from qemu's NAT address (10.0.2.2), as behind a real NAT: no relay.
   const relay = await transport0
-    .sendMail({ envelope: { from: 'spammer@example.net', to: ['victim@example.org'] }, raw: buildMessage({ subject: 'relay', to: 'victim@example.org' }) })
+    .sendMail({
+      envelope: { from: 'spammer@example.net', to: ['victim@example.org'] },
+      raw: buildMessage({ from: 'Alice Sender <alice@example.net>', subject: 'relay', to: 'victim@example.org' }),
+    })
     .then(
       () => null,
       (err: Error & { responseCode?: number }) => err,
@@ -229,10 +235,18 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, name: 'sender.example.net' });
   const clean = `image clean ${Date.now()}`;
   const virus = `image virus ${Date.now()}`;
-  await transport.sendMail({ envelope: { from: 'alice@example.net', to: ['bob@company.com'] }, raw: buildMessage({ subject: clean, to: 'bob@company.com' }) });
   await transport.sendMail({
     envelope: { from: 'alice@example.net', to: ['bob@company.com'] },
-    raw: buildMessage({ subject: virus, to: 'bob@company.com', attachments: [{ filename: 'x.txt', contentType: 'text/plain', content: EICAR }] }),
+    raw: buildMessage({ from: 'Alice Sender <alice@example.net>', subject: clean, to: 'bob@company.com' }),
+  });
+  await transport.sendMail({
+    envelope: { from: 'alice@example.net', to: ['bob@company.com'] },
+    raw: buildMessage({
+      from: 'Alice Sender <alice@example.net>',
+      subject: virus,
+      to: 'bob@company.com',
+      attachments: [{ filename: 'x.txt', contentType: 'text/plain', content: EICAR }],
+    }),
   });
   transport.close();
   let delivered;
@@ -253,6 +267,7 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
     'the mail held without a database is delivered once clamd has one: held, not lost',
   );
   assert.match(delivered.raw, /X-Virus-Scanned: mailfilter at company\.com/);
+  expect(delivered.raw, /^Authentication-Results: mx\.company\.com;/m, 'delivered mail carries our Authentication-Results');
   assert.ok(!sink.messages.some((m) => m.raw.includes(virus) && m.from !== ''), 'EICAR did not');
   assert.match(await shell('grep -l "image virus" /var/lib/mailfilter/quarantine/messages/*/*.eml | wc -l'), /^1\s*$/m, 'the virus is in the quarantine');
 
