@@ -1,7 +1,7 @@
 // The administration console (vadmin): statistics, clearing the quarantine, and viewer users.
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
-import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
+import { Layout, CsrfField, Notice, PostButton, Table } from '../views/layout.js';
 import { DoorChart, StatsChart, SizeBar } from '../views/stats-chart.js';
 import { AddressTakenError, type ViewerUser } from '../../accounts/viewer-accounts.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
@@ -238,59 +238,48 @@ export const adminRoutes = new Hono<ViewerEnv>()
       <Layout title="Release requests" user={session.user} csrfToken={session.csrfToken}>
         <h1>Release requests</h1>
         <Notice kind="ok" text={REQUEST_DONE[c.req.query('done') ?? '']} />
-        <table>
-          <thead>
-            <tr>
-              <th>Asked</th>
-              <th>By</th>
-              <th>Message</th>
-              <th>Reason</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {pending.map((request) => {
-              const entry = store.get(request.messageId);
-              return (
-                <tr>
-                  <td>{utcClock(request.requestedAt, true)}</td>
-                  <td>
-                    {request.username} <span class="muted">for {request.recipients.join(', ')}</span>
-                  </td>
-                  <td>
-                    {entry ? (
-                      <a href={`/viewer/messages/${entry.id}`}>{displayText(subjectShown(entry))}</a>
-                    ) : (
-                      <span class="muted">no longer in the quarantine</span>
-                    )}
-                    {entry && <span class="muted"> from {displayText(senderShown(entry))}</span>}
-                  </td>
-                  <td>
-                    {entry ? (
-                      <>
-                        <span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{displayText(entry.detail)}</span>
-                      </>
-                    ) : (
-                      ''
-                    )}
-                  </td>
-                  <td>
-                    <span class="actions">
-                      {entry && (
-                        <PostButton action={`/viewer/admin/requests/${request.id}/approve`} token={session.csrfToken} inline>
-                          Approve
-                        </PostButton>
-                      )}
-                      <PostButton action={`/viewer/admin/requests/${request.id}/deny`} token={session.csrfToken} kind="danger" inline>
-                        Deny
+        <Table labels={['Asked', 'By', 'Message', 'Reason', '']}>
+          {pending.map((request) => {
+            const entry = store.get(request.messageId);
+            return (
+              <tr>
+                <td>{utcClock(request.requestedAt, true)}</td>
+                <td>
+                  {request.username} <span class="muted">for {request.recipients.join(', ')}</span>
+                </td>
+                <td>
+                  {entry ? (
+                    <a href={`/viewer/messages/${entry.id}`}>{displayText(subjectShown(entry))}</a>
+                  ) : (
+                    <span class="muted">no longer in the quarantine</span>
+                  )}
+                  {entry && <span class="muted"> from {displayText(senderShown(entry))}</span>}
+                </td>
+                <td>
+                  {entry ? (
+                    <>
+                      <span class={`reason ${entry.reason}`}>{entry.reason}</span> <span class="muted">{displayText(entry.detail)}</span>
+                    </>
+                  ) : (
+                    ''
+                  )}
+                </td>
+                <td>
+                  <span class="actions">
+                    {entry && (
+                      <PostButton action={`/viewer/admin/requests/${request.id}/approve`} token={session.csrfToken} inline>
+                        Approve
                       </PostButton>
-                    </span>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+                    )}
+                    <PostButton action={`/viewer/admin/requests/${request.id}/deny`} token={session.csrfToken} kind="danger" inline>
+                      Deny
+                    </PostButton>
+                  </span>
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
         {pending.length === 0 && <p class="muted">No request waits for you.</p>}
       </Layout>,
     );
@@ -315,30 +304,18 @@ export const adminRoutes = new Hono<ViewerEnv>()
           <input type="search" name="q" value={search ?? ''} placeholder="Message id, user or action" aria-label="Search" />
           <button type="submit">Filter</button>
         </form>
-        <table class="audit">
-          <thead>
+        <Table labels={['When (UTC)', 'Who', 'Action', 'Message', 'Details', 'From']} class="audit">
+          {records.map((r) => (
             <tr>
-              <th>When (UTC)</th>
-              <th>Who</th>
-              <th>Action</th>
-              <th>Message</th>
-              <th>Details</th>
-              <th>From</th>
+              <td>{utcClock(r.at, true)}</td>
+              <td>{r.actor}</td>
+              <td>{r.action}</td>
+              <td>{r.messageId}</td>
+              <td>{r.detail}</td>
+              <td>{r.client}</td>
             </tr>
-          </thead>
-          <tbody>
-            {records.map((r) => (
-              <tr>
-                <td>{utcClock(r.at, true)}</td>
-                <td>{r.actor}</td>
-                <td>{r.action}</td>
-                <td>{r.messageId}</td>
-                <td>{r.detail}</td>
-                <td>{r.client}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
         <div class="pager">
           {page > 1 && <a href={pageLink(page - 1)}>← Newer</a>}
           <span class="muted">
@@ -361,37 +338,27 @@ export const adminRoutes = new Hono<ViewerEnv>()
             <a href="/viewer/admin/users/new">Add User</a>
           </p>
         )}
-        <table>
-          <thead>
+        <Table labels={['User', 'Addresses', 'Account', '']}>
+          {accounts.list().map((user) => (
             <tr>
-              <th>User</th>
-              <th>Addresses</th>
-              <th>Account</th>
-              <th></th>
+              <td>
+                <a href={`/viewer/admin/users/${user.id}`}>{user.username}</a>
+              </td>
+              <td>{user.isAdmin ? 'all (administrator)' : user.addresses.join(', ')}</td>
+              <td>{user.source === 'ldap' ? 'directory' : 'local'}</td>
+              <td>
+                {!user.isAdmin && (
+                  <span class="actions">
+                    <a href={`/viewer/messages?user=${user.id}`}>Messages</a>
+                    <PostButton action={`/viewer/admin/users/${user.id}/delete`} token={session.csrfToken} kind="danger" inline>
+                      Delete
+                    </PostButton>
+                  </span>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {accounts.list().map((user) => (
-              <tr>
-                <td>
-                  <a href={`/viewer/admin/users/${user.id}`}>{user.username}</a>
-                </td>
-                <td>{user.isAdmin ? 'all (administrator)' : user.addresses.join(', ')}</td>
-                <td>{user.source === 'ldap' ? 'directory' : 'local'}</td>
-                <td>
-                  {!user.isAdmin && (
-                    <span class="actions">
-                      <a href={`/viewer/messages?user=${user.id}`}>Messages</a>
-                      <PostButton action={`/viewer/admin/users/${user.id}/delete`} token={session.csrfToken} kind="danger" inline>
-                        Delete
-                      </PostButton>
-                    </span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Layout>,
     );
   })

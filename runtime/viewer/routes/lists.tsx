@@ -1,7 +1,7 @@
 // Allow and block lists (a user's own; the administrator's are the global ones). The filter reads
 // them on every message, so a change counts at once.
 import { Hono } from 'hono';
-import { Layout, CsrfField, Notice, PostButton } from '../views/layout.js';
+import { Layout, CsrfField, Notice, PostButton, Table } from '../views/layout.js';
 import { actorOf, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { listOwnerOf, normalisePattern, type ListEntry } from '../../lists/sender-lists.js';
 import { addListEntry, removeListEntry } from '../../actions/list-actions.js';
@@ -30,36 +30,25 @@ function ListsPage({ c, error, entries }: { c: ViewerContext; error?: string; en
           : 'Allowed senders skip the spam check (never the virus check); blocked senders’ mail is discarded.'}{' '}
         An exact address counts before *@domain.
       </p>
-      <table>
-        <thead>
+      <Table labels={['Sender', 'List', 'Expires', 'Added by', '']}>
+        {entries.map((entry) => (
           <tr>
-            <th>Sender</th>
-            <th>List</th>
-            <th>Expires</th>
-            <th>Added by</th>
-            <th></th>
+            <td>{entry.pattern}</td>
+            <td>
+              <span class={`list ${entry.kind}`}>{entry.kind}</span>
+            </td>
+            <td>{entry.expiresAt ? `${utcDay(entry.expiresAt)}${entry.expiresAt < now ? ' (expired)' : ''}` : 'never'}</td>
+            <td>
+              {entry.createdBy} <span class="muted">{utcDay(entry.createdAt)}</span>
+            </td>
+            <td>
+              <PostButton action={`/viewer/lists/${entry.id}/delete`} token={session.csrfToken} kind="danger" inline>
+                Remove
+              </PostButton>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((entry) => (
-            <tr>
-              <td>{entry.pattern}</td>
-              <td>
-                <span class={`list ${entry.kind}`}>{entry.kind}</span>
-              </td>
-              <td>{entry.expiresAt ? `${utcDay(entry.expiresAt)}${entry.expiresAt < now ? ' (expired)' : ''}` : 'never'}</td>
-              <td>
-                {entry.createdBy} <span class="muted">{utcDay(entry.createdAt)}</span>
-              </td>
-              <td>
-                <PostButton action={`/viewer/lists/${entry.id}/delete`} token={session.csrfToken} kind="danger" inline>
-                  Remove
-                </PostButton>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       {entries.length === 0 && <p class="muted">No entries yet.</p>}
       <form method="post" action="/viewer/lists/add" class="card filters">
         <CsrfField token={session.csrfToken} />

@@ -61,3 +61,17 @@ export const PostButton: FC<{ action: string; token: string; kind?: 'danger' | '
 );
 
 export const Notice: FC<{ kind: 'ok' | 'error'; text?: string }> = ({ kind, text }) => (text ? <p class={`notice ${kind}`}>{text}</p> : null);
+
+/** A table with a heading row of plain cells ('' for a column without a heading); the children are its rows. */
+export const Table: FC<{ labels: string[]; class?: string; children?: Child }> = ({ labels, class: className, children }) => (
+  <table class={className}>
+    <thead>
+      <tr>
+        {labels.map((label) => (
+          <th>{label}</th>
+        ))}
+      </tr>
+    </thead>
+    <tbody>{children}</tbody>
+  </table>
+);
