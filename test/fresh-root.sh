@@ -71,6 +71,8 @@ set +e
 unshare --mount --pid --fork --propagation private bash -s "$root" "$REPO" "$command" <<'INSIDE'
 set -euo pipefail
 root=$1 repo=$2 command=$3
+# On a real machine / is a mount point; programs that change its propagation (unshare) need that.
+mount --bind "$root" "$root"
 mount --rbind /dev "$root/dev"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"

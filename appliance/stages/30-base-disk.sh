@@ -19,10 +19,13 @@ truncate -s 6G "$raw"
 printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "$raw"
 loop=$(losetup -f --show "$raw")
 cleanup() { umount -R "$mnt" 2>/dev/null || true; partx -d "$loop" 2>/dev/null || true; losetup -d "$loop" 2>/dev/null || true; }
-trap cleanup EXIT
-# losetup -P makes no partition nodes here: partx does.
-partx -a "$loop"
+trap cleanup EXIT INT TERM
+# losetup -P makes no partition nodes here: partx does. A kernel that scanned the new loop device
+# itself already has the partition, and then `partx -a` fails: `partx -u` accepts what is there.
+partx -a "$loop" 2>/dev/null || partx -u "$loop"
 part="${loop}p1"
+for _ in $(seq 50); do [ -b "$part" ] && break; sleep 0.1; done
+[ -b "$part" ] || { echo "base disk: no partition node $part after partx" >&2; exit 1; }
 mkfs.ext4 -q -L mailfilter "$part"
 uuid=$(blkid -s UUID -o value "$part")
 mkdir -p "$mnt"
