@@ -2,12 +2,12 @@
 // to a page saying what will happen to which message); the POST from that page acts, message by
 // message, through the same actions as a single click.
 import { Hono } from 'hono';
-import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
+import { displayText, subjectShown } from '../../quarantine/display.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { listSenderOf, maySelfRelease } from '../../actions/quarantine-actions.js';
 import { applyToMessages, deleteAllOwn, isBulkAction, MAX_BULK_MESSAGES, ownEntries, type BulkAction, type BulkItem } from '../../actions/bulk-actions.js';
 import { CsrfField, Layout } from '../views/layout.js';
-import { When } from '../views/message-bits.js';
+import { ReceivedFromCells, SHOWN_CHARS } from '../views/message-bits.js';
 import { actorOf, formOf, formValues, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
 import { listUrl, type ListState } from '../list-query.js';
 import { userQuery } from '../message-access.js';
@@ -86,16 +86,10 @@ function MessageRows({ entries, note }: { entries: QuarantineEntry[]; note: (ent
       </thead>
       <tbody>
         {entries.map((entry) => {
-          const from = displayText(senderShown(entry), 300);
-          const subject = displayText(subjectShown(entry), 300);
+          const subject = displayText(subjectShown(entry), SHOWN_CHARS);
           return (
             <tr>
-              <td class="when">
-                <When ms={entry.receivedAt} compact />
-              </td>
-              <td class="from" title={from}>
-                {from}
-              </td>
+              <ReceivedFromCells entry={entry} />
               <td class="subject" title={subject}>
                 {subject}
               </td>

@@ -1,9 +1,13 @@
 // Small pieces every message page shows: the reason badge, this user's release state, a release
-// request's state, and the received time with its zone.
+// request's state, the received time with its zone, and a list row's received and sender cells.
 import type { Category } from '../../config/schema.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
 import { formatClock, formatDay, formatTime, zoneOf } from '../format.js';
+import { displayText, senderShown } from '../../quarantine/display.js';
+
+/** Enough for any screen; a list does not carry a 5 KB subject fifty times. */
+export const SHOWN_CHARS = 300;
 
 export const ReasonBadge = ({ reason }: { reason: Category }) => <span class={`reason ${reason}`}>{reason}</span>;
 
@@ -41,3 +45,18 @@ export const When = ({ ms, compact }: { ms: number; compact?: boolean }) => (
     )}
   </time>
 );
+
+/** A message list row's first cells: when it came, and from whom (cut; the title holds the same text). */
+export const ReceivedFromCells = ({ entry }: { entry: QuarantineEntry }) => {
+  const from = displayText(senderShown(entry), SHOWN_CHARS);
+  return (
+    <>
+      <td class="when">
+        <When ms={entry.receivedAt} compact />
+      </td>
+      <td class="from" title={from}>
+        {from}
+      </td>
+    </>
+  );
+};

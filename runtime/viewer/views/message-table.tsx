@@ -4,17 +4,15 @@
 import type { QuarantineEntry, SortKey } from '../../quarantine/store.js';
 import { recipientsFor } from '../../actions/quarantine-actions.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
-import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
+import { displayText, subjectShown } from '../../quarantine/display.js';
 import type { Session } from '../../accounts/viewer-accounts.js';
 import type { ViewerContext } from '../context.js';
 import { formatSize, scoreOf } from '../format.js';
 import { listUrl, sortFor, type ListState } from '../list-query.js';
 import { userQuery } from '../message-access.js';
 import { ActionMenu } from './message-actions.js';
-import { ReasonBadge, ReleaseState, RequestStatus, When } from './message-bits.js';
+import { ReasonBadge, ReceivedFromCells, ReleaseState, RequestStatus, SHOWN_CHARS } from './message-bits.js';
 
-/** Enough for any screen; the page does not carry a 5 KB subject fifty times. */
-const SHOWN_CHARS = 300;
 const SCORE_ONLY = /^score=\S+ required=\S+$/;
 
 function SortHeading({ state, by, label, class: className }: { state: ListState; by: SortKey; label: string; class: string }) {
@@ -68,7 +66,6 @@ export function MessageTable({
         {entries.map((entry) => {
           // Only the user's own addresses: the others may be Bcc recipients.
           const own = recipientsFor(session.user, entry);
-          const from = displayText(senderShown(entry), SHOWN_CHARS);
           const subject = displayText(subjectShown(entry), SHOWN_CHARS);
           const score = scoreOf(entry.detail);
           // "score=12 required=5" says no more than the score column: the rest of a detail does.
@@ -78,12 +75,7 @@ export function MessageTable({
               <td class="check">
                 <input type="checkbox" name="id" value={entry.id} form="bulk" checked={state.selectAll} aria-label={`Select: ${subject.slice(0, 80)}`} />
               </td>
-              <td class="when">
-                <When ms={entry.receivedAt} compact />
-              </td>
-              <td class="from" title={from}>
-                {from}
-              </td>
+              <ReceivedFromCells entry={entry} />
               {showTo && (
                 <td class="to" title={own.join(', ')}>
                   {own.join(', ')}
