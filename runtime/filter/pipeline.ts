@@ -111,7 +111,16 @@ async function signed(newHead: Buffer, message: SpooledMessage, head: MessageHea
   return Buffer.concat([Buffer.from(signature.replace(/\r?\n/g, eol), 'latin1'), newHead]);
 }
 
-async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verdict, recipients: string[], deps: FilterDeps): Promise<RecipientReplies> {
+/** What one group's delivery or quarantine works on: the message, the verdict for these recipients, and the quarantine id it takes if held. */
+interface GroupJob {
+  message: SpooledMessage;
+  head: MessageHead;
+  verdict: Verdict;
+  recipients: string[];
+  id: string;
+}
+
+async function deliver({ message, head, verdict, recipients }: GroupJob, deps: FilterDeps): Promise<RecipientReplies> {
   const { config, reinjector, log } = deps;
   const newHead = deliveryHead(head, verdict, {
     scannedBy: `${config.filter.productName} at ${mailDomain(config)}`,
@@ -127,14 +136,8 @@ async function deliver(message: SpooledMessage, head: MessageHead, verdict: Verd
   return outcomes.map((outcome) => nextHopReply(outcome, message.id));
 }
 
-async function quarantine(
-  message: SpooledMessage,
-  head: MessageHead,
-  verdict: Verdict,
-  recipients: string[],
-  id: string,
-  deps: FilterDeps,
-): Promise<RecipientReplies> {
+async function quarantine(job: GroupJob, deps: FilterDeps): Promise<RecipientReplies> {
+  const { message, head, verdict, recipients, id } = job;
   const { store, log } = deps;
   const reason = verdict.category;
   if (reason === 'CLEAN') throw new Error('a clean message is never quarantined');
@@ -159,23 +162,14 @@ async function quarantine(
 
   if (verdict.destiny === 'D_BOUNCE') {
     // The message itself is safe on disk; a notice that cannot be sent is logged, not retried.
-    await sendBounce(message, head, verdict, mailFrom, recipients, id, deps).catch((err: Error) =>
-      log.error('bounce not sent', { id, to: mailFrom, error: err.message }),
-    );
+    await sendBounce(job, deps).catch((err: Error) => log.error('bounce not sent', { id, to: mailFrom, error: err.message }));
   }
   return recipients.map(() => `2.7.0 Ok: ${id} quarantined (${verdict.category})`);
 }
 
-async function sendBounce(
-  message: SpooledMessage,
-  head: MessageHead,
-  verdict: Verdict,
-  sender: string,
-  recipients: string[],
-  id: string,
-  deps: FilterDeps,
-): Promise<void> {
+async function sendBounce({ message, head, verdict, recipients, id }: GroupJob, deps: FilterDeps): Promise<void> {
   const { config, reinjector, log } = deps;
+  const sender = message.envelope.mailFrom;
   const why = noBounceReason(verdict, sender, config.policy, senderAuthOf(verdict.results));
   if (why !== null) {
     log.info('bounce suppressed', { id, why });
@@ -218,18 +212,10 @@ function groupByVerdict(rcptTo: string[], verdictFor: (recipient: string) => Ver
  * One group's delivery or quarantine, answered on its own: a failure here is a 4xx for this group's
  * recipients only, so the groups already delivered keep their 250 and Postfix sends them nothing twice.
  */
-async function answerGroup(
-  message: SpooledMessage,
-  head: MessageHead,
-  verdict: Verdict,
-  recipients: string[],
-  id: string,
-  deps: FilterDeps,
-): Promise<RecipientReplies> {
+async function answerGroup(job: GroupJob, deps: FilterDeps): Promise<RecipientReplies> {
+  const { verdict, recipients, id } = job;
   try {
-    return verdict.destiny === 'D_PASS'
-      ? await deliver(message, head, verdict, recipients, deps)
-      : await quarantine(message, head, verdict, recipients, id, deps);
+    return verdict.destiny === 'D_PASS' ? await deliver(job, deps) : await quarantine(job, deps);
   } catch (err) {
     const error = err as Error;
     const action = verdict.destiny === 'D_PASS' ? 'delivered' : 'quarantined';
@@ -294,7 +280,7 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
     if (verdict.category === 'SPOOFED' && group.verdict.category !== 'SPOOFED') auditOverride(message, recipients, verdict, group.verdict, deps);
     const id = quarantined === 0 ? message.id : `${message.id}-${quarantined + 1}`;
     if (group.verdict.destiny !== 'D_PASS') quarantined += 1;
-    const groupReplies = await answerGroup(message, head, group.verdict, recipients, id, deps);
+    const groupReplies = await answerGroup({ message, head, verdict: group.verdict, recipients, id }, deps);
     group.positions.forEach((position, i) => (replies[position] = groupReplies[i]!));
   }
   try {
