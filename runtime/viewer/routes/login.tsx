@@ -11,6 +11,14 @@ import { reserveLoginAttempt, waitInWords } from '../login-limits.js';
 import { changeOwnPassword, logIn, loginRefused, logOut } from '../../actions/account-actions.js';
 import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
 
+/** A labelled, required password input; autocomplete tells a password manager which password it wants. */
+const PasswordField = ({ name, label, autocomplete }: { name: string; label: string; autocomplete: 'current-password' | 'new-password' }) => (
+  <>
+    <label for={name}>{label}</label>
+    <input id={name} name={name} type="password" autocomplete={autocomplete} required />
+  </>
+);
+
 const LoginPage = ({ token, error, username }: { token: string; error?: string; username?: string }) => (
   <Layout title="Log in">
     <div class="login card">
@@ -20,8 +28,7 @@ const LoginPage = ({ token, error, username }: { token: string; error?: string; 
         <input type="hidden" name="_csrf" value={token} />
         <label for="username">User name or e-mail address</label>
         <input id="username" name="username" type="text" autocomplete="username" value={username ?? ''} required autofocus />
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <PasswordField name="password" label="Password" autocomplete="current-password" />
         <p>
           <button type="submit">Log in</button>
         </p>
@@ -88,12 +95,9 @@ const PasswordPage = ({ c, error, forced }: { c: ViewerContext; error?: string; 
         <Notice kind="error" text={error} />
         <form method="post" action="/viewer/account/password">
           <CsrfField token={csrfToken} />
-          <label for="current">Current password</label>
-          <input id="current" name="current" type="password" autocomplete="current-password" required />
-          <label for="next">New password ({PASSWORD_RULE})</label>
-          <input id="next" name="next" type="password" autocomplete="new-password" required />
-          <label for="again">New password again</label>
-          <input id="again" name="again" type="password" autocomplete="new-password" required />
+          <PasswordField name="current" label="Current password" autocomplete="current-password" />
+          <PasswordField name="next" label={`New password (${PASSWORD_RULE})`} autocomplete="new-password" />
+          <PasswordField name="again" label="New password again" autocomplete="new-password" />
           <p>
             <button type="submit">Change password</button>
           </p>
