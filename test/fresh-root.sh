@@ -68,7 +68,7 @@ mkdir -p "$root/src" "$root/work"
 command="${FRESH_TEST_CMD:-npm test}"
 say "in the root: apt-get install git, clone HEAD, then: $command"
 set +e
-unshare --mount --pid --fork --propagation private bash -s "$root" "$REPO" "$command" <<'INSIDE'
+unshare --mount --pid --fork --kill-child --propagation private bash -s "$root" "$REPO" "$command" <<'INSIDE'
 set -euo pipefail
 root=$1 repo=$2 command=$3
 # On a real machine / is a mount point; programs that change its propagation (unshare) need that.
