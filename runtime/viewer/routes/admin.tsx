@@ -16,6 +16,7 @@ import { CATEGORIES, type Category } from '../../config/schema.js';
 import { utcClock, utcDay } from '../../time/utc.js';
 import { isEmailAddress } from '../../mail/address.js';
 import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
+import { listSetAside, type SetAsideMessage } from '../../fetch/set-aside.js';
 
 const adminOnly: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (!c.get('session').user.isAdmin) throw new HttpError(403, 'Only the administrator may do this.');
@@ -47,6 +48,45 @@ const REQUEST_DONE: Record<string, string> = {
 };
 
 const AUDIT_PAGE = 100;
+
+/** Fetch mode only: the messages the fetcher gave up on, which stay on their mail server untouched. */
+function SetAsideCard({ c }: { c: ViewerContext }) {
+  const { config } = c.get('deps');
+  if (config.mail.mode !== 'fetchmail') return null;
+  let setAside: SetAsideMessage[];
+  try {
+    setAside = listSetAside(config.fetch.stateDir);
+  } catch (err) {
+    return (
+      <div class="card">
+        <h2>Fetch mode</h2>
+        <p>The fetcher's state could not be read ({(err as Error).message}).</p>
+      </div>
+    );
+  }
+  return (
+    <div class="card">
+      <h2>Fetch mode</h2>
+      {setAside.length === 0 ? (
+        <p>No fetched message was set aside.</p>
+      ) : (
+        <>
+          <p class="notice error">
+            {setAside.length} message{setAside.length === 1 ? ' was' : 's were'} set aside after failing several polls in a row. They stay on their mail server
+            and are not tried again; `mailfilter status` lists them too.
+          </p>
+          <ul>
+            {setAside.slice(0, 10).map((m) => (
+              <li>
+                {m.account} message {m.uid}: {m.lastError}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
 
 function SettingsCard({ c }: { c: ViewerContext }) {
   const session = c.get('session');
@@ -182,6 +222,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
             <a href="/viewer/admin/audit">Audit log</a> <a href="/viewer/lists">Global allow and block lists</a>
           </p>
         </div>
+        <SetAsideCard c={c} />
         <SettingsCard c={c} />
       </Layout>,
     );

@@ -17,6 +17,10 @@ const allowed = new Map<string, string>([
     '`mailfilter configure` starts the wizard; cli.ts is the top of the graph, imported by nothing, and loads it on demand',
   ],
   [
+    'runtime/viewer/routes/admin.tsx -> runtime/fetch/set-aside.ts',
+    "the console shows the fetcher's set-aside messages too, read the same way as `mailfilter status` does",
+  ],
+  [
     'runtime/status/report.ts -> runtime/fetch/set-aside.ts',
     "`mailfilter status` shows the fetcher's set-aside messages; set-aside.ts is the one reader of the fetcher's state and needs no running fetcher",
   ],

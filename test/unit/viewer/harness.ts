@@ -42,6 +42,7 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
   // Every folder inside `dir`: nothing of this machine's own is touched.
   const config = parseConfig({
     quarantine: { dir: join(dir, 'q') },
+    fetch: { stateDir: join(dir, 'fetch') },
     viewer: { ...options.viewer, dataDir: join(dir, 'v') },
     spamd: { port: await freePort(), timeoutSeconds: 2 },
     ...(options.directory ? { directory: options.directory } : {}),
