@@ -10,6 +10,7 @@ import { ACCOUNTS_QUESTION_ID, QUESTIONS } from './questions.js';
 import { Wizard } from './wizard.js';
 import { runTui } from './tui.js';
 import { applyAnswers } from './apply.js';
+import { describeCertificate } from '../runtime/tls/describe.js';
 
 export const ANSWERS_PATH = '/etc/mailfilter/answers.json';
 export const CONFIG_PATH = '/etc/mailfilter/mailfilter.json';
@@ -85,7 +86,7 @@ export async function configure(options: ConfigureOptions): Promise<number> {
   } else {
     if (options.restart && !(await confirmOverSsh())) return 1;
     answers = saved;
-    const wizard = new Wizard(answers, (a) => answerProblems(a, base)[0] ?? null);
+    const wizard = new Wizard(answers, (a) => answerProblems(a, base)[0] ?? null, describeCertificate(base, options.root));
     if (!(await runTui(wizard))) {
       console.log('Setup cancelled; nothing was changed.');
       return 1;

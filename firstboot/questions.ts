@@ -356,7 +356,8 @@ export const QUESTIONS: Question[] = [
 const mask = (secret: string) => (secret ? '********' : '');
 
 /** The review screen, as in the manual; passwords never shown. */
-export function reviewLines(a: Answers): string[] {
+/** `certificate`: the appliance's TLS certificate in words (runtime/tls/describe.ts), when known. */
+export function reviewLines(a: Answers, certificate?: string): string[] {
   const lines = [
     'Network configuration:',
     `  Hostname: ${a.hostname}`,
@@ -397,6 +398,7 @@ export function reviewLines(a: Answers): string[] {
     `  Use extra spam rules?: ${yn(a.extraRules)}`,
     `  Allowed networks: ${describeNetworks(a)}`,
     ...(a.mode === 'smtp' ? [`  DNS blocklists: ${a.dnsLists.join(', ') || 'none'}`] : []),
+    ...(certificate ? [`  TLS certificate: ${certificate}`] : []),
     ...a.relayDomains.map((d) => `  Relay domain: ${d}`),
     'Integration:',
     `  Use web quarantine viewer?: ${yn(a.viewerEnabled)}`,

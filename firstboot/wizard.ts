@@ -39,6 +39,8 @@ export class Wizard {
   constructor(
     readonly answers: Answers,
     private readonly validateAll: (a: Answers) => string | null = () => null,
+    /** The appliance's certificate in words, shown on the review. */
+    private readonly certificate?: string,
   ) {
     this.index = this.firstVisibleFrom(0);
   }
@@ -76,7 +78,7 @@ export class Wizard {
         prompt: 'Configuration OK? (Yes/No)',
         defaultShown: 'Yes',
         secret: false,
-        review: reviewLines(this.answers),
+        review: reviewLines(this.answers, this.certificate),
       };
     }
     const q = this.question;
