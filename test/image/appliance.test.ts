@@ -28,6 +28,9 @@ const timings: Record<string, number> = {};
 
 before(
   async () => {
+    const failedBuild = process.env.MAILFILTER_IMAGE_BUILD_FAILED;
+    if (failedBuild) throw new Error(`the image build failed; its log ends:\n${readFileSync(failedBuild, 'utf8').split('\n').slice(-40).join('\n')}`);
+    // Run alone (not from test/run.sh, which builds first), the test builds the image itself.
     if (!process.env.MAILFILTER_IMAGE) {
       const started = Date.now();
       const log = join(tmpdir(), 'mailfilter-image-build.log');
