@@ -1,9 +1,15 @@
 // Drives a terminal program in a real tmux pane: type, press keys, read the screen.
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stopWhenProcessExits } from '../../runtime/local/servers.js';
 
 export class TmuxPane {
-  private constructor(readonly name: string) {}
+  private readonly unregister: () => void;
+
+  private constructor(readonly name: string) {
+    // The session and what runs in it (qemu in the image test) end with the test's process.
+    this.unregister = stopWhenProcessExits(() => this.kill());
+  }
 
   static start(name: string, command: string, size = { width: 80, height: 24 }): TmuxPane {
     try {
@@ -53,6 +59,7 @@ export class TmuxPane {
   }
 
   kill(): void {
+    this.unregister?.();
     try {
       execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
     } catch {
