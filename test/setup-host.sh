@@ -19,7 +19,7 @@ fi
 . appliance/distro/debian12.sh
 deb_install $DEB_SERVER_PACKAGES $DEB_TEST_PACKAGES $DEB_BUILD_PACKAGES
 # The distro's own instances are not used by the tests; stop any that a package started.
-for service in postfix clamav-daemon clamav-freshclam spamd dovecot slapd; do
+for service in postfix clamav-daemon clamav-freshclam spamd dovecot slapd postgresql; do
   (service "$service" stop >/dev/null 2>&1 || true)
 done
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

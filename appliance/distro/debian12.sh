@@ -6,8 +6,9 @@ DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin 7
 # What the tests use besides them: test files, protocol tools, archivers for fixtures.
 # Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests, slapd for Active Directory;
 # Chromium drives the viewer, tmux the wizard and the image's serial console; unbound is the
-# tests' DNS server (blocklists, test domains); curl, procps and e2fsprogs (chattr) are used by tests.
-DEB_TEST_PACKAGES="clamav-testfiles swaks tmux curl procps e2fsprogs unbound sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd slapd ldap-utils chromium 7zip gcab genisoimage tnef xz-utils zstd arj dosfstools mtools python3-dkim python3-authres"
+# tests' DNS server (blocklists, test domains); PostgreSQL 15 is the shared database of several
+# appliances (cluster tests); curl, procps and e2fsprogs (chattr) are used by tests.
+DEB_TEST_PACKAGES="clamav-testfiles swaks tmux curl procps e2fsprogs unbound sqlite3 openssl zip bzip2 ca-certificates dovecot-core dovecot-pop3d dovecot-imapd slapd ldap-utils chromium 7zip gcab genisoimage tnef xz-utils zstd arj dosfstools mtools python3-dkim python3-authres postgresql-15"
 # Build tools for native npm modules (better-sqlite3).
 DEB_BUILD_PACKAGES="python3 make g++"
 

@@ -1,0 +1,74 @@
+// The shared database's one owner (PostgreSQL, for several appliances): every table declared here,
+// in order, and changed only by a new numbered migration. Kysely's Migrator takes a lock in the
+// database while it migrates, so nodes that start together migrate it once.
+import { Kysely, Migrator, sql, type Migration } from 'kysely';
+
+/** The tables as the stores see them (times are milliseconds since the epoch). */
+export interface SharedTables {
+  cluster_nodes: {
+    name: string;
+    version: string;
+    started_at: number;
+    heartbeat_at: number;
+    queue_size: number;
+  };
+  cluster_leases: {
+    name: string;
+    holder: string;
+    taken_at: number;
+    expires_at: number;
+  };
+}
+
+/** Numbered by their keys, which Kysely orders as strings: keep the zero padding. */
+export const SHARED_MIGRATIONS: Record<string, Migration> = {
+  '0001-cluster': {
+    // Each node's heartbeat (the console's list of nodes), and the leases by which work that must
+    // happen once per cluster (digests, expiry, a mailbox's poll) is done by one node at a time.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('cluster_nodes')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .addColumn('queue_size', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('cluster_leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('taken_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+export const SHARED_SCHEMA_VERSION = Object.keys(SHARED_MIGRATIONS).length;
+
+/**
+ * Brings the shared schema up to this release's version. A database already migrated past it by a
+ * newer node is an error that says so: this node would write rows the newer schema does not expect.
+ */
+export async function migrateShared(db: Kysely<SharedTables>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(SHARED_MIGRATIONS) },
+    migrationTableName: 'mailfilter_migrations',
+    migrationLockTableName: 'mailfilter_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    const message = error instanceof Error ? error.message : String(error);
+    if (/corrupted migrations|previously executed migration .* is missing/i.test(message))
+      throw new Error(`storage: the shared database was migrated by a newer release than this node's (${message}); upgrade this node`);
+    throw new Error(`storage: migrating the shared database failed${failed ? ` at ${failed.migrationName}` : ''}: ${message}`);
+  }
+}
+
+/** The database's own clock in milliseconds: nodes' clocks may differ, the database's is one. */
+export const databaseNow = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+export const databaseNowPlus = (ms: number) => sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint + ${ms}`;
