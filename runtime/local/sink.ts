@@ -22,6 +22,8 @@ export interface Sink extends Server {
   waitFor(match: (m: SunkMessage) => boolean, timeoutMs?: number): Promise<SunkMessage>;
   /** Recipients to refuse at RCPT with the given code. */
   refuse: Map<string, number>;
+  /** Recipients whose RCPT is answered only after this many milliseconds (a slow server). */
+  slowRcpt: Map<string, number>;
 }
 
 export async function startSink(options: { port?: number; keepDir?: string } = {}): Promise<Sink> {
@@ -29,6 +31,7 @@ export async function startSink(options: { port?: number; keepDir?: string } = {
   if (options.keepDir) mkdirSync(options.keepDir, { recursive: true });
   const messages: SunkMessage[] = [];
   const refuse = new Map<string, number>();
+  const slowRcpt = new Map<string, number>();
   let count = 0;
   const keep = async (raw: Buffer): Promise<string | undefined> => {
     if (!options.keepDir) return undefined;
@@ -46,9 +49,15 @@ export async function startSink(options: { port?: number; keepDir?: string } = {
     // No PTR lookup of the loopback client: no DNS queries from the sink.
     disableReverseLookup: true,
     onRcptTo(address, _session, callback) {
-      const code = refuse.get(address.address.toLowerCase());
-      if (code) return callback(Object.assign(new Error(`${code === 550 ? '5.1.1 no such user' : '4.2.0 try later'}`), { responseCode: code }));
-      callback();
+      const recipient = address.address.toLowerCase();
+      const answer = () => {
+        const code = refuse.get(recipient);
+        if (code) return callback(Object.assign(new Error(`${code === 550 ? '5.1.1 no such user' : '4.2.0 try later'}`), { responseCode: code }));
+        callback();
+      };
+      const delayMs = slowRcpt.get(recipient);
+      if (delayMs) setTimeout(answer, delayMs);
+      else answer();
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -82,6 +91,7 @@ export async function startSink(options: { port?: number; keepDir?: string } = {
     port,
     messages,
     refuse,
+    slowRcpt,
     waitFor: (match, timeoutMs = 60_000) => waitFor('a message at the sink', () => messages.find(match), timeoutMs, 100),
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

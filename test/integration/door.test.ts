@@ -23,7 +23,11 @@ const PREGREETER = '127.0.0.4';
 const LISTED_AND_ALLOWED = '127.0.0.5';
 const RATE_LIMITED = '127.0.0.6';
 const TLS_CLIENT = '127.0.0.7';
+const FILTER_DOWN_CLIENT = '127.0.0.8';
+const SLOW_SERVER_CLIENT = '127.0.0.9';
 const MESSAGES_PER_MINUTE = 2;
+/** Longer than smtpd waited for a probe before (2 s), well within what it waits now. */
+const SLOW_RCPT_MS = 4000;
 
 before(
   async () => {
@@ -184,7 +188,7 @@ test('an unknown recipient is refused at RCPT by address verification against th
     assert.deepEqual(message.to, ['bob@company.com']);
     assert.match(
       chain.postfix.log(),
-      /: reject: RCPT from unknown\[127\.0\.0\.3\]: 550 5\.1\.1 <nobody@company\.com>: Recipient address rejected: undeliverable address: unknown user/,
+      /: reject: RCPT from unknown\[127\.0\.0\.3\]: 550 5\.1\.1 <nobody@company\.com>: Recipient address rejected: undeliverable address: host 127\.0\.0\.1\[127\.0\.0\.1\](:\d+)? said: 550 5\.1\.1 no such user/,
     );
     assert.ok(!chain.sink.messages.some((m) => m.to.includes('nobody@company.com')), 'the probe stopped at RCPT TO');
   } finally {
@@ -204,5 +208,58 @@ test('the final server’s answer is cached: a second message to the unknown rec
     assert.equal(probes(), before);
   } finally {
     chain.sink.refuse.clear();
+  }
+});
+
+// Address verification probes never go through the content filter (Postfix's queue manager sends
+// trace-only mail straight to its transport), so a filter that defers everything (clamd without a
+// virus database, or the filter stopped) must not make a valid recipient look unverified.
+test(
+  'with the content filter down, a new valid recipient is still verified against the final server; an unknown one is refused',
+  { timeout: 180_000 },
+  async () => {
+    chain.sink.refuse.set('nobody2@company.com', 550);
+    await chain.stopFilter();
+    try {
+      const subject = uniqueSubject('verified while the filter is down');
+      const sent = await chain.send(
+        buildMessage({ subject, from: `Someone <${from}>` }),
+        { from, to: ['carol@company.com', 'nobody2@company.com'] },
+        { localAddress: FILTER_DOWN_CLIENT },
+      );
+      assert.deepEqual(sent.accepted, ['carol@company.com'], sent.response);
+      assert.deepEqual(sent.rejected, ['nobody2@company.com']);
+      assert.match(
+        chain.postfix.log(),
+        new RegExp(`to=<carol@company\\.com>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${chain.sink.port},[^\\n]*status=deliverable`),
+        'the probe asked the final server, not the filter',
+      );
+      // Held while the filter is down, delivered once it is back: nothing lost.
+      await chain.usePolicy({});
+      await chain.postfix.flush();
+      const message = await arrives(subject);
+      assert.deepEqual(message.to, ['carol@company.com']);
+    } finally {
+      chain.sink.refuse.clear();
+      await chain.usePolicy({});
+    }
+  },
+);
+
+// The final server answers RCPT slowly (a busy server, or the image test's emulated guest reaching
+// its final server through qemu): smtpd waits for the probe's answer longer than that.
+test('a final server that takes seconds to answer RCPT still has its valid recipient accepted', { timeout: 120_000 }, async () => {
+  chain.sink.slowRcpt.set('dave@company.com', SLOW_RCPT_MS);
+  try {
+    const subject = uniqueSubject('slow final server');
+    const sent = await chain.send(
+      buildMessage({ subject, from: `Someone <${from}>` }),
+      { from, to: ['dave@company.com'] },
+      { localAddress: SLOW_SERVER_CLIENT },
+    );
+    assert.deepEqual(sent.accepted, ['dave@company.com'], sent.response);
+    await arrives(subject);
+  } finally {
+    chain.sink.slowRcpt.clear();
   }
 });

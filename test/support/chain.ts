@@ -27,6 +27,8 @@ export interface Chain {
   filter: RunningFilter;
   /** Restarts the filter with these policy settings (the rest of the chain keeps running). */
   usePolicy(policy: Partial<AppConfig['policy']>): Promise<void>;
+  /** Stops the filter: Postfix defers what it hands over until `usePolicy` starts it again. */
+  stopFilter(): Promise<void>;
   send(raw: string, envelope: { from: string; to: string[] }, options?: { localAddress?: string }): Promise<SendOutcome>;
   stop(): Promise<void>;
 }
@@ -100,8 +102,13 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] ?? {}), ...values };
   let config = parseConfig(raw, 'test chain');
   const postfix = servers.add(await startPostfix(join(dir, 'postfix'), config, { resolvConf: dns.resolvConf }));
-  let filter = await startFilter(config);
-  servers.add({ name: 'filter', stop: () => filter.close() });
+  let filter: RunningFilter | undefined = await startFilter(config);
+  const stopFilter = async () => {
+    const running = filter;
+    filter = undefined;
+    await running?.close();
+  };
+  servers.add({ name: 'filter', stop: stopFilter });
   const chain: Chain = {
     dir,
     config,
@@ -111,8 +118,9 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
     postfix,
     dns,
     filter,
+    stopFilter,
     async usePolicy(policy) {
-      await filter.close();
+      await stopFilter();
       config = parseConfig({ ...raw, policy }, 'test chain');
       filter = await startFilter(config);
       chain.filter = filter;

@@ -18,7 +18,7 @@ test('the console shows what door-stats counted from the log, day by day, with a
       `${stamp} postfix/postscreen[1]: DNSBL rank 3 for [127.0.0.2]:46171`,
       `${stamp} postfix/postscreen[1]: DNSBL rank 3 for [127.0.0.2]:46172`,
       `${stamp} postfix/postscreen[1]: PREGREET 24 after 0 from [127.0.0.4]:37933: EHLO robot.example.net\\r\\n`,
-      `${stamp} postfix/smtpd[2]: NOQUEUE: reject: RCPT from unknown[127.0.0.3]: 550 5.1.1 <nobody@company.com>: Recipient address rejected: undeliverable address: unknown user; from=<a@b> to=<nobody@company.com> proto=ESMTP helo=<x>`,
+      `${stamp} postfix/smtpd[2]: NOQUEUE: reject: RCPT from unknown[127.0.0.3]: 550 5.1.1 <nobody@company.com>: Recipient address rejected: undeliverable address: host 10.0.0.5[10.0.0.5] said: 550 5.1.1 <nobody@company.com>: Recipient address rejected: User unknown (in reply to RCPT TO command); from=<a@b> to=<nobody@company.com> proto=ESMTP helo=<x>`,
       '',
     ].join('\n'),
   );
