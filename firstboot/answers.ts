@@ -30,6 +30,10 @@ export interface Answers {
   allowedNetworks: string[];
   /** The allowed networks the admin confirmed as wider than a /16 ('' when none were). */
   wideNetworksConfirmed: string;
+  /** DKIM-sign outgoing mail from the allowed networks, with the key apply makes. */
+  dkimSign: boolean;
+  dkimSelector: string;
+  dkimAlgorithm: 'rsa' | 'ed25519';
   /** postscreen's DNS lists (door.dnsblSites); empty for none. */
   dnsLists: string[];
   verifyRecipients: boolean;
@@ -67,6 +71,9 @@ export const ANSWER_SETTINGS = {
   finalServer: schema.mail.finalServer,
   relayDomains: schema.mail.relayDomains,
   allowedNetworks: schema.mail.allowedNetworks,
+  dkimSign: schema.dkim.enabled,
+  dkimSelector: schema.dkim.selector,
+  dkimAlgorithm: schema.dkim.algorithm,
   dnsLists: schema.door.dnsblSites,
   verifyRecipients: schema.door.verifyRecipients,
   spamDestiny: schema.policy.spamDestiny,
@@ -116,6 +123,14 @@ export function loadSavedAnswers(path: string): Answers {
   }
 }
 
+/** The DKIM settings the answers make, without checking the rest of them (the review shows while answers may still be incomplete). */
+export function answersDkim(a: Answers, base: AppConfig): Pick<AppConfig, 'dkim' | 'mail'> {
+  return {
+    dkim: { ...base.dkim, enabled: a.dkimSign, selector: a.dkimSelector, algorithm: a.dkimAlgorithm },
+    mail: { ...base.mail, externalDomain: a.externalDomain },
+  };
+}
+
 /** The appliance config these answers make; settings the wizard does not ask keep `base`'s values. */
 export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
   const smtpMode = answers.mode === 'smtp';
@@ -156,6 +171,7 @@ export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
         extraRules: answers.extraRules,
       },
       quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },
+      dkim: answersDkim(answers, base).dkim,
       door: { ...base.door, dnsblSites: answers.dnsLists, verifyRecipients: answers.verifyRecipients },
       viewer: { ...base.viewer, enabled: answers.viewerEnabled, loginMethod: exchange && answers.viewerEnabled ? 'ldap' : 'local' },
       directory: exchange

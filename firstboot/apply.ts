@@ -14,6 +14,8 @@ import { fitLine } from '../runtime/text/wrap.js';
 import { captureStderr } from './stderr-log.js';
 import { CLAMAV_DB_DIR, freshclamRetryMinutes, noDatabaseLines, virusDatabase } from '../runtime/status/virus-db.js';
 import { relaySelfTest } from './relay-self-test.js';
+import { dkimKeyPath, ensureDkimKey } from '../runtime/checks/auth-dkim-key.js';
+import { dkimConsoleLines, dkimPublication } from '../runtime/checks/auth-dkim-record.js';
 
 const run = promisify(execFile);
 
@@ -51,6 +53,14 @@ async function shareWithDaemons(root: string, path: string, mode: number, recurs
   if (!ids) return;
   await run('chown', [...(recursive ? ['-R'] : []), `${recursive ? ids.uid : 0}:${ids.gid}`, path]);
   if (!recursive) chmodSync(path, mode);
+}
+
+/** On the appliance: files only the daemons (user mailfilter) may read, like the DKIM key. */
+async function ownByDaemons(root: string, paths: string[]): Promise<void> {
+  if (root !== '/') return;
+  const user = await run('id', ['-u', 'mailfilter']).catch(() => null);
+  if (!user) return;
+  await run('chown', ['mailfilter:mailfilter', ...paths]);
 }
 
 async function systemctl(...args: string[]): Promise<void> {
@@ -230,6 +240,19 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
       },
       advice: 'openssl must be installed to make the self-signed certificate.',
     },
+    {
+      // Before the filter restarts: it refuses to start signing without its key.
+      label: 'Preparing the DKIM signing key',
+      run: async () => {
+        if (!config.dkim.enabled) return 'not signing';
+        const keyFile = dkimKeyPath(config.dkim);
+        if (ensureDkimKey(inRoot(root, keyFile), config.dkim.algorithm) === 'kept') return `kept ${keyFile}`;
+        // Our own folder goes to the daemons with it; a folder the admin named stays as it is.
+        await ownByDaemons(root, config.dkim.keyFile ? [keyFile] : [dirname(keyFile), keyFile]);
+        return `made ${keyFile}`;
+      },
+      advice: 'Is the disk full or read-only? `df -h /` tells.',
+    },
   ];
   if (options.restart) steps.push(...serviceSteps(config, root), relaySelfTestStep(config));
 
@@ -251,6 +274,10 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
   if (virusDatabase(inRoot(root, CLAMAV_DB_DIR)).files.length === 0) {
     progress('');
     for (const line of noDatabaseLines(freshclamRetryMinutes(inRoot(root, '/etc/clamav/freshclam.conf')))) progress(line);
+  }
+  if (config.dkim.enabled) {
+    progress('');
+    for (const line of dkimConsoleLines(dkimPublication(config, root), 'it was not made, see above')) progress(line);
   }
   progress("'mailfilter status' shows the services, the queue and the virus database.");
   return true;

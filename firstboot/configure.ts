@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { defaultConfig, loadConfig, ConfigError } from '../runtime/config/load.js';
 import type { AppConfig } from '../runtime/config/schema.js';
-import { answersToConfig, defaultAnswers, loadSavedAnswers, type Answers } from './answers.js';
+import { answersDkim, answersToConfig, defaultAnswers, loadSavedAnswers, type Answers } from './answers.js';
 import { ACCOUNTS_QUESTION_ID, QUESTIONS } from './questions.js';
 import { Wizard } from './wizard.js';
 import { runTui } from './tui.js';
 import { applyAnswers } from './apply.js';
 import { describeCertificate } from '../runtime/tls/describe.js';
+import { dkimPublication } from '../runtime/checks/auth-dkim-record.js';
 
 export const ANSWERS_PATH = '/etc/mailfilter/answers.json';
 export const CONFIG_PATH = '/etc/mailfilter/mailfilter.json';
@@ -86,7 +87,12 @@ export async function configure(options: ConfigureOptions): Promise<number> {
   } else {
     if (options.restart && !(await confirmOverSsh())) return 1;
     answers = saved;
-    const wizard = new Wizard(answers, (a) => answerProblems(a, base)[0] ?? null, describeCertificate(base, options.root));
+    const wizard = new Wizard(
+      answers,
+      (a) => answerProblems(a, base)[0] ?? null,
+      describeCertificate(base, options.root),
+      (a) => dkimPublication(answersDkim(a, base), options.root),
+    );
     if (!(await runTui(wizard))) {
       console.log('Setup cancelled; nothing was changed.');
       return 1;

@@ -4,6 +4,7 @@ import { ANSWER_SETTINGS, type Answers } from './answers.js';
 import * as check from './validate.js';
 import { schema } from '../runtime/config/schema.js';
 import { DESTINIES, type NumberRange } from '../runtime/config/fields.js';
+import { dkimTypeName, zoneLinesForConsole, type DkimPublication } from '../runtime/checks/auth-dkim-record.js';
 import { describeNetworks, isThisAppliance, wideAllowedNetworks } from './networks.js';
 
 export const SECTIONS = ['Network configuration', 'Fetchmail configuration', 'E-mail setup', 'Spam configuration', 'Integration configuration'] as const;
@@ -88,6 +89,18 @@ function numeric<K extends keyof typeof ANSWER_SETTINGS & keyof Answers>(
     store: (v, a) => {
       (a[id] as unknown) = Number(v);
     },
+  };
+}
+
+/** An answer checked with its setting's own rule (pattern and words from the schema). */
+function schemaCheck(field: { parse(raw: unknown): unknown }): check.Check {
+  return (value) => {
+    try {
+      field.parse(value.trim());
+      return value.trim() === '' ? 'Enter a value.' : null;
+    } catch (err) {
+      return `Enter ${(err as Error).message.replace(/^must be /, '')}.`;
+    }
   };
 }
 
@@ -218,6 +231,29 @@ export const QUESTIONS: Question[] = [
         : `${wideAllowedNetworks(a).join(', ')} would make an open relay. Type '${check.UNDERSTOOD}', or Ctrl-B to change the networks.`,
     store: (_, a) => {
       a.wideNetworksConfirmed = a.allowedNetworks.join(', ');
+    },
+  },
+  yesNo(
+    'dkimSign',
+    'E-mail setup',
+    'Sign outgoing mail from the allowed networks with DKIM? The appliance makes the key; you publish its DNS record, shown on the review',
+    {
+      help: 'Receivers check a DKIM signature against a TXT record in your domain’s DNS, which makes your mail harder to forge and easier to deliver. Only mail from the allowed networks whose From: is your external domain (or below it) is signed, as it leaves the filter. Apply makes the key once and never replaces it: the DNS record must be published before the signatures can verify.',
+    },
+  ),
+  text('dkimSelector', 'E-mail setup', 'DKIM selector: the key is published at <selector>._domainkey.<your domain>', schemaCheck(schema.dkim.selector), {
+    skip: (a) => !a.dkimSign,
+    help: 'A name of your choosing for this key. To change keys later, choose a new selector: apply makes a new key for it and keeps the old one, whose record can stay published until the mail signed with it has been read.',
+  }),
+  {
+    id: 'dkimAlgorithm',
+    section: 'E-mail setup',
+    prompt: 'DKIM key type (rsa/ed25519). rsa (RSA-2048) is verified by every receiver; ed25519 is shorter, but not every receiver verifies it yet',
+    skip: (a) => !a.dkimSign,
+    defaultText: (a) => a.dkimAlgorithm,
+    check: (v) => check.oneOfWords(schema.dkim.algorithm.values!)(v),
+    store: (v, a) => {
+      a.dkimAlgorithm = v.trim().toLowerCase() as Answers['dkimAlgorithm'];
     },
   },
 
@@ -353,11 +389,25 @@ export const QUESTIONS: Question[] = [
   },
 ];
 
+function dkimReviewLines(a: Answers, dkim?: DkimPublication): string[] {
+  if (!a.dkimSign) return ['  DKIM-sign outgoing mail: no'];
+  const lines = [`  DKIM-sign outgoing mail: yes, selector ${a.dkimSelector}, ${dkimTypeName(a.dkimAlgorithm)}`];
+  if (!dkim || dkim.state === 'off') return lines;
+  if (dkim.state === 'missing')
+    return [
+      ...lines,
+      `  DKIM key: apply makes ${dkim.keyFile}; the TXT record to publish at ${dkim.name} is shown at its end, by 'mailfilter status' and on the viewer's console`,
+    ];
+  if (dkim.state === 'unreadable') return [...lines, `  DKIM key: ${dkim.keyFile} cannot be read (${dkim.reason})`];
+  return [...lines, `  DKIM key: ${dkim.keyFile} (kept). Publish this TXT record:`, ...zoneLinesForConsole(dkim.record).map((l) => `  ${l}`)];
+}
+
 const mask = (secret: string) => (secret ? '********' : '');
 
 /** The review screen, as in the manual; passwords never shown. */
 /** `certificate`: the appliance's TLS certificate in words (runtime/tls/describe.ts), when known. */
-export function reviewLines(a: Answers, certificate?: string): string[] {
+/** `dkim`: the DKIM key these answers sign with, and whether it exists yet. */
+export function reviewLines(a: Answers, certificate?: string, dkim?: DkimPublication): string[] {
   const lines = [
     'Network configuration:',
     `  Hostname: ${a.hostname}`,
@@ -399,6 +449,7 @@ export function reviewLines(a: Answers, certificate?: string): string[] {
     `  Allowed networks: ${describeNetworks(a)}`,
     ...(a.mode === 'smtp' ? [`  DNS blocklists: ${a.dnsLists.join(', ') || 'none'}`] : []),
     ...(certificate ? [`  TLS certificate: ${certificate}`] : []),
+    ...dkimReviewLines(a, dkim),
     ...a.relayDomains.map((d) => `  Relay domain: ${d}`),
     'Integration:',
     `  Use web quarantine viewer?: ${yn(a.viewerEnabled)}`,

@@ -4,6 +4,7 @@ import type { Answers, FetchServerAnswer } from './answers.js';
 import { ACCOUNTS_QUESTION_ID, QUESTIONS, SECTIONS, reviewLines, type Question } from './questions.js';
 import * as check from './validate.js';
 import { extraHelp } from './help.js';
+import type { DkimPublication } from '../runtime/checks/auth-dkim-record.js';
 import { isEmailAddress } from '../runtime/mail/address.js';
 
 export interface WizardScreen {
@@ -41,6 +42,8 @@ export class Wizard {
     private readonly validateAll: (a: Answers) => string | null = () => null,
     /** The appliance's certificate in words, shown on the review. */
     private readonly certificate?: string,
+    /** The DKIM key the answers would sign with, shown on the review with its record. */
+    private readonly dkim?: (a: Answers) => DkimPublication,
   ) {
     this.index = this.firstVisibleFrom(0);
   }
@@ -78,7 +81,7 @@ export class Wizard {
         prompt: 'Configuration OK? (Yes/No)',
         defaultShown: 'Yes',
         secret: false,
-        review: reviewLines(this.answers, this.certificate),
+        review: reviewLines(this.answers, this.certificate, this.dkim?.(this.answers)),
       };
     }
     const q = this.question;

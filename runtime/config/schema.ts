@@ -216,7 +216,15 @@ export const schema = {
       pattern: /^[a-z0-9][a-z0-9-]{0,62}$/i,
       what: 'a DNS label like mailfilter',
     }),
-    keyFile: text('/etc/mailfilter/dkim/private.pem', 'Private key (PEM, RSA or Ed25519); its type decides the algorithm'),
+    algorithm: oneOf(
+      ['rsa', 'ed25519'] as const,
+      'rsa',
+      'Type of the key apply makes: rsa (RSA-2048, verified by every receiver) or ed25519 (RFC 8463, a short record, but not every receiver verifies it yet)',
+    ),
+    keyFile: text(
+      '',
+      'Private key (PEM, RSA or Ed25519; its type decides the algorithm); blank: /etc/mailfilter/dkim/<selector>.<algorithm>.pem, made by apply',
+    ),
   },
   greylist: {
     listenHost: text('127.0.0.1', 'Address the greylisting policy service listens on for Postfix'),

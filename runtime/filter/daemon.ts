@@ -18,6 +18,7 @@ import type { AuthSettings } from './scan.js';
 import { authservIdOf } from '../checks/auth-results.js';
 import { openAuditSink } from './audit-sink.js';
 import { openDkimSigner } from './dkim-sign.js';
+import { dkimKeyPath, dkimSigningDomain } from '../checks/auth-dkim-key.js';
 import { viewerDatabasePath } from '../storage/viewer-db.js';
 
 export interface RunningFilter {
@@ -44,9 +45,9 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   // A missing or unreadable key stops the filter before it opens anything, not each message later.
   const dkim = config.dkim.enabled
     ? openDkimSigner({
-        domain: config.dkim.domain || config.mail.externalDomain,
+        domain: dkimSigningDomain(config),
         selector: config.dkim.selector,
-        keyFile: config.dkim.keyFile,
+        keyFile: dkimKeyPath(config.dkim),
         inside: auth.inside,
       })
     : undefined;

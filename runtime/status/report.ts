@@ -1,5 +1,6 @@
 // `mailfilter status`: one screen for the admin at the console (also shown at login after setup):
-// services, queue, virus database and spam rules, disk, certificate, latest deferrals, the viewer.
+// services, queue, virus database and spam rules, disk, certificate, latest deferrals, the viewer,
+// and the DKIM record to publish.
 // Facts are gathered apart from the words, so the words are tested without a running appliance.
 import { statfsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -11,6 +12,7 @@ import { queueSummary, type QueueSummary } from './queue.js';
 import { certificateExpiry, diskUse, spamRulesUpdated } from './files.js';
 import { freshclamRetryMinutes, noDatabaseLines, virusDatabase, type VirusDatabase } from './virus-db.js';
 import { fitLine } from '../text/wrap.js';
+import { dkimConsoleLines, dkimPublication, type DkimPublication } from '../checks/auth-dkim-record.js';
 import { utcClock, utcDay, utcTime } from '../time/utc.js';
 
 export interface StatusFacts {
@@ -27,6 +29,8 @@ export interface StatusFacts {
   certificateExpires: Date | null;
   /** Fetch mode only: messages the fetcher gave up on (runtime/fetch/set-aside.ts). */
   setAside: number | null;
+  /** The DKIM key and the TXT record to publish for it. */
+  dkim: DkimPublication;
   viewerUrls: string[];
 }
 
@@ -73,6 +77,7 @@ export function formatStatus(f: StatusFacts): string[] {
     for (const d of f.queue.deferrals) lines.push(`  ${utcClock(d.arrivalTime * 1000).slice(5)} ${d.recipient}: ${d.reason}`);
   } else if (f.queue) lines.push('Deferrals: none waiting');
   lines.push(`Viewer: ${f.viewerUrls.join('  ') || 'off'}`);
+  lines.push(...dkimConsoleLines(f.dkim, '`mailfilter configure` makes it; until then the filter does not start'));
   return lines.flatMap((line) => fitLine(line));
 }
 
@@ -127,6 +132,7 @@ export function gatherStatus(config: AppConfig, run: Run = runCommand): StatusFa
     rootFree,
     certificateExpires: certificateExpiry(viewerCertificatePaths(config).cert),
     setAside: setAsideCount(config),
+    dkim: dkimPublication(config),
     viewerUrls: viewerUrls(config),
   };
 }

@@ -117,6 +117,7 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
     [/take final delivery/, '10.0.2.100'],
     [/service \/ relay/, ''],
     [/allow clients.*\[host\]/s, ''],
+    [/with DKIM\?/, ''],
   ];
   for (const [prompt, reply] of answers) await pane.reply(prompt, reply);
   await pane.waitFor(/Spam message destiny/);

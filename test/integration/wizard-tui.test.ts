@@ -81,6 +81,7 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   await pane.reply(/mail server to take final delivery/, 'mail.company.local');
   await pane.reply(/domains this server should service \/ relay \[company\.com, company\.local\]/, '');
   await pane.reply(/from which this server should allow clients.*\[host\]/s, '');
+  await pane.reply(/Sign outgoing mail from the allowed networks with DKIM\?.*\[no\]/s, '');
   await pane.reply(/Spam message destiny .*\[D_PASS\]/s, '');
   await pane.reply(/Virus message destiny .*\[D_BOUNCE\]/s, 'D_DELETE');
   await pane.waitFor(/Answer one of: D_PASS, D_BOUNCE, D_DISCARD/);
@@ -162,6 +163,9 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   await pane.reply(/mail server to take final delivery/, '192.168.100.20');
   await pane.reply(/relay \[company\.com\]/, '');
   await pane.reply(/allow clients.*\[host\]/s, '');
+  await pane.reply(/with DKIM\?.*\[no\]/s, 'yes');
+  await pane.reply(/DKIM selector.*\[mailfilter\]/s, '');
+  await pane.reply(/DKIM key type \(rsa\/ed25519\).*\[rsa\]/s, 'ed25519');
   // PgDn accepts the defaults of the rest of the section.
   await pane.waitFor(/Spam message destiny/);
   await pane.key('PageDown');
@@ -174,6 +178,8 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   assert.doesNotMatch(review, /Keep messages on the server/);
   for (let i = 0; i < 30; i++) await pane.key('Down');
   assert.match(pane.screen(), /Allowed networks: 192\.168\.100\.3\/32 \(host: this appliance only\)/, 'the review shows the real networks');
+  assert.match(pane.screen(), /DKIM-sign outgoing mail: yes, selector mailfilter, Ed25519/);
+  assert.match(pane.screen(), /DKIM key: apply makes/, 'no key yet: the review says apply makes it');
   await pane.answer('yes');
   const applied = await pane.waitFor(/WIZARD-EXIT=\d+/, 60_000);
   assert.match(applied, /WIZARD-EXIT=0/);
@@ -183,7 +189,13 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   );
   assert.doesNotMatch(applied, /^(info|warn|error) \w+:|Warning/m, 'no log lines or warnings among the steps');
   assert.match(applied, /no virus database yet: mail is held \(4xx\)/);
-  assert.match(applied, /\[3\/\d+\] Writing the fetch accounts \.\.\. done \(not needed in SMTP mode\)/);
+  assert.match(
+    applied,
+    /^mailfilter\._domainkey\.company\.com\. IN TXT \(\n {2}"v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=" \)$/m,
+    'apply ends with the record to publish',
+  );
+  // The record at the end scrolls the first steps off the 24 lines.
+  assert.match(pane.history(), /\[3\/\d+\] Writing the fetch accounts \.\.\. done \(not needed in SMTP mode\)/);
   assert.ok(!existsSync(join(root, 'etc/mailfilter/fetch-accounts.json')));
   const main = readFileSync(join(root, 'etc/postfix/main.cf'), 'utf8');
   assert.match(main, /^mynetworks = 127\.0\.0\.1\/32 192\.168\.100\.3\/32$/m, 'only the appliance itself relays by default');

@@ -29,6 +29,11 @@ export class TmuxPane {
     return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
   }
 
+  /** The screen with everything scrolled off above it. */
+  history(): string {
+    return execFileSync('tmux', ['capture-pane', '-p', '-S', '-', '-t', this.name], { encoding: 'utf8' });
+  }
+
   /** Types text literally, then presses Enter. */
   async answer(text: string): Promise<void> {
     if (text) execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);

@@ -1,4 +1,5 @@
-// The administration console (vadmin): statistics, clearing the quarantine, and viewer users.
+// The administration console (vadmin): statistics, clearing the quarantine, viewer users, and the
+// DKIM record to publish.
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import { Layout, CsrfField, Notice, PostButton, Table } from '../views/layout.js';
@@ -17,6 +18,7 @@ import { utcClock, utcDay } from '../../time/utc.js';
 import { isEmailAddress } from '../../mail/address.js';
 import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
 import { listSetAside, type SetAsideMessage } from '../../fetch/set-aside.js';
+import { dkimPublication, dkimTypeName, zoneLine } from '../../checks/auth-dkim-record.js';
 
 const adminOnly: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (!c.get('session').user.isAdmin) throw new HttpError(403, 'Only the administrator may do this.');
@@ -82,6 +84,60 @@ function SetAsideCard({ c }: { c: ViewerContext }) {
               </li>
             ))}
           </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The DKIM key outgoing mail is signed with, and the TXT record the organisation must publish for it. */
+function DkimCard({ c }: { c: ViewerContext }) {
+  const publication = dkimPublication(c.get('deps').config);
+  return (
+    <div class="card" id="dkim">
+      <h2>DKIM signing of outgoing mail</h2>
+      {publication.state === 'off' && <p>Off: outgoing mail is not signed. `mailfilter configure` turns it on and makes the key.</p>}
+      {publication.state === 'missing' && (
+        <p class="notice error">
+          No key yet at {publication.keyFile}: `mailfilter configure` makes it, and the filter does not start until there is one. Its record will be published
+          at {publication.name}.
+        </p>
+      )}
+      {publication.state === 'unreadable' && (
+        <p class="notice error">
+          {publication.keyFile} cannot be read ({publication.reason}).
+        </p>
+      )}
+      {publication.state === 'ready' && (
+        <>
+          <p>
+            Mail from the allowed networks whose From: is your domain is signed with the {dkimTypeName(publication.record.type)} key {publication.keyFile}.
+            Publish this TXT record in your domain’s DNS: receivers check the signatures with it.
+          </p>
+          <table>
+            <tr>
+              <th>Name</th>
+              <td>
+                <code>{publication.record.name}</code>
+              </td>
+            </tr>
+            <tr>
+              <th>Type</th>
+              <td>TXT</td>
+            </tr>
+            <tr>
+              <th>Value</th>
+              <td>
+                <code>{publication.record.value}</code>
+              </td>
+            </tr>
+            <tr>
+              <th>Zone file</th>
+              <td>
+                <code>{zoneLine(publication.record)}</code>
+              </td>
+            </tr>
+          </table>
         </>
       )}
     </div>
@@ -223,6 +279,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
           </p>
         </div>
         <SetAsideCard c={c} />
+        <DkimCard c={c} />
         <SettingsCard c={c} />
       </Layout>,
     );

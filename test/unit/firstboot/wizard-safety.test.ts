@@ -37,7 +37,9 @@ test('SMTP mode offers "host" as the allowed networks, and the review shows the 
   const wizard = atNetworks();
   assert.equal(wizard.screen().defaultShown, 'host');
   answer(wizard, ['']);
-  assert.match(wizard.screen().prompt, /Spam message destiny/, 'no confirmation for a narrow network');
+  assert.match(wizard.screen().prompt, /with DKIM\?/, 'no confirmation for a narrow network');
+  answer(wizard, ['']);
+  assert.match(wizard.screen().prompt, /Spam message destiny/);
   wizard.nextSection();
   answer(wizard, ['', 'no', '']);
   assert.ok(wizard.screen().review.includes('  Allowed networks: 192.168.100.2/32 (host: this appliance only)'), wizard.screen().review.join('\n'));
@@ -52,12 +54,12 @@ test('0.0.0.0/0, or any network wider than a /16, needs "yes, I understand"', ()
     assert.match(wizard.submit('') ?? '', /would make an open relay/);
     assert.match(wizard.submit('yes') ?? '', /would make an open relay/);
     answer(wizard, ['Yes, I understand']);
-    assert.match(wizard.screen().prompt, /Spam message destiny/);
+    assert.match(wizard.screen().prompt, /with DKIM\?/);
     assert.equal(wizard.answers.wideNetworksConfirmed, wide);
   }
   const narrow = atNetworks();
   answer(narrow, ['192.168.0.0/16']);
-  assert.match(narrow.screen().prompt, /Spam message destiny/, 'a /16 passes without a word');
+  assert.match(narrow.screen().prompt, /with DKIM\?/, 'a /16 passes without a word');
   // 'subnet' counts as the subnet it stands for.
   const wizard = new Wizard(defaultAnswers());
   answer(wizard, ['mx.company.com', 'no', '10.1.2.3', '255.0.0.0', '10.0.0.1', '10.0.0.1', '', 'smtp', 'company.com', '', '10.1.2.20', '', 'subnet']);
@@ -94,7 +96,7 @@ test('the appliance’s address is not 0.0.0.0 or loopback, the final server is 
   answer(wizard, ['192.168.100.2', '255.255.255.0', '192.168.100.1', '192.168.100.1', '', 'smtp', 'company.com', '']);
   for (const self of ['192.168.100.2', 'mx.company.com', 'MX', 'localhost', '127.0.0.1'])
     assert.match(wizard.submit(self) ?? '', /is this appliance itself: mail would loop/, self);
-  answer(wizard, ['192.168.100.20', '', '', '', '', '', '', '', '']);
+  answer(wizard, ['192.168.100.20', '', '', '', '', '', '', '', '', '']);
   assert.match(wizard.screen().prompt, /^Spam level/);
   assert.match(wizard.submit('-5') ?? '', /from 1 to 30/);
   assert.match(wizard.submit('0') ?? '', /from 1 to 30/);
@@ -135,6 +137,7 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     '',
     '',
     '',
+    '',
     'no',
   ]);
   const smtpDhcp = totals([
@@ -144,6 +147,7 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     'company.com',
     '',
     '192.168.100.20',
+    '',
     '',
     '',
     '',

@@ -63,7 +63,7 @@ test('back goes to the previous question; a section jump takes defaults only whe
   wizard.back();
   assert.match(wizard.screen().prompt, /fully qualified hostname/);
   assert.equal(wizard.screen().defaultShown, 'mx.company.com');
-  answerAll(wizard, ['', 'yes', 'smtp', 'company.com', '', '10.0.0.9', '', 'host']);
+  answerAll(wizard, ['', 'yes', 'smtp', 'company.com', '', '10.0.0.9', '', 'host', '']);
   assert.equal(wizard.screen().section, 'Spam configuration');
   assert.equal(wizard.nextSection(), null);
   assert.equal(wizard.screen().section, 'Integration configuration');
@@ -79,6 +79,7 @@ test('the review masks passwords; "No" starts over with the answers as defaults'
     'company.com',
     'company.local',
     'mail.company.local',
+    '',
     '',
     '',
     '',

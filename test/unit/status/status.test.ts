@@ -8,6 +8,8 @@ import { parseQueue } from '../../../runtime/status/queue.js';
 import { serviceStates } from '../../../runtime/status/services.js';
 import { freshclamRetryMinutes, virusDatabase } from '../../../runtime/status/virus-db.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
+import { makeDkimKey } from '../../../runtime/checks/auth-dkim-key.js';
+import { dkimRecord } from '../../../runtime/checks/auth-dkim-record.js';
 
 // Two messages as Postfix 3.7's `postqueue -j` prints them.
 const QUEUE = [
@@ -44,6 +46,7 @@ function facts(more: Partial<StatusFacts> = {}): StatusFacts {
     rootFree: { free: 30 * 1073741824, total: 38 * 1073741824 },
     certificateExpires: new Date('2036-01-01T00:00:00Z'),
     setAside: null,
+    dkim: { state: 'off' },
     viewerUrls: ['https://mx.company.com/viewer', 'https://10.0.2.15/viewer'],
     ...more,
   };
@@ -82,6 +85,19 @@ test('with a database, rules and set-aside messages the status shows their ages 
   assert.match(text, /Virus database: 2 files, newest 180 min ago|Virus database: 2 files, newest 3 h ago/);
   assert.match(text, /Spam rules: updated by sa-update 3 days ago/);
   assert.match(text, /Fetching: 2 message\(s\) set aside/);
+});
+
+test('with DKIM signing on, the status shows the TXT record to publish, or that the key is not made yet', () => {
+  const record = dkimRecord('mailfilter', 'company.com', makeDkimKey('rsa'));
+  const lines = formatStatus(facts({ dkim: { state: 'ready', keyFile: '/etc/mailfilter/dkim/mailfilter.rsa.pem', record } }));
+  const text = lines.join('\n');
+  assert.match(text, /DKIM signing: RSA-2048 key \/etc\/mailfilter\/dkim\/mailfilter\.rsa\.pem\.\nPublish this TXT record in your DNS/);
+  assert.match(text, /^mailfilter\._domainkey\.company\.com\. IN TXT \($/m);
+  assert.equal([...text.slice(text.indexOf('IN TXT (')).matchAll(/^ {2}"([^"]*)"/gm)].map((m) => m[1]).join(''), record.value);
+  for (const line of lines) assert.ok(line.length <= 78, line);
+  const missing = formatStatus(facts({ dkim: { state: 'missing', keyFile: '/k.pem', name: 'mailfilter._domainkey.company.com', type: 'rsa' } })).join('\n');
+  assert.match(missing, /DKIM signing: mailfilter\._domainkey\.company\.com, no key yet: `mailfilter\s+configure` makes it/);
+  assert.match(formatStatus(facts()).join('\n'), /DKIM signing: off/);
 });
 
 test('service states come from one systemctl is-active call, unknown when it says nothing', () => {

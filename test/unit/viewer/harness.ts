@@ -32,6 +32,8 @@ export interface TestViewer {
 export interface TestViewerOptions {
   viewer?: Record<string, unknown>;
   directory?: Record<string, unknown>;
+  /** DKIM signing (the console shows its record); the signing domain is company.com. */
+  dkim?: Record<string, unknown>;
   /** How the login checks passwords; local accounts by default. */
   authenticate?: (services: ActionServices) => Authenticate;
   sessionMaxHours?: number;
@@ -46,6 +48,7 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
     viewer: { ...options.viewer, dataDir: join(dir, 'v') },
     spamd: { port: await freePort(), timeoutSeconds: 2 },
     ...(options.directory ? { directory: options.directory } : {}),
+    ...(options.dkim ? { dkim: options.dkim, mail: { externalDomain: 'company.com' } } : {}),
   });
   const store = QuarantineStore.open(config.quarantine.dir, 100);
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8, options.sessionMaxHours ?? 24);
