@@ -37,6 +37,12 @@ export interface Answers {
   /** postscreen's DNS lists (door.dnsblSites); empty for none. */
   dnsLists: string[];
   verifyRecipients: boolean;
+  /** The certificate and key offered with STARTTLS on port 25 (postfix.tlsCert/tlsKey); '' for the self-signed one. */
+  tlsCert: string;
+  tlsKey: string;
+  /** TLS to the final server (postfix.outboundTls), and the CA that verifies it ('' for the system's). */
+  outboundTls: 'may' | 'verify';
+  outboundCaFile: string;
   spamDestiny: Destiny;
   virusDestiny: Destiny;
   bannedDestiny: Destiny;
@@ -76,6 +82,10 @@ export const ANSWER_SETTINGS = {
   dkimAlgorithm: schema.dkim.algorithm,
   dnsLists: schema.door.dnsblSites,
   verifyRecipients: schema.door.verifyRecipients,
+  tlsCert: schema.postfix.tlsCert,
+  tlsKey: schema.postfix.tlsKey,
+  outboundTls: schema.postfix.outboundTls,
+  outboundCaFile: schema.postfix.outboundCaFile,
   spamDestiny: schema.policy.spamDestiny,
   virusDestiny: schema.policy.virusDestiny,
   bannedDestiny: schema.policy.bannedDestiny,
@@ -172,6 +182,13 @@ export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
       },
       quarantine: { ...base.quarantine, maxSizeMb: answers.quarantineMaxMb },
       dkim: answersDkim(answers, base).dkim,
+      postfix: {
+        ...base.postfix,
+        tlsCert: answers.tlsCert,
+        tlsKey: answers.tlsKey,
+        outboundTls: answers.outboundTls,
+        outboundCaFile: answers.outboundCaFile,
+      },
       door: { ...base.door, dnsblSites: answers.dnsLists, verifyRecipients: answers.verifyRecipients },
       viewer: { ...base.viewer, enabled: answers.viewerEnabled, loginMethod: exchange && answers.viewerEnabled ? 'ldap' : 'local' },
       directory: exchange

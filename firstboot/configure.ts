@@ -87,10 +87,13 @@ export async function configure(options: ConfigureOptions): Promise<number> {
   } else {
     if (options.restart && !(await confirmOverSsh())) return 1;
     answers = saved;
+    // The review names the certificate the answers chose: the admin's file, or the self-signed one.
+    const certificate = (a: Answers) =>
+      describeCertificate({ ...base, postfix: { ...base.postfix, tlsCert: a.tlsCert, tlsKey: a.tlsKey } }, a.tlsCert ? '/' : options.root);
     const wizard = new Wizard(
       answers,
       (a) => answerProblems(a, base)[0] ?? null,
-      describeCertificate(base, options.root),
+      certificate,
       (a) => dkimPublication(answersDkim(a, base), options.root),
     );
     if (!(await runTui(wizard))) {

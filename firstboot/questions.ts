@@ -2,6 +2,7 @@
 // and skips. Each question reads and writes one answer; the screen and the engine know nothing else.
 import { ANSWER_SETTINGS, type Answers } from './answers.js';
 import * as check from './validate.js';
+import * as certificateCheck from './certificate-files.js';
 import { schema } from '../runtime/config/schema.js';
 import { DESTINIES, type NumberRange } from '../runtime/config/fields.js';
 import { dkimTypeName, zoneLinesForConsole, type DkimPublication } from '../runtime/checks/auth-dkim-record.js';
@@ -332,6 +333,51 @@ export const QUESTIONS: Question[] = [
       a.dnsLists = v.trim().toLowerCase() === 'none' ? [] : check.splitList(v);
     },
   },
+  {
+    id: 'tlsCert',
+    section: 'Spam configuration',
+    help: `Sending servers that ask for STARTTLS on port 25 get this certificate; mail from the big providers then arrives encrypted. Leave it blank and apply makes a self-signed one for the host name (senders encrypt with it all the same; they rarely check). A file of your own must be PEM, with any intermediate certificates after the server's, current, and readable by root.`,
+    prompt: `Certificate file (PEM) offered with STARTTLS on port 25 ('${certificateCheck.NO_CERTIFICATE}': a self-signed one made for the host name)`,
+    defaultText: (a) => a.tlsCert || certificateCheck.NO_CERTIFICATE,
+    check: (v) => certificateCheck.certificateFile(v),
+    store: (v, a) => {
+      a.tlsCert = v.trim().toLowerCase() === certificateCheck.NO_CERTIFICATE ? '' : v.trim();
+      // No certificate of its own: no key of its own either (apply's self-signed pair is used).
+      if (a.tlsCert === '') a.tlsKey = '';
+    },
+  },
+  {
+    ...text('tlsKey', 'Spam configuration', 'Private key file (PEM, no passphrase) of that certificate', check.required('the key file'), {
+      skip: (a) => a.tlsCert === '',
+      help: 'The key that belongs to the certificate above, without a passphrase: Postfix starts unattended. Keep it readable by root only (chmod 600).',
+    }),
+    check: (v, a) => certificateCheck.keyFile(v, a.tlsCert),
+  },
+  {
+    id: 'outboundTls',
+    section: 'Spam configuration',
+    help: "'may': filtered mail goes to your mail server encrypted when it offers STARTTLS, plain when it does not, and its certificate is not checked (most internal servers have a self-signed one). 'verify': mail waits in the queue unless the server offers TLS with a certificate valid for the name you gave it, signed by the CA file you name next or by a public CA.",
+    prompt: `TLS to the final mail server: '${schema.postfix.outboundTls.values!.join("' or '")}' (${schema.postfix.outboundTls.values!.join('/')})`,
+    defaultText: (a) => a.outboundTls,
+    check: (v) => check.oneOfWords(schema.postfix.outboundTls.values!)(v.trim()),
+    store: (v, a) => {
+      a.outboundTls = v.trim().toLowerCase() as Answers['outboundTls'];
+      // The CA verifies the final server only with 'verify'.
+      if (a.outboundTls !== 'verify') a.outboundCaFile = '';
+    },
+  },
+  {
+    id: 'outboundCaFile',
+    section: 'Spam configuration',
+    skip: (a) => a.outboundTls !== 'verify',
+    help: `For a final server whose certificate your own CA signed (an Active Directory Certificate Services CA, for instance): export that CA certificate as PEM (Base-64), copy it to the appliance and enter its path. '${certificateCheck.PUBLIC_CAS}' when a public CA signed it.`,
+    prompt: `CA certificate file (PEM) that signed the final mail server's certificate ('${certificateCheck.PUBLIC_CAS}': the public CAs this appliance knows)`,
+    defaultText: (a) => a.outboundCaFile || certificateCheck.PUBLIC_CAS,
+    check: (v) => certificateCheck.caFile(v),
+    store: (v, a) => {
+      a.outboundCaFile = v.trim().toLowerCase() === certificateCheck.PUBLIC_CAS ? '' : v.trim();
+    },
+  },
 
   yesNo('viewerEnabled', 'Integration configuration', 'Enable web interface for viewing quarantined messages? The URL is https://<server>/viewer/', {
     help: 'This chooses whether to enable the web interface for viewing quarantined messages. The viewer allows a user to see and delete quarantined messages, and an administrator to see messages for any user and to clear the quarantine folder.',
@@ -423,6 +469,7 @@ export function reviewLines(a: Answers, certificate?: string, dkim?: DkimPublica
         ]),
     'Mail configuration:',
     `  Destination mail server: ${a.finalServer}`,
+    `  TLS to the final server: ${a.outboundTls === 'verify' ? `verify (CA: ${a.outboundCaFile || 'the public CAs'})` : 'may (when offered)'}`,
     `  Fetchmail or SMTP: ${a.mode}`,
   ];
   if (a.mode === 'fetchmail' && a.enterAccounts) {

@@ -40,8 +40,8 @@ export class Wizard {
   constructor(
     readonly answers: Answers,
     private readonly validateAll: (a: Answers) => string | null = () => null,
-    /** The appliance's certificate in words, shown on the review. */
-    private readonly certificate?: string,
+    /** The certificate these answers give port 25, in words, shown on the review. */
+    private readonly certificate?: (a: Answers) => string,
     /** The DKIM key the answers would sign with, shown on the review with its record. */
     private readonly dkim?: (a: Answers) => DkimPublication,
   ) {
@@ -81,7 +81,7 @@ export class Wizard {
         prompt: 'Configuration OK? (Yes/No)',
         defaultShown: 'Yes',
         secret: false,
-        review: reviewLines(this.answers, this.certificate, this.dkim?.(this.answers)),
+        review: reviewLines(this.answers, this.certificate?.(this.answers), this.dkim?.(this.answers)),
       };
     }
     const q = this.question;

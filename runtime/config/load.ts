@@ -80,6 +80,9 @@ function crossCheck(config: AppConfig): string[] {
   if ((viewer.tlsCert === '') !== (viewer.tlsKey === '')) {
     problems.push('viewer.tlsCert / viewer.tlsKey: give both or neither');
   }
+  if ((config.postfix.tlsCert === '') !== (config.postfix.tlsKey === '')) {
+    problems.push('postfix.tlsCert / postfix.tlsKey: give both or neither');
+  }
   if (policy.saMaxBodySize > filter.maxMessageBytes) {
     problems.push(`policy.saMaxBodySize: larger than filter.maxMessageBytes (${filter.maxMessageBytes})`);
   }

@@ -96,6 +96,8 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   await pane.reply(/SA maximum mail body size .*\[524288\]/s, '');
   await pane.reply(/Maximum size of the quarantine .*\[500\]/s, '');
   await pane.reply(/Use extra spam checking rules\? .*\[yes\]/s, '');
+  await pane.reply(/Certificate file \(PEM\) offered with STARTTLS on port 25 .*\[none\]/s, '');
+  await pane.reply(/TLS to the final mail server: 'may' or 'verify' .*\[may\]/s, '');
   await pane.reply(/Enable web interface .*\[yes\]/s, '');
   await pane.reply(/Use Microsoft Exchange recipient integration\? .*\[yes\]/s, '');
   await pane.reply(/hostname of the Exchange-enabled Active Directory server/, 'mail.company.local');

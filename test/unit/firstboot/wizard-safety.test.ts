@@ -138,6 +138,9 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     '',
     '',
     '',
+    'verify',
+    '',
+    '',
     'no',
   ]);
   const smtpDhcp = totals([
@@ -147,6 +150,8 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     'company.com',
     '',
     '192.168.100.20',
+    '',
+    '',
     '',
     '',
     '',

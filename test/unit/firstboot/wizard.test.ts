@@ -95,6 +95,8 @@ test('the review masks passwords; "No" starts over with the answers as defaults'
     '',
     '',
     '',
+    '',
+    '',
     'yes',
     'dc.company.local',
     'sync@company.local',
