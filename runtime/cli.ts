@@ -151,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
         );
         return reports.some((r) => r.outcome === 'failed') ? 1 : 0;
       } finally {
-        services.close();
+        await services.close();
       }
     }
     case 'fetch': {

@@ -40,10 +40,10 @@ export interface BulkItem {
  * The messages of these ids the actor may act on, once each, in the order given. Others' messages
  * and unknown ids are left out alike, as the single actions answer both with the same 404.
  */
-export function ownEntries(services: ActionDeps, actor: Actor, ids: string[]): QuarantineEntry[] {
+export async function ownEntries(services: ActionDeps, actor: Actor, ids: string[]): Promise<QuarantineEntry[]> {
   const entries: QuarantineEntry[] = [];
   for (const id of [...new Set(ids)].slice(0, MAX_BULK_MESSAGES)) {
-    const entry = services.store.get(id);
+    const entry = await services.store.get(id);
     if (entry && recipientsFor(actor.user, entry).length > 0) entries.push(entry);
   }
   return entries;
@@ -54,7 +54,7 @@ export async function applyToMessages(services: ActionDeps, actor: Actor, action
   const items: BulkItem[] = [];
   for (const id of [...new Set(ids)].slice(0, MAX_BULK_MESSAGES)) {
     // Read again just before acting: an earlier one of the batch may have changed it.
-    const [entry] = ownEntries(services, actor, [id]);
+    const [entry] = await ownEntries(services, actor, [id]);
     if (!entry) {
       items.push({ id, outcome: 'not-found', text: 'No such message in your quarantine.' });
       continue;
@@ -77,7 +77,7 @@ export async function applyToMessages(services: ActionDeps, actor: Actor, action
 
 /** Deletes every copy addressed to the user, each audited, then one line for the whole. */
 export async function deleteAllOwn(services: ActionDeps, actor: Actor): Promise<number> {
-  const entries = services.store.list({ addresses: actor.user.addresses, limit: 1_000_000 });
+  const entries = await services.store.list({ addresses: actor.user.addresses, limit: 1_000_000 });
   for (const entry of entries) await remove(services, actor, entry);
   services.audit.record({
     actor: actor.user.username,

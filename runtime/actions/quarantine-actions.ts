@@ -120,7 +120,12 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
   const released = await release(services, actor, entry, options);
   let learned: string;
   try {
-    learned = `learned as ham: ${await tellSpamd(services.config.spamd, services.store.filePath(entry), 'ham')}`;
+    const file = await services.store.localFile(entry);
+    try {
+      learned = `learned as ham: ${await tellSpamd(services.config.spamd, file.path, 'ham')}`;
+    } finally {
+      await file.done();
+    }
   } catch (err) {
     learned = `not learned: ${(err as Error).message}`;
   }
@@ -234,7 +239,7 @@ async function tellAdministrator(services: ActionDeps, actor: Actor, entry: Quar
 export async function decideRequest(services: ActionDeps, admin: Actor, requestId: number, approve: boolean): Promise<string> {
   const request = services.requests.get(requestId);
   if (!request || request.status !== 'pending') throw new ActionFailed('This request was already decided or does not exist.');
-  const entry = services.store.get(request.messageId);
+  const entry = await services.store.get(request.messageId);
   if (approve && !entry) throw new ActionFailed('The message is no longer in the quarantine (deleted, or aged out); deny the request instead.');
   if (!services.requests.decide(request.id, approve ? 'approved' : 'denied', admin.user.username)) throw new ActionFailed('This request was already decided.');
   if (approve && entry) {

@@ -22,7 +22,7 @@ export interface ActionServices {
   settings: ViewerSettings;
   tokens: ActionTokens;
   usedTokens: UsedTokens;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** What an action needs; the process that opened the services closes them. */
@@ -55,10 +55,10 @@ export function assembleActionServices(parts: Pick<ActionServices, 'config' | 's
     settings: new ViewerSettings(db),
     tokens: new ActionTokens(loadLinkSecret(config.viewer.dataDir)),
     usedTokens: new UsedTokens(db),
-    close() {
+    async close() {
       reinjector.close();
       accounts.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -51,9 +51,9 @@ export async function sendDigest(services: ActionDeps, user: ViewerUser, since: 
   if (!to) return { user: user.username, outcome: 'no address', messages: 0 };
   // Mail from senders on a block list is kept (nothing is lost) but not put before the user again.
   // Released means released to this user: another recipient's release leaves it in their digest.
-  const entries = services.store
-    .list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS })
-    .filter((e) => !isBlockedNote(e.detail));
+  const entries = (await services.store.list({ addresses: user.addresses, receivedAfter: since, unreleased: true, limit: MAX_ITEMS })).filter(
+    (e) => !isBlockedNote(e.detail),
+  );
   if (entries.length === 0) return { user: user.username, outcome: 'empty', messages: 0 };
   const expiresAt = now.getTime() + services.config.digest.linkValidDays * DAY;
   const raw = await composeDigest({

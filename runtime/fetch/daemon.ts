@@ -143,7 +143,7 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       await running?.catch(() => undefined);
       injector.close();
       state.close();
-      store?.close();
+      await store?.close();
     },
   };
 }

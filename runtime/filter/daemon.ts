@@ -102,7 +102,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       senderLists.close();
       spamTimeouts.close();
       audit.close();
-      store.close();
+      await store.close();
     },
   };
 }

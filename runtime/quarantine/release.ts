@@ -23,7 +23,7 @@ export async function releaseMessage(
     })(),
   );
   const outcomes = await reinjector.send(entry.mailFrom, recipients, message);
-  store.markReleased(
+  await store.markReleased(
     entry.id,
     outcomes.filter((o) => o.code < 300).map((o) => o.recipient),
     releasedBy,

@@ -1,14 +1,17 @@
-// The quarantine: one file per message, fsync'd (file and folder) before its SQLite row is written,
-// so a row always points at a message that is on disk. The viewer, release and statistics read it
-// through this API only.
-import type Database from 'better-sqlite3';
-import { copyFile, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
-import { constants, createReadStream, mkdirSync, type ReadStream } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+// The quarantine: each message's bytes made durable (a file fsync'd with its folder, or rows in the
+// shared database) before the index row that points at them is committed, so a row always points
+// at a message that is kept. The viewer, release and statistics read it through this API only; the
+// same queries run on the appliance's own SQLite index and on the shared PostgreSQL.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Kysely, SqliteDialect, sql, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Category } from '../config/schema.js';
-import { openQuarantineDatabase } from '../storage/quarantine-db.js';
+import { openQuarantineDatabase, scoreInDetail, type QuarantineTables } from '../storage/quarantine-db.js';
+import type { SharedTables } from '../storage/shared-schema.js';
 import { utcDay } from '../time/utc.js';
 import type { DoorKind } from '../door-stats/door-kinds.js';
+import { databaseBodies, fileBodies, type LocalFile, type MessageBodies } from './bodies.js';
 
 export interface QuarantineInput {
   id: string;
@@ -65,135 +68,163 @@ export interface ListSort {
   descending: boolean;
 }
 
-/**
- * What each sort key orders by. The spam score is only kept inside the detail ("score=12.3
- * required=5"): CAST reads the number at its start; messages without one sort after the others.
- */
-const SORT_EXPRESSIONS: Record<SortKey, string> = {
-  date: 'm.received_at',
-  from: "lower(CASE WHEN m.header_from <> '' THEN m.header_from ELSE m.mail_from END)",
-  subject: 'lower(m.subject)',
-  reason: 'm.reason',
-  score: "CASE WHEN instr(m.detail, 'score=') > 0 THEN CAST(substr(m.detail, instr(m.detail, 'score=') + 6) AS REAL) END",
-  size: 'm.size',
-};
+type Tables = QuarantineTables;
+type MessageQuery = SelectQueryBuilder<Tables & { m: Tables['messages'] }, 'm', object>;
 
-function orderBy(sort: ListSort | undefined): string {
-  if (!sort || sort.by === 'date') return sort && !sort.descending ? 'ORDER BY m.received_at ASC, m.id ASC' : 'ORDER BY m.received_at DESC, m.id DESC';
-  const expression = SORT_EXPRESSIONS[sort.by];
-  return `ORDER BY (${expression}) IS NULL, ${expression} ${sort.descending ? 'DESC' : 'ASC'}, m.received_at DESC, m.id DESC`;
+/** What each sort key orders by; messages without a score sort after the others. */
+function sortExpression(by: SortKey) {
+  switch (by) {
+    case 'date':
+      return sql`m.received_at`;
+    case 'from':
+      return sql`lower(CASE WHEN m.header_from <> '' THEN m.header_from ELSE m.mail_from END)`;
+    case 'subject':
+      return sql`lower(m.subject)`;
+    case 'reason':
+      return sql`m.reason`;
+    case 'score':
+      return sql`m.score`;
+    case 'size':
+      return sql`m.size`;
+  }
+}
+
+function ordered(query: MessageQuery, sort: ListSort | undefined): MessageQuery {
+  if (!sort || sort.by === 'date') {
+    const direction = sort && !sort.descending ? 'asc' : 'desc';
+    return query.orderBy('m.received_at', direction).orderBy('m.id', direction);
+  }
+  const expression = sortExpression(sort.by);
+  return query
+    .orderBy(sql`CASE WHEN ${expression} IS NULL THEN 1 ELSE 0 END`)
+    .orderBy(expression, sort.descending ? 'desc' : 'asc')
+    .orderBy('m.received_at', 'desc')
+    .orderBy('m.id', 'desc');
 }
 
 export type Outcome = 'CLEAN' | Category;
 
-interface MessageRow {
-  id: string;
-  received_at: number;
-  mail_from: string;
-  header_from: string;
-  header_to: string;
-  subject: string;
-  reason: Category;
-  detail: string;
-  size: number;
-  path: string;
-  recipients: string;
-  releases: string;
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+type MessageRow = Tables['messages'];
 
 /** Those of `addresses` whose copy of the message has not been released yet. */
 export function notReleasedTo(entry: QuarantineEntry, addresses: string[]): string[] {
   return addresses.filter((address) => !entry.releases.some((r) => r.address === address));
 }
 
-/** The columns every entry is read with: its recipients and, as JSON, who of them got it released. */
-const ENTRY_COLUMNS = `m.*, (SELECT group_concat(address, ' ') FROM recipients WHERE message_id = m.id) AS recipients,
-  (SELECT json_group_array(json_object('address', address, 'at', released_at, 'by', released_by)) FROM recipients
-   WHERE message_id = m.id AND released_at IS NOT NULL) AS releases`;
-
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** The query's conditions on messages `m`. */
+function matching(query: ListQuery) {
+  return (eb: ExpressionBuilder<Tables & { m: Tables['messages'] }, 'm'>) => {
+    const conditions = [];
+    const recipientsOf = () => eb.selectFrom('recipients as r').select(sql.lit(1).as('one')).whereRef('r.message_id', '=', 'm.id');
+    const waiting = <Q extends ReturnType<typeof recipientsOf>>(q: Q) => (query.unreleased ? q.where('r.released_at', 'is', null) : q);
+    if (query.addresses) {
+      if (query.addresses.length === 0) return sql<SqlBool>`1 = 0`;
+      conditions.push(
+        eb.exists(
+          waiting(
+            recipientsOf().where(
+              'r.address',
+              'in',
+              query.addresses.map((a) => a.toLowerCase()),
+            ),
+          ),
+        ),
+      );
+    } else if (query.unreleased) {
+      conditions.push(eb.exists(waiting(recipientsOf())));
+    }
+    if (query.reason) conditions.push(eb('m.reason', '=', query.reason));
+    if (query.receivedAfter !== undefined) conditions.push(eb('m.received_at', '>', query.receivedAfter));
+    if (query.receivedFrom !== undefined) conditions.push(eb('m.received_at', '>=', query.receivedFrom));
+    if (query.receivedBefore !== undefined) conditions.push(eb('m.received_at', '<', query.receivedBefore));
+    if (query.search) {
+      // lower() on both sides: SQLite's LIKE ignores case, PostgreSQL's does not.
+      const like = `%${escapeLike(query.search.toLowerCase())}%`;
+      conditions.push(
+        eb.or(['m.subject', 'm.header_from', 'm.header_to'].map((column) => eb(sql`lower(${sql.ref(column)})`, 'like', sql`${like} ESCAPE ${'\\'}`))),
+      );
+    }
+    return eb.and(conditions);
+  };
+}
+
 export class QuarantineStore {
-  private readonly db: Database.Database;
-  /** Outcome counts not yet written: one fsync'd write per message would cap throughput. */
+  /** Outcome counts not yet written: one durable write per message would cap throughput. */
   private pendingOutcomes = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
 
   private constructor(
-    readonly dir: string,
+    private readonly db: Kysely<Tables>,
+    private readonly bodies: MessageBodies,
     private readonly maxBytes: number,
-  ) {
-    mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
-    this.db = openQuarantineDatabase(dir);
-  }
+    private readonly ownsDatabase: boolean,
+  ) {}
 
+  /** One appliance's quarantine: files and index.sqlite in `dir`. */
   static open(dir: string, maxSizeMb: number): QuarantineStore {
-    return new QuarantineStore(dir, maxSizeMb * 1024 * 1024);
+    mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: openQuarantineDatabase(dir) }) });
+    return new QuarantineStore(db, fileBodies(dir), maxSizeMb * 1024 * 1024, true);
   }
 
-  close(): void {
-    this.flushOutcomes();
-    this.db.close();
+  /** The quarantine several appliances share, index and messages in the shared database (migrated). */
+  static shared(db: Kysely<SharedTables>, maxSizeMb: number): QuarantineStore {
+    return new QuarantineStore(db as unknown as Kysely<Tables>, databaseBodies(db), maxSizeMb * 1024 * 1024, false);
   }
 
-  /** Copies the spooled message in, durably, then indexes it. Throws (ENOSPC, EIO) before indexing. */
+  async close(): Promise<void> {
+    await this.flushOutcomes();
+    if (this.ownsDatabase) await this.db.destroy();
+  }
+
+  /** Keeps the spooled message, durably, then indexes it. Throws (ENOSPC, EIO, database down) before indexing. */
   async add(spoolPath: string, input: QuarantineInput): Promise<QuarantineEntry> {
-    const day = utcDay(input.receivedAt);
-    const dayDir = join(this.dir, 'messages', day);
-    const created = await mkdir(dayDir, { recursive: true, mode: 0o750 });
-    const finalPath = join(dayDir, `${input.id}.eml`);
-    const tempPath = `${finalPath}.tmp`;
+    const path = await this.bodies.keep(spoolPath, input.id, input.receivedAt);
+    const addresses = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
     try {
-      await copyFile(spoolPath, tempPath, constants.COPYFILE_EXCL);
-      await fsyncPath(tempPath);
-      await rename(tempPath, finalPath);
+      await this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('messages')
+          .values({
+            id: input.id,
+            received_at: input.receivedAt.getTime(),
+            mail_from: input.mailFrom,
+            header_from: input.headerFrom,
+            header_to: input.headerTo,
+            subject: input.subject,
+            reason: input.reason,
+            detail: input.detail,
+            score: scoreInDetail(input.detail),
+            size: input.size,
+            path,
+          })
+          .execute();
+        if (addresses.length > 0)
+          await trx
+            .insertInto('recipients')
+            .values(addresses.map((address) => ({ message_id: input.id, address, released_at: null, released_by: null })))
+            .execute();
+        await this.bodies.keepWithRow(trx, input.id, spoolPath);
+      });
     } catch (err) {
-      await unlink(tempPath).catch(() => undefined);
+      await this.bodies.discard(path).catch(() => undefined);
       throw err;
     }
-    await fsyncPath(dayDir);
-    if (created) await fsyncPath(dirname(dayDir));
-
-    const path = relative(this.dir, finalPath);
-    const addresses = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO messages (id, received_at, mail_from, header_from, header_to, subject, reason, detail, size, path)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          input.id,
-          input.receivedAt.getTime(),
-          input.mailFrom,
-          input.headerFrom,
-          input.headerTo,
-          input.subject,
-          input.reason,
-          input.detail,
-          input.size,
-          path,
-        );
-      const insertRecipient = this.db.prepare('INSERT INTO recipients (message_id, address) VALUES (?, ?)');
-      for (const address of addresses) insertRecipient.run(input.id, address);
-    })();
     await this.enforceMaxSize();
     return { ...input, recipients: addresses, receivedAt: input.receivedAt.getTime(), path, releases: [] };
   }
 
-  totalBytes(): number {
-    return this.db.prepare<[], { total: number }>('SELECT COALESCE(SUM(size), 0) AS total FROM messages').get()!.total;
+  async totalBytes(): Promise<number> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), sql<number>`0`).as('total'))
+      .executeTakeFirstOrThrow();
+    return Number(row.total);
   }
 
   get limitBytes(): number {
@@ -202,113 +233,122 @@ export class QuarantineStore {
 
   /** Deletes the oldest messages until the quarantine fits its maximum size. */
   async enforceMaxSize(): Promise<number> {
-    let total = this.totalBytes();
-    let removed = 0;
+    let total = await this.totalBytes();
     if (total <= this.maxBytes) return 0;
-    const oldest = this.db.prepare<[], { id: string; size: number }>('SELECT id, size FROM messages ORDER BY received_at ASC, id ASC').iterate();
     const victims: string[] = [];
-    for (const row of oldest) {
+    for await (const row of this.db.selectFrom('messages').select(['id', 'size']).orderBy('received_at', 'asc').orderBy('id', 'asc').stream(500)) {
       if (total <= this.maxBytes) break;
       victims.push(row.id);
       total -= row.size;
     }
+    let removed = 0;
     for (const id of victims) if (await this.delete(id)) removed += 1;
     return removed;
   }
 
-  private where(query: ListQuery): { sql: string; params: unknown[] } {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    const waiting = query.unreleased ? ' AND r.released_at IS NULL' : '';
-    if (query.addresses) {
-      if (query.addresses.length === 0) return { sql: 'WHERE 0', params };
-      clauses.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address IN (${query.addresses.map(() => '?').join(',')})${waiting})`);
-      params.push(...query.addresses.map((a) => a.toLowerCase()));
-    } else if (waiting) {
-      clauses.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id${waiting})`);
-    }
-    if (query.reason) {
-      clauses.push('m.reason = ?');
-      params.push(query.reason);
-    }
-    if (query.receivedAfter !== undefined) {
-      clauses.push('m.received_at > ?');
-      params.push(query.receivedAfter);
-    }
-    if (query.receivedFrom !== undefined) {
-      clauses.push('m.received_at >= ?');
-      params.push(query.receivedFrom);
-    }
-    if (query.receivedBefore !== undefined) {
-      clauses.push('m.received_at < ?');
-      params.push(query.receivedBefore);
-    }
-    if (query.search) {
-      const like = `%${escapeLike(query.search)}%`;
-      clauses.push("(m.subject LIKE ? ESCAPE '\\' OR m.header_from LIKE ? ESCAPE '\\' OR m.header_to LIKE ? ESCAPE '\\')");
-      params.push(like, like, like);
-    }
-    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  private selectMessages(query: ListQuery): MessageQuery {
+    return this.db.selectFrom('messages as m').where(matching(query)) as unknown as MessageQuery;
   }
 
-  list(query: ListQuery = {}): QuarantineEntry[] {
-    const { sql, params } = this.where(query);
-    const rows = this.db
-      .prepare<unknown[], MessageRow>(`SELECT ${ENTRY_COLUMNS} FROM messages m ${sql} ${orderBy(query.sort)} LIMIT ? OFFSET ?`)
-      .all(...params, query.limit ?? 50, query.offset ?? 0);
-    return rows.map(toEntry);
+  async list(query: ListQuery = {}): Promise<QuarantineEntry[]> {
+    const rows = await ordered(this.selectMessages(query), query.sort)
+      .selectAll('m')
+      .limit(query.limit ?? 50)
+      .offset(query.offset ?? 0)
+      .execute();
+    return this.withRecipients(rows as MessageRow[]);
   }
 
-  count(query: ListQuery = {}): number {
-    const { sql, params } = this.where(query);
-    return this.db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM messages m ${sql}`).get(...params)!.n;
+  async count(query: ListQuery = {}): Promise<number> {
+    const row = await this.selectMessages(query)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
-  get(id: string): QuarantineEntry | undefined {
-    const row = this.db.prepare<[string], MessageRow>(`SELECT ${ENTRY_COLUMNS} FROM messages m WHERE m.id = ?`).get(id);
-    return row ? toEntry(row) : undefined;
+  async get(id: string): Promise<QuarantineEntry | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? (await this.withRecipients([row]))[0] : undefined;
   }
 
-  openMessage(entry: QuarantineEntry): ReadStream {
-    return createReadStream(join(this.dir, entry.path));
+  /** Each row with its recipients and who of them got it released, in one more query. */
+  private async withRecipients(rows: MessageRow[]): Promise<QuarantineEntry[]> {
+    if (rows.length === 0) return [];
+    const recipients = await this.db
+      .selectFrom('recipients')
+      .selectAll()
+      .where(
+        'message_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('message_id')
+      .orderBy('address')
+      .execute();
+    const byMessage = new Map<string, Array<Tables['recipients']>>();
+    for (const r of recipients) byMessage.set(r.message_id, [...(byMessage.get(r.message_id) ?? []), r]);
+    return rows.map((row) => toEntry(row, byMessage.get(row.id) ?? []));
   }
 
+  openMessage(entry: QuarantineEntry): Readable {
+    return this.bodies.open(entry);
+  }
+
+  /** A file with the message, for readers that need one; call done() when finished with it. */
+  localFile(entry: QuarantineEntry): Promise<LocalFile> {
+    return this.bodies.localFile(entry);
+  }
+
+  /** The message's own file: only a single appliance's quarantine has one. */
   filePath(entry: QuarantineEntry): string {
-    return join(this.dir, entry.path);
+    return this.bodies.filePath(entry);
   }
 
   /** Marks the message released to these recipients only; the others' copies still wait. */
-  markReleased(id: string, addresses: string[], by: string): void {
-    const mark = this.db.prepare('UPDATE recipients SET released_at = ?, released_by = ? WHERE message_id = ? AND address = ?');
-    const at = Date.now();
-    this.db.transaction(() => {
-      for (const address of addresses) mark.run(at, by, id, address.toLowerCase());
-    })();
+  async markReleased(id: string, addresses: string[], by: string): Promise<void> {
+    if (addresses.length === 0) return;
+    await this.db
+      .updateTable('recipients')
+      .set({ released_at: Date.now(), released_by: by })
+      .where('message_id', '=', id)
+      .where(
+        'address',
+        'in',
+        addresses.map((a) => a.toLowerCase()),
+      )
+      .execute();
   }
 
-  /** Removes the row first: a file without a row is harmless, a row without a file is not. */
+  /** Removes the row first: bytes without a row are harmless, a row without its bytes is not. */
   async delete(id: string): Promise<boolean> {
-    const row = this.db.prepare<[string], { path: string }>('SELECT path FROM messages WHERE id = ?').get(id);
+    const row = await this.db.deleteFrom('messages').where('id', '=', id).returning(['id', 'path']).executeTakeFirst();
     if (!row) return false;
-    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
-    await rm(join(this.dir, row.path), { force: true });
+    await this.bodies.remove(row);
     return true;
   }
 
   /** Takes addresses off a message; the message goes when no recipient is left. */
   async removeRecipients(id: string, addresses: string[]): Promise<void> {
-    const remove = this.db.prepare('DELETE FROM recipients WHERE message_id = ? AND address = ?');
-    for (const address of addresses) remove.run(id, address.toLowerCase());
-    const left = this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM recipients WHERE message_id = ?').get(id)!.n;
-    if (left === 0) await this.delete(id);
+    if (addresses.length > 0)
+      await this.db
+        .deleteFrom('recipients')
+        .where('message_id', '=', id)
+        .where(
+          'address',
+          'in',
+          addresses.map((a) => a.toLowerCase()),
+        )
+        .execute();
+    const left = await this.db
+      .selectFrom('recipients')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('message_id', '=', id)
+      .executeTakeFirstOrThrow();
+    if (Number(left.n) === 0) await this.delete(id);
   }
 
   async deleteMatching(query: ListQuery): Promise<number> {
-    const { sql, params } = this.where(query);
-    const ids = this.db
-      .prepare<unknown[], { id: string }>(`SELECT m.id FROM messages m ${sql}`)
-      .all(...params)
-      .map((r) => r.id);
+    const ids = (await this.selectMessages(query).select('m.id').execute()).map((r) => r.id);
     for (const id of ids) await this.delete(id);
     return ids.length;
   }
@@ -317,54 +357,63 @@ export class QuarantineStore {
   recordOutcome(outcome: Outcome, at = new Date()): void {
     const key = `${utcDay(at)}|${outcome}`;
     this.pendingOutcomes.set(key, (this.pendingOutcomes.get(key) ?? 0) + 1);
-    this.flushTimer ??= setTimeout(() => this.flushOutcomes(), 5000).unref();
+    this.flushTimer ??= setTimeout(() => void this.flushOutcomes().catch(() => undefined), 5000).unref();
   }
 
-  flushOutcomes(): void {
+  /** Writes the counts so far; a failed write puts them back for the next try. */
+  flushOutcomes(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.pendingOutcomes.size === 0) return;
+    if (this.pendingOutcomes.size === 0) return this.flushing;
     const pending = this.pendingOutcomes;
     this.pendingOutcomes = new Map();
-    const upsert = this.db.prepare(
-      'INSERT INTO daily_outcomes (day, outcome, count) VALUES (?, ?, ?) ON CONFLICT(day, outcome) DO UPDATE SET count = count + excluded.count',
+    const rows = [...pending].map(([key, count]) => {
+      const [day, outcome] = key.split('|') as [string, string];
+      return { day, outcome, count };
+    });
+    this.flushing = this.flushing.then(() =>
+      this.db
+        .insertInto('daily_outcomes')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['day', 'outcome']).doUpdateSet({ count: sql`daily_outcomes.count + excluded.count` }))
+        .execute()
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            for (const [key, count] of pending) this.pendingOutcomes.set(key, (this.pendingOutcomes.get(key) ?? 0) + count);
+            throw err;
+          },
+        ),
     );
-    this.db.transaction(() => {
-      for (const [key, count] of pending) {
-        const [day, outcome] = key.split('|');
-        upsert.run(day, outcome, count);
-      }
-    })();
+    return this.flushing;
   }
 
-  dailyOutcomes(sinceDay: string): Array<{ day: string; outcome: Outcome; count: number }> {
-    this.flushOutcomes();
-    return this.db
-      .prepare<[string], { day: string; outcome: Outcome; count: number }>('SELECT day, outcome, count FROM daily_outcomes WHERE day >= ? ORDER BY day')
-      .all(sinceDay);
+  async dailyOutcomes(sinceDay: string): Promise<Array<{ day: string; outcome: Outcome; count: number }>> {
+    await this.flushOutcomes();
+    const rows = await this.db.selectFrom('daily_outcomes').select(['day', 'outcome', 'count']).where('day', '>=', sinceDay).orderBy('day').execute();
+    return rows.map((r) => ({ day: r.day, outcome: r.outcome as Outcome, count: Number(r.count) }));
   }
 
   /** What the front door refused, and greylisting's answers, per day (written by door-stats and the policy service). */
-  dailyDoor(sinceDay: string): Array<{ day: string; kind: DoorKind; count: number }> {
-    return this.db
-      .prepare<[string], { day: string; kind: DoorKind; count: number }>('SELECT day, kind, count FROM door_daily WHERE day >= ? ORDER BY day, kind')
-      .all(sinceDay);
+  async dailyDoor(sinceDay: string): Promise<Array<{ day: string; kind: DoorKind; count: number }>> {
+    const rows = await this.db.selectFrom('door_daily').select(['day', 'kind', 'count']).where('day', '>=', sinceDay).orderBy('day').orderBy('kind').execute();
+    return rows.map((r) => ({ day: r.day, kind: r.kind as DoorKind, count: Number(r.count) }));
   }
 }
 
-function toEntry(row: MessageRow): QuarantineEntry {
+function toEntry(row: MessageRow, recipients: Array<Tables['recipients']>): QuarantineEntry {
   return {
     id: row.id,
     receivedAt: row.received_at,
     mailFrom: row.mail_from,
-    recipients: row.recipients ? row.recipients.split(' ') : [],
+    recipients: recipients.map((r) => r.address),
     headerFrom: row.header_from,
     headerTo: row.header_to,
     subject: row.subject,
-    reason: row.reason,
+    reason: row.reason as Category,
     detail: row.detail,
     size: row.size,
     path: row.path,
-    releases: row.releases ? (JSON.parse(row.releases) as RecipientRelease[]) : [],
+    releases: recipients.filter((r) => r.released_at !== null).map((r) => ({ address: r.address, at: r.released_at!, by: r.released_by ?? '' })),
   };
 }

@@ -5,6 +5,42 @@ import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { addColumnIfMissing, dropColumnIfPresent, openMigrated, type Migration } from './migrate.js';
 
+/**
+ * The index's tables as the store queries them, the same in this file and in the shared
+ * PostgreSQL (shared-schema.ts declares them there): times are milliseconds since the epoch.
+ */
+export interface QuarantineTables {
+  messages: {
+    id: string;
+    received_at: number;
+    mail_from: string;
+    header_from: string;
+    header_to: string;
+    subject: string;
+    reason: string;
+    detail: string;
+    /** The spam score, when the deciding check had one (for sorting). */
+    score: number | null;
+    size: number;
+    /** The message file, relative to the quarantine folder; '' when the body is in the database. */
+    path: string;
+  };
+  recipients: {
+    message_id: string;
+    address: string;
+    released_at: number | null;
+    released_by: string | null;
+  };
+  daily_outcomes: { day: string; outcome: string; count: number };
+  door_daily: { day: string; kind: string; count: number };
+}
+
+/** The spam score kept in a detail ("score=12.3 required=5"), as the filter writes it. */
+export function scoreInDetail(detail: string): number | null {
+  const match = /score=(-?\d+(?:\.\d+)?)/.exec(detail);
+  return match ? Number(match[1]) : null;
+}
+
 export const QUARANTINE_DATABASE = 'index.sqlite';
 
 export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
@@ -81,6 +117,18 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
         offset INTEGER NOT NULL
       );
     `),
+  },
+  {
+    version: 5,
+    what: 'the spam score gets a column of its own',
+    // Sorting by score read it out of the detail with SQLite's lenient CAST; a column sorts the
+    // same on every database. Rows from before get it from their detail, as the sort found it.
+    up: (db) => {
+      addColumnIfMissing(db, 'messages', 'score', 'REAL');
+      const rows = db.prepare<[], { id: string; detail: string }>("SELECT id, detail FROM messages WHERE score IS NULL AND detail LIKE '%score=%'").all();
+      const setScore = db.prepare('UPDATE messages SET score = ? WHERE id = ?');
+      for (const row of rows) setScore.run(scoreInDetail(row.detail), row.id);
+    },
   },
 ];
 

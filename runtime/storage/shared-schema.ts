@@ -2,9 +2,12 @@
 // in order, and changed only by a new numbered migration. Kysely's Migrator takes a lock in the
 // database while it migrates, so nodes that start together migrate it once.
 import { Kysely, Migrator, sql, type Migration } from 'kysely';
+import type { QuarantineTables } from './quarantine-db.js';
 
 /** The tables as the stores see them (times are milliseconds since the epoch). */
-export interface SharedTables {
+export interface SharedTables extends QuarantineTables {
+  /** Quarantined messages' bytes, in order: any node can show, download and release any message. */
+  message_chunks: { message_id: string; seq: number; data: Buffer };
   cluster_nodes: {
     name: string;
     version: string;
@@ -41,6 +44,54 @@ export const SHARED_MIGRATIONS: Record<string, Migration> = {
         .addColumn('taken_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0002-quarantine': {
+    // The quarantine index as in each appliance's index.sqlite, plus the messages themselves.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('mail_from', 'text', (c) => c.notNull())
+        .addColumn('header_from', 'text', (c) => c.notNull())
+        .addColumn('header_to', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('score', 'double precision')
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('messages_received').on('messages').column('received_at').execute();
+      await db.schema
+        .createTable('recipients')
+        .addColumn('message_id', 'text', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('released_at', 'bigint')
+        .addColumn('released_by', 'text')
+        .addPrimaryKeyConstraint('recipients_pk', ['message_id', 'address'])
+        .execute();
+      await db.schema.createIndex('recipients_address').on('recipients').column('address').execute();
+      await db.schema
+        .createTable('message_chunks')
+        .addColumn('message_id', 'text', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('data', 'bytea', (c) => c.notNull())
+        .addPrimaryKeyConstraint('message_chunks_pk', ['message_id', 'seq'])
+        .execute();
+      for (const [table, key] of [
+        ['daily_outcomes', 'outcome'],
+        ['door_daily', 'kind'],
+      ] as const) {
+        await db.schema
+          .createTable(table)
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn(key, 'text', (c) => c.notNull())
+          .addColumn('count', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['day', key])
+          .execute();
+      }
     },
   },
 };

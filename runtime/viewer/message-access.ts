@@ -18,8 +18,8 @@ export function scope(c: ViewerContext): { addresses: string[] | undefined; owne
 }
 
 /** The message, if it is addressed to someone this session acts for. */
-export function ownMessage(c: ViewerContext, id: string): QuarantineEntry {
-  const entry = c.get('deps').store.get(id);
+export async function ownMessage(c: ViewerContext, id: string): Promise<QuarantineEntry> {
+  const entry = await c.get('deps').store.get(id);
   // The same answer for "no such message" and "not yours": ids are not to be probed.
   if (!entry || recipientsFor(c.get('session').user, entry).length === 0) throw new HttpError(404, 'No such message in your quarantine.');
   return entry;

@@ -63,7 +63,7 @@ export async function startViewer(config: AppConfig): Promise<RunningViewer> {
     async close() {
       await new Promise<void>((resolve) => https.close(() => resolve()));
       if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));
-      services.close();
+      await services.close();
     },
   };
 }

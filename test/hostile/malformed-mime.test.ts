@@ -152,11 +152,11 @@ async function sendLmtp(raw: string, marker: string, to: string[]): Promise<Sent
   }
 }
 
-function isSafe(marker: string): boolean {
+async function isSafe(marker: string): Promise<boolean> {
   if (sink.messages.some((m) => m.raw.includes(`X-Fuzz-Id: ${marker}\r`))) return true;
   // The held copy may carry our Authentication-Results above the original's first line.
   const heads = new RegExp(`(^|\n)X-Fuzz-Id: ${marker}\r`);
-  return filter.store.list({ limit: 100000 }).some((entry) => heads.test(readFileSync(filter.store.filePath(entry), 'latin1')));
+  return (await filter.store.list({ limit: 100000 })).some((entry) => heads.test(readFileSync(filter.store.filePath(entry), 'latin1')));
 }
 
 test('hand-made hostile messages each get a clear answer', async () => {
@@ -186,9 +186,9 @@ test('hand-made hostile messages each get a clear answer', async () => {
     const sent = await sendLmtp(raw, `hand-${label}`, ['bob@company.local']);
     const [code] = sent.codes;
     assert.ok(code && code >= 250 && code < 600, `${label}: got a reply code (${code})`);
-    if (code === 250) assert.ok(isSafe(sent.marker), `${label}: answered 250, so it must be delivered or quarantined`);
+    if (code === 250) assert.ok(await isSafe(sent.marker), `${label}: answered 250, so it must be delivered or quarantined`);
   }
-  const bomb = filter.store.list({ search: 'bomb' })[0];
+  const bomb = (await filter.store.list({ search: 'bomb' }))[0];
   assert.equal(bomb?.reason, 'BANNED');
   assert.match(bomb?.detail ?? '', /archive bomb/);
 });
@@ -208,7 +208,7 @@ test('a fuzz run of damaged containers (7z, CAB, ISO, ARJ, LZH, TNEF, OLE2, uuen
     `only clear answers: ${[...new Set(codes)].join(',')}`,
   );
   assert.ok(codes.filter((c) => c === 451).length <= codes.length / 4, 'damage is a verdict, not a reason to retry');
-  for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
+  for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(await isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
 });
 
 test('a fuzz run of mutated messages: no crash, nothing lost', { timeout: 600_000 }, async () => {
@@ -226,9 +226,9 @@ test('a fuzz run of mutated messages: no crash, nothing lost', { timeout: 600_00
     codes.every((c) => c === 250 || c === 451 || c === 550 || c === 552 || c === 554),
     `only clear answers: ${[...new Set(codes)].join(',')}`,
   );
-  for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
+  for (const s of sent.filter((x) => x.codes.includes(250))) assert.ok(await isSafe(s.marker), `${s.marker} answered 250 but is nowhere`);
   // Still alive and filtering normally.
   const after = await sendLmtp(buildMessage({ subject: 'after the fuzz' }), 'after-fuzz', ['bob@company.local']);
   assert.deepEqual(after.codes, [250]);
-  assert.ok(isSafe('after-fuzz'));
+  assert.ok(await isSafe('after-fuzz'));
 });

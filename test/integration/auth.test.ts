@@ -101,7 +101,7 @@ function forward(message: string, sealer: string): string {
 const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
 const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
 const held = (subject: string) =>
-  waitFor(`${subject} in the quarantine`, () => chain.filter.store.list({ limit: 200 }).find((e) => e.subject === subject), 90_000);
+  waitFor(`${subject} in the quarantine`, async () => (await chain.filter.store.list({ limit: 200 })).find((e) => e.subject === subject), 90_000);
 /** Our Authentication-Results header, unfolded. */
 const ourResults = (raw: string) => {
   const match = /^Authentication-Results: mx\.company\.com;((?:\r?\n[ \t].*)*)/m.exec(raw);

@@ -28,7 +28,7 @@ after(
 
 let seq = 0;
 const uniqueSubject = (label: string) => `${label} #${++seq} ${Date.now()}`;
-const quarantinedAs = (subject: string) => waitFor(`"${subject}" in quarantine`, () => chain!.filter.store.list({ search: subject })[0], 60_000);
+const quarantinedAs = (subject: string) => waitFor(`"${subject}" in quarantine`, async () => (await chain!.filter.store.list({ search: subject }))[0], 60_000);
 
 const exe = make.peExecutable();
 const readme = { name: 'readme.txt', data: Buffer.from('Read me first.\n') };

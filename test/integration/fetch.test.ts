@@ -226,7 +226,7 @@ test(
         [pop, 'badpop@company.local'],
         [imap, 'badimap@company.local'],
       ] as const) {
-        const refused = store.list({ addresses: [to], limit: 100 }).filter((e) => (e.reason as string) === 'REFUSED');
+        const refused = (await store.list({ addresses: [to], limit: 100 })).filter((e) => (e.reason as string) === 'REFUSED');
         const refusedSubject = (subject: string) => refused.find((e) => e.subject === subject);
         assert.match(
           refusedSubject(kind.oversized)?.detail ?? 'missing',
@@ -238,9 +238,9 @@ test(
         // It may still be on its way through the filter when the small ones have arrived.
         await waitFor(
           'the 2 MB line to have an outcome (delivered or held)',
-          () =>
+          async () =>
             chain.sink.messages.some((m) => m.raw.includes(kind.longLine)) ||
-            store.list({ addresses: [to], limit: 100 }).some((e) => e.subject === kind.longLine),
+            (await store.list({ addresses: [to], limit: 100 })).some((e) => e.subject === kind.longLine),
           60_000,
           250,
         );
@@ -256,7 +256,7 @@ test(
         'not retried',
       );
     } finally {
-      store.close();
+      await store.close();
       await fetcher.close();
     }
   },

@@ -32,7 +32,7 @@ async function arrives(subject: string) {
 }
 
 async function quarantinedAs(subject: string) {
-  return waitFor(`"${subject}" in quarantine`, () => chain.filter.store.list({ search: subject })[0], 60_000);
+  return waitFor(`"${subject}" in quarantine`, async () => (await chain.filter.store.list({ search: subject }))[0], 60_000);
 }
 
 function headerOf(raw: string, name: string): string | undefined {

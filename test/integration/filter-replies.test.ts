@@ -50,14 +50,14 @@ test('a quarantine write that fails defers only its own recipients: Postfix deli
   assert.deepEqual(toBob.to, ['bob@company.local']);
   await waitFor('carol deferred by the filter', () => /to=<carol@company\.local>.*status=deferred/.test(c.postfix.log()), 60_000);
   assert.ok(!/to=<bob@company\.local>.*status=deferred/.test(c.postfix.log()), 'bob was never deferred');
-  assert.equal(c.filter.store.list({ search: subject }).length, 0);
+  assert.equal((await c.filter.store.list({ search: subject })).length, 0);
 
   makeWritable(messagesDir);
   await c.postfix.flush();
   const [held] = await waitFor(
     'carol’s copy in the quarantine',
-    () => {
-      const found = c.filter.store.list({ search: subject });
+    async () => {
+      const found = await c.filter.store.list({ search: subject });
       return found.length > 0 ? found : undefined;
     },
     60_000,

@@ -47,7 +47,7 @@ before(
 
 after(async () => {
   await browser?.close();
-  services?.close();
+  await services?.close();
   await viewer?.close();
   await chain?.stop();
 });
@@ -75,8 +75,8 @@ const subjectOf = (label: string) => `${label} #${++seq}`;
 async function quarantined(subject: string, count = 1) {
   return waitFor(
     `"${subject}" quarantined`,
-    () => {
-      const found = chain.filter.store.list({ search: subject });
+    async () => {
+      const found = await chain.filter.store.list({ search: subject });
       return found.length >= count ? found : undefined;
     },
     60_000,
@@ -157,7 +157,7 @@ test('a scanner’s GET of a link changes nothing; the confirm POST releases onc
   }
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(released(teamSubject).length, 0, 'opening the link released nothing');
-  assert.deepEqual(services.store.list({ search: teamSubject })[0]?.releases, []);
+  assert.deepEqual((await services.store.list({ search: teamSubject }))[0]?.releases, []);
 
   const done = await fetchPage(link, 'POST');
   assert.equal(done.status, 200, done.text);
@@ -173,7 +173,7 @@ test('a scanner’s GET of a link changes nothing; the confirm POST releases onc
   const other = digest.link(gtubeSubject, 'Delete');
   const [payload, mac] = other.split('/a/')[1]!.split('.') as [string, string];
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-  const forged = `${base}/viewer/a/${Buffer.from(JSON.stringify({ ...claims, messageId: services.store.list({ search: teamSubject })[0]!.id })).toString('base64url')}.${mac}`;
+  const forged = `${base}/viewer/a/${Buffer.from(JSON.stringify({ ...claims, messageId: (await services.store.list({ search: teamSubject }))[0]!.id })).toString('base64url')}.${mac}`;
   const tampered = await fetchPage(forged, 'POST');
   assert.equal(tampered.status, 400);
   assert.match(tampered.text, /not valid/);
@@ -181,7 +181,7 @@ test('a scanner’s GET of a link changes nothing; the confirm POST releases onc
   const late = await fetchPage(`${base}/viewer/a/${expired}`, 'POST');
   assert.equal(late.status, 410);
   assert.match(late.text, /expired/);
-  assert.ok(services.store.get(claims.messageId), 'the message is still there');
+  assert.ok(await services.store.get(claims.messageId), 'the message is still there');
   assert.equal(released(teamSubject).length, 1, 'released exactly once');
 });
 
@@ -242,7 +242,7 @@ async function newPage(): Promise<Page> {
 const login = (page: Page, username: string, password: string) => logIn(page, base, username, password);
 
 test('a user’s release of a VIRUS message becomes a request; the administrator approves it in Chromium; the audit log shows each step', async () => {
-  const [virus] = services.store.list({ search: 'Invoice', reason: 'VIRUS' });
+  const [virus] = await services.store.list({ search: 'Invoice', reason: 'VIRUS' });
   assert.ok(virus);
   const user = await newPage();
   await login(user, 'alice', 'alices-password');
@@ -293,7 +293,7 @@ test('a user’s release of a VIRUS message becomes a request; the administrator
   await user.screenshot({ path: join(chain.dir, 'confirm.png'), fullPage: true });
   await user.click('button:has-text("Delete")');
   assert.match((await user.textContent('.notice.ok')) ?? '', /Deleted/);
-  assert.equal(services.store.get(held!.id), undefined, 'the POST from the page, with the browser’s Origin, did it');
+  assert.equal(await services.store.get(held!.id), undefined, 'the POST from the page, with the browser’s Origin, did it');
 
   await admin.goto(`${base}/viewer/admin/audit`);
   await admin.screenshot({ path: join(chain.dir, 'audit.png'), fullPage: true });

@@ -87,9 +87,9 @@ before(
       }),
     );
     lmtp.close();
-    assert.equal(filter.store.count(), 5, 'the filter quarantined five messages');
+    assert.equal(await filter.store.count(), 5, 'the filter quarantined five messages');
     // The filter writes its statistics every few seconds; the chart should show these now.
-    filter.store.flushOutcomes();
+    await filter.store.flushOutcomes();
     viewer = await startViewer(config);
     base = `https://127.0.0.1:${viewer.httpsPort}`;
     browser = await launchChromium();
@@ -265,7 +265,7 @@ test('a user sees only their messages, safely, and can search, download, release
   assert.deepEqual(delivered.to, ['bob@company.local']);
   assert.match(delivered.raw, /Cheap watches/);
 
-  const carols = filter.store.list({ search: 'For Carol only' })[0]!;
+  const carols = (await filter.store.list({ search: 'For Carol only' }))[0]!;
   await page.goto(`${base}/viewer/messages/${carols.id}`);
   assert.match((await page.textContent('main')) ?? '', /No such message in your quarantine/);
   const refused = await page.request.get(`${base}/viewer/messages/${carols.id}/download`);
@@ -277,7 +277,7 @@ test('a user sees only their messages, safely, and can search, download, release
   await page.click('button:has-text("Delete all")');
   assert.match((await page.textContent('.notice.ok')) ?? '', /All your quarantined messages were deleted/);
   assert.match((await page.textContent('main')) ?? '', /No quarantined messages/);
-  assert.ok(filter.store.get(carols.id), 'Carol’s message is still there');
+  assert.ok(await filter.store.get(carols.id), 'Carol’s message is still there');
   await page.context().close();
 
   assert.deepEqual(dialogs, [], 'no script of a message ever ran');

@@ -232,10 +232,11 @@ function UserForm({ c, user, error, values }: { c: ViewerContext; user?: ViewerU
 export const adminRoutes = new Hono<ViewerEnv>()
   .use('/admin/*', adminOnly)
   .use('/admin', adminOnly)
-  .get('/admin', (c) => {
+  .get('/admin', async (c) => {
     const session = c.get('session');
     const { store } = c.get('deps');
     const since = utcDay(Date.now() - 13 * 86400_000);
+    const [outcomes, door, used, held] = await Promise.all([store.dailyOutcomes(since), store.dailyDoor(since), store.totalBytes(), store.count()]);
     const pending = c.get('deps').requests.pending().length;
     return c.html(
       <Layout title="Administration" user={session.user} csrfToken={session.csrfToken}>
@@ -243,15 +244,15 @@ export const adminRoutes = new Hono<ViewerEnv>()
         <Notice kind="ok" text={DONE[c.req.query('done') ?? '']} />
         <div class="card">
           <h2>Mail in the last 14 days</h2>
-          <StatsChart rows={store.dailyOutcomes(since)} since={since} days={14} />
+          <StatsChart rows={outcomes} since={since} days={14} />
         </div>
         <div class="card">
           <h2>Refused at the door in the last 14 days</h2>
-          <DoorChart rows={store.dailyDoor(since)} since={since} days={14} />
+          <DoorChart rows={door} since={since} days={14} />
         </div>
         <div class="card">
           <h2>Quarantine</h2>
-          <SizeBar used={store.totalBytes()} limit={store.limitBytes} count={store.count()} />
+          <SizeBar used={used} limit={store.limitBytes} count={held} />
           <p class="actions">
             <a href="/viewer/messages">See all messages</a>
             <a href="/viewer/admin/users">Users</a>
@@ -284,10 +285,10 @@ export const adminRoutes = new Hono<ViewerEnv>()
       </Layout>,
     );
   })
-  .get('/admin/clear', (c) => {
+  .get('/admin/clear', async (c) => {
     const session = c.get('session');
     const { store } = c.get('deps');
-    const count = store.count();
+    const [count, bytes] = await Promise.all([store.count(), store.totalBytes()]);
     return c.html(
       <Layout title="Clear the quarantine?" user={session.user} csrfToken={session.csrfToken}>
         <div class="card confirm">
@@ -295,7 +296,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
           <p>
             {count === 0
               ? 'The quarantine is empty.'
-              : `All ${count} message${count === 1 ? '' : 's'} (${(store.totalBytes() / 1024 / 1024).toFixed(1)} MB), of every user, will be deleted, and pending release requests can no longer be approved. This cannot be undone.`}
+              : `All ${count} message${count === 1 ? '' : 's'} (${(bytes / 1024 / 1024).toFixed(1)} MB), of every user, will be deleted, and pending release requests can no longer be approved. This cannot be undone.`}
           </p>
           {count > 0 && (
             <form method="post" action="/viewer/admin/clear">
@@ -328,17 +329,18 @@ export const adminRoutes = new Hono<ViewerEnv>()
     saveAdminSettings(c.get('deps'), actorOf(c), { digestFrequency: form.digestFrequency, selfRelease });
     return c.redirect('/viewer/admin?done=settings', 303);
   })
-  .get('/admin/requests', (c) => {
+  .get('/admin/requests', async (c) => {
     const session = c.get('session');
     const { requests, store } = c.get('deps');
     const pending = requests.pending();
+    const held = new Map((await Promise.all(pending.map((r) => store.get(r.messageId)))).flatMap((e) => (e ? [[e.id, e] as const] : [])));
     return c.html(
       <Layout title="Release requests" user={session.user} csrfToken={session.csrfToken}>
         <h1>Release requests</h1>
         <Notice kind="ok" text={REQUEST_DONE[c.req.query('done') ?? '']} />
         <Table labels={['Asked', 'By', 'Message', 'Reason', '']}>
           {pending.map((request) => {
-            const entry = store.get(request.messageId);
+            const entry = held.get(request.messageId);
             return (
               <tr>
                 <td>{utcClock(request.requestedAt, true)}</td>

@@ -125,12 +125,12 @@ function ResultPage({ c, action, items }: { c: ViewerContext; action: BulkAction
 }
 
 export const bulkRoutes = new Hono<ViewerEnv>()
-  .get('/messages/bulk', (c) => {
+  .get('/messages/bulk', async (c) => {
     const session = c.get('session');
     const action = c.req.query('action');
     if (!isBulkAction(action)) throw new HttpError(400, 'Choose what to do with the selected messages.');
     const ids = c.req.queries('id') ?? [];
-    const entries = ownEntries(c.get('deps'), actorOf(c), ids);
+    const entries = await ownEntries(c.get('deps'), actorOf(c), ids);
     const missing = Math.min(new Set(ids).size, MAX_BULK_MESSAGES) - entries.length;
     const back = `/viewer/messages${userQuery(c)}`;
     return c.html(
@@ -187,10 +187,10 @@ export const bulkRoutes = new Hono<ViewerEnv>()
     const items = await applyToMessages(c.get('deps'), actorOf(c), form.action, ids);
     return c.html(<ResultPage c={c} action={form.action} items={items} />);
   })
-  .get('/messages/delete-all', (c) => {
+  .get('/messages/delete-all', async (c) => {
     const session = c.get('session');
     if (session.user.isAdmin) throw new HttpError(403, 'The administrator clears the quarantine from the console.');
-    const total = c.get('deps').store.count({ addresses: session.user.addresses });
+    const total = await c.get('deps').store.count({ addresses: session.user.addresses });
     return c.html(
       <Layout title="Delete all?" user={session.user} csrfToken={session.csrfToken}>
         <div class="card confirm">

@@ -66,7 +66,7 @@ function refused(c: ViewerContext, status: 400 | 404 | 409 | 410, heading: strin
 type Checked = { ok: true; claims: ActionClaims; user: ViewerUser; entry: QuarantineEntry } | { ok: false; response: Response | Promise<Response> };
 
 /** Everything a link must pass before its page is shown or its action done; refusals are audited. */
-function checkLink(c: ViewerContext): Checked {
+async function checkLink(c: ViewerContext): Promise<Checked> {
   const { tokens, usedTokens, accounts, store } = c.get('deps');
   const check = tokens.verify(c.req.param('token') ?? '');
   const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
@@ -81,7 +81,7 @@ function checkLink(c: ViewerContext): Checked {
   const usedAt = usedTokens.usedAt(claims.nonce);
   if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${utcTime(usedAt)}; each link works once.`, 'already used', claims);
   const user = accounts.get(claims.userId);
-  const entry = store.get(claims.messageId);
+  const entry = await store.get(claims.messageId);
   if (!user || !entry || recipientsFor(user, entry).length === 0)
     return refuse(
       404,
@@ -111,8 +111,8 @@ function releasedBefore(user: ViewerUser, entry: QuarantineEntry, action: LinkAc
 }
 
 export const linkRoutes = new Hono<ViewerEnv>()
-  .get('/a/:token', (c) => {
-    const checked = checkLink(c);
+  .get('/a/:token', async (c) => {
+    const checked = await checkLink(c);
     if (!checked.ok) return checked.response;
     const { claims, user, entry } = checked;
     const text = describe(claims.action, maySelfRelease(c.get('deps'), user, entry), listSenderOf(entry));
@@ -161,7 +161,7 @@ export const linkRoutes = new Hono<ViewerEnv>()
     );
   })
   .post('/a/:token', async (c) => {
-    const checked = checkLink(c);
+    const checked = await checkLink(c);
     if (!checked.ok) return checked.response;
     const { claims, user, entry } = checked;
     const actor: Actor = { user, client: clientAddress(c), via: 'digest link' };

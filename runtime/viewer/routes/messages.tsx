@@ -75,15 +75,15 @@ function FilterForm({ state }: { state: ListState }) {
 
 export const messageRoutes = new Hono<ViewerEnv>()
   .get('/', (c) => c.redirect(c.get('session').user.isAdmin ? '/viewer/admin' : '/viewer/messages', 303))
-  .get('/messages', (c) => {
+  .get('/messages', async (c) => {
     const session = c.get('session');
     const { store } = c.get('deps');
     const { addresses, owner } = scope(c);
     const state = parseListState((name) => c.req.query(name));
     const query = { addresses, ...storeQueryOf(state) };
-    const total = store.count(query);
+    const total = await store.count(query);
     const page = pageNumber(c.req.query('page'), total, state.pageSize);
-    const entries = store.list({ ...query, limit: state.pageSize, offset: (page - 1) * state.pageSize });
+    const entries = await store.list({ ...query, limit: state.pageSize, offset: (page - 1) * state.pageSize });
     const requests = c.get('deps').requests.latestFor(
       session.user.isAdmin ? null : session.user.id,
       entries.map((e) => e.id),
@@ -128,9 +128,11 @@ export const messageRoutes = new Hono<ViewerEnv>()
   .get('/messages/:id', async (c) => {
     const session = c.get('session');
     const { store } = c.get('deps');
-    const entry = ownMessage(c, c.req.param('id'));
-    const view = await viewMessage(store.filePath(entry), entry.size);
-    const auth = await readAuthResults(store.filePath(entry), authservIdOf(c.get('deps').config));
+    const entry = await ownMessage(c, c.req.param('id'));
+    const file = await store.localFile(entry);
+    const [view, auth] = await Promise.all([viewMessage(file.path, entry.size), readAuthResults(file.path, authservIdOf(c.get('deps').config))]).finally(() =>
+      file.done(),
+    );
     messageViewed(c.get('deps'), actorOf(c), entry);
     const own = recipientsFor(session.user, entry);
     const score = scoreOf(entry.detail);
@@ -198,8 +200,8 @@ export const messageRoutes = new Hono<ViewerEnv>()
       </Layout>,
     );
   })
-  .get('/messages/:id/download', (c) => {
-    const entry = downloadable(c);
+  .get('/messages/:id/download', async (c) => {
+    const entry = await downloadable(c);
     if (entry.reason !== 'VIRUS') return sendOriginal(c, entry);
     const session = c.get('session');
     // A virus is sent only after a second, deliberate step: a POST from this page.
@@ -224,9 +226,9 @@ export const messageRoutes = new Hono<ViewerEnv>()
       </Layout>,
     );
   })
-  .post('/messages/:id/download', (c) => sendOriginal(c, downloadable(c)))
+  .post('/messages/:id/download', async (c) => sendOriginal(c, await downloadable(c)))
   .post('/messages/:id/:action{release|not-spam|block-sender|delete}', async (c) => {
-    const entry = ownMessage(c, c.req.param('id'));
+    const entry = await ownMessage(c, c.req.param('id'));
     const form = await formOf(c);
     const result = await MESSAGE_ACTIONS[c.req.param('action') as LinkAction](c.get('deps'), actorOf(c), entry, { again: form.again === '1' });
     if (result.outcome === 'already-released') return releaseAgainPage(c, entry, c.req.param('action'));
@@ -234,8 +236,8 @@ export const messageRoutes = new Hono<ViewerEnv>()
   });
 
 /** The message, when this session may download it; refused in the same words for every reason. */
-function downloadable(c: ViewerContext): QuarantineEntry {
-  const entry = ownMessage(c, c.req.param('id')!);
+async function downloadable(c: ViewerContext): Promise<QuarantineEntry> {
+  const entry = await ownMessage(c, c.req.param('id')!);
   if (!canDownload(c, c.get('session').user, entry))
     throw new HttpError(
       403,

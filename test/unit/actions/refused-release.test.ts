@@ -9,7 +9,7 @@ import type { Category } from '../../../runtime/config/schema.js';
 test('a REFUSED message is never released, even by the administrator', { timeout: 60_000 }, async () => {
   const viewer = await startTestViewer();
   await viewer.addMessage({ id: 'refused-1', recipients: ['bob@company.com'], reason: 'REFUSED' as Category, detail: '552 5.3.4 Error: message file too big' });
-  const entry = viewer.services.store.get('refused-1');
+  const entry = await viewer.services.store.get('refused-1');
   assert.ok(entry);
   const admin = viewer.services.accounts.list().find((u) => u.isAdmin);
   assert.ok(admin);

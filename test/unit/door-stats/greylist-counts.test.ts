@@ -39,7 +39,7 @@ test('the policy service counts its 450s as greylisted and each triplet’s firs
   const store = QuarantineStore.open(quarantineDir, 10);
   t.after(() => store.close());
   assert.deepEqual(
-    store.dailyDoor('2026-12-01'),
+    await store.dailyDoor('2026-12-01'),
     [
       { day: '2026-12-02', kind: 'greylist-passed', count: 1 },
       { day: '2026-12-02', kind: 'greylisted', count: 3 },

@@ -22,7 +22,7 @@ const stores: QuarantineStore[] = [];
 const servers: SMTPServer[] = [];
 after(async () => {
   for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const store of stores) store.close();
+  for (const store of stores) await store.close();
   makeWritable(dir);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -84,7 +84,7 @@ test(
     assert.match(carol.message, /^4\.3\.0 id-mid-2 could not be quarantined \(.*(EPERM|EACCES)/);
     assert.deepEqual(deps.sent, [['bob@company.local']]);
     assert.deepEqual(
-      deps.store.list({}).map((e) => e.recipients),
+      (await deps.store.list({})).map((e) => e.recipients),
       [['dave@company.local']],
     );
 
@@ -95,13 +95,7 @@ test(
       reinjector: { ...deps.reinjector, send: async () => assert.fail('nothing to deliver on the retry') },
     });
     assert.match(String(retry[0]), /^2\.7\.0 Ok: id-retry quarantined \(SPAM\)/);
-    assert.deepEqual(
-      deps.store
-        .list({})
-        .map((e) => e.recipients)
-        .sort(),
-      [['carol@company.local'], ['dave@company.local']],
-    );
+    assert.deepEqual((await deps.store.list({})).map((e) => e.recipients).sort(), [['carol@company.local'], ['dave@company.local']]);
   },
 );
 

@@ -37,16 +37,16 @@ test('a message is stored as a file and indexed by recipient, newest first', asy
   await store.add(spool, input({ subject: 'second', recipients: ['carol@company.local'], reason: 'VIRUS' }));
   assert.ok(existsSync(store.filePath(first)));
   assert.deepEqual(
-    store.list({ addresses: ['bob@company.local'] }).map((e) => e.subject),
+    (await store.list({ addresses: ['bob@company.local'] })).map((e) => e.subject),
     ['first'],
   );
   assert.deepEqual(
-    store.list().map((e) => e.subject),
+    (await store.list()).map((e) => e.subject),
     ['second', 'first'],
   );
-  assert.equal(store.count({ reason: 'VIRUS' }), 1);
-  assert.equal(store.list({ addresses: [] }).length, 0, 'a user with no addresses sees nothing');
-  store.close();
+  assert.equal(await store.count({ reason: 'VIRUS' }), 1);
+  assert.equal((await store.list({ addresses: [] })).length, 0, 'a user with no addresses sees nothing');
+  await store.close();
 });
 
 test('search looks in Subject, From and To only, with LIKE wildcards taken literally', async () => {
@@ -54,11 +54,11 @@ test('search looks in Subject, From and To only, with LIKE wildcards taken liter
   writeFileSync(spool, 'x');
   await store.add(spool, input({ subject: '100% off' }));
   await store.add(spool, input({ subject: 'other', headerFrom: 'promo@shop.example' }));
-  assert.equal(store.count({ search: '100%' }), 1);
-  assert.equal(store.count({ search: '%' }), 1);
-  assert.equal(store.count({ search: 'shop.example' }), 1);
-  assert.equal(store.count({ search: 'body' }), 0);
-  store.close();
+  assert.equal(await store.count({ search: '100%' }), 1);
+  assert.equal(await store.count({ search: '%' }), 1);
+  assert.equal(await store.count({ search: 'shop.example' }), 1);
+  assert.equal(await store.count({ search: 'body' }), 0);
+  await store.close();
 });
 
 test('the oldest messages go when the quarantine passes its maximum size', async () => {
@@ -67,48 +67,48 @@ test('the oldest messages go when the quarantine passes its maximum size', async
   const a = await store.add(spool, input({ size: 400_000 }));
   await store.add(spool, input({ size: 400_000 }));
   await store.add(spool, input({ size: 400_000 }));
-  assert.equal(store.get(a.id), undefined);
+  assert.equal(await store.get(a.id), undefined);
   assert.ok(!existsSync(store.filePath(a)));
-  assert.ok(store.totalBytes() <= 1024 * 1024);
-  assert.equal(store.count(), 2);
-  store.close();
+  assert.ok((await store.totalBytes()) <= 1024 * 1024);
+  assert.equal(await store.count(), 2);
+  await store.close();
 });
 
 test('a failed copy leaves no row behind', async () => {
   const { dir, store } = setup();
   await assert.rejects(store.add(join(dir, 'missing.eml'), input()));
-  assert.equal(store.count(), 0);
-  store.close();
+  assert.equal(await store.count(), 0);
+  await store.close();
 });
 
-test('daily outcomes are counted for statistics', () => {
+test('daily outcomes are counted for statistics', async () => {
   const { store } = setup();
   const day = new Date(Date.UTC(2026, 10, 24));
   store.recordOutcome('CLEAN', day);
   store.recordOutcome('CLEAN', day);
   store.recordOutcome('VIRUS', day);
-  assert.deepEqual(store.dailyOutcomes('2026-11-01'), [
+  assert.deepEqual(await store.dailyOutcomes('2026-11-01'), [
     { day: '2026-11-24', outcome: 'CLEAN', count: 2 },
     { day: '2026-11-24', outcome: 'VIRUS', count: 1 },
   ]);
-  store.close();
+  await store.close();
 });
 
 test('release is kept per recipient: one recipient’s release leaves the message waiting for the others', async () => {
   const { spool, store } = setup();
   writeFileSync(spool, 'x');
   const entry = await store.add(spool, input({ recipients: ['alice@company.local', 'bob@company.local'] }));
-  store.markReleased(entry.id, ['alice@company.local'], 'alice');
+  await store.markReleased(entry.id, ['alice@company.local'], 'alice');
   assert.deepEqual(
-    store.get(entry.id)?.releases.map((r) => [r.address, r.by]),
+    (await store.get(entry.id))?.releases.map((r) => [r.address, r.by]),
     [['alice@company.local', 'alice']],
   );
-  assert.equal(store.count({ addresses: ['alice@company.local'], unreleased: true }), 0);
-  assert.equal(store.count({ addresses: ['bob@company.local'], unreleased: true }), 1, 'still waiting for bob');
-  assert.equal(store.count({ unreleased: true }), 1, 'someone still waits for it');
-  store.markReleased(entry.id, ['bob@company.local'], 'vadmin');
-  assert.equal(store.count({ unreleased: true }), 0);
-  store.close();
+  assert.equal(await store.count({ addresses: ['alice@company.local'], unreleased: true }), 0);
+  assert.equal(await store.count({ addresses: ['bob@company.local'], unreleased: true }), 1, 'still waiting for bob');
+  assert.equal(await store.count({ unreleased: true }), 1, 'someone still waits for it');
+  await store.markReleased(entry.id, ['bob@company.local'], 'vadmin');
+  assert.equal(await store.count({ unreleased: true }), 0);
+  await store.close();
 });
 
 test('a quarantine made before per-recipient release opens, gains the columns, and keeps its messages', async () => {
@@ -124,14 +124,14 @@ test('a quarantine made before per-recipient release opens, gains the columns, a
     INSERT INTO recipients VALUES ('old-1', 'alice@company.local'), ('old-1', 'bob@company.local');`);
   old.close();
   const store = QuarantineStore.open(quarantineDir, 1);
-  const entry = store.get('old-1');
+  const entry = await store.get('old-1');
   assert.equal(entry?.subject, 'old one');
   assert.deepEqual(entry?.releases, [], 'the old mark never said for whom: nobody’s copy is hidden');
-  store.markReleased('old-1', ['bob@company.local'], 'bob');
+  await store.markReleased('old-1', ['bob@company.local'], 'bob');
   assert.deepEqual(
-    store.get('old-1')?.releases.map((r) => r.address),
+    (await store.get('old-1'))?.releases.map((r) => r.address),
     ['bob@company.local'],
   );
-  store.close();
-  QuarantineStore.open(quarantineDir, 1).close(); // opened again: nothing left to add
+  await store.close();
+  await QuarantineStore.open(quarantineDir, 1).close(); // opened again: nothing left to add
 });

@@ -145,7 +145,7 @@ test('a database from a newer release is refused in words, and left as it was', 
   db.close();
 });
 
-test('a quarantine index made by the last release is migrated, keeping messages, recipients and statistics', () => {
+test('a quarantine index made by the last release is migrated, keeping messages, recipients and statistics', async () => {
   const quarantineDir = mkdtempSync(join(tmpdir(), 'quarantine-release-'));
   mkdirSync(join(quarantineDir, 'messages'));
   const db = new Database(join(quarantineDir, QUARANTINE_DATABASE));
@@ -156,20 +156,20 @@ test('a quarantine index made by the last release is migrated, keeping messages,
   db.close();
 
   const store = QuarantineStore.open(quarantineDir, 1);
-  const entry = store.get('old-1');
+  const entry = await store.get('old-1');
   assert.equal(entry?.subject, 'old one');
   assert.deepEqual(entry?.recipients, ['alice@company.com', 'bob@company.com']);
   assert.deepEqual(entry?.releases, [], 'the old per-message mark never said for whom: nobody’s copy is hidden');
-  assert.deepEqual(store.dailyOutcomes('2024-01-01'), [
+  assert.deepEqual(await store.dailyOutcomes('2024-01-01'), [
     { day: '2024-05-01', outcome: 'CLEAN', count: 40 },
     { day: '2024-05-01', outcome: 'SPAM', count: 2 },
   ]);
-  store.markReleased('old-1', ['bob@company.com'], 'bob');
+  await store.markReleased('old-1', ['bob@company.com'], 'bob');
   assert.deepEqual(
-    store.get('old-1')?.releases.map((r) => r.address),
+    (await store.get('old-1'))?.releases.map((r) => r.address),
     ['bob@company.com'],
   );
-  store.close();
+  await store.close();
 
   const migrated = openQuarantineDatabase(quarantineDir);
   assert.equal(schemaVersion(migrated), QUARANTINE_MIGRATIONS.length);

@@ -135,7 +135,7 @@ test('a user sees, downloads, releases and deletes only messages to their own ad
   const token = await bob.csrf('/viewer/messages');
   assert.equal((await bob.request('/viewer/messages/m-carol/release', { form: { _csrf: token } })).status, 404);
   assert.equal((await bob.request('/viewer/messages/m-carol/delete', { form: { _csrf: token } })).status, 404);
-  assert.ok(store.get('m-carol'), 'carol’s message untouched');
+  assert.ok(await store.get('m-carol'), 'carol’s message untouched');
 
   await bob.request('/viewer/messages/m-bob/release', { form: { _csrf: token } });
   assert.deepEqual(released.at(-1), { from: 'x@example.net', to: ['bob@company.local'] }, 'spam is released by its user');
@@ -149,7 +149,7 @@ test('a user sees, downloads, releases and deletes only messages to their own ad
     'it became a request for bob’s address only',
   );
   await bob.request('/viewer/messages/m-both/delete', { form: { _csrf: token } });
-  assert.deepEqual(store.get('m-both')?.recipients, ['carol@company.local'], 'carol still has her copy');
+  assert.deepEqual((await store.get('m-both'))?.recipients, ['carol@company.local'], 'carol still has her copy');
 });
 
 test('a state change without the session’s CSRF token, or from another site, is refused', async () => {
@@ -160,7 +160,7 @@ test('a state change without the session’s CSRF token, or from another site, i
   const token = await carol.csrf('/viewer/messages');
   assert.equal((await carol.request('/viewer/messages/m-carol/delete', { form: { _csrf: token }, headers: { origin: 'https://evil.example' } })).status, 403);
   assert.equal((await carol.request('/viewer/messages/m-carol/delete', { form: { _csrf: token }, headers: { origin: 'null' } })).status, 403);
-  assert.ok(store.get('m-carol'));
+  assert.ok(await store.get('m-carol'));
   assert.equal((await carol.request('/viewer/admin')).status, 403, 'not for users');
 });
 
@@ -229,7 +229,7 @@ test('a user manages their own lists only; "Block sender" lists the sender and d
 
   const blocked = await carol.request('/viewer/messages/m-carol/block-sender', { form: { _csrf: token } });
   assert.match(blocked.location ?? '', /done=blocked/);
-  assert.equal(store.get('m-carol'), undefined, 'deleted (carol was its only recipient)');
+  assert.equal(await store.get('m-carol'), undefined, 'deleted (carol was its only recipient)');
   assert.deepEqual(
     services.lists.list(carolId).map((e) => [e.kind, e.pattern]),
     [

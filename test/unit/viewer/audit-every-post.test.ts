@@ -129,7 +129,7 @@ const CASES: Case[] = [
  * Everything an action may change, but the audit log itself and the bookkeeping every request
  * does: a session's sliding expiry, the login limits' counts.
  */
-function state(): string {
+async function state(): Promise<string> {
   const { db } = viewer.services.accounts;
   const tables = db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'failed_logins') ORDER BY name")
@@ -138,7 +138,7 @@ function state(): string {
     name,
     db.prepare(name === 'sessions' ? 'SELECT token_hash, user_id FROM sessions ORDER BY 1' : `SELECT * FROM ${name} ORDER BY 1`).all(),
   ]);
-  return JSON.stringify([rows, viewer.services.store.list({ limit: 1_000_000 })]);
+  return JSON.stringify([rows, await viewer.services.store.list({ limit: 1_000_000 })]);
 }
 
 const lastAuditId = () => viewer.services.accounts.db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM audit').get()!.id ?? 0;
@@ -153,7 +153,7 @@ test('each POST writes its audit line, and each one that changes anything change
   for (const c of CASES) {
     const label = `${c.route} (${c.action})`;
     await c.prepare?.();
-    const before = state();
+    const before = await state();
     const since = lastAuditId();
     const page = await c.run();
     assert.ok(page.status < 400, `${label}: answered ${page.status}: ${page.text.slice(0, 300)}`);
@@ -162,8 +162,8 @@ test('each POST writes its audit line, and each one that changes anything change
       lines.some((l) => l.action === c.action),
       `${label}: audit lines written: ${JSON.stringify(lines)}`,
     );
-    if (c.changes === false) assert.equal(state(), before, `${label}: changes nothing`);
-    else assert.notEqual(state(), before, `${label}: the case changes something, so its line is proved`);
+    if (c.changes === false) assert.equal(await state(), before, `${label}: changes nothing`);
+    else assert.notEqual(await state(), before, `${label}: the case changes something, so its line is proved`);
   }
 });
 

@@ -66,7 +66,7 @@ test('a bulk release asks first, then releases what the user may and turns the r
   );
   assert.deepEqual(auditOf('r-spam'), ['alice release']);
   assert.deepEqual(auditOf('r-banned'), ['alice request']);
-  assert.deepEqual(viewer.services.store.get('r-bob')?.releases, [], 'bob’s message untouched');
+  assert.deepEqual((await viewer.services.store.get('r-bob'))?.releases, [], 'bob’s message untouched');
   assert.deepEqual(auditOf('r-bob'), []);
 
   const again = await postBulk(alice, 'release', ['r-spam']);
@@ -86,7 +86,7 @@ test('a bulk POST without the session’s token, or from another site, changes n
   assert.equal(cross.status, 403);
   assert.equal((await postBulk(carol, 'explode', ['x-1'])).status, 400, 'only the four actions');
   assert.equal((await carol.request(confirmPath('explode', ['x-1']))).status, 400);
-  assert.ok(viewer.services.store.get('x-1'));
+  assert.ok(await viewer.services.store.get('x-1'));
 });
 
 test('bulk delete, block and allow reach only the user’s own copies; shared messages stay for the others', { timeout: 30_000 }, async () => {
@@ -108,16 +108,16 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
   const danId = viewer.services.accounts.findByName('dan')!.id;
 
   await postBulk(dan, 'delete', ['d-shared', 'd-own', 'r-bob']);
-  assert.deepEqual(viewer.services.store.get('d-shared')?.recipients, ['bob@company.local'], 'bob keeps his copy');
-  assert.equal(viewer.services.store.get('d-own'), undefined);
-  assert.ok(viewer.services.store.get('r-bob'), 'bob’s own message, by id, is not dan’s to delete');
+  assert.deepEqual((await viewer.services.store.get('d-shared'))?.recipients, ['bob@company.local'], 'bob keeps his copy');
+  assert.equal(await viewer.services.store.get('d-own'), undefined);
+  assert.ok(await viewer.services.store.get('r-bob'), 'bob’s own message, by id, is not dan’s to delete');
   assert.deepEqual(auditOf('d-shared'), ['dan delete']);
 
   const block = await dan.request(confirmPath('block', ['b-1', 'b-2']));
   assert.match(block.text, /block pushy@spam\.example; deleted/);
   await postBulk(dan, 'block', ['b-1', 'b-2']);
-  assert.equal(viewer.services.store.get('b-1'), undefined);
-  assert.equal(viewer.services.store.get('b-2'), undefined);
+  assert.equal(await viewer.services.store.get('b-1'), undefined);
+  assert.equal(await viewer.services.store.get('b-2'), undefined);
   assert.deepEqual(
     viewer.services.lists.list(danId).map((e) => [e.kind, e.pattern]),
     [['block', 'pushy@spam.example']],
@@ -143,7 +143,7 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
     ],
   );
   assert.deepEqual(auditOf('a-1'), ['dan allow-sender', 'dan release']);
-  assert.deepEqual(viewer.services.store.get('a-bob')?.releases, []);
+  assert.deepEqual((await viewer.services.store.get('a-bob'))?.releases, []);
 });
 
 test('Delete All shows a confirmation first, then deletes each of the user’s copies with its own audit line', { timeout: 30_000 }, async () => {
@@ -156,11 +156,11 @@ test('Delete All shows a confirmation first, then deletes each of the user’s c
   const ask = await carol.request('/viewer/messages/delete-all');
   assert.match(ask.text, /Delete all your quarantined messages\?/);
   assert.match(ask.text, /3 messages for carol@company\.local will be deleted/);
-  assert.ok(viewer.services.store.get('all-1'), 'the page deleted nothing');
+  assert.ok(await viewer.services.store.get('all-1'), 'the page deleted nothing');
   const done = await carol.request('/viewer/messages/delete-all', { form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(ask.text)![1]! } });
   assert.equal(done.location, '/viewer/messages?done=deleted-all');
-  assert.equal(viewer.services.store.get('all-1'), undefined);
-  assert.deepEqual(viewer.services.store.get('all-2')?.recipients, ['alice@company.local']);
+  assert.equal(await viewer.services.store.get('all-1'), undefined);
+  assert.deepEqual((await viewer.services.store.get('all-2'))?.recipients, ['alice@company.local']);
   assert.deepEqual(auditOf('all-1'), ['carol delete']);
   assert.deepEqual(auditOf('all-2'), ['carol delete']);
   assert.match(viewer.services.audit.list({ limit: 1, offset: 0, search: 'delete-all' })[0]?.detail ?? '', /^3 message\(s\) for carol@company\.local/);
@@ -239,11 +239,11 @@ test('the administrator clears the quarantine only through a confirmation page',
   const admin = viewer.browser('10.3.5.1');
   await admin.login('vadmin', 'admin-password-1');
   assert.match((await admin.request('/viewer/admin')).text, /<form method="get" action="\/viewer\/admin\/clear">/);
-  const total = viewer.services.store.count();
+  const total = await viewer.services.store.count();
   assert.ok(total > 0);
   const ask = await admin.request('/viewer/admin/clear');
   assert.match(ask.text, new RegExp(`All ${total} messages .* will be deleted`));
-  assert.equal(viewer.services.store.count(), total, 'the page deleted nothing');
+  assert.equal(await viewer.services.store.count(), total, 'the page deleted nothing');
   const bob = viewer.browser('10.3.5.2');
   await bob.login('bob', 'bob-password-1');
   assert.equal((await bob.request('/viewer/admin/clear')).status, 403);
@@ -251,7 +251,7 @@ test('the administrator clears the quarantine only through a confirmation page',
   assert.equal((await bob.post('/viewer/messages/delete-all')).status, 303, 'bob’s own Delete All still works');
   const done = await admin.request('/viewer/admin/clear', { form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(ask.text)![1]! } });
   assert.equal(done.location, '/viewer/admin?done=cleared');
-  assert.equal(viewer.services.store.count(), 0);
+  assert.equal(await viewer.services.store.count(), 0);
   assert.match(viewer.services.audit.list({ limit: 1, offset: 0, search: 'clear' })[0]?.detail ?? '', /message\(s\)$/);
 });
 

@@ -119,7 +119,7 @@ test('one recipient’s release leaves the message waiting for the others: list,
   await alice.post('/viewer/messages/m-shared/release');
   assert.deepEqual(viewer.sent.at(-1)?.to, ['alice@company.local']);
   assert.deepEqual(
-    viewer.services.store.get('m-shared')?.releases.map((r) => r.address),
+    (await viewer.services.store.get('m-shared'))?.releases.map((r) => r.address),
     ['alice@company.local'],
   );
   assert.match((await alice.request('/viewer/messages')).text, /Shared offer[\s\S]*?· released/);
