@@ -235,11 +235,23 @@ export class QuarantineStore {
   async enforceMaxSize(): Promise<number> {
     let total = await this.totalBytes();
     if (total <= this.maxBytes) return 0;
+    // Oldest first, a page at a time (PostgreSQL streams only with a cursor package).
     const victims: string[] = [];
-    for await (const row of this.db.selectFrom('messages').select(['id', 'size']).orderBy('received_at', 'asc').orderBy('id', 'asc').stream(500)) {
-      if (total <= this.maxBytes) break;
-      victims.push(row.id);
-      total -= row.size;
+    for (let offset = 0; total > this.maxBytes; offset += 500) {
+      const page = await this.db
+        .selectFrom('messages')
+        .select(['id', 'size'])
+        .orderBy('received_at', 'asc')
+        .orderBy('id', 'asc')
+        .limit(500)
+        .offset(offset)
+        .execute();
+      if (page.length === 0) break;
+      for (const row of page) {
+        if (total <= this.maxBytes) break;
+        victims.push(row.id);
+        total -= row.size;
+      }
     }
     let removed = 0;
     for (const id of victims) if (await this.delete(id)) removed += 1;

@@ -1,0 +1,81 @@
+// The quarantine in the shared PostgreSQL (Debian's PostgreSQL 15 on loopback, TLS): the same
+// contract as one appliance's SQLite quarantine, then what sharing adds: a message held through
+// one node is listed, read and released through another, and a database that is gone is an error
+// the filter turns into 4xx, never a lost message.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import { QuarantineStore } from '../../runtime/quarantine/store.js';
+import { openPostgres } from '../../runtime/storage/postgres.js';
+import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { heldInput, quarantineContract } from '../support/quarantine-contract.js';
+import { makeTestCerts } from '../support/tls.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mailfilter-cluster-q-'));
+let server: TestPostgres | undefined;
+const pools: Array<Kysely<SharedTables>> = [];
+
+function nodePool(name: string): Kysely<SharedTables> {
+  const db = openPostgres<SharedTables>({ url: server!.url, caFile: server!.caFile, applicationName: name, maxConnections: 4 });
+  pools.push(db);
+  return db;
+}
+
+before(async () => {
+  server = await startPostgres(makeTestCerts(join(root, 'certs')));
+  await migrateShared(nodePool('migrate'));
+});
+
+after(async () => {
+  for (const db of pools) await db.destroy().catch(() => undefined);
+  await server?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+quarantineContract('PostgreSQL', async (maxSizeMb) => {
+  const db = pools[0]!;
+  await sql`TRUNCATE messages, recipients, message_chunks, daily_outcomes`.execute(db);
+  return QuarantineStore.shared(db, maxSizeMb);
+});
+
+test('a message held through node A is listed, read and released through node B, and A sees the release', async () => {
+  await sql`TRUNCATE messages, recipients, message_chunks, daily_outcomes`.execute(pools[0]!);
+  const [a, b] = [QuarantineStore.shared(nodePool('node-a'), 100), QuarantineStore.shared(nodePool('node-b'), 100)];
+  const spool = join(root, 'held.eml');
+  writeFileSync(spool, 'From: x@example.net\r\nSubject: held on A\r\n\r\nbody\r\n');
+  const held = await a.add(spool, heldInput({ subject: 'held on A', recipients: ['alice@company.local', 'bob@company.local'] }));
+  // A's spool copy is gone, as it is once the filter has answered: B reads the database only.
+  rmSync(spool);
+  const seen = await b.list({ addresses: ['alice@company.local'] });
+  assert.deepEqual(
+    seen.map((e) => e.subject),
+    ['held on A'],
+  );
+  assert.match(await text(b.openMessage(seen[0]!)), /Subject: held on A\r\n\r\nbody/);
+  await b.markReleased(held.id, ['alice@company.local'], 'alice');
+  assert.deepEqual(
+    (await a.get(held.id))?.releases.map((r) => r.address),
+    ['alice@company.local'],
+  );
+  a.recordOutcome('SPAM', new Date(Date.UTC(2026, 11, 1)));
+  b.recordOutcome('SPAM', new Date(Date.UTC(2026, 11, 1)));
+  await Promise.all([a.flushOutcomes(), b.flushOutcomes()]);
+  assert.deepEqual(await b.dailyOutcomes('2026-12-01'), [{ day: '2026-12-01', outcome: 'SPAM', count: 2 }], 'both nodes’ counts, added');
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('with the database gone, keeping a message fails (the filter answers 4xx) and nothing is half-written', async () => {
+  const db = nodePool('node-down');
+  const store = QuarantineStore.shared(db, 100);
+  const spool = join(root, 'late.eml');
+  writeFileSync(spool, 'Subject: late\r\n\r\nbody\r\n');
+  await server!.stop();
+  server = undefined;
+  await assert.rejects(store.add(spool, heldInput({ subject: 'late' })), /ECONNREFUSED|terminat|connect/i);
+  await assert.rejects(store.list(), /ECONNREFUSED|terminat|connect/i);
+});
