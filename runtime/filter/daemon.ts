@@ -64,17 +64,8 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   // Beside the quarantine, not in the spool: the spool is emptied at every start.
   const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);
   const audit = openAuditSink(viewerDatabasePath(config.viewer.dataDir));
-  const server = await listen({
-    host: config.filter.listenHost,
-    port: config.filter.listenPort,
-    hostname: config.network.hostname,
-    spoolDir: config.filter.spoolDir,
-    maxMessageBytes: config.filter.maxMessageBytes,
-    maxConnections: config.filter.maxConnections,
-    log,
-    handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts, auth, audit, ...(dkim ? { dkim } : {}) }),
-  });
-  // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report.
+  // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report. Handled before the
+  // port opens: a USR2 sent as soon as it listens would otherwise end the process (the default action).
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const reportStats = () => {
@@ -90,6 +81,23 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     lag.reset();
   };
   process.on('SIGUSR2', reportStats);
+  let server: Awaited<ReturnType<typeof listen>>;
+  try {
+    server = await listen({
+      host: config.filter.listenHost,
+      port: config.filter.listenPort,
+      hostname: config.network.hostname,
+      spoolDir: config.filter.spoolDir,
+      maxMessageBytes: config.filter.maxMessageBytes,
+      maxConnections: config.filter.maxConnections,
+      log,
+      handle: (message) => filterMessage(message, { config, store, reinjector, log, senderLists, spamTimeouts, auth, audit, ...(dkim ? { dkim } : {}) }),
+    });
+  } catch (err) {
+    process.removeListener('SIGUSR2', reportStats);
+    lag.disable();
+    throw err;
+  }
   const address = server.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : config.filter.listenPort,
