@@ -1,5 +1,6 @@
 // The one decoder layer: lists the files inside every container we open (zip, gzip, bzip2, tar in
-// Node; 7z, RAR, CAB, ISO/UDF, disk images, ARJ, LZH, xz, zstd through 7-Zip; TNEF), with each
+// Node; RAR, and 7z, CAB, LZH first, through bsdtar; ISO/UDF, disk images, ARJ, xz, zstd and what
+// bsdtar could not read through 7-Zip; TNEF), with each
 // file's first bytes, pulling every decoded byte through the message's budget. A file that is itself
 // a container is kept on disk so the caller can open it one level deeper.
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -14,6 +15,8 @@ import { MAGIC_BYTES } from './mime-walk.js';
 import type { InspectionBudget } from './budget.js';
 import { containerKind, mayBeOpticalImage, sniffDeep, SEVEN_ZIP_KINDS, type ContainerKind, type SevenZipKind } from './container-kind.js';
 import { firstBytes, unpackWith7zz } from './seven-zip.js';
+import { listNamesWithBsdtar, streamAsTar, whyBsdtarFailed } from './libarchive.js';
+import { encryptedRarMembers } from './rar-headers.js';
 import { parseTnef } from './tnef.js';
 import { DecodeError } from './decode-error.js';
 
@@ -111,6 +114,8 @@ interface ListContext {
   tempDir: string;
   /** Unique temp names within one message. */
   nextTempName: () => string;
+  /** True for a name that alone decides the verdict (a banned extension): its archive is not unpacked further. */
+  nameDecides?: (name: string) => boolean;
 }
 
 async function spillRest(reader: ByteReader, first: Buffer, count: number, context: ListContext): Promise<string> {
@@ -245,10 +250,19 @@ async function listZip(path: string, context: ListContext): Promise<ContainerEnt
 
 /** Files unpacked by 7-Zip, typed by their first bytes; the containers among them stay where they are. */
 async function list7zz(path: string, kind: SevenZipKind, innerName: string, context: ListContext): Promise<ContainerEntry[]> {
-  const { files, problem } = await unpackWith7zz(path, kind, context.tempDir, context.nextTempName(), context.budget);
-  const entries: ContainerEntry[] = problem ? [{ name: '(rest of the archive)', magic: Buffer.alloc(0), unreadable: problem }] : [];
+  // Single-stream formats list their one file without a name: it is the archive's name less the suffix.
+  const single = kind === 'xz' || kind === 'zstd';
+  const decides = context.nameDecides ?? (() => false);
+  const { files, problem, byNameOnly } = await unpackWith7zz(path, kind, context.tempDir, context.nextTempName(), context.budget, (name) =>
+    decides(single && !name ? innerName : name),
+  );
+  const entries: ContainerEntry[] = problem ? [restOfArchive(problem)] : [];
   for (const file of files) {
-    const name = files.length === 1 && (kind === 'xz' || kind === 'zstd') ? innerName : file.name;
+    const name = files.length === 1 && single ? innerName : file.name;
+    if (byNameOnly) {
+      entries.push({ name, magic: Buffer.alloc(0) });
+      continue;
+    }
     if (!file.path) {
       entries.push({ name, magic: Buffer.alloc(0), unreadable: file.encrypted ? 'encrypted' : 'damaged, could not be unpacked' });
       continue;
@@ -258,6 +272,57 @@ async function list7zz(path: string, kind: SevenZipKind, innerName: string, cont
     entries.push(nested ? { name, magic, nested } : { name, magic });
   }
   return entries;
+}
+
+const restOfArchive = (why: string): ContainerEntry => ({ name: '(rest of the archive)', magic: Buffer.alloc(0), unreadable: why });
+
+/** Formats bsdtar reads in one run; RAR only it can. */
+const BSDTAR_KINDS: ReadonlySet<string> = new Set(['rar', '7z', 'cab', 'lzh']);
+
+/**
+ * One bsdtar run turns the archive into a tar stream, read like any tar. When bsdtar fails (an
+ * encrypted member, a codec it lacks, damage), 7-Zip lists and unpacks instead; a RAR, which 7-Zip
+ * cannot read here, keeps the names bsdtar can still list, each unreadable.
+ */
+async function listWithBsdtar(path: string, kind: SevenZipKind, innerName: string, context: ListContext): Promise<ContainerEntry[]> {
+  const decoder = streamAsTar(path, context.tempDir, context.budget);
+  const reader = new ByteReader(decoder.stdout, context.budget);
+  let entries: ContainerEntry[];
+  try {
+    entries = await listTar(reader, context);
+    await reader.forward(Infinity, () => undefined);
+  } catch (err) {
+    decoder.stop();
+    throw err;
+  } finally {
+    reader.close();
+  }
+  const { code, stderr } = await decoder.done;
+  // libarchive reads an archive cut short before its first file as an empty one, and says nothing.
+  if (code === 0 && entries.length > 0) {
+    if (kind !== 'rar') return entries;
+    const encrypted = await encryptedRarMembers(path, context.budget.remaining().entries + 16);
+    return encrypted > 0 ? [...entries, restOfArchive(`${encrypted === Infinity ? 'every' : encrypted} member(s) encrypted`)] : entries;
+  }
+  const why = code === 0 ? 'no file could be read (truncated, or empty)' : whyBsdtarFailed(stderr);
+  if (kind !== 'rar') {
+    try {
+      return await list7zz(path, kind, innerName, context);
+    } catch (err) {
+      if (!(err instanceof DecodeError) || entries.length === 0) throw err;
+      return [...entries, restOfArchive(err.message)];
+    }
+  }
+  const listed = await listNamesWithBsdtar(path, context.tempDir, context.budget);
+  const read = new Set(entries.map((e) => e.name));
+  const unread = listed.names.filter((name) => !read.has(name));
+  if (entries.length === 0 && unread.length === 0) throw new DecodeError(/encrypted/.test(why) ? 'encrypted, names hidden' : why);
+  for (const _ of unread) context.budget.takeEntry();
+  return [
+    ...entries,
+    ...unread.map((name): ContainerEntry => ({ name, magic: Buffer.alloc(0), unreadable: why })),
+    ...(listed.problem ? [restOfArchive(listed.problem)] : []),
+  ];
 }
 
 /** The files a TNEF (winmail.dat) wraps; those that are containers are written out to be opened. */
@@ -286,6 +351,7 @@ export async function listContainer(path: string, kind: ListableKind, outerName:
   const inner = basename(outerName)
     .replace(/\.(gz|bz2|xz|zst)$/i, '')
     .replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar');
+  if (BSDTAR_KINDS.has(kind)) return listWithBsdtar(path, kind as SevenZipKind, inner, context);
   if ((SEVEN_ZIP_KINDS as readonly string[]).includes(kind)) return list7zz(path, kind as SevenZipKind, inner, context);
   switch (kind) {
     case 'tnef':

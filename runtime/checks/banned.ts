@@ -170,11 +170,14 @@ export async function checkBanned(
   budget: InspectionBudget,
   context: ListContext,
 ): Promise<[CheckResult, CheckResult]> {
+  const bannedSet = new Set(policy.bannedExtensions.map((e) => e.toLowerCase()));
+  // A banned name inside an archive decides the verdict: the decoders need not unpack that archive.
+  const nameDecides = policy.allowBannedInArchives ? undefined : (name: string) => bannedReason(name, Buffer.alloc(0), '', bannedSet) !== null;
   const state: Inspection = {
     policy,
-    banned: new Set(policy.bannedExtensions.map((e) => e.toLowerCase())),
+    banned: bannedSet,
     budget,
-    context,
+    context: nameDecides ? { ...context, nameDecides } : context,
     findings: [],
     unchecked: [],
     notes: [],

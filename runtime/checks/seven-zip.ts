@@ -1,10 +1,11 @@
-// Lists and unpacks the formats Node cannot (7z, RAR, CAB, ISO/UDF, disk images, ARJ, LZH, xz, zstd)
-// with Debian's 7-Zip, run as a subprocess: no shell, in the message's own spool folder, killed at the
-// message's time budget, each file capped by RLIMIT_FSIZE, the listing capped at the entry budget.
-import { spawn } from 'node:child_process';
+// Lists and unpacks the formats Node cannot (CAB, ISO/UDF, disk images, ARJ, xz, zstd, and 7z, CAB or
+// LZH that bsdtar could not read) with Debian's 7-Zip, run as a decoder process (decoder-process.ts),
+// the listing capped at the entry budget. The listing alone decides when a name is banned: then
+// nothing is unpacked.
 import { mkdir, lstat, open, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { InspectionLimitError, type InspectionBudget } from './budget.js';
+import type { InspectionBudget } from './budget.js';
+import { runDecoder, type DecoderRun } from './decoder-process.js';
 import type { SevenZipKind } from './container-kind.js';
 import { DecodeError } from './decode-error.js';
 
@@ -26,44 +27,9 @@ const TYPE_SWITCH: Partial<Record<SevenZipKind, string>> = { '7z': '7z', rar: 'r
 const NO_PASSWORD = '-pmailfilter-has-no-password';
 const BYTES_PER_LISTED_ENTRY = 4096;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = DecoderRun;
 
-function run7zz(args: string[], cwd: string, budget: InspectionBudget, maxOutput: number): Promise<Run> {
-  const { bytes, ms } = budget.remaining();
-  if (ms <= 0) return Promise.reject(new InspectionLimitError(`took longer than ${budget.limits.maxSeconds}s to decode`, 'time'));
-  // prlimit: no single unpacked file may pass what the byte budget still allows.
-  const argv = [`--fsize=${Math.max(bytes, 4096)}`, '--core=0', '--', SEVEN_ZIP, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('prlimit', argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outLength = 0;
-    let failure: Error | null = null;
-    const stop = (why: Error) => {
-      failure ??= why;
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => stop(new InspectionLimitError(`decoder (7-Zip) timed out after ${Math.round(ms / 1000)}s`, 'time')), ms);
-    child.stdout.on('data', (chunk: Buffer) => {
-      outLength += chunk.length;
-      if (outLength > maxOutput) stop(new InspectionLimitError(`holds more than ${budget.limits.maxEntries} files`, 'entries'));
-      else out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (err.length < 64) err.push(chunk);
-    });
-    child.on('error', (e) => stop(new Error(`cannot run ${SEVEN_ZIP}: ${e.message}`)));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (failure) reject(failure);
-      else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
-}
+const run7zz = (args: string[], cwd: string, budget: InspectionBudget, maxOutput: number) => runDecoder(SEVEN_ZIP, args, cwd, budget, maxOutput);
 
 function whyNotOpened(stderr: string): string {
   if (/Wrong password|encrypted archive/i.test(stderr)) return 'encrypted, names hidden';
@@ -125,15 +91,24 @@ async function* filesBelow(dir: string): AsyncGenerator<string> {
   }
 }
 
-/** Lists, charges the budget for what the listing says, unpacks into a new folder of `tempDir`, and pairs files with paths. */
+/**
+ * Lists, charges the budget for what the listing says, unpacks into a new folder of `tempDir`, and
+ * pairs files with paths. When `nameDecides` is true for a listed name, the archive's verdict is
+ * already known and nothing is unpacked: its files come back without paths and `byNameOnly` set.
+ */
 export async function unpackWith7zz(
   path: string,
   kind: SevenZipKind,
   tempDir: string,
   outName: string,
   budget: InspectionBudget,
-): Promise<Listing & { files: UnpackedFile[] }> {
+  nameDecides: (name: string) => boolean = () => false,
+): Promise<Listing & { files: UnpackedFile[]; byNameOnly?: boolean }> {
   const { files, problem } = await listWith7zz(path, kind, tempDir, budget);
+  if (files.some((f) => nameDecides(f.name))) {
+    for (const _ of files) budget.takeEntry();
+    return { files, byNameOnly: true, ...(problem ? { problem } : {}) };
+  }
   const outDir = join(tempDir, outName);
   for (const _ of files) budget.takeEntry();
   budget.takeBytes(files.reduce((sum, f) => sum + f.size, 0));

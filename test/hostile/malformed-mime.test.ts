@@ -94,6 +94,8 @@ function containerSeeds(): Array<[string, string]> {
     ['iso', attach('x.iso', make.iso(files))],
     ['arj', attach('x.arj', make.arj(files))],
     ['lzh', attach('x.lzh', make.lzh(files))],
+    ['rar', attach('x.rar', make.rar4(files))],
+    ['rar5', attach('x.rar', make.rar5(files))],
     ['tnef', attach('winmail.dat', make.tnef(files))],
     ['ole', attach('x.doc', make.ole2([{ name: 'VBA', storage: true }, { name: 'WordDocument' }]))],
     ['uuencode', buildMessage({ subject: 'seed uu', body: `${make.uuencode('b.exe', make.peExecutable())}\r\n` })],

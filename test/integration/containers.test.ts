@@ -42,6 +42,7 @@ const formats: Array<[string, (files: make.FixtureFile[]) => Buffer]> = [
   ['lzh', (f) => make.lzh(f)],
   ['img', (f) => make.fatImage(f)],
   ['vhd', (f) => make.vhd(make.fatImage(f))],
+  ['rar', (f) => make.rar4(f)],
 ];
 
 for (const [ext, build] of formats) {

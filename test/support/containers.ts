@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 
 export interface FixtureFile {
   name: string;
@@ -142,6 +143,97 @@ function tnefAttribute(level: number, id: number, data: Buffer): Buffer {
   const checksum = Buffer.alloc(2);
   checksum.writeUInt16LE(data.reduce((n, b) => (n + b) & 0xffff, 0));
   return Buffer.concat([head, data, checksum]);
+}
+
+/** One RAR 4 block: CRC16 (the low half of CRC32 over the rest), type, flags, size, body. */
+function rar4Block(type: number, flags: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = type;
+  head.writeUInt16LE(flags, 1);
+  head.writeUInt16LE(7 + body.length, 3);
+  const crc = Buffer.alloc(2);
+  crc.writeUInt16LE(crc32(Buffer.concat([head, body])) & 0xffff);
+  return Buffer.concat([crc, head, body]);
+}
+
+/**
+ * A RAR 4 archive with stored (uncompressed) members, as WinRAR writes them with -m0. Debian main
+ * has no RAR writer; the format of stored members is simple and public (technote.txt).
+ * `encryptedData` sets each member's password flag; `encryptedNames` sets the archive's "headers
+ * are encrypted" flag (rar -hp) and hides what follows.
+ */
+export function rar4(files: FixtureFile[], options: { encryptedData?: boolean; encryptedNames?: boolean } = {}): Buffer {
+  const parts = [Buffer.from('Rar!\x1a\x07\x00', 'latin1'), rar4Block(0x73, options.encryptedNames ? 0x0080 : 0, Buffer.alloc(6))];
+  if (options.encryptedNames) return Buffer.concat([...parts, randomBytes(64)]);
+  for (const file of files) {
+    const name = Buffer.from(file.name, 'utf8');
+    const body = Buffer.alloc(25 + name.length);
+    body.writeUInt32LE(file.data.length, 0); // packed size
+    body.writeUInt32LE(file.data.length, 4); // unpacked size
+    body[8] = 3; // host: Unix
+    body.writeUInt32LE(crc32(file.data), 9);
+    body.writeUInt32LE(0x5a210000, 13); // DOS time
+    body[17] = 20; // version needed: 2.0
+    body[18] = 0x30; // method: store
+    body.writeUInt16LE(name.length, 19);
+    body.writeUInt32LE(0o100644, 21);
+    name.copy(body, 25);
+    // 0x8000: data follows the header; 0x0004: encrypted with a password.
+    parts.push(rar4Block(0x74, 0x8000 | (options.encryptedData ? 0x0004 : 0), body), file.data);
+  }
+  parts.push(rar4Block(0x7b, 0x4000, Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/** RAR 5's variable-length integers: 7 bits a byte, high bit set on all but the last. */
+function vint(value: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    bytes.push((value & 0x7f) | (value > 0x7f ? 0x80 : 0));
+    value = Math.floor(value / 128);
+  } while (value > 0);
+  return Buffer.from(bytes);
+}
+
+function rar5Block(fields: Buffer): Buffer {
+  const sized = Buffer.concat([vint(fields.length), fields]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(crc32(sized));
+  return Buffer.concat([crc, sized]);
+}
+
+/**
+ * A RAR 5 archive with stored members (the format of RAR 5.0 and later, rarlab's "RAR 5.0 archive
+ * format"). `encryptedData` gives each member an encryption record (its content is left as it is).
+ */
+export function rar5(files: FixtureFile[], options: { encryptedData?: boolean } = {}): Buffer {
+  const parts = [Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'), rar5Block(Buffer.concat([vint(1), vint(0), vint(0)]))];
+  for (const file of files) {
+    const name = Buffer.from(file.name, 'utf8');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(file.data));
+    // Encryption record: type 1, version 0, flags 0, KDF count, salt and IV.
+    const crypt = Buffer.concat([vint(1), vint(0), vint(0), Buffer.from([15]), randomBytes(32)]);
+    const extra = options.encryptedData ? Buffer.concat([vint(crypt.length), crypt]) : Buffer.alloc(0);
+    const fields = Buffer.concat([
+      vint(2), // file header
+      vint(extra.length ? 0x0003 : 0x0002), // an extra area (when encrypted) and a data area follow
+      ...(extra.length ? [vint(extra.length)] : []),
+      vint(file.data.length),
+      vint(0x0004), // CRC32 present
+      vint(file.data.length),
+      vint(0o100644),
+      crc,
+      vint(0), // compression: version 0, store
+      vint(1), // host: Unix
+      vint(name.length),
+      name,
+      extra,
+    ]);
+    parts.push(rar5Block(fields), file.data);
+  }
+  parts.push(rar5Block(Buffer.concat([vint(5), vint(0), vint(0)])));
+  return Buffer.concat(parts);
 }
 
 /** Outlook's winmail.dat with these attachments: 8.3 title, data and the long MAPI file name. */

@@ -53,6 +53,8 @@ const formats: Array<[string, (files: make.FixtureFile[]) => Buffer]> = [
   ['payload.lzh', (f) => make.lzh(f)],
   ['payload.img', (f) => make.fatImage(f.map((x) => ({ ...x, name: x.name.replace(/.*\//, '') })))],
   ['payload.vhd', (f) => make.vhd(make.fatImage(f.map((x) => ({ ...x, name: x.name.replace(/.*\//, '') }))))],
+  ['payload.rar', (f) => make.rar4(f)],
+  ['payload-v5.rar', (f) => make.rar5(f)],
   ['winmail.dat', (f) => make.tnef(f.map((x) => ({ ...x, name: x.name.replace(/.*\//, '') })))],
 ];
 
@@ -116,11 +118,26 @@ test('7z with hidden (encrypted) names is UNCHECKED; with visible names the name
   assert.match(encryptedText.unchecked?.detail ?? '', /readme\.txt: encrypted, content not checked/);
 });
 
-test('a RAR this system cannot decode is UNCHECKED, never clean', { timeout: 60_000 }, async () => {
-  const rar = Buffer.concat([Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'), Buffer.alloc(200, 3)]);
-  const outcome = await inspect([{ filename: 'invoice.rar', content: rar }]);
-  assert.equal(outcome.unchecked?.result, 'fail');
-  assert.match(outcome.unchecked?.detail ?? '', /invoice\.rar: rar/);
+test('RAR: hidden (encrypted) names and an unreadable RAR are UNCHECKED, never clean; what can be listed is judged', { timeout: 60_000 }, async () => {
+  const hidden = await inspect([{ filename: 'secret.rar', content: make.rar4(withExe(), { encryptedNames: true }) }]);
+  assert.equal(hidden.banned.result, 'pass');
+  assert.match(hidden.unchecked?.detail ?? '', /secret\.rar: rar encrypted, names hidden/);
+  const garbage = Buffer.concat([Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'), Buffer.alloc(200, 3)]);
+  const unreadable = await inspect([{ filename: 'invoice.rar', content: garbage }]);
+  assert.equal(unreadable.unchecked?.result, 'fail');
+  assert.match(unreadable.unchecked?.detail ?? '', /invoice\.rar: rar/);
+  // Encrypted members (names visible): the names count, the content is UNCHECKED.
+  const locked = [(f: make.FixtureFile[]) => make.rar4(f, { encryptedData: true }), (f: make.FixtureFile[]) => make.rar5(f, { encryptedData: true })];
+  for (const lock of locked) {
+    const named = await inspect([{ filename: 'locked.rar', content: lock(withExe()) }]);
+    assert.match(named.banned.detail, /locked\.rar > tools\/setup\.exe: \.exe file/);
+    const text = await inspect([{ filename: 'locked.rar', content: lock([readme]) }]);
+    assert.equal(text.banned.result, 'pass', text.banned.detail);
+    assert.match(text.unchecked?.detail ?? '', /locked\.rar > .*encrypted/);
+  }
+  // An executable's name in a RAR inside a zip: the names decide, whatever the nesting.
+  const nested = await inspect([{ filename: 'docs.zip', content: zip([{ name: 'inner.rar', data: make.rar5(withExe()) }]) }]);
+  assert.match(nested.banned.detail, /docs\.zip > inner\.rar > tools\/setup\.exe: \.exe file/);
 });
 
 test('uuencoded and yEnc blocks in text parts are judged like attachments', { timeout: 60_000 }, async () => {
