@@ -84,6 +84,26 @@ test('TNEF, a uuencoded body and a nest of .eml in zip are BANNED', { timeout: 1
   }
 });
 
+test('EICAR in TNEF, a uuencoded body, an .eml in a zip, a 7z in a zip, a RAR 5, xz and a UDF image is caught', { timeout: 180_000 }, async () => {
+  const eicar = Buffer.from(EICAR);
+  const inner = Buffer.from(buildMessage({ subject: 'forwarded', attachments: [{ filename: 'note.txt', content: eicar }] }));
+  const cases = [
+    { label: 'tnef', attachments: [{ filename: 'winmail.dat', contentType: 'application/ms-tnef', content: make.tnef(flat('test.com', eicar)) }] },
+    { label: 'uuencoded', body: `See below.\r\n\r\n${make.uuencode('test.com', eicar)}\r\n` },
+    { label: 'eml in zip', attachments: [{ filename: 'mail.zip', content: zip([{ name: 'fwd.eml', data: inner }]) }] },
+    { label: '7z in zip', attachments: [{ filename: 'outer.zip', content: zip([{ name: 'inner.7z', data: make.sevenZip(flat('eicar.txt', eicar)) }]) }] },
+    { label: 'rar5', attachments: [{ filename: 'files.rar', content: make.rar5(flat('eicar.txt', eicar)) }] },
+    { label: 'xz', attachments: [{ filename: 'eicar.txt.xz', content: make.xz(eicar) }] },
+    { label: 'udf', attachments: [{ filename: 'disk.iso', content: make.iso(flat('eicar.txt', eicar), { udf: true }) }] },
+  ];
+  for (const { label, ...spec } of cases) {
+    const subject = uniqueSubject(`eicar ${label}`);
+    await chain!.send(buildMessage({ subject, ...spec }), { from: sender, to: ['bob@company.local'] });
+    const entry = await quarantinedAs(subject);
+    assert.equal(entry.reason, 'VIRUS', `${label}: ${entry.detail}`);
+  }
+});
+
 test('a 7z with hidden names arrives tagged ***UNCHECKED*** and says why', { timeout: 120_000 }, async () => {
   const subject = uniqueSubject('hidden names');
   await chain!.send(
