@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs what the benchmark needs (the test servers, amavisd-new), then runs it
-# (bench.ts, then bench/containers.ts).
+# (bench.ts, then bench/containers.ts, then the sender authentication bench bench/auth.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/setup-host.sh
@@ -9,4 +9,6 @@ deb_install amavisd-new
 service amavis stop >/dev/null 2>&1 || true
 node --import tsx bench/bench.ts
 # The container decoders' added latency, as the last section of docs/benchmarks.md.
-exec node --import tsx bench/containers.ts
+node --import tsx bench/containers.ts
+# Sender authentication's cost: its own section of docs/benchmarks.md, replaced in place.
+exec node --import tsx bench/auth.ts
