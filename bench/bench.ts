@@ -493,11 +493,14 @@ function writeReport(runs: Run[]): void {
     );
   }
   mkdirSync('docs', { recursive: true });
-  // bench/auth.ts keeps its own section in the same page: a run of this bench leaves it as it was.
+  // bench/door.ts and bench/auth.ts keep their own sections in the same page: a run of this bench
+  // leaves them as they were.
   const path = `docs/${REPORT_NAME}.md`;
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const authSection = /<!-- bench\/auth\.ts -->[^]*<!-- \/bench\/auth\.ts -->/.exec(previous)?.[0];
-  writeFileSync(path, lines.join('\n') + '\n' + (authSection ? `\n${authSection}\n` : ''));
+  const kept = [/<!-- bench\/door\.ts -->[^]*<!-- \/bench\/door\.ts -->/, /<!-- bench\/auth\.ts -->[^]*<!-- \/bench\/auth\.ts -->/]
+    .map((section) => section.exec(previous)?.[0])
+    .filter((section): section is string => section !== undefined);
+  writeFileSync(path, lines.join('\n') + '\n' + kept.map((section) => `\n${section}\n`).join(''));
   console.log(`\nwritten: bench/results/${RESULTS_NAME}.json, docs/${REPORT_NAME}.md`);
 }
 

@@ -8,6 +8,8 @@ bash test/setup-host.sh
 deb_install amavisd-new
 service amavis stop >/dev/null 2>&1 || true
 node --import tsx bench/bench.ts
+# The front door's cost for senders on no list (postscreen on against off): its own section, in place.
+node --import tsx bench/door.ts
 # The container decoders' added latency, as the last section of docs/benchmarks.md.
 node --import tsx bench/containers.ts
 # Sender authentication's cost: its own section of docs/benchmarks.md, replaced in place.
