@@ -27,6 +27,8 @@ commands:
                          the latest deferrals, fetch mode's set-aside messages, the viewer's address
   check-config [FILE]    validate the appliance config and print the problems
   render --root DIR      render the system config files (Postfix, ...) from the config into DIR
+  storage migrate --to postgresql
+                         copy this appliance's quarantine into the shared PostgreSQL of storage.url
 
 The config is read from --config, $MAILFILTER_CONFIG, or ${DEFAULT_CONFIG_PATH}.`;
 
@@ -51,6 +53,7 @@ const OPTIONS = {
   clear: { type: 'boolean', short: 'c' },
   config: { type: 'string' },
   root: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -188,6 +191,12 @@ async function main(argv: string[]): Promise<number> {
       const path = positionals[0] ?? configPath(values.config) ?? DEFAULT_CONFIG_PATH;
       loadConfig(path);
       console.log(`${path}: ok`);
+      return 0;
+    }
+    case 'storage': {
+      if (positionals[0] !== 'migrate' || values.to !== 'postgresql') throw new UsageError('usage: mailfilter storage migrate --to postgresql');
+      const { migrateToShared } = await import('./storage/migrate-to-shared.js');
+      await migrateToShared(readConfig(values.config), (line) => console.log(line));
       return 0;
     }
     case 'render': {

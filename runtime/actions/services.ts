@@ -2,7 +2,8 @@
 // quarantine, the viewer's database with its lists, requests, settings and audit log, the link
 // tokens, and the way back into Postfix.
 import type { AppConfig } from '../config/schema.js';
-import { QuarantineStore } from '../quarantine/store.js';
+import type { QuarantineStore } from '../quarantine/store.js';
+import { openQuarantine } from '../storage/open-quarantine.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
 import { ViewerAccounts } from '../accounts/viewer-accounts.js';
 import { SenderLists } from '../lists/sender-lists.js';
@@ -29,7 +30,7 @@ export interface ActionServices {
 export type ActionDeps = Omit<ActionServices, 'close'>;
 
 export async function openActionServices(config: AppConfig): Promise<ActionServices> {
-  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+  const store = await openQuarantine(config, 'mailfilter-viewer');
   const accounts = await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours, config.viewer.sessionMaxHours);
   const reinjector = createReinjector({
     host: config.postfix.reinjectHost,

@@ -151,3 +151,52 @@ export function allowedNetworks(def: string[], describe: string): Field<string[]
     });
   });
 }
+
+export interface PostgresUrl {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Only on loopback: sslmode=disable. Everywhere else TLS is used and the certificate verified. */
+  plain: boolean;
+}
+
+const isLoopbackHost = (host: string) => host === 'localhost' || (isIP(host) !== 0 && (host.startsWith('127.') || host === '::1'));
+
+/**
+ * A PostgreSQL connection string, or an error that says what is wrong. Off loopback TLS cannot be
+ * turned off: the shared database holds every user's quarantined mail and password hash.
+ */
+export function parsePostgresUrl(raw: string): PostgresUrl {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('must look like postgresql://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') throw new Error(`must be a PostgreSQL connection string, not ${url.protocol}`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!host) throw new Error('must name the database server (postgresql://user:password@host/database)');
+  const sslmode = url.searchParams.get('sslmode');
+  const loopback = isLoopbackHost(host);
+  if (!loopback && (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer'))
+    throw new Error(`must reach ${host} over TLS (sslmode=${sslmode} is refused off loopback)`);
+  const user = decodeURIComponent(url.username);
+  return {
+    host,
+    port: url.port ? Number(url.port) : 5432,
+    user,
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || user,
+    plain: loopback && sslmode === 'disable',
+  };
+}
+
+export function postgresUrl(def: string, describe: string): Field<string> {
+  return field('postgresql url', def, describe, (raw) => {
+    if (typeof raw !== 'string') throw new Error(`must be a string (got ${show(raw)})`);
+    if (raw !== '') parsePostgresUrl(raw);
+    return raw;
+  });
+}

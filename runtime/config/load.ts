@@ -83,6 +83,9 @@ function crossCheck(config: AppConfig): string[] {
   if ((config.postfix.tlsCert === '') !== (config.postfix.tlsKey === '')) {
     problems.push('postfix.tlsCert / postfix.tlsKey: give both or neither');
   }
+  if (config.storage.backend === 'postgresql' && config.storage.url === '') {
+    problems.push('storage.url: required when storage.backend is "postgresql"');
+  }
   if (policy.saMaxBodySize > filter.maxMessageBytes) {
     problems.push(`policy.saMaxBodySize: larger than filter.maxMessageBytes (${filter.maxMessageBytes})`);
   }

@@ -1,6 +1,6 @@
 // The appliance config: one section per subsystem, every setting with its default and help text.
 // Defaults follow the 2006 appliance's setup wizard where it had the question.
-import { allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, text, type Field } from './fields.js';
+import { allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, postgresUrl, text, type Field } from './fields.js';
 import { EMAIL_ADDRESS } from '../mail/address.js';
 
 export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPOOFED', 'SPAM', 'BADH'] as const;
@@ -85,6 +85,18 @@ export const schema = {
   quarantine: {
     dir: text('/var/lib/mailfilter/quarantine', 'Folder holding quarantined messages and their index'),
     maxSizeMb: num(500, 'Maximum size of the quarantine (MB); the oldest messages are deleted beyond it', { min: 1, max: 1048576, integer: true }),
+  },
+  storage: {
+    backend: oneOf(
+      ['sqlite', 'postgresql'] as const,
+      'sqlite',
+      'Where the quarantine is kept: sqlite (this appliance alone, files beside the index) or postgresql (one database shared by several appliances behind equal MX records)',
+    ),
+    url: postgresUrl(
+      '',
+      'PostgreSQL connection string, postgresql://user:password@host:5432/database; TLS with a verified certificate unless the host is loopback',
+    ),
+    caFile: text('', "CA certificate (PEM) that signed the PostgreSQL server's certificate (blank: the system's CAs)"),
   },
   viewer: {
     enabled: bool(true, 'Enable the web interface for quarantined messages (https://<server>/viewer/)'),

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
-import { QuarantineStore } from '../quarantine/store.js';
+import type { QuarantineStore } from '../quarantine/store.js';
+import { openQuarantine } from '../storage/open-quarantine.js';
 import { loadAccounts, accountKey, type FetchServer, type FetchAccount } from './accounts.js';
 import type { DrainDeps } from './drain.js';
 import { createInjector } from './inject.js';
@@ -58,9 +59,16 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
     timeoutMs: fetch.timeoutSeconds * 1000,
   });
   // Opened on the first refusal only: most fetchers never need it.
-  let store: QuarantineStore | null = null;
+  let store: Promise<QuarantineStore> | null = null;
   const refused: RefusedKeeper = {
-    keep: (path, refusal) => quarantineRefused((store ??= QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb))).keep(path, refusal),
+    keep: async (path, refusal) => {
+      // A shared database that is down now is tried again at the next refusal.
+      store ??= openQuarantine(config, 'mailfilter-fetch').catch((err: unknown) => {
+        store = null;
+        throw err;
+      });
+      return quarantineRefused(await store).keep(path, refusal);
+    },
   };
   let closed = false;
   const deps: DrainDeps & { timeoutMs: number } = {
@@ -143,7 +151,7 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       await running?.catch(() => undefined);
       injector.close();
       state.close();
-      await store?.close();
+      await (await store?.catch(() => null))?.close();
     },
   };
 }

@@ -3,7 +3,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
-import { QuarantineStore } from '../quarantine/store.js';
+import type { QuarantineStore } from '../quarantine/store.js';
+import { openQuarantine } from '../storage/open-quarantine.js';
 import { createReinjector } from '../mail/reinject.js';
 import { listen } from './listen.js';
 import { filterMessage } from './pipeline.js';
@@ -53,7 +54,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     : undefined;
   const leftovers = await prepareSpoolDir(config.filter.spoolDir);
   if (leftovers > 0) log.info('spool cleared of unanswered messages (Postfix will retry them)', { count: leftovers });
-  const store = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+  const store = await openQuarantine(config, 'mailfilter-filter');
   const reinjector = createReinjector({
     host: config.postfix.reinjectHost,
     port: config.postfix.reinjectPort,

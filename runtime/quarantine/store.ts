@@ -162,30 +162,42 @@ export class QuarantineStore {
     private readonly db: Kysely<Tables>,
     private readonly bodies: MessageBodies,
     private readonly maxBytes: number,
-    private readonly ownsDatabase: boolean,
+    /** Ends the database handle, when the store opened it. */
+    private readonly closeDatabase: () => Promise<void>,
   ) {}
 
   /** One appliance's quarantine: files and index.sqlite in `dir`. */
   static open(dir: string, maxSizeMb: number): QuarantineStore {
     mkdirSync(join(dir, 'messages'), { recursive: true, mode: 0o750 });
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: openQuarantineDatabase(dir) }) });
-    return new QuarantineStore(db, fileBodies(dir), maxSizeMb * 1024 * 1024, true);
+    return new QuarantineStore(db, fileBodies(dir), maxSizeMb * 1024 * 1024, () => db.destroy());
   }
 
-  /** The quarantine several appliances share, index and messages in the shared database (migrated). */
-  static shared(db: Kysely<SharedTables>, maxSizeMb: number): QuarantineStore {
-    return new QuarantineStore(db as unknown as Kysely<Tables>, databaseBodies(db), maxSizeMb * 1024 * 1024, false);
+  /**
+   * The quarantine several appliances share, index and messages in the shared database (migrated);
+   * `closeDatabase` is called by close(), when the store is the handle's only user.
+   */
+  static shared(db: Kysely<SharedTables>, maxSizeMb: number, closeDatabase: () => Promise<void> = () => Promise.resolve()): QuarantineStore {
+    return new QuarantineStore(db as unknown as Kysely<Tables>, databaseBodies(db), maxSizeMb * 1024 * 1024, closeDatabase);
   }
 
   async close(): Promise<void> {
     await this.flushOutcomes();
-    if (this.ownsDatabase) await this.db.destroy();
+    await this.closeDatabase();
   }
 
   /** Keeps the spooled message, durably, then indexes it. Throws (ENOSPC, EIO, database down) before indexing. */
   async add(spoolPath: string, input: QuarantineInput): Promise<QuarantineEntry> {
-    const path = await this.bodies.keep(spoolPath, input.id, input.receivedAt);
     const addresses = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
+    const path = await this.keep(spoolPath, input, addresses, []);
+    await this.enforceMaxSize();
+    return { ...input, recipients: addresses, receivedAt: input.receivedAt.getTime(), path, releases: [] };
+  }
+
+  /** The bytes, then in one transaction the row, its recipients (with their releases) and what commits with them. */
+  private async keep(spoolPath: string, input: QuarantineInput, addresses: string[], releases: RecipientRelease[]): Promise<string> {
+    const path = await this.bodies.keep(spoolPath, input.id, input.receivedAt);
+    const releaseOf = (address: string) => releases.find((r) => r.address === address);
     try {
       await this.db.transaction().execute(async (trx) => {
         await trx
@@ -207,7 +219,14 @@ export class QuarantineStore {
         if (addresses.length > 0)
           await trx
             .insertInto('recipients')
-            .values(addresses.map((address) => ({ message_id: input.id, address, released_at: null, released_by: null })))
+            .values(
+              addresses.map((address) => ({
+                message_id: input.id,
+                address,
+                released_at: releaseOf(address)?.at ?? null,
+                released_by: releaseOf(address)?.by ?? null,
+              })),
+            )
             .execute();
         await this.bodies.keepWithRow(trx, input.id, spoolPath);
       });
@@ -215,8 +234,50 @@ export class QuarantineStore {
       await this.bodies.discard(path).catch(() => undefined);
       throw err;
     }
-    await this.enforceMaxSize();
-    return { ...input, recipients: addresses, receivedAt: input.receivedAt.getTime(), path, releases: [] };
+    return path;
+  }
+
+  /**
+   * Copies in every message of `from` this store lacks, oldest first, with its recipients and their
+   * releases, then the daily counts of days this store has none for. Run again after an
+   * interruption, it carries on where it stopped.
+   */
+  async copyFrom(from: QuarantineStore, progress: (done: number, total: number) => void = () => undefined): Promise<{ copied: number; present: number }> {
+    const total = await from.count();
+    let copied = 0;
+    let present = 0;
+    for (let offset = 0; offset < total; offset += 200) {
+      for (const entry of await from.list({ sort: { by: 'date', descending: false }, limit: 200, offset })) {
+        if (await this.get(entry.id)) present += 1;
+        else {
+          const file = await from.localFile(entry);
+          try {
+            await this.keep(file.path, { ...entry, receivedAt: new Date(entry.receivedAt) }, entry.recipients, entry.releases);
+          } finally {
+            await file.done();
+          }
+          copied += 1;
+        }
+        progress(copied + present, total);
+      }
+    }
+    const [outcomes, door] = await Promise.all([
+      from.db.selectFrom('daily_outcomes').selectAll().execute(),
+      from.db.selectFrom('door_daily').selectAll().execute(),
+    ]);
+    if (outcomes.length > 0)
+      await this.db
+        .insertInto('daily_outcomes')
+        .values(outcomes)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    if (door.length > 0)
+      await this.db
+        .insertInto('door_daily')
+        .values(door)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    return { copied, present };
   }
 
   async totalBytes(): Promise<number> {

@@ -1,9 +1,9 @@
 // The shared PostgreSQL of several appliances: the connection (TLS required off loopback, the
 // server's certificate verified) and the Kysely handle the stores query through.
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { parsePostgresUrl, type PostgresUrl } from '../config/fields.js';
 
 export interface PostgresSettings {
   /** postgresql://user:password@host:port/database */
@@ -24,33 +24,21 @@ const parseInt8 = (value: string): number => {
   return n;
 };
 
-const isLoopback = (host: string) => host === 'localhost' || (isIP(host) !== 0 && (host.startsWith('127.') || host === '::1'));
-
-/**
- * The pool's settings from the connection string, or an error that says what is wrong. Off
- * loopback the connection must use TLS with the certificate verified: the shared database holds
- * every user's quarantined mail and password hash.
- */
+/** The pool's settings; the connection string was checked with the config (parsePostgresUrl). */
 export function poolConfig(settings: PostgresSettings): pg.PoolConfig {
-  let url: URL;
+  let url: PostgresUrl;
   try {
-    url = new URL(settings.url);
-  } catch {
-    throw new Error('storage: the PostgreSQL connection string must look like postgresql://user:password@host:5432/database');
+    url = parsePostgresUrl(settings.url);
+  } catch (err) {
+    throw new Error(`storage.url: ${(err as Error).message}`);
   }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') throw new Error(`storage: ${url.protocol} is not a PostgreSQL connection string`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const sslmode = url.searchParams.get('sslmode');
-  if (!isLoopback(host) && (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer'))
-    throw new Error(`storage: PostgreSQL on ${host} must be reached over TLS (sslmode=${sslmode} is refused off loopback)`);
-  const plainOnLoopback = isLoopback(host) && sslmode === 'disable';
   return {
-    host,
-    port: url.port ? Number(url.port) : 5432,
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username),
-    ssl: plainOnLoopback ? false : { rejectUnauthorized: true, ...(settings.caFile ? { ca: readFileSync(settings.caFile, 'utf8') } : {}) },
+    host: url.host,
+    port: url.port,
+    user: url.user,
+    password: url.password,
+    database: url.database,
+    ssl: url.plain ? false : { rejectUnauthorized: true, ...(settings.caFile ? { ca: readFileSync(settings.caFile, 'utf8') } : {}) },
     application_name: settings.applicationName ?? 'mailfilter',
     max: settings.maxConnections ?? 10,
     connectionTimeoutMillis: 10_000,

@@ -4,6 +4,7 @@
 // the filter turns into 4xx, never a lost message.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,46 @@ test('a message held through node A is listed, read and released through node B,
   await Promise.all([a.flushOutcomes(), b.flushOutcomes()]);
   assert.deepEqual(await b.dailyOutcomes('2026-12-01'), [{ day: '2026-12-01', outcome: 'SPAM', count: 2 }], 'both nodes’ counts, added');
   await Promise.all([a.close(), b.close()]);
+});
+
+test('`mailfilter storage migrate --to postgresql` copies a quarantine with its releases and counts, and carries on when run again', async () => {
+  await sql`TRUNCATE messages, recipients, message_chunks, daily_outcomes`.execute(pools[0]!);
+  const quarantineDir = join(root, 'local-quarantine');
+  const local = QuarantineStore.open(quarantineDir, 100);
+  const spool = join(root, 'local.eml');
+  for (let i = 1; i <= 3; i++) {
+    writeFileSync(spool, `Subject: local ${i}\r\n\r\nbody ${i}\r\n`);
+    await local.add(spool, heldInput({ id: `local-${i}`, subject: `local ${i}`, recipients: ['alice@company.local', 'bob@company.local'] }));
+  }
+  await local.markReleased('local-2', ['bob@company.local'], 'vadmin');
+  local.recordOutcome('CLEAN', new Date(Date.UTC(2026, 10, 30)));
+  await local.close();
+  const configFile = join(root, 'config.json');
+  writeFileSync(configFile, JSON.stringify({ quarantine: { dir: quarantineDir }, storage: { url: server!.url, caFile: server!.caFile } }));
+  const run = () =>
+    execFileSync('node', ['--import', 'tsx', 'runtime/cli.ts', 'storage', 'migrate', '--to', 'postgresql', '--config', configFile], {
+      encoding: 'utf8',
+      env: { ...process.env, MAILFILTER_LOG_LEVEL: 'warn' },
+    });
+  const first = run();
+  assert.match(first, /quarantine: 3 of 3 messages/);
+  assert.match(first, /3 message\(s\) copied, 0 already there/);
+  assert.match(first, /Set storage\.backend to "postgresql"/);
+  assert.match(run(), /0 message\(s\) copied, 3 already there/);
+
+  const shared = QuarantineStore.shared(pools[0]!, 100);
+  const copied = (await shared.get('local-2'))!;
+  assert.equal(copied.subject, 'local 2');
+  assert.deepEqual(
+    copied.releases.map((r) => [r.address, r.by]),
+    [['bob@company.local', 'vadmin']],
+  );
+  assert.equal(await text(shared.openMessage(copied)), 'Subject: local 2\r\n\r\nbody 2\r\n');
+  assert.deepEqual(await shared.dailyOutcomes('2026-11-30'), [{ day: '2026-11-30', outcome: 'CLEAN', count: 1 }]);
+  // The appliance's own quarantine is left as it was.
+  const after = QuarantineStore.open(quarantineDir, 100);
+  assert.equal(await after.count(), 3);
+  await after.close();
 });
 
 test('with the database gone, keeping a message fails (the filter answers 4xx) and nothing is half-written', async () => {
