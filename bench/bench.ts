@@ -493,12 +493,12 @@ function writeReport(runs: Run[]): void {
     );
   }
   mkdirSync('docs', { recursive: true });
-  // bench/door.ts and bench/auth.ts keep their own sections in the same page: a run of this bench
-  // leaves them as they were.
+  // bench/containers.ts, bench/door.ts and bench/auth.ts keep their own sections in the same page: a
+  // run of this bench leaves them as they were.
   const path = `docs/${REPORT_NAME}.md`;
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const kept = [/<!-- bench\/door\.ts -->[^]*<!-- \/bench\/door\.ts -->/, /<!-- bench\/auth\.ts -->[^]*<!-- \/bench\/auth\.ts -->/]
-    .map((section) => section.exec(previous)?.[0])
+  const kept = ['containers', 'door', 'auth']
+    .map((name) => new RegExp(`<!-- bench/${name}\\.ts -->[^]*<!-- /bench/${name}\\.ts -->`).exec(previous)?.[0])
     .filter((section): section is string => section !== undefined);
   writeFileSync(path, lines.join('\n') + '\n' + kept.map((section) => `\n${section}\n`).join(''));
   console.log(`\nwritten: bench/results/${RESULTS_NAME}.json, docs/${REPORT_NAME}.md`);
