@@ -1,8 +1,9 @@
 # Everything Debian-specific in one place: package names and how they are installed.
 # Sourced by the host setup for tests, the image build and CI.
 
-# The servers the appliance runs, also started by the integration tests, and 7-Zip, the filter's decoder.
-DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin 7zip libarchive-tools"
+# The servers the appliance runs, also started by the integration tests, and the filter's decoders;
+# DBD::Pg lets SpamAssassin keep its Bayes data in the shared PostgreSQL (storage.backend postgresql).
+DEB_SERVER_PACKAGES="postfix clamav-daemon clamav-freshclam spamd spamassassin libdbd-pg-perl 7zip libarchive-tools"
 # What the tests use besides them: test files, protocol tools, archivers for fixtures.
 # Dovecot stands in for the hosted POP3/IMAP mailboxes in fetch tests, slapd for Active Directory;
 # Chromium drives the viewer, tmux the wizard and the image's serial console; unbound is the
@@ -49,7 +50,7 @@ DEB_MIRROR="${DEB_MIRROR:-http://deb.debian.org/debian}"
 # sync (timesyncd, dbus for timedatectl), the firewall, /var/log/mail.log (rsyslog), root growth
 # on first boot (growpart, sfdisk), sa-update's signature checks and downloads (gpg, gpg-agent: spamassassin's
 # postinst imports its key with it; curl).
-DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin 7zip libarchive-tools unbound openssl ca-certificates procps less nano logrotate systemd-timesyncd dbus nftables rsyslog cloud-guest-utils fdisk gpg gpg-agent curl"
+DEB_IMAGE_PACKAGES="linux-image-amd64 systemd-sysv udev ifupdown isc-dhcp-client iproute2 netbase openssh-server postfix clamav-daemon clamav-freshclam spamd spamassassin libdbd-pg-perl 7zip libarchive-tools unbound openssl ca-certificates procps less nano logrotate systemd-timesyncd dbus nftables rsyslog cloud-guest-utils fdisk gpg gpg-agent curl"
 
 # A Debian 12 machine's package sources: the release, its updates and security updates.
 deb_sources_list() {

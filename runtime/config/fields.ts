@@ -183,7 +183,7 @@ export function parsePostgresUrl(raw: string): PostgresUrl {
   if (!loopback && (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer'))
     throw new Error(`must reach ${host} over TLS (sslmode=${sslmode} is refused off loopback)`);
   const user = decodeURIComponent(url.username);
-  return {
+  const parts = {
     host,
     port: url.port ? Number(url.port) : 5432,
     user,
@@ -191,6 +191,10 @@ export function parsePostgresUrl(raw: string): PostgresUrl {
     database: decodeURIComponent(url.pathname.replace(/^\//, '')) || user,
     plain: loopback && sslmode === 'disable',
   };
+  // They end up in rendered files (SpamAssassin's Bayes settings), one setting a line.
+  if (/[\x00-\x1f\x7f;]/.test(parts.user + parts.password + parts.database))
+    throw new Error('must not hold control characters or ";" in the user, password or database');
+  return parts;
 }
 
 export function postgresUrl(def: string, describe: string): Field<string> {

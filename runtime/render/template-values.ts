@@ -1,6 +1,7 @@
 // What the config templates are filled with: every value derived from the appliance config here,
 // so templates stay plain text with {{name}} placeholders an admin can read.
 import type { AppConfig } from '../config/schema.js';
+import { parsePostgresUrl } from '../config/fields.js';
 import { smtpCertificatePaths } from '../tls/certificate.js';
 import { intToIpv4, ipv4ToInt } from '../net/ipv4.js';
 
@@ -115,6 +116,23 @@ export function tlsValues(config: AppConfig): Record<string, string> {
   };
 }
 
+/** SpamAssassin's Bayes in the shared PostgreSQL: DBI's connection with libpq's TLS settings. */
+export function bayesSqlLines(config: AppConfig): string[] {
+  const { storage } = config;
+  if (storage.backend !== 'postgresql') return ['# (the files: nothing to set)'];
+  const url = parsePostgresUrl(storage.url);
+  // libpq verifies the server's name and certificate (verify-full) as the runtime's pool does.
+  const tls = url.plain ? 'sslmode=disable' : `sslmode=verify-full${storage.caFile ? `;sslrootcert=${storage.caFile}` : ''}`;
+  return [
+    'bayes_store_module Mail::SpamAssassin::BayesStore::PgSQL',
+    `bayes_sql_dsn DBI:Pg:dbname=${url.database};host=${url.host};port=${url.port};${tls}`,
+    `bayes_sql_username ${url.user}`,
+    `bayes_sql_password ${url.password}`,
+    // One Bayes store for every recipient, as the files are: learning is the whole site's.
+    'bayes_sql_override_username mailfilter',
+  ];
+}
+
 export function scannerValues(config: AppConfig): Record<string, string> {
   const streamMb = Math.ceil(config.filter.maxMessageBytes / 1048576) + 8;
   return {
@@ -122,6 +140,8 @@ export function scannerValues(config: AppConfig): Record<string, string> {
     clamd_stream_max_mb: String(streamMb),
     clamd_scan_max_mb: String(streamMb * 4),
     spam_level: String(config.policy.spamLevel),
+    storage_backend: config.storage.backend,
+    bayes_sql: bayesSqlLines(config).join('\n'),
     extra_channels: config.policy.extraRules ? 'kam.sa-channels.mcgrail.com' : '# extra rules are off (wizard: "Use extra spam checking rules?")',
     extra_rules_note: config.policy.extraRules ? ' and the extra KAM channel' : ' only',
   };

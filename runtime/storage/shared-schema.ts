@@ -1,6 +1,7 @@
 // The shared database's one owner (PostgreSQL, for several appliances): every table declared here,
 // in order, and changed only by a new numbered migration. Kysely's Migrator takes a lock in the
 // database while it migrates, so nodes that start together migrate it once.
+import { readFileSync } from 'node:fs';
 import { Kysely, Migrator, sql, type Migration } from 'kysely';
 import type { QuarantineTables } from './quarantine-db.js';
 
@@ -21,6 +22,20 @@ export interface SharedTables extends QuarantineTables {
     taken_at: number;
     expires_at: number;
   };
+}
+
+/**
+ * SpamAssassin's own schema for its PostgreSQL Bayes store, as the installed spamassassin package
+ * ships it: the tables and functions must be exactly what its BayesStore::PgSQL queries.
+ */
+export const SPAMASSASSIN_BAYES_SCHEMA = '/usr/share/doc/spamassassin/sql/bayes_pg.sql';
+
+function spamAssassinBayesSchema(): string {
+  try {
+    return readFileSync(SPAMASSASSIN_BAYES_SCHEMA, 'utf8');
+  } catch (err) {
+    throw new Error(`SpamAssassin's Bayes schema is missing (${(err as Error).message}); is the spamassassin package installed whole?`);
+  }
 }
 
 /** Numbered by their keys, which Kysely orders as strings: keep the zero padding. */
@@ -93,6 +108,10 @@ export const SHARED_MIGRATIONS: Record<string, Migration> = {
           .execute();
       }
     },
+  },
+  '0003-spamassassin-bayes': {
+    // Several statements and a function body: one simple query, no parameters.
+    up: async (db: Kysely<unknown>) => void (await sql.raw(spamAssassinBayesSchema()).execute(db)),
   },
 };
 

@@ -6,19 +6,18 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnServer } from '../../runtime/local/servers.js';
+import { spawnServer, type Server } from '../../runtime/local/servers.js';
 import { freePort, listening } from './net.js';
 import type { TestCerts } from './tls.js';
 
 export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 
-export interface TestPostgres {
+export interface TestPostgres extends Server {
   port: number;
   /** A connection string for the `mailfilter` role and database, TLS required. */
   url: string;
   /** The CA that signed the server's certificate (for `storage.caFile`). */
   caFile: string;
-  stop(): Promise<void>;
 }
 
 const USER = 'mailfilter';
@@ -93,6 +92,7 @@ export async function startPostgres(certs: TestCerts): Promise<TestPostgres> {
     throw err;
   }
   return {
+    name: 'PostgreSQL',
     port,
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${USER}`,
     caFile: certs.caCert,

@@ -44,3 +44,21 @@ test('allowed networks: host, subnet, or a list', () => {
   assert.equal(net('subnet'), '127.0.0.1/32 192.168.100.0/24');
   assert.equal(net('10.0.0.0/8, 172.16.0.0/12'), '127.0.0.1/32 10.0.0.0/8 172.16.0.0/12');
 });
+
+test('SpamAssassin learns into the shared PostgreSQL when storage is postgresql, with TLS verified', () => {
+  const shared = (url: string) =>
+    renderAll(parseConfig({ storage: { backend: 'postgresql', url, caFile: '/etc/mailfilter/db-ca.pem' } })).find(
+      (f) => f.template === 'spamassassin/shared-bayes.cf.in',
+    )!;
+  const file = shared('postgresql://mf:s3cret@db.company.local:5433/cluster');
+  assert.equal(file.mode, 0o600, 'it holds the password');
+  assert.match(file.content, /^bayes_store_module Mail::SpamAssassin::BayesStore::PgSQL$/m);
+  assert.match(
+    file.content,
+    /^bayes_sql_dsn DBI:Pg:dbname=cluster;host=db\.company\.local;port=5433;sslmode=verify-full;sslrootcert=\/etc\/mailfilter\/db-ca\.pem$/m,
+  );
+  assert.match(file.content, /^bayes_sql_username mf$/m);
+  assert.match(file.content, /^bayes_sql_password s3cret$/m);
+  assert.match(file.content, /^bayes_sql_override_username mailfilter$/m);
+  assert.throws(() => parseConfig({ storage: { url: 'postgresql://mf:a%0Abayes_path%20x@db/cluster' } }), /control characters/);
+});
