@@ -1,9 +1,9 @@
 // Files hidden in the text of a body part: uuencoded ("begin 644 name" ... "end") and yEnc
 // ("=ybegin ... name=" ... "=yend") blocks. Fed the part's decoded text as it streams past; keeps
 // each file's name and first bytes, and spills a block's content when it is itself a container.
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InspectionBudget } from './budget.js';
+import { SpillFile } from './spill-file.js';
 
 export interface EmbeddedFile {
   name: string;
@@ -30,7 +30,7 @@ class Block {
   readonly file: EmbeddedFile;
   private head: Buffer[] = [];
   private headLength = 0;
-  private fd: number | null = null;
+  spill: SpillFile | null = null;
   private decided = false;
 
   constructor(
@@ -43,7 +43,7 @@ class Block {
 
   add(bytes: Buffer): void {
     this.file.size += bytes.length;
-    if (this.decided) return this.spill(bytes);
+    if (this.decided) return this.keep(bytes);
     this.head.push(bytes);
     this.headLength += bytes.length;
     if (this.headLength >= this.options.magicBytes) this.decide();
@@ -56,26 +56,28 @@ class Block {
     this.file.magic = head.subarray(0, this.options.magicBytes);
     if (this.options.wantSpill(this.file.name, this.file.magic)) {
       this.file.spillPath = join(this.options.tempDir, this.options.nextSpillName());
-      this.fd = openSync(this.file.spillPath, 'wx', 0o600);
+      this.spill = new SpillFile(this.file.spillPath);
     }
-    this.spill(head);
+    this.keep(head);
   }
 
-  private spill(bytes: Buffer): void {
-    if (this.fd === null) return;
+  private keep(bytes: Buffer): void {
+    if (!this.spill) return;
     this.options.budget.takeBytes(bytes.length);
-    writeSync(this.fd, bytes);
+    this.spill.write(bytes);
   }
 
-  finish(): EmbeddedFile {
+  /** The block ended: its file, and its spill's closing (an error or null, never a rejection left unheard). */
+  finish(): { file: EmbeddedFile; closed: Promise<Error | null> } {
     if (!this.decided) this.decide();
-    this.close();
-    return this.file;
+    const closed = this.spill ? this.spill.close().then(() => null, (err: Error) => err) : Promise.resolve(null);
+    this.spill = null;
+    return { file: this.file, closed };
   }
 
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+  destroy(): void {
+    this.spill?.destroy();
+    this.spill = null;
   }
 }
 
@@ -108,6 +110,7 @@ export class EmbeddedBlockScanner {
   readonly files: EmbeddedFile[] = [];
   private carry = '';
   private block: Block | null = null;
+  private readonly closing: Promise<Error | null>[] = [];
 
   constructor(private readonly options: EmbeddedOptions) {}
 
@@ -148,20 +151,30 @@ export class EmbeddedBlockScanner {
   }
 
   private end(): void {
-    if (this.block) this.files.push(this.block.finish());
+    if (this.block) {
+      const { file, closed } = this.block.finish();
+      this.files.push(file);
+      this.closing.push(closed);
+    }
     this.block = null;
   }
 
+  /** Waits while the open block's spill has more queued than its stream wants. */
+  async drained(): Promise<void> {
+    if (this.block?.spill?.needsDrain) await this.block.spill.drained();
+  }
+
   /** The part ended: a block without its end line still counts, as far as it got. */
-  finish(): EmbeddedFile[] {
+  async finish(): Promise<EmbeddedFile[]> {
     if (this.carry) this.line(this.carry.replace(/\r$/, ''));
     this.carry = '';
     this.end();
+    for (const error of await Promise.all(this.closing)) if (error) throw error;
     return this.files;
   }
 
   abandon(): void {
-    this.block?.close();
+    this.block?.destroy();
     this.block = null;
   }
 }

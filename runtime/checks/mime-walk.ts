@@ -1,14 +1,17 @@
 // Walks a message's MIME tree as a stream (mailsplit), decoding each leaf part on the fly. Keeps only
 // what the banned and header checks need: names, types, the first bytes, files uuencoded or yEnc'd
 // in text parts, and, for containers the banned check wants to open, the decoded content spilled
-// to a temp file within a byte budget.
-import { createReadStream, openSync, writeSync, closeSync } from 'node:fs';
+// to a temp file within a byte budget. Spilling is asynchronous and its backpressure reaches the
+// message's read stream, so a 25 MB attachment neither blocks the event loop nor piles up in memory.
+import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
+import libmime from 'libmime';
 import { Splitter, type MimeNode } from 'mailsplit';
 import type { InspectionBudget } from './budget.js';
 import { EmbeddedBlockScanner, type EmbeddedFile } from './embedded-blocks.js';
+import { SpillFile } from './spill-file.js';
 
 // Enough for a PE header's e_lfanew to point inside it, and to see 2 KiB of an ISO's zero system area.
 export const MAGIC_BYTES = 4096;
@@ -49,16 +52,24 @@ export interface WalkOptions {
 
 const KNOWN_ENCODINGS = new Set(['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable']);
 
+/** A multipart's boundary as the body lines carry it (bytes read as latin1), or '' when it has none. */
+function boundaryOf(node: MimeNode): string {
+  const boundary = libmime.parseHeaderValue(node.headers.getFirst('Content-Type')).params.boundary;
+  return boundary ? Buffer.from(boundary).toString('latin1') : '';
+}
+
 class PartCollector {
   readonly part: Omit<MimePart, 'spillPath'> & { spillPath?: string };
   private magicChunks: Buffer[] = [];
   private magicLength = 0;
   private decided = false;
-  private fd: number | null = null;
-  /** A limit hit while spilling; thrown from finish(), not from inside the decoder's event. */
+  private spill: SpillFile | null = null;
+  /** A limit hit while spilling; thrown from finish(), not from inside the decoder's stream. */
   private limitError: Error | null = null;
   private readonly embedded: EmbeddedBlockScanner | null;
   readonly decoder: Transform;
+  /** Reads the decoder to its end, waiting on the spills, so the walker's writes feel their pace. */
+  private readonly pumped: Promise<void>;
 
   constructor(
     node: MimeNode,
@@ -73,7 +84,7 @@ class PartCollector {
       contentType: node.contentType || 'text/plain',
       filename: typeof node.filename === 'string' ? node.filename : '',
       encoding,
-      headerBytes: Buffer.concat(node._headersLines),
+      headerBytes: node.getHeaders(),
       decodedSize: 0,
       magic: Buffer.alloc(0),
     };
@@ -88,7 +99,37 @@ class PartCollector {
         })
       : null;
     this.decoder = node.getDecoder();
-    this.decoder.on('data', (chunk: Buffer) => this.take(chunk));
+    this.pumped = this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const chunk of this.decoder as AsyncIterable<Buffer>) {
+        this.take(chunk);
+        await this.drained();
+      }
+    } catch (err) {
+      // Only abandon() destroys the decoder, and then nobody waits for the part.
+      this.limitError ??= err as Error;
+    }
+  }
+
+  private async drained(): Promise<void> {
+    if (this.spill?.needsDrain) {
+      try {
+        await this.spill.drained();
+      } catch (err) {
+        this.stopSpilling(err as Error);
+      }
+    }
+    if (this.embedded && !this.limitError) {
+      try {
+        await this.embedded.drained();
+      } catch (err) {
+        this.limitError = err as Error;
+        this.embedded.abandon();
+      }
+    }
   }
 
   private take(chunk: Buffer): void {
@@ -107,7 +148,7 @@ class PartCollector {
       if (this.magicLength >= MAGIC_BYTES) this.decide();
       return;
     }
-    this.spill(chunk);
+    this.keep(chunk);
   }
 
   private decide(): void {
@@ -117,33 +158,41 @@ class PartCollector {
     this.part.magic = head.subarray(0, MAGIC_BYTES);
     if (this.options.wantSpill(this.part)) {
       this.part.spillPath = join(this.options.tempDir, this.spillName);
-      this.fd = openSync(this.part.spillPath, 'wx', 0o600);
+      this.spill = new SpillFile(this.part.spillPath);
     }
-    this.spill(head);
+    this.keep(head);
   }
 
-  private spill(chunk: Buffer): void {
-    if (this.fd === null) return;
+  private keep(chunk: Buffer): void {
+    if (!this.spill) return;
     try {
       this.options.budget.takeBytes(chunk.length);
-      writeSync(this.fd, chunk);
+      this.spill.write(chunk);
     } catch (err) {
-      this.limitError = err as Error;
-      closeSync(this.fd);
-      this.fd = null;
+      this.stopSpilling(err as Error);
     }
+  }
+
+  private stopSpilling(err: Error): void {
+    this.limitError = err;
+    this.spill?.destroy();
+    this.spill = null;
   }
 
   async finish(): Promise<MimePart> {
-    const ended = once(this.decoder, 'end');
     this.decoder.end();
-    await ended;
+    await this.pumped;
     if (!this.decided) this.decide();
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    if (this.spill) {
+      const spill = this.spill;
+      this.spill = null;
+      await spill.close().catch((err: Error) => {
+        this.limitError ??= err;
+      });
+    }
     if (this.embedded && !this.limitError) {
       try {
-        const files = this.embedded.finish();
+        const files = await this.embedded.finish();
         if (files.length) this.part.embedded = files;
       } catch (err) {
         this.limitError = err as Error;
@@ -155,8 +204,8 @@ class PartCollector {
 
   abandon(): void {
     this.embedded?.abandon();
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.spill?.destroy();
+    this.spill = null;
     this.decoder.destroy();
   }
 }
@@ -190,8 +239,9 @@ export async function walkMime(path: string, options: WalkOptions, namePrefix = 
         const encoding = (node.encoding || '').toLowerCase();
         if (!KNOWN_ENCODINGS.has(encoding)) problems.push(`unknown Content-Transfer-Encoding "${encoding.slice(0, 40)}" in part ${partId}`);
         if (node.multipart) {
-          if (!node._boundary) problems.push(`multipart/${node.multipart} without a boundary in part ${partId}`);
-          else openBoundaries.set(node._boundary.toString('latin1'), partId);
+          const boundary = boundaryOf(node);
+          if (!boundary) problems.push(`multipart/${node.multipart} without a boundary in part ${partId}`);
+          else openBoundaries.set(boundary, partId);
           if (!node.root) continue;
           // The root's own headers still matter to the header check, through a zero-size pseudo part.
           parts.push({
@@ -200,7 +250,7 @@ export async function walkMime(path: string, options: WalkOptions, namePrefix = 
             contentType: node.contentType || '',
             filename: '',
             encoding,
-            headerBytes: Buffer.concat(node._headersLines),
+            headerBytes: node.getHeaders(),
             decodedSize: 0,
             magic: Buffer.alloc(0),
           });

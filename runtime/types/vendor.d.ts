@@ -16,8 +16,8 @@ declare module 'mailsplit' {
     filename: string | false;
     encoding: string | false;
     multipart: string | false;
-    _boundary: Buffer | false;
-    _headersLines: Buffer[];
+    /** The part's header block as it came, blank line included. */
+    getHeaders(): Buffer;
     getDecoder(): Transform;
   }
   export type SplitterItem = MimeNode | { type: 'body' | 'data'; node: MimeNode; value: Buffer };
