@@ -2,66 +2,18 @@
 // button; the action happens on the POST from that page. Mailbox link scanners fetch links with
 // GET, so they see the page and change nothing. The token is the authority here, not a session.
 import { Hono } from 'hono';
-import { Layout } from '../views/layout.js';
+import { LinkDonePage, LinkNotDonePage, LinkPage, LinkRefusedPage } from '../views/link-pages.js';
 import type { ViewerContext, ViewerEnv } from '../context.js';
 import { clientAddress } from '../context.js';
 import { ActionFailed, listSenderOf, maySelfRelease, recipientsFor, type Actor } from '../../actions/quarantine-actions.js';
 import { linkRefused, useLink } from '../../actions/link-actions.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
 import { notReleasedTo, type QuarantineEntry } from '../../quarantine/store.js';
-import { displayText, subjectShown, senderShown } from '../../quarantine/display.js';
 import type { ViewerUser } from '../../accounts/viewer-accounts.js';
 import { utcTime } from '../../time/utc.js';
 
-/** What the page asks; list entries name the one exact address they would add. */
-function describe(action: LinkAction, selfRelease: boolean, sender: string): { title: string; button: string; explain: string } {
-  switch (action) {
-    case 'release':
-      return selfRelease
-        ? { title: 'Release this message?', button: 'Release', explain: 'The message is delivered to your mailbox.' }
-        : {
-            title: 'Ask for this message to be released?',
-            button: 'Ask to release',
-            explain: 'Messages of this kind are released by the administrator. Your request goes to them, and you get an e-mail when it is decided.',
-          };
-    case 'not-spam':
-      return sender
-        ? {
-            title: 'Not spam?',
-            button: `Not spam: release it and allow ${sender}`,
-            explain: `The message is delivered to your mailbox, the spam filter learns from it, and mail from ${sender} (this address only) is no longer treated as spam for you.`,
-          }
-        : {
-            title: 'Not spam?',
-            button: 'Not spam: release it',
-            explain: 'The message is delivered to your mailbox and the spam filter learns from it. It has no sender address to allow.',
-          };
-    case 'block-sender':
-      return {
-        title: `Block ${sender}?`,
-        button: `Block ${sender}`,
-        explain: `Mail from ${sender} (this address only) to you is discarded from now on, and this message is deleted.`,
-      };
-    case 'delete':
-      return { title: 'Delete this message?', button: 'Delete', explain: 'The message is removed from your quarantine.' };
-  }
-}
-
 /** A page that explains why nothing happened, with the way to the quarantine. */
-function refused(c: ViewerContext, status: 400 | 404 | 409 | 410, heading: string, text: string) {
-  return c.html(
-    <Layout title={heading}>
-      <div class="card">
-        <h1>{heading}</h1>
-        <p>{text}</p>
-        <p>
-          Nothing was changed. You can still act on your messages after logging in: <a href="/viewer/messages">open the quarantine</a>.
-        </p>
-      </div>
-    </Layout>,
-    status,
-  );
-}
+const refused = (c: ViewerContext, status: 400 | 404 | 409 | 410, heading: string, text: string) => c.html(<LinkRefusedPage heading={heading} text={text} />, status);
 
 type Checked = { ok: true; claims: ActionClaims; user: ViewerUser; entry: QuarantineEntry } | { ok: false; response: Response | Promise<Response> };
 
@@ -115,49 +67,17 @@ export const linkRoutes = new Hono<ViewerEnv>()
     const checked = await checkLink(c);
     if (!checked.ok) return checked.response;
     const { claims, user, entry } = checked;
-    const text = describe(claims.action, maySelfRelease(c.get('deps'), user, entry), listSenderOf(entry));
-    const already = releasedBefore(user, entry, claims.action);
     return c.html(
-      <Layout title={text.title}>
-        <div class="card confirm">
-          <h1>{text.title}</h1>
-          <table>
-            <tbody>
-              <tr>
-                <th>Subject</th>
-                <td>{displayText(subjectShown(entry))}</td>
-              </tr>
-              <tr>
-                <th>From</th>
-                <td>{displayText(senderShown(entry))}</td>
-              </tr>
-              <tr>
-                <th>To</th>
-                <td>{recipientsFor(user, entry).join(', ')}</td>
-              </tr>
-              <tr>
-                <th>Received</th>
-                <td>{utcTime(entry.receivedAt)}</td>
-              </tr>
-              <tr>
-                <th>Held as</th>
-                <td>
-                  {entry.reason}: {displayText(entry.detail)}
-                </td>
-              </tr>
-            </tbody>
-          </table>
-          {already && <p class="notice error">{already}</p>}
-          <p>{text.explain}</p>
-          <form method="post" action={`/viewer/a/${c.req.param('token')}`}>
-            {already && <input type="hidden" name="again" value="1" />}
-            <button type="submit">{text.button}</button>
-          </form>
-          <p class="muted">
-            Signed link for {user.username}, valid until {utcTime(claims.expiresAt)}, once.
-          </p>
-        </div>
-      </Layout>,
+      <LinkPage
+        token={c.req.param('token')}
+        claims={claims}
+        user={user}
+        entry={entry}
+        recipients={recipientsFor(user, entry)}
+        selfRelease={maySelfRelease(c.get('deps'), user, entry)}
+        sender={listSenderOf(entry)}
+        already={releasedBefore(user, entry, claims.action)}
+      />,
     );
   })
   .post('/a/:token', async (c) => {
@@ -171,29 +91,10 @@ export const linkRoutes = new Hono<ViewerEnv>()
       if (!result) return refused(c, 410, 'This link was already used', 'Each link works once.');
       // Released meanwhile (in the viewer, by another link): the link still works, from its page.
       if (result.outcome === 'already-released') return refused(c, 409, 'Already released', `${result.text} Open the link again to send another copy.`);
-      return c.html(
-        <Layout title="Done">
-          <div class="card">
-            <h1>Done</h1>
-            <p class="notice ok">{result.text}</p>
-            <p>
-              <a href="/viewer/messages">Open the quarantine</a>
-            </p>
-          </div>
-        </Layout>,
-      );
+      return c.html(<LinkDonePage text={result.text} />);
     } catch (err) {
       if (err instanceof ActionFailed)
-        return c.html(
-          <Layout title="Not done">
-            <div class="card">
-              <h1>Not done</h1>
-              <p>{err.message}</p>
-              <p>The link still works; try it again later.</p>
-            </div>
-          </Layout>,
-          409,
-        );
+        return c.html(<LinkNotDonePage text={err.message} />, 409);
       throw err;
     }
   });

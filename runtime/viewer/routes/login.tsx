@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { randomBytes } from 'node:crypto';
-import { Layout, CsrfField, Notice } from '../views/layout.js';
+import { LoginPage, PasswordPage } from '../views/login-pages.js';
 import { ADMIN_USER } from '../../accounts/viewer-accounts.js';
 import { verifyPassword } from '../../accounts/passwords.js';
 import { actorOf, clientAddress, formOf, HttpError, type ViewerContext, type ViewerEnv } from '../context.js';
@@ -10,32 +10,6 @@ import { isLoopback, SESSION_COOKIE, LOGIN_CSRF_COOKIE, cookieOptions, sameToken
 import { reserveLoginAttempt, waitInWords } from '../login-limits.js';
 import { changeOwnPassword, logIn, loginRefused, logOut } from '../../actions/account-actions.js';
 import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
-
-/** A labelled, required password input; autocomplete tells a password manager which password it wants. */
-const PasswordField = ({ name, label, autocomplete }: { name: string; label: string; autocomplete: 'current-password' | 'new-password' }) => (
-  <>
-    <label for={name}>{label}</label>
-    <input id={name} name={name} type="password" autocomplete={autocomplete} required />
-  </>
-);
-
-const LoginPage = ({ token, error, username }: { token: string; error?: string; username?: string }) => (
-  <Layout title="Log in">
-    <div class="login card">
-      <h1>Log in</h1>
-      <Notice kind="error" text={error} />
-      <form method="post" action="/viewer/login">
-        <input type="hidden" name="_csrf" value={token} />
-        <label for="username">User name or e-mail address</label>
-        <input id="username" name="username" type="text" autocomplete="username" value={username ?? ''} required autofocus />
-        <PasswordField name="password" label="Password" autocomplete="current-password" />
-        <p>
-          <button type="submit">Log in</button>
-        </p>
-      </form>
-    </div>
-  </Layout>
-);
 
 function loginPage(c: ViewerContext, status: 200 | 401 | 403 | 429, error?: string, username?: string) {
   const token = randomBytes(24).toString('base64url');
@@ -85,37 +59,15 @@ export const loginRoutes = new Hono<ViewerEnv>()
     return c.redirect('/viewer/login', 303);
   });
 
-const PasswordPage = ({ c, error, forced }: { c: ViewerContext; error?: string; forced: boolean }) => {
-  const { user, csrfToken } = c.get('session');
-  return (
-    <Layout title="Change password" user={user} csrfToken={csrfToken}>
-      <div class="card">
-        <h1>Change password</h1>
-        {forced && <p class="notice error">{user.username} still has its initial password. Choose a new one before going on.</p>}
-        <Notice kind="error" text={error} />
-        <form method="post" action="/viewer/account/password">
-          <CsrfField token={csrfToken} />
-          <PasswordField name="current" label="Current password" autocomplete="current-password" />
-          <PasswordField name="next" label={`New password (${PASSWORD_RULE})`} autocomplete="new-password" />
-          <PasswordField name="again" label="New password again" autocomplete="new-password" />
-          <p>
-            <button type="submit">Change password</button>
-          </p>
-        </form>
-      </div>
-    </Layout>
-  );
-};
-
 export const accountRoutes = new Hono<ViewerEnv>()
-  .get('/account/password', (c) => c.html(<PasswordPage c={c} forced={c.get('session').user.mustChangePassword} />))
+  .get('/account/password', (c) => c.html(<PasswordPage session={c.get('session')} forced={c.get('session').user.mustChangePassword} />))
   .post('/account/password', async (c) => {
     const deps = c.get('deps');
     const { user } = c.get('session');
     if (user.source !== 'local') throw new HttpError(400, 'Directory accounts change their password in the directory.');
     const form = await formOf(c);
     const stored = deps.accounts.findByName(user.username);
-    const render = (error: string, status: 400 | 429 = 400) => c.html(<PasswordPage c={c} error={error} forced={user.mustChangePassword} />, status);
+    const render = (error: string, status: 400 | 429 = 400) => c.html(<PasswordPage session={c.get('session')} error={error} forced={user.mustChangePassword} />, status);
     // A stolen session must not become a way round the login's limits on guessing the password.
     const attempt = reserveLoginAttempt(deps.accounts, user.username, clientAddress(c));
     if (!attempt.allowed) {

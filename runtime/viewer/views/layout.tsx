@@ -60,6 +60,13 @@ export const PostButton: FC<{ action: string; token: string; kind?: 'danger' | '
   </form>
 );
 
+/** A form's submit button, on a line of its own. */
+export const SubmitButton: FC<{ children?: Child }> = ({ children }) => (
+  <p>
+    <button type="submit">{children}</button>
+  </p>
+);
+
 export const Notice: FC<{ kind: 'ok' | 'error'; text?: string }> = ({ kind, text }) => (text ? <p class={`notice ${kind}`}>{text}</p> : null);
 
 /** A table with a heading row of plain cells ('' for a column without a heading); the children are its rows. */
