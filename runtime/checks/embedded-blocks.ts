@@ -70,7 +70,12 @@ class Block {
   /** The block ended: its file, and its spill's closing (an error or null, never a rejection left unheard). */
   finish(): { file: EmbeddedFile; closed: Promise<Error | null> } {
     if (!this.decided) this.decide();
-    const closed = this.spill ? this.spill.close().then(() => null, (err: Error) => err) : Promise.resolve(null);
+    const closed = this.spill
+      ? this.spill.close().then(
+          () => null,
+          (err: Error) => err,
+        )
+      : Promise.resolve(null);
     this.spill = null;
     return { file: this.file, closed };
   }

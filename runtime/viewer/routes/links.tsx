@@ -13,7 +13,8 @@ import type { ViewerUser } from '../../accounts/viewer-accounts.js';
 import { utcTime } from '../../time/utc.js';
 
 /** A page that explains why nothing happened, with the way to the quarantine. */
-const refused = (c: ViewerContext, status: 400 | 404 | 409 | 410, heading: string, text: string) => c.html(<LinkRefusedPage heading={heading} text={text} />, status);
+const refused = (c: ViewerContext, status: 400 | 404 | 409 | 410, heading: string, text: string) =>
+  c.html(<LinkRefusedPage heading={heading} text={text} />, status);
 
 type Checked = { ok: true; claims: ActionClaims; user: ViewerUser; entry: QuarantineEntry } | { ok: false; response: Response | Promise<Response> };
 
@@ -93,8 +94,7 @@ export const linkRoutes = new Hono<ViewerEnv>()
       if (result.outcome === 'already-released') return refused(c, 409, 'Already released', `${result.text} Open the link again to send another copy.`);
       return c.html(<LinkDonePage text={result.text} />);
     } catch (err) {
-      if (err instanceof ActionFailed)
-        return c.html(<LinkNotDonePage text={err.message} />, 409);
+      if (err instanceof ActionFailed) return c.html(<LinkNotDonePage text={err.message} />, 409);
       throw err;
     }
   });

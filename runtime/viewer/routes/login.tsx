@@ -67,7 +67,8 @@ export const accountRoutes = new Hono<ViewerEnv>()
     if (user.source !== 'local') throw new HttpError(400, 'Directory accounts change their password in the directory.');
     const form = await formOf(c);
     const stored = deps.accounts.findByName(user.username);
-    const render = (error: string, status: 400 | 429 = 400) => c.html(<PasswordPage session={c.get('session')} error={error} forced={user.mustChangePassword} />, status);
+    const render = (error: string, status: 400 | 429 = 400) =>
+      c.html(<PasswordPage session={c.get('session')} error={error} forced={user.mustChangePassword} />, status);
     // A stolen session must not become a way round the login's limits on guessing the password.
     const attempt = reserveLoginAttempt(deps.accounts, user.username, clientAddress(c));
     if (!attempt.allowed) {

@@ -107,7 +107,6 @@ export function BulkResultPage({ session, action, items, back }: { session: Sess
   );
 }
 
-
 /** What will happen, message by message, before anything does; the POST from it acts. */
 export function BulkConfirmPage({
   session,

@@ -21,17 +21,7 @@ export const FrequencySelect = ({ current, defaultLabel }: { current: DigestFreq
   </select>
 );
 
-export function DigestPage({
-  session,
-  done,
-  own,
-  everyone,
-}: {
-  session: Session;
-  done?: string;
-  own: DigestFrequency | null;
-  everyone: DigestFrequency;
-}) {
+export function DigestPage({ session, done, own, everyone }: { session: Session; done?: string; own: DigestFrequency | null; everyone: DigestFrequency }) {
   return (
     <Layout title="Digest" user={session.user} csrfToken={session.csrfToken}>
       <h1>Quarantine digest</h1>
@@ -39,8 +29,8 @@ export function DigestPage({
       <form method="post" action="/viewer/account/digest" class="card confirm">
         <CsrfField token={session.csrfToken} />
         <p>
-          A list of what was held for {session.user.addresses.join(', ') || 'your addresses'} since the last one, by e-mail, with links to release or delete each
-          message. Nothing is sent when nothing was held.
+          A list of what was held for {session.user.addresses.join(', ') || 'your addresses'} since the last one, by e-mail, with links to release or delete
+          each message. Nothing is sent when nothing was held.
         </p>
         <label for="frequency">Send it</label>
         <FrequencySelect current={own} defaultLabel={`As the administrator set it (${everyone})`} />
