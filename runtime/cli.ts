@@ -86,6 +86,13 @@ function onSignals(stop: () => Promise<void>): void {
   }
 }
 
+/** Starts a daemon with the config and keeps it running until a signal closes it (-1: do not exit). */
+async function runDaemon(start: (config: AppConfig) => Promise<{ close(): Promise<void> }>, configPath: string | undefined): Promise<number> {
+  const daemon = await start(readConfig(configPath));
+  onSignals(() => daemon.close());
+  return -1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') {
@@ -99,24 +106,12 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     // Each daemon loads only its own modules: the filter's memory is not the viewer's too.
-    case 'filter': {
-      const { startFilter } = await import('./filter/daemon.js');
-      const filter = await startFilter(readConfig(values.config));
-      onSignals(() => filter.close());
-      return -1;
-    }
-    case 'policy': {
-      const { startPolicy } = await import('./policy/daemon.js');
-      const policy = await startPolicy(readConfig(values.config));
-      onSignals(() => policy.close());
-      return -1;
-    }
-    case 'viewer': {
-      const { startViewer } = await import('./viewer/server.js');
-      const viewer = await startViewer(readConfig(values.config));
-      onSignals(() => viewer.close());
-      return -1;
-    }
+    case 'filter':
+      return runDaemon((await import('./filter/daemon.js')).startFilter, values.config);
+    case 'policy':
+      return runDaemon((await import('./policy/daemon.js')).startPolicy, values.config);
+    case 'viewer':
+      return runDaemon((await import('./viewer/server.js')).startViewer, values.config);
     case 'directory-sync': {
       const { ViewerAccounts } = await import('./accounts/viewer-accounts.js');
       const { syncDirectory } = await import('./directory/sync.js');

@@ -54,8 +54,13 @@ export function num(def: number, describe: string, range: NumberRange): Field<nu
   );
 }
 
+/** A whole number from min to max: counts, sizes in bytes, seconds. */
+export function whole(def: number, describe: string, min: number, max: number): Field<number> {
+  return num(def, describe, { min, max, integer: true });
+}
+
 export function port(def: number, describe: string): Field<number> {
-  return num(def, describe, { min: 1, max: 65535, integer: true });
+  return whole(def, describe, 1, 65535);
 }
 
 export function text(def: string, describe: string, opts: { pattern?: RegExp; what?: string; allowEmpty?: boolean } = {}): Field<string> {

@@ -1,6 +1,22 @@
 // The appliance config: one section per subsystem, every setting with its default and help text.
 // Defaults follow the 2006 appliance's setup wizard where it had the question.
-import { allowedNetworks, bool, destiny, domain, hostname, hostOrAddress, ipv4, list, num, oneOf, port, postgresUrl, text, type Field } from './fields.js';
+import {
+  allowedNetworks,
+  bool,
+  destiny,
+  domain,
+  hostname,
+  hostOrAddress,
+  ipv4,
+  list,
+  num,
+  oneOf,
+  port,
+  postgresUrl,
+  text,
+  whole,
+  type Field,
+} from './fields.js';
 import { EMAIL_ADDRESS } from '../mail/address.js';
 
 export const CATEGORIES = ['VIRUS', 'BANNED', 'UNCHECKED', 'SPOOFED', 'SPAM', 'BADH'] as const;
@@ -42,8 +58,8 @@ export const schema = {
   fetch: {
     keep: bool(true, 'Keep messages on the server after fetching (fetchmail "keep")'),
     accountsFile: text('/etc/mailfilter/fetch-accounts.json', 'File listing the mailboxes to fetch from'),
-    intervalSeconds: num(300, 'Seconds between polls', { min: 10, max: 86400, integer: true }),
-    concurrency: num(4, 'Accounts polled at once', { min: 1, max: 64, integer: true }),
+    intervalSeconds: whole(300, 'Seconds between polls', 10, 86400),
+    concurrency: whole(4, 'Accounts polled at once', 1, 64),
     stateDir: text('/var/lib/mailfilter/fetch', 'Folder for what was already fetched, and messages in transit'),
     timeoutSeconds: num(60, 'Seconds to wait for a mail server before giving up on this poll', { min: 5, max: 3600 }),
   },
@@ -70,21 +86,17 @@ export const schema = {
       ['exe', 'vbs', 'scr', 'pif', 'bat', 'cmd', 'com', 'cpl', 'js', 'jse', 'wsf', 'hta', 'vbe', 'msi', 'lnk', 'reg', 'ps1'],
       'File name extensions that are banned',
     ),
-    saMaxBodySize: num(524288, 'Messages larger than this (bytes) are scanned for viruses but not for spam', { min: 1024, max: 1073741824, integer: true }),
+    saMaxBodySize: whole(524288, 'Messages larger than this (bytes) are scanned for viruses but not for spam', 1024, 1073741824),
     extraRules: bool(true, 'Use extra spam rule channels'),
-    maxArchiveDepth: num(4, 'How deep archives inside archives are opened', { min: 1, max: 16, integer: true }),
-    maxArchiveBytes: num(104857600, 'Most bytes unpacked from one message’s archives before it counts as an archive bomb', {
-      min: 1048576,
-      max: 4294967296,
-      integer: true,
-    }),
-    maxArchiveEntries: num(10000, 'Most files listed from one message’s archives', { min: 10, max: 1000000, integer: true }),
+    maxArchiveDepth: whole(4, 'How deep archives inside archives are opened', 1, 16),
+    maxArchiveBytes: whole(104857600, 'Most bytes unpacked from one message’s archives before it counts as an archive bomb', 1048576, 4294967296),
+    maxArchiveEntries: whole(10000, 'Most files listed from one message’s archives', 10, 1000000),
     maxInspectionSeconds: num(60, 'Most seconds spent decoding one message’s containers; past it the message is UNCHECKED', { min: 1, max: 3600 }),
     banMacroDocuments: bool(false, 'Ban Office documents with VBA macros (vbaProject.bin in .docm/.xlsm/.pptm, macros in .doc/.xls)'),
   },
   quarantine: {
     dir: text('/var/lib/mailfilter/quarantine', 'Folder holding quarantined messages and their index'),
-    maxSizeMb: num(500, 'Maximum size of the quarantine (MB); the oldest messages are deleted beyond it', { min: 1, max: 1048576, integer: true }),
+    maxSizeMb: whole(500, 'Maximum size of the quarantine (MB); the oldest messages are deleted beyond it', 1, 1048576),
   },
   storage: {
     backend: oneOf(
@@ -108,7 +120,7 @@ export const schema = {
     ),
     listenAddress: text('0.0.0.0', 'Address the viewer listens on'),
     httpsPort: port(443, 'HTTPS port of the viewer'),
-    httpPort: num(80, 'HTTP port that redirects to HTTPS (0 for none)', { min: 0, max: 65535, integer: true }),
+    httpPort: whole(80, 'HTTP port that redirects to HTTPS (0 for none)', 0, 65535),
     tlsCert: text('', 'TLS certificate file (blank: a self-signed one is made)'),
     tlsKey: text('', 'TLS private key file'),
     dataDir: text('/var/lib/mailfilter/viewer', 'Folder for the viewer’s accounts database and its generated certificate'),
@@ -124,8 +136,8 @@ export const schema = {
     }),
   },
   digest: {
-    sendHour: num(7, 'Hour of the day (0-23, local time) quarantine digests are sent', { min: 0, max: 23, integer: true }),
-    linkValidDays: num(14, 'Days the action links in a digest keep working', { min: 1, max: 90, integer: true }),
+    sendHour: whole(7, 'Hour of the day (0-23, local time) quarantine digests are sent', 0, 23),
+    linkValidDays: whole(14, 'Days the action links in a digest keep working', 1, 90),
   },
   directory: {
     enabled: bool(false, 'Microsoft Exchange / Active Directory recipient integration'),
@@ -142,9 +154,9 @@ export const schema = {
   filter: {
     listenHost: text('127.0.0.1', 'Address the content filter listens on for Postfix (LMTP)'),
     listenPort: port(10024, 'Port of the content filter'),
-    maxConnections: num(10, 'Messages filtered at once (Postfix opens at most this many connections)', { min: 1, max: 500, integer: true }),
+    maxConnections: whole(10, 'Messages filtered at once (Postfix opens at most this many connections)', 1, 500),
     spoolDir: text('/var/spool/mailfilter', 'Folder for messages being filtered'),
-    maxMessageBytes: num(52428800, 'Largest message accepted (bytes)', { min: 65536, max: 1073741824, integer: true }),
+    maxMessageBytes: whole(52428800, 'Largest message accepted (bytes)', 65536, 1073741824),
     productName: text('mailfilter', 'Product named in X-Virus-Scanned'),
     checks: list(oneOf(CHECK_NAMES, 'virus', 'a check'), [...CHECK_NAMES], 'Checks run on every message (an empty list passes mail through unchecked)'),
   },
@@ -180,17 +192,13 @@ export const schema = {
       ['zen.spamhaus.org=127.0.0.[2..11]*3', 'bl.spamcop.net=127.0.0.2*2', 'bl.mailspike.net=127.0.0.[10..14]*1', 'list.dnswl.org=127.0.[0..255].[1..3]*-3'],
       'DNS lists postscreen asks about each new client, with weights (negative for allow lists such as DNSWL); empty for none. Spamhaus, SpamCop, Mailspike and DNSWL are free for small sites (Spamhaus: non-commercial or under 100,000 queries a day) and refuse queries sent through big public resolvers',
     ),
-    dnsblThreshold: num(3, 'Sum of the DNS lists’ weights at which a client is refused', { min: 1, max: 100, integer: true }),
-    connectionsPerClient: num(30, 'Connections one client may hold open at once (the allowed networks are exempt from these limits)', {
-      min: 1,
-      max: 10000,
-      integer: true,
-    }),
-    connectionRatePerClient: num(120, 'Connections one client may open per minute', { min: 1, max: 100000, integer: true }),
-    messageRatePerClient: num(300, 'Messages one client may send per minute', { min: 1, max: 100000, integer: true }),
-    recipientRatePerClient: num(1000, 'Recipients one client may name per minute', { min: 1, max: 1000000, integer: true }),
-    hardErrorLimit: num(20, 'Errors after which a client is disconnected', { min: 1, max: 1000, integer: true }),
-    timeoutSeconds: num(60, 'Seconds an SMTP client may stay silent before it is disconnected', { min: 10, max: 3600, integer: true }),
+    dnsblThreshold: whole(3, 'Sum of the DNS lists’ weights at which a client is refused', 1, 100),
+    connectionsPerClient: whole(30, 'Connections one client may hold open at once (the allowed networks are exempt from these limits)', 1, 10000),
+    connectionRatePerClient: whole(120, 'Connections one client may open per minute', 1, 100000),
+    messageRatePerClient: whole(300, 'Messages one client may send per minute', 1, 100000),
+    recipientRatePerClient: whole(1000, 'Recipients one client may name per minute', 1, 1000000),
+    hardErrorLimit: whole(20, 'Errors after which a client is disconnected', 1, 1000),
+    timeoutSeconds: whole(60, 'Seconds an SMTP client may stay silent before it is disconnected', 10, 3600),
     rejectUnknownSenderDomain: bool(true, 'Refuse mail whose sender domain has no DNS address or mail server'),
     verifyRecipients: bool(
       true,
@@ -245,9 +253,9 @@ export const schema = {
       false,
       'Greylist unknown senders at RCPT (450 4.7.1, accepted when they retry after the delay); spared: the allowed networks, allow-listed senders, and senders whose SPF passes',
     ),
-    delaySeconds: num(300, 'Seconds a new client, sender and recipient must wait before a retry is accepted', { min: 1, max: 86400, integer: true }),
-    autoAllowAfter: num(5, 'Retries passed after which a client network is no longer greylisted', { min: 1, max: 1000, integer: true }),
-    expiryDays: num(35, 'Days an unretried or unused greylist entry is kept', { min: 1, max: 365, integer: true }),
+    delaySeconds: whole(300, 'Seconds a new client, sender and recipient must wait before a retry is accepted', 1, 86400),
+    autoAllowAfter: whole(5, 'Retries passed after which a client network is no longer greylisted', 1, 1000),
+    expiryDays: whole(35, 'Days an unretried or unused greylist entry is kept', 1, 365),
     stateFile: text('/var/lib/mailfilter/greylist.sqlite', 'Greylisting state (SQLite)'),
   },
   clamd: {
@@ -260,10 +268,11 @@ export const schema = {
     host: text('127.0.0.1', 'spamd host'),
     port: port(783, 'spamd port'),
     timeoutSeconds: num(120, 'Seconds to wait for a spamd verdict', { min: 1, max: 3600 }),
-    maxTimeouts: num(
+    maxTimeouts: whole(
       3,
       'Times spamd may time out on the same message (each a deferral) before it is decided without a spam verdict, marked "timed out" in X-Spam-Status',
-      { min: 1, max: 100, integer: true },
+      1,
+      100,
     ),
   },
 } satisfies Record<string, Record<string, Field<unknown>>>;

@@ -36,23 +36,18 @@ export interface Postpone {
   why: string;
 }
 
+/** The setting that holds each category's destiny. */
+const DESTINY_SETTING = {
+  VIRUS: 'virusDestiny',
+  BANNED: 'bannedDestiny',
+  UNCHECKED: 'uncheckedDestiny',
+  SPOOFED: 'spoofedDestiny',
+  SPAM: 'spamDestiny',
+  BADH: 'badHeaderDestiny',
+} as const satisfies Record<Category, keyof PolicyConfig>;
+
 export function destinyOf(category: Category | 'CLEAN', policy: PolicyConfig): Destiny {
-  switch (category) {
-    case 'CLEAN':
-      return 'D_PASS';
-    case 'VIRUS':
-      return policy.virusDestiny;
-    case 'BANNED':
-      return policy.bannedDestiny;
-    case 'UNCHECKED':
-      return policy.uncheckedDestiny;
-    case 'SPOOFED':
-      return policy.spoofedDestiny;
-    case 'SPAM':
-      return policy.spamDestiny;
-    case 'BADH':
-      return policy.badHeaderDestiny;
-  }
+  return category === 'CLEAN' ? 'D_PASS' : policy[DESTINY_SETTING[category]];
 }
 
 export function decide(results: CheckResult[], policy: PolicyConfig): Verdict | Postpone {

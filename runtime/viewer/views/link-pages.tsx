@@ -1,5 +1,6 @@
 // The pages of the action links from digests: what a link would do (its button POSTs), what it did,
 // and why nothing happened.
+import type { Child } from 'hono/jsx';
 import { Layout } from './layout.js';
 import type { ActionClaims, LinkAction } from '../../actions/tokens.js';
 import type { QuarantineEntry } from '../../quarantine/store.js';
@@ -41,17 +42,24 @@ function describe(action: LinkAction, selfRelease: boolean, sender: string): { t
   }
 }
 
-/** A page that explains why nothing happened, with the way to the quarantine. */
-export const LinkRefusedPage = ({ heading, text }: { heading: string; text: string }) => (
+/** A link's outcome: a heading and a few lines, in the frame of a page without a login. */
+const OutcomePage = ({ heading, children }: { heading: string; children?: Child }) => (
   <Layout title={heading}>
     <div class="card">
       <h1>{heading}</h1>
-      <p>{text}</p>
-      <p>
-        Nothing was changed. You can still act on your messages after logging in: <a href="/viewer/messages">open the quarantine</a>.
-      </p>
+      {children}
     </div>
   </Layout>
+);
+
+/** A page that explains why nothing happened, with the way to the quarantine. */
+export const LinkRefusedPage = ({ heading, text }: { heading: string; text: string }) => (
+  <OutcomePage heading={heading}>
+    <p>{text}</p>
+    <p>
+      Nothing was changed. You can still act on your messages after logging in: <a href="/viewer/messages">open the quarantine</a>.
+    </p>
+  </OutcomePage>
 );
 
 export function LinkPage({
@@ -119,24 +127,18 @@ export function LinkPage({
 }
 
 export const LinkDonePage = ({ text }: { text: string }) => (
-  <Layout title="Done">
-    <div class="card">
-      <h1>Done</h1>
-      <p class="notice ok">{text}</p>
-      <p>
-        <a href="/viewer/messages">Open the quarantine</a>
-      </p>
-    </div>
-  </Layout>
+  <OutcomePage heading="Done">
+    <p class="notice ok">{text}</p>
+    <p>
+      <a href="/viewer/messages">Open the quarantine</a>
+    </p>
+  </OutcomePage>
 );
 
 /** The next hop deferred: nothing was used up, so the same link may be tried again. */
 export const LinkNotDonePage = ({ text }: { text: string }) => (
-  <Layout title="Not done">
-    <div class="card">
-      <h1>Not done</h1>
-      <p>{text}</p>
-      <p>The link still works; try it again later.</p>
-    </div>
-  </Layout>
+  <OutcomePage heading="Not done">
+    <p>{text}</p>
+    <p>The link still works; try it again later.</p>
+  </OutcomePage>
 );
