@@ -204,6 +204,7 @@ export function ConsolePage({
         </p>
       </div>
       <SetAsideCard setAside={setAside} />
+      <DkimCard publication={dkim} />
       <SettingsCard session={session} current={settings} />
     </Layout>
   );
