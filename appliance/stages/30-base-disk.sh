@@ -14,14 +14,16 @@ if [ -f "$base" ]; then
 fi
 raw="$WORK/base.raw"
 mnt="$WORK/mnt"
+cleanup_trap
 rm -f "$raw"
+cleanup_push rm -f "$raw" "$base.tmp"
 truncate -s 6G "$raw"
 printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "$raw"
 loop=$(losetup -f --show "$raw")
-cleanup() { umount -R "$mnt" 2>/dev/null || true; partx -d "$loop" 2>/dev/null || true; losetup -d "$loop" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+cleanup_push losetup -d "$loop"
 # losetup -P makes no partition nodes here: partx does. A kernel that scanned the new loop device
 # itself already has the partition, and then `partx -a` fails: `partx -u` accepts what is there.
+cleanup_push partx -d "$loop"
 partx -a "$loop" 2>/dev/null || partx -u "$loop"
 part="${loop}p1"
 for _ in $(seq 50); do [ -b "$part" ] && break; sleep 0.1; done
@@ -29,6 +31,7 @@ for _ in $(seq 50); do [ -b "$part" ] && break; sleep 0.1; done
 mkfs.ext4 -q -L mailfilter "$part"
 uuid=$(blkid -s UUID -o value "$part")
 mkdir -p "$mnt"
+cleanup_push umount -R "$mnt"
 mount "$part" "$mnt"
 echo "base disk: unpacking the root filesystem"
 tar -C "$mnt" --numeric-owner -I zstd -xf "$tarball"
@@ -57,11 +60,12 @@ echo 'root:password' | chroot "$mnt" chpasswd
 mkdir -p "$mnt/etc/ssh/sshd_config.d"
 printf 'PermitRootLogin yes\nPasswordAuthentication yes\n' > "$mnt/etc/ssh/sshd_config.d/10-packer-build.conf"
 sync
-cleanup
-trap - EXIT
+cleanup_pop # umount
+cleanup_pop || true # partx -d: nothing to drop is fine
+cleanup_pop # losetup -d
 echo "base disk: converting to qcow2"
 qemu-img convert -c -O qcow2 "$raw" "$base.tmp"
 mv "$base.tmp" "$base"
-rm -f "$raw"
+cleanup
 ln -sf "$base" "$WORK/base.qcow2"
 ls -lh "$base"

@@ -13,9 +13,13 @@ fi
 echo "packer: accelerator $ACCEL"
 overlay_tar="$WORK/overlay.tar"
 runtime_tar="$WORK/runtime.tar"
+out="$WORK/packer-output"
+. "$REPO/appliance/lib/cleanup.sh"
+cleanup_trap
+# Packer and its qemu get the terminal's signals with this script; what they wrote goes with it.
+cleanup_push rm -rf "$runtime_tar" "$overlay_tar" "$out"
 zstd -q -d -f "$(readlink -f "$WORK/runtime.tar.zst")" -o "$runtime_tar"
 tar -C overlay --owner=0 --group=0 -cf "$overlay_tar" .
-out="$WORK/packer-output"
 rm -rf "$out"
 PACKER_LOG=0 packer build -color=false \
   -var "base_disk=$(readlink -f "$WORK/base.qcow2")" \
@@ -26,4 +30,5 @@ PACKER_LOG=0 packer build -color=false \
   -var "accel=$ACCEL" \
   packer/mailfilter.json
 mv "$out/mailfilter-$VERSION.qcow2" "$OUTPUT/mailfilter-$VERSION.qcow2"
+cleanup
 ls -lh "$OUTPUT/mailfilter-$VERSION.qcow2"
