@@ -3,7 +3,7 @@
 // cannot be decoded is UNCHECKED, and look-alikes stay clean.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,6 +11,8 @@ import { scanMessage } from '../../../runtime/filter/scan.js';
 import { readHead } from '../../../runtime/mail/message-head.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import type { CheckResult } from '../../../runtime/checks/result.js';
+import { InspectionBudget } from '../../../runtime/checks/budget.js';
+import { unpackWith7zz } from '../../../runtime/checks/seven-zip.js';
 import { buildMessage, type Attachment } from '../../support/messages.js';
 import { zip } from '../../support/archives.js';
 import * as make from '../../support/containers.js';
@@ -302,5 +304,23 @@ test('clean look-alikes pass: signed and encrypted mail, a DSN, a calendar invit
     const outcome = await inspectRaw(raw);
     assert.equal(outcome.banned.result, 'pass', `${label}: ${outcome.banned.detail}`);
     assert.equal(outcome.unchecked, undefined, `${label}: ${outcome.unchecked?.detail}`);
+  }
+});
+
+test('7-Zip: a banned name in the listing decides, and nothing is unpacked', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'listing-decides-'));
+  try {
+    const path = join(dir, 'disk.iso');
+    writeFileSync(path, make.iso(withExe()));
+    const budget = new InspectionBudget({ maxBytes: 1 << 30, maxEntries: 100, maxDepth: 4, maxSeconds: 60 });
+    const decided = await unpackWith7zz(path, 'iso', dir, 'out', budget, (name) => name.endsWith('.exe'));
+    assert.equal(decided.byNameOnly, true);
+    assert.ok(decided.files.some((f) => f.name.endsWith('setup.exe')));
+    assert.deepEqual(readdirSync(dir), ['disk.iso']);
+    const unpacked = await unpackWith7zz(path, 'iso', dir, 'out', budget);
+    assert.equal(unpacked.byNameOnly, undefined);
+    assert.ok(unpacked.files.every((f: { path?: string }) => f.path));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
