@@ -2,12 +2,11 @@
 // From: domain leaves the filter's re-injection signed, and the independent verifier (python3-dkim)
 // accepts it with the TXT record we would publish; mail from outside is not signed.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { startChain, type Chain } from '../support/chain.js';
+import { before, test } from 'node:test';
+import { startChain, type Chain, arrivalOf, stopAfterTests, uniqueSubject } from '../support/chain.js';
 import { buildMessage } from '../support/messages.js';
 import { pythonDkimVerifies } from '../support/dkim-verify.js';
 import { dkimTxtRecord, makeDkimKey } from '../../runtime/checks/auth-dkim-key.js';
@@ -24,19 +23,9 @@ before(
   { timeout: 300_000 },
 );
 
-after(
-  async () => {
-    try {
-      await chain?.stop();
-    } finally {
-      rmSync(keyDir, { recursive: true, force: true });
-    }
-  },
-  { timeout: 120_000 },
-);
+stopAfterTests(() => chain?.stop(), keyDir);
 
-const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
-const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
+const arrives = (subject: string) => arrivalOf(chain, subject);
 
 test('our own mail from mynetworks is signed as it is re-injected, and python3-dkim verifies it', { timeout: 120_000 }, async () => {
   const subject = uniqueSubject('signed outgoing');

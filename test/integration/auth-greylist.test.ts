@@ -2,13 +2,12 @@
 // RCPT. A new sender from outside gets 450 4.7.1 and is accepted when it retries after the (here
 // shortened) delay; a sender whose SPF passes for the client is accepted at once.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startChain, type Chain } from '../support/chain.js';
+import { startChain, type Chain, arrivalOf, stopAfterTests, uniqueSubject } from '../support/chain.js';
 import { freePort } from '../support/net.js';
 import { buildMessage } from '../support/messages.js';
 import { startPolicy, type RunningPolicy } from '../../runtime/policy/daemon.js';
@@ -36,20 +35,12 @@ before(
   { timeout: 300_000 },
 );
 
-after(
-  async () => {
-    try {
-      await policy?.close();
-      await chain?.stop();
-    } finally {
-      rmSync(stateDir, { recursive: true, force: true });
-    }
-  },
-  { timeout: 120_000 },
-);
+stopAfterTests(async () => {
+  await policy?.close();
+  await chain?.stop();
+}, stateDir);
 
-const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
-const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
+const arrives = (subject: string) => arrivalOf(chain, subject);
 
 test('main.cf asks the policy service last in the recipient restrictions', { timeout: 30_000 }, () => {
   const mainCf = readFileSync(join(chain.config.postfix.configDir, 'main.cf'), 'utf8');

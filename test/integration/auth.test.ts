@@ -5,12 +5,11 @@
 // address, 127.0.0.4 is nobody's, 127.0.0.5 is the forwarder's; 127.0.0.1 is mynetworks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { startChain, type Chain } from '../support/chain.js';
+import { before, test } from 'node:test';
+import { startChain, type Chain, arrivalOf, stopAfterTests, uniqueSubject } from '../support/chain.js';
 import type { DnsRecord } from '../support/dns.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
@@ -69,16 +68,7 @@ before(
   { timeout: 300_000 },
 );
 
-after(
-  async () => {
-    try {
-      await chain?.stop();
-    } finally {
-      rmSync(keysDir, { recursive: true, force: true });
-    }
-  },
-  { timeout: 120_000 },
-);
+stopAfterTests(() => chain?.stop(), keysDir);
 
 /** Signed by python3-dkim's dkimsign, as the sender's own server would. */
 function dkimSign(message: string, domain: string, selector = 's1'): string {
@@ -98,8 +88,7 @@ function forward(message: string, sealer: string): string {
   return sealed;
 }
 
-const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
-const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
+const arrives = (subject: string) => arrivalOf(chain, subject);
 const held = (subject: string) =>
   waitFor(`${subject} in the quarantine`, async () => (await chain.filter.store.list({ limit: 200 })).find((e) => e.subject === subject), 90_000);
 /** Our Authentication-Results header, unfolded. */

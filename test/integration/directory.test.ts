@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChain, type Chain } from '../support/chain.js';
-import { startSlapd, adLikeTree, type Slapd } from '../support/slapd.js';
-import { makeTestCerts, type TestCerts } from '../support/tls.js';
+import { startTestDirectory, adLikeTree, type Slapd } from '../support/slapd.js';
 import { buildMessage } from '../support/messages.js';
 import { freePort } from '../support/net.js';
 import { syncDirectory, recipientMapPath } from '../../runtime/directory/sync.js';
@@ -19,31 +18,17 @@ import type { AppConfig } from '../../runtime/config/schema.js';
 
 const USERS = 300;
 let slapd: Slapd;
-let certs: TestCerts;
 let chain: Chain;
 let accounts: ViewerAccounts;
 const log = logger('directory-test');
 
 before(
   async () => {
-    const { mkdtempSync, chmodSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-'));
-    chmodSync(dir, 0o755);
-    certs = makeTestCerts(join(dir, 'certs'));
-    slapd = await startSlapd(join(dir, 'slapd'), certs, adLikeTree(USERS));
+    const directory = await startTestDirectory('mailfilter-ldap-', adLikeTree(USERS));
+    slapd = directory.slapd;
     chain = await startChain({
-      directory: {
-        enabled: true,
-        server: '127.0.0.1',
-        ldapPort: slapd.ldapPort,
-        ldapsPort: slapd.ldapsPort,
-        caFile: certs.caCert,
-        bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local',
-        bindPassword: 'sync-secret',
-        baseDn: 'ou=MyBusiness,dc=company,dc=local',
-      },
-      viewer: { loginMethod: 'ldap', dataDir: join(dir, 'viewer') },
+      directory: directory.settings,
+      viewer: { loginMethod: 'ldap', dataDir: join(directory.dir, 'viewer') },
     });
     accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
   },

@@ -4,12 +4,11 @@
 // another is not, and postscreen's per-client cache never carries one test into the next.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startChain, type Chain } from '../support/chain.js';
+import { startChain, type Chain, arrivalOf, uniqueSubject } from '../support/chain.js';
 import { listedIn } from '../support/dns.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
@@ -55,8 +54,7 @@ after(
 );
 
 const from = 'someone@example.net';
-const uniqueSubject = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
-const arrives = (subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
+const arrives = (subject: string) => arrivalOf(chain, subject);
 
 test('STARTTLS is offered on port 25 and negotiated with TLS 1.2 or later; the certificate verifies for the host name', { timeout: 120_000 }, async () => {
   const cert = join(chain.config.viewer.dataDir, 'tls', 'viewer.crt');

@@ -1,5 +1,7 @@
 // The whole chain on loopback, as on the appliance: real Postfix -> our filter (LMTP) -> real clamd
 // and spamd -> Postfix re-injection -> a sink standing in for the organisation's mail server.
+import { after } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,4 +154,24 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
     },
   };
   return chain;
+}
+
+/** A subject no other message of the run has, to wait for this one's delivery. */
+export const uniqueSubject = (label: string): string => `${label} ${randomBytes(4).toString('hex')}`;
+
+/** The delivered message whose text holds this subject, once the sink has it. */
+export const arrivalOf = (chain: Chain, subject: string) => chain.sink.waitFor((m) => m.raw.includes(subject), 90_000);
+
+/** After the file's tests: stops what `stop` stops (the chain, last), then removes the folders, even when stopping fails. */
+export function stopAfterTests(stop: () => Promise<unknown> | undefined, ...dirs: string[]): void {
+  after(
+    async () => {
+      try {
+        await stop();
+      } finally {
+        for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    { timeout: 120_000 },
+  );
 }

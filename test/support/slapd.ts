@@ -3,10 +3,12 @@
 // so that only paged searches see a whole OU of a few hundred users.
 import { execFileSync } from 'node:child_process';
 import { spawnServer } from '../../runtime/local/servers.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, listening } from './net.js';
-import type { TestCerts } from './tls.js';
+import { makeTestCerts, type TestCerts } from './tls.js';
+import type { AppConfig } from '../../runtime/config/schema.js';
 
 export interface Slapd {
   ldapPort: number;
@@ -100,4 +102,32 @@ export function adLikeTree(count: number): string {
     );
   }
   return entries.join('\n\n') + '\n';
+}
+
+export interface TestDirectory {
+  /** A fresh folder, searchable by other users (Postfix's and slapd's own). */
+  dir: string;
+  certs: TestCerts;
+  slapd: Slapd;
+  /** The directory settings that reach this slapd as the sync user, over TLS from the test CA. */
+  settings: Partial<AppConfig['directory']>;
+}
+
+/** A slapd holding this tree, with a test CA's certificates, in a folder of its own. */
+export async function startTestDirectory(prefix: string, ldif: string): Promise<TestDirectory> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const certs = makeTestCerts(join(dir, 'certs'));
+  const slapd = await startSlapd(join(dir, 'slapd'), certs, ldif);
+  const settings = {
+    enabled: true,
+    server: '127.0.0.1',
+    ldapPort: slapd.ldapPort,
+    ldapsPort: slapd.ldapsPort,
+    caFile: certs.caCert,
+    bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local',
+    bindPassword: 'sync-secret',
+    baseDn: 'ou=MyBusiness,dc=company,dc=local',
+  };
+  return { dir, certs, slapd, settings };
 }

@@ -3,11 +3,7 @@
 // address, gets nothing of the administrator's or that account's; the refusal is audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startSlapd, type Slapd } from '../support/slapd.js';
-import { makeTestCerts } from '../support/tls.js';
+import { startTestDirectory, type Slapd } from '../support/slapd.js';
 import { startTestViewer, type TestViewer } from '../unit/viewer/harness.js';
 import { directoryAuthenticator } from '../../runtime/ldap/login.js';
 import { localAuthenticator } from '../../runtime/accounts/authenticate.js';
@@ -32,22 +28,11 @@ const TREE =
 
 before(
   async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mailfilter-ldap-login-'));
-    chmodSync(dir, 0o755);
-    const certs = makeTestCerts(join(dir, 'certs'));
-    slapd = await startSlapd(join(dir, 'slapd'), certs, TREE);
+    const directory = await startTestDirectory('mailfilter-ldap-login-', TREE);
+    slapd = directory.slapd;
     viewer = await startTestViewer({
       viewer: { loginMethod: 'ldap' },
-      directory: {
-        enabled: true,
-        server: '127.0.0.1',
-        ldapPort: slapd.ldapPort,
-        ldapsPort: slapd.ldapsPort,
-        caFile: certs.caCert,
-        bindUser: 'cn=sync,ou=MyBusiness,dc=company,dc=local',
-        bindPassword: 'sync-secret',
-        baseDn: 'ou=MyBusiness,dc=company,dc=local',
-      },
+      directory: directory.settings,
       authenticate: (services) =>
         directoryAuthenticator(services.config, services.accounts, localAuthenticator(services.accounts), logger('directory-login-test'), services.audit),
     });

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wizard } from '../../../firstboot/wizard.js';
-import { defaultAnswers, type Answers } from '../../../firstboot/answers.js';
+import { defaultAnswers } from '../../../firstboot/answers.js';
 import { QUESTIONS } from '../../../firstboot/questions.js';
 import { extraHelp } from '../../../firstboot/help.js';
 import { answerProblems } from '../../../firstboot/configure.js';
@@ -15,15 +15,11 @@ import { applyAnswers } from '../../../firstboot/apply.js';
 import { fitLine } from '../../../runtime/text/wrap.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { PASSWORD_MIN_LENGTH } from '../../../runtime/accounts/password-rule.js';
+import { answerAll, directoryReplies, keepDefaults, smtpAnswers } from '../../support/wizard-replies.js';
 
 const network = ['mx.company.com', 'no', '192.168.100.2', '255.255.255.0', '192.168.100.1', '192.168.100.1', ''];
 
-function answer(wizard: Wizard, replies: string[]): void {
-  for (const reply of replies) {
-    const error = wizard.submit(reply);
-    assert.equal(error, null, `"${reply}" at "${wizard.screen().prompt}": ${error}`);
-  }
-}
+const answer = answerAll;
 
 /** Answers up to the allowed-networks question in SMTP mode. */
 function atNetworks(): Wizard {
@@ -67,21 +63,7 @@ test('0.0.0.0/0, or any network wider than a /16, needs "yes, I understand"', ()
 });
 
 test('an answers file with a wide network is refused until it says it understood, for those networks', () => {
-  const base: Answers = {
-    ...defaultAnswers(),
-    hostname: 'mx.company.com',
-    mode: 'smtp',
-    address: '192.168.1.5',
-    netmask: '255.255.255.0',
-    gateway: '192.168.1.1',
-    dns1: '192.168.1.1',
-    externalDomain: 'company.com',
-    internalDomain: 'company.com',
-    finalServer: '192.168.1.20',
-    relayDomains: ['company.com'],
-    allowedNetworks: ['0.0.0.0/0'],
-    exchange: false,
-  };
+  const base = smtpAnswers({ relayDomains: ['company.com'], allowedNetworks: ['0.0.0.0/0'], exchange: false });
   assert.match(answerProblems(base, defaultConfig()).join('\n'), /^wideNetworksConfirmed: 0\.0\.0\.0\/0 would make an open relay/m);
   assert.deepEqual(answerProblems({ ...base, wideNetworksConfirmed: '0.0.0.0/0' }, defaultConfig()), []);
   assert.notDeepEqual(answerProblems({ ...base, allowedNetworks: ['10.0.0.0/8'], wideNetworksConfirmed: '0.0.0.0/0' }, defaultConfig()), []);
@@ -124,56 +106,13 @@ test('the step total is fixed for a mode, whatever is skipped on the way', () =>
     '',
     '0.0.0.0/0',
     'yes, I understand',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
+    ...keepDefaults(14),
     'verify',
     '',
     '',
     'no',
   ]);
-  const smtpDhcp = totals([
-    'mx.company.com',
-    'yes',
-    'smtp',
-    'company.com',
-    '',
-    '192.168.100.20',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    'yes',
-    'dc.company.local',
-    'sync@company.local',
-    'pw',
-    '',
-  ]);
+  const smtpDhcp = totals(['mx.company.com', 'yes', 'smtp', 'company.com', '', '192.168.100.20', ...keepDefaults(18), ...directoryReplies('pw')]);
   const smtpTotals = [...smtpStatic, ...smtpDhcp].filter((_, i, all) => i >= 0 && all[i]![0] > 8).map(([, total]) => total);
   assert.equal(new Set(smtpTotals).size, 1, `one total in SMTP mode: ${smtpTotals}`);
   const steps = smtpStatic.map(([step]) => step);
@@ -197,21 +136,12 @@ test('every question has help, the mode question included', () => {
 test('apply’s output fits 78 columns, with no log lines or warnings among it', async () => {
   const root = mkdtempSync(join(tmpdir(), 'apply-lines-'));
   try {
-    const answers: Answers = {
-      ...defaultAnswers(),
+    const answers = smtpAnswers({
       hostname: 'a-rather-long-host-name.department.company.example',
-      mode: 'smtp',
-      address: '192.168.1.5',
-      netmask: '255.255.255.0',
-      gateway: '192.168.1.1',
-      dns1: '192.168.1.1',
-      externalDomain: 'company.com',
-      internalDomain: 'company.com',
-      finalServer: '192.168.1.20',
       relayDomains: ['company.com'],
       allowedNetworks: ['host'],
       exchange: false,
-    };
+    });
     const lines: string[] = [];
     const ok = await applyAnswers(answers, defaultConfig(), {
       root,

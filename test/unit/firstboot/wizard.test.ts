@@ -10,13 +10,7 @@ import { answerProblems } from '../../../firstboot/configure.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import * as check from '../../../firstboot/validate.js';
 import { wrap } from '../../../firstboot/tui.js';
-
-function answerAll(wizard: Wizard, replies: string[]): void {
-  for (const reply of replies) {
-    const error = wizard.submit(reply);
-    assert.equal(error, null, `"${reply}" at "${wizard.screen().prompt}": ${error}`);
-  }
-}
+import { answerAll, directoryReplies, keepDefaults } from '../../support/wizard-replies.js';
 
 const network = ['mx.company.com', '', '192.168.100.2', '255.255.255.0', '192.168.100.1', '192.168.100.1', ''];
 
@@ -73,36 +67,7 @@ test('back goes to the previous question; a section jump takes defaults only whe
 
 test('the review masks passwords; "No" starts over with the answers as defaults', () => {
   const wizard = new Wizard(defaultAnswers());
-  answerAll(wizard, [
-    ...network,
-    'smtp',
-    'company.com',
-    'company.local',
-    'mail.company.local',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    'yes',
-    'dc.company.local',
-    'sync@company.local',
-    's3cret',
-    '',
-  ]);
+  answerAll(wizard, [...network, 'smtp', 'company.com', 'company.local', 'mail.company.local', ...keepDefaults(18), ...directoryReplies('s3cret')]);
   const review = wizard.screen();
   assert.equal(review.kind, 'review');
   assert.ok(review.review.includes('  Active Directory pw: ********'));
