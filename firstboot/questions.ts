@@ -60,6 +60,21 @@ function yesNo<K extends keyof Answers>(id: K, section: Section, prompt: string,
   };
 }
 
+/** One of a setting's words, kept in lower case. */
+function oneWord<K extends keyof Answers>(id: K, section: Section, prompt: string, words: readonly string[], more: Partial<Question> = {}): Question {
+  return {
+    id,
+    section,
+    prompt,
+    defaultText: (a) => String(a[id]),
+    check: (v) => check.oneOfWords(words)(v),
+    store: (v, a) => {
+      (a[id] as unknown) = v.trim().toLowerCase();
+    },
+    ...more,
+  };
+}
+
 function destiny<K extends keyof Answers>(id: K, prompt: string, help?: string): Question {
   return {
     id,
@@ -128,16 +143,7 @@ export const QUESTIONS: Question[] = [
     skip: staticNet,
   }),
 
-  {
-    id: 'mode',
-    section: 'Fetchmail configuration',
-    prompt: 'Use fetchmail or use as SMTP server (fetchmail/smtp)',
-    defaultText: (a) => a.mode,
-    check: (v) => check.oneOfWords(schema.mail.mode.values!)(v),
-    store: (v, a) => {
-      a.mode = v.trim().toLowerCase() as Answers['mode'];
-    },
-  },
+  oneWord('mode', 'Fetchmail configuration', 'Use fetchmail or use as SMTP server (fetchmail/smtp)', schema.mail.mode.values!),
   yesNo(
     'enterAccounts',
     'Fetchmail configuration',
@@ -246,17 +252,13 @@ export const QUESTIONS: Question[] = [
     skip: (a) => !a.dkimSign,
     help: 'A name of your choosing for this key. To change keys later, choose a new selector: apply makes a new key for it and keeps the old one, whose record can stay published until the mail signed with it has been read.',
   }),
-  {
-    id: 'dkimAlgorithm',
-    section: 'E-mail setup',
-    prompt: 'DKIM key type (rsa/ed25519). rsa (RSA-2048) is verified by every receiver; ed25519 is shorter, but not every receiver verifies it yet',
-    skip: (a) => !a.dkimSign,
-    defaultText: (a) => a.dkimAlgorithm,
-    check: (v) => check.oneOfWords(schema.dkim.algorithm.values!)(v),
-    store: (v, a) => {
-      a.dkimAlgorithm = v.trim().toLowerCase() as Answers['dkimAlgorithm'];
-    },
-  },
+  oneWord(
+    'dkimAlgorithm',
+    'E-mail setup',
+    'DKIM key type (rsa/ed25519). rsa (RSA-2048) is verified by every receiver; ed25519 is shorter, but not every receiver verifies it yet',
+    schema.dkim.algorithm.values!,
+    { skip: (a) => !a.dkimSign },
+  ),
 
   destiny(
     'spamDestiny',

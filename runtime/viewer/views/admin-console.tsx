@@ -54,6 +54,16 @@ export function SetAsideCard({ setAside }: { setAside: SetAsideState }) {
   );
 }
 
+/** A labelled row whose value is to be copied as it is. */
+const CodeRow = ({ label, code }: { label: string; code: string }) => (
+  <tr>
+    <th>{label}</th>
+    <td>
+      <code>{code}</code>
+    </td>
+  </tr>
+);
+
 /** The DKIM key outgoing mail is signed with, and the TXT record the organisation must publish for it. */
 function DkimCard({ publication }: { publication: DkimPublication }) {
   return (
@@ -78,28 +88,13 @@ function DkimCard({ publication }: { publication: DkimPublication }) {
             Publish this TXT record in your domain’s DNS: receivers check the signatures with it.
           </p>
           <table>
-            <tr>
-              <th>Name</th>
-              <td>
-                <code>{publication.record.name}</code>
-              </td>
-            </tr>
+            <CodeRow label="Name" code={publication.record.name} />
             <tr>
               <th>Type</th>
               <td>TXT</td>
             </tr>
-            <tr>
-              <th>Value</th>
-              <td>
-                <code>{publication.record.value}</code>
-              </td>
-            </tr>
-            <tr>
-              <th>Zone file</th>
-              <td>
-                <code>{zoneLine(publication.record)}</code>
-              </td>
-            </tr>
+            <CodeRow label="Value" code={publication.record.value} />
+            <CodeRow label="Zone file" code={zoneLine(publication.record)} />
           </table>
         </>
       )}
