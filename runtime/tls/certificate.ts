@@ -33,6 +33,13 @@ export function tlsFiles(config: AppConfig): CertificateFiles {
   mkdirSync(join(config.viewer.dataDir, 'tls'), { recursive: true, mode: 0o700 });
   const name = config.network.hostname;
   const ip = config.network.address ? `,IP:${config.network.address}` : '';
+  makeSelfSigned(files, name, 3650, { altNames: `DNS:${name},DNS:localhost,IP:127.0.0.1${ip}` });
+  log.info('made a self-signed certificate', { cert: files.cert, name });
+  return files;
+}
+
+/** A self-signed RSA-2048 certificate for this name, valid for `days`, and its key (unencrypted unless keyArgs say otherwise). */
+export function makeSelfSigned(files: CertificateFiles, name: string, days: number, more: { altNames?: string; keyArgs?: string[] } = {}): void {
   execFileSync(
     'openssl',
     [
@@ -40,13 +47,12 @@ export function tlsFiles(config: AppConfig): CertificateFiles {
       '-x509',
       '-newkey',
       'rsa:2048',
-      '-nodes',
+      ...(more.keyArgs ?? ['-nodes']),
       '-days',
-      '3650',
+      String(days),
       '-subj',
       `/CN=${name}`,
-      '-addext',
-      `subjectAltName=DNS:${name},DNS:localhost,IP:127.0.0.1${ip}`,
+      ...(more.altNames ? ['-addext', `subjectAltName=${more.altNames}`] : []),
       '-keyout',
       files.key,
       '-out',
@@ -54,8 +60,6 @@ export function tlsFiles(config: AppConfig): CertificateFiles {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  log.info('made a self-signed certificate', { cert: files.cert, name });
-  return files;
 }
 
 /** Postfix's certificate files, making the shared self-signed one when Postfix has none of its own. */

@@ -3,7 +3,6 @@
 // or verified with a CA file. Certificates are made by openssl in a temporary folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,31 +12,14 @@ import { answerProblems } from '../../../firstboot/configure.js';
 import { caFile, certificateFile, keyFile } from '../../../firstboot/certificate-files.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { schema } from '../../../runtime/config/schema.js';
+import { makeSelfSigned } from '../../../runtime/tls/certificate.js';
 
 let dir: string;
 const file = (name: string) => join(dir, name);
 
 /** A self-signed certificate and its key, valid for `days`. */
 function makePair(name: string, days = 30, keyArgs: string[] = ['-nodes']): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      ...keyArgs,
-      '-days',
-      String(days),
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.crt`),
-    ],
-    { stdio: 'ignore' },
-  );
+  makeSelfSigned({ cert: file(`${name}.crt`), key: file(`${name}.key`) }, name, days, { keyArgs });
 }
 
 before(() => {
