@@ -24,22 +24,17 @@ export interface Postfix extends Server {
 }
 
 /**
- * `postfix start`, or with `resolvConf` the same inside a mount namespace of its own where that
- * file is /etc/resolv.conf: Postfix's resolver reads nothing else, and the machine's stays untouched.
+ * The argv that runs a command in a mount namespace of its own where `resolvConf` is /etc/resolv.conf:
+ * the command's resolver reads nothing else, and the machine's file stays untouched.
  */
+export function withResolvConf(resolvConf: string, command: string[]): [string, string[]] {
+  return ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolvConf, ...command]];
+}
+
+/** `postfix start`, or with `resolvConf` the same inside its own mount namespace (withResolvConf). */
 function startCommand(confDir: string, resolvConf?: string) {
-  if (!resolvConf) return run('postfix', ['-c', confDir, 'start']);
-  return run('unshare', [
-    '--mount',
-    '--propagation',
-    'private',
-    '--',
-    'sh',
-    '-c',
-    'mount --bind "$0" /etc/resolv.conf && exec postfix -c "$1" start',
-    resolvConf,
-    confDir,
-  ]);
+  const command = ['postfix', '-c', confDir, 'start'];
+  return resolvConf ? run(...withResolvConf(resolvConf, command)) : run(command[0]!, command.slice(1));
 }
 
 /** Postfix's daemons drop to the postfix user: `dir` and every folder above it must be searchable by it. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { listedIn, startDns, type DnsServer } from '../support/dns.js';
+import { withResolvConf } from '../../runtime/local/postfix.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'mailfilter-dns-'));
@@ -54,16 +55,7 @@ test('names it was not given are NXDOMAIN, never looked up on the Internet', { t
 
 test('a program in a mount namespace with its resolv.conf asks it; the machine’s resolv.conf is unchanged', { timeout: 30_000 }, async () => {
   const before = readFileSync('/etc/resolv.conf', 'utf8');
-  const { stdout } = await run('unshare', [
-    '--mount',
-    '--propagation',
-    'private',
-    '--',
-    'sh',
-    '-c',
-    'mount --bind "$0" /etc/resolv.conf && getent ahostsv4 mx.example.net',
-    dns!.resolvConf,
-  ]);
+  const { stdout } = await run(...withResolvConf(dns!.resolvConf, ['getent', 'ahostsv4', 'mx.example.net']));
   assert.match(stdout, /^192\.0\.2\.25\s/m);
   assert.equal(readFileSync('/etc/resolv.conf', 'utf8'), before);
 });
