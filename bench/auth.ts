@@ -30,6 +30,7 @@ import { startDns, type DnsServer } from '../test/support/dns.js';
 import { startSpamd, type Spamd } from '../test/support/spamd.js';
 import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
+import { relayingTo } from './relay-settings.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'mailfilter-bench-auth-'));
@@ -194,15 +195,7 @@ async function chainRuns(raw: string, dnsServer: string, stops: Array<() => Prom
   await sink.ready('smtp-sink to listen', () => listening(sinkPort), 15_000);
   const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
   const config = parseConfig({
-    network: { hostname: 'mx.company.com' },
-    mail: {
-      mode: 'smtp',
-      externalDomain: 'company.com',
-      internalDomain: 'company.com',
-      finalServer: '127.0.0.1',
-      finalServerPort: sinkPort,
-      relayDomains: ['company.com'],
-    },
+    ...relayingTo(sinkPort),
     postfix: { configDir: join(dir, 'postfix', 'conf'), smtpPort, reinjectPort },
     filter: { listenPort: filterPort, maxConnections: 50, spoolDir: join(dir, 'spool') },
     quarantine: { dir: join(dir, 'quarantine') },

@@ -17,6 +17,7 @@ import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
 import { stopChild } from '../test/support/process.js';
 import { lmtpLoad } from './lmtp-load.js';
+import { relayingTo } from './relay-settings.js';
 
 type Profile = 'passthrough' | 'clamav' | 'clamav+spamassassin';
 type Peer = 'ceiling' | 'postfix' | 'filter-alone' | 'mailfilter' | 'amavisd-new';
@@ -205,15 +206,7 @@ async function main(): Promise<void> {
   const postfixFor = async (name: string, filterPort: number, extra: (confDir: string) => void) => {
     const [smtpPort, reinjectPort] = [await freePort(), await freePort()];
     const config = parseConfig({
-      network: { hostname: 'mx.company.com' },
-      mail: {
-        mode: 'smtp',
-        externalDomain: 'company.com',
-        internalDomain: 'company.com',
-        finalServer: '127.0.0.1',
-        finalServerPort: sinkPort,
-        relayDomains: ['company.com'],
-      },
+      ...relayingTo(sinkPort),
       postfix: { configDir: join(dir, name, 'conf'), smtpPort, reinjectPort },
       filter: { listenPort: filterPort, maxConnections: 50 },
     });

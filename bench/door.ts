@@ -22,6 +22,7 @@ import { freePort, listening, waitFor } from '../test/support/net.js';
 import { stopChild } from '../test/support/process.js';
 import { buildMessage } from '../test/support/messages.js';
 import { sendSession } from './smtp-client.js';
+import { relayingTo } from './relay-settings.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10);
 const MESSAGES_PER_SESSION = 10;
@@ -99,15 +100,7 @@ async function startDoor(name: Door['name'], dns: DnsServer, sinkPort: number): 
   const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
   const config = parseConfig(
     {
-      network: { hostname: 'mx.company.com' },
-      mail: {
-        mode: 'smtp',
-        externalDomain: 'company.com',
-        internalDomain: 'company.com',
-        finalServer: '127.0.0.1',
-        finalServerPort: sinkPort,
-        relayDomains: ['company.com'],
-      },
+      ...relayingTo(sinkPort),
       postfix: { configDir: join(dir, sub, 'conf'), smtpPort, reinjectPort },
       filter: { listenPort: filterPort, maxConnections: 50, checks: [], spoolDir: join(dir, sub, 'spool') },
       quarantine: { dir: join(dir, sub, 'quarantine') },
