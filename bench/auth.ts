@@ -30,7 +30,7 @@ import { startDns, type DnsServer } from '../test/support/dns.js';
 import { startSpamd, type Spamd } from '../test/support/spamd.js';
 import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
-import { relayingTo } from './relay-settings.js';
+import { LOAD_LIMITS, relayingTo } from './relay-settings.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'mailfilter-bench-auth-'));
@@ -204,15 +204,7 @@ async function chainRuns(raw: string, dnsServer: string, stops: Array<() => Prom
   });
   const postfix: Postfix = await startPostfix(join(dir, 'postfix'), config);
   stops.push(() => postfix.stop());
-  await run('postconf', [
-    '-c',
-    postfix.confDir,
-    '-e',
-    'default_process_limit=200',
-    'smtpd_client_connection_count_limit=0',
-    'smtpd_client_message_rate_limit=0',
-    'anvil_rate_time_unit=60s',
-  ]);
+  await run('postconf', ['-c', postfix.confDir, '-e', ...LOAD_LIMITS]);
   await run('postfix', ['-c', postfix.confDir, 'reload']);
   // smtp-source sends the file's lines with CRLF: the signature (relaxed) still verifies.
   const messageFile = join(dir, 'chain-message.txt');

@@ -17,7 +17,7 @@ import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
 import { stopChild } from '../test/support/process.js';
 import { lmtpLoad } from './lmtp-load.js';
-import { relayingTo } from './relay-settings.js';
+import { LOAD_LIMITS, relayingTo } from './relay-settings.js';
 
 type Profile = 'passthrough' | 'clamav' | 'clamav+spamassassin';
 type Peer = 'ceiling' | 'postfix' | 'filter-alone' | 'mailfilter' | 'amavisd-new';
@@ -212,15 +212,7 @@ async function main(): Promise<void> {
     });
     const postfix = await startPostfix(join(dir, name), config);
     extra(postfix.confDir);
-    execFileSync('postconf', [
-      '-c',
-      postfix.confDir,
-      '-e',
-      'default_process_limit=200',
-      'smtpd_client_connection_count_limit=0',
-      'smtpd_client_message_rate_limit=0',
-      'anvil_rate_time_unit=60s',
-    ]);
+    execFileSync('postconf', ['-c', postfix.confDir, '-e', ...LOAD_LIMITS]);
     execFileSync('postfix', ['-c', postfix.confDir, 'reload']);
     return { postfix, config, smtpPort, reinjectPort };
   };

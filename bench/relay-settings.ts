@@ -13,3 +13,11 @@ export function relayingTo(sinkPort: number) {
     },
   };
 }
+
+/** postconf -e lines that lift Postfix's per-client limits: a bench's one client sends all the load. */
+export const LOAD_LIMITS = [
+  'default_process_limit=200',
+  'smtpd_client_connection_count_limit=0',
+  'smtpd_client_message_rate_limit=0',
+  'anvil_rate_time_unit=60s',
+];
