@@ -4,6 +4,9 @@
 import type { AppConfig } from '../config/schema.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
+import { openPostgres } from '../storage/postgres.js';
+import type { SharedTables } from '../storage/shared-schema.js';
+import { listNodes, type ClusterNode } from '../cluster/nodes.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
 import { ViewerAccounts } from '../accounts/viewer-accounts.js';
 import { SenderLists } from '../lists/sender-lists.js';
@@ -23,6 +26,8 @@ export interface ActionServices {
   settings: ViewerSettings;
   tokens: ActionTokens;
   usedTokens: UsedTokens;
+  /** The nodes sharing the database, when storage.backend is postgresql. */
+  nodes?: () => Promise<ClusterNode[]>;
   close(): Promise<void>;
 }
 
@@ -38,7 +43,22 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
     heloName: config.network.hostname,
     maxConnections: 2,
   });
-  return assembleActionServices({ config, store, accounts, reinjector });
+  const services = assembleActionServices({ config, store, accounts, reinjector });
+  if (config.storage.backend !== 'postgresql') return services;
+  const shared = openPostgres<SharedTables>({
+    url: config.storage.url,
+    caFile: config.storage.caFile,
+    applicationName: 'mailfilter-viewer-nodes',
+    maxConnections: 1,
+  });
+  return {
+    ...services,
+    nodes: () => listNodes(shared),
+    async close() {
+      await services.close();
+      await shared.destroy();
+    },
+  };
 }
 
 /** The services around an open quarantine, accounts database and re-injector (tests bring their own). */

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
+import { startHeartbeat } from '../cluster/heartbeat.js';
 import { createReinjector } from '../mail/reinject.js';
 import { listen } from './listen.js';
 import { filterMessage } from './pipeline.js';
@@ -55,6 +56,8 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
   const leftovers = await prepareSpoolDir(config.filter.spoolDir);
   if (leftovers > 0) log.info('spool cleared of unanswered messages (Postfix will retry them)', { count: leftovers });
   const store = await openQuarantine(config, 'mailfilter-filter');
+  // Each node's filter says it is up, for the console's list of nodes.
+  const beat = config.storage.backend === 'postgresql' ? startHeartbeat(config, log) : undefined;
   const reinjector = createReinjector({
     host: config.postfix.reinjectHost,
     port: config.postfix.reinjectPort,
@@ -111,6 +114,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       senderLists.close();
       spamTimeouts.close();
       audit.close();
+      await beat?.stop();
       await store.close();
     },
   };

@@ -3,7 +3,7 @@
 // list, and leases that let exactly one node do once-per-cluster work, with takeover when it dies.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -13,6 +13,10 @@ import { currentHolder, release, runOncePerCluster, tryAcquire } from '../../run
 import { forgetNode, heartbeat, listNodes } from '../../runtime/cluster/nodes.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTestCerts } from '../support/tls.js';
+import { startHeartbeat } from '../../runtime/cluster/heartbeat.js';
+import { parseConfig } from '../../runtime/config/load.js';
+import { logger } from '../../runtime/log.js';
+import { NodesCard } from '../../runtime/viewer/views/admin-console.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mailfilter-cluster-'));
 let server: TestPostgres | undefined;
@@ -150,4 +154,38 @@ describe('the shared PostgreSQL of several appliances', { timeout: 300_000 }, ()
       ['mx2.company.com'],
     );
   });
+
+  test('a node’s filter beats with its host name, release and queue; the console lists it, and says so when it goes quiet', async () => {
+    const config = parseConfig({
+      network: { hostname: 'mx3.company.com' },
+      postfix: { configDir: join(root, 'no-postfix-here') },
+      storage: { backend: 'postgresql', url: server!.url, caFile: server!.caFile },
+    });
+    const beat = startHeartbeat(config, logger('heartbeat-test'), 300);
+    const db = node('console');
+    try {
+      const nodes = await waitForNode(db, 'mx3.company.com');
+      const mx3 = nodes.find((n) => n.name === 'mx3.company.com')!;
+      assert.equal(mx3.version, JSON.parse(readFileSync('package.json', 'utf8')).version);
+      assert.equal(mx3.queueSize, -1, 'no Postfix config there: the queue is unknown, not 0');
+      const card = String(NodesCard({ nodes }));
+      assert.match(card, /Nodes sharing this quarantine/);
+      assert.match(card, /<td>mx3\.company\.com<\/td><td>up<\/td>/);
+      assert.match(card, /<td>unknown<\/td>/);
+    } finally {
+      await beat.stop();
+    }
+    await sleep(400);
+    assert.match(String(NodesCard({ nodes: (await listNodes(db, 100)).filter((n) => n.name === 'mx3.company.com') })), /not heard from/);
+    assert.equal(NodesCard({ nodes: undefined }), null, 'one appliance alone: no card');
+  });
 });
+
+async function waitForNode(db: Kysely<SharedTables>, name: string) {
+  for (let i = 0; i < 50; i++) {
+    const nodes = await listNodes(db);
+    if (nodes.some((n) => n.name === name)) return nodes;
+    await sleep(100);
+  }
+  throw new Error(`${name} never wrote a heartbeat`);
+}

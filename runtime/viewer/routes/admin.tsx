@@ -58,9 +58,15 @@ export const adminRoutes = new Hono<ViewerEnv>()
   .use('/admin/*', adminOnly)
   .use('/admin', adminOnly)
   .get('/admin', async (c) => {
-    const { store, requests, settings } = c.get('deps');
+    const { store, requests, settings, nodes } = c.get('deps');
     const since = utcDay(Date.now() - 13 * 86400_000);
-    const [outcomes, door, used, held] = await Promise.all([store.dailyOutcomes(since), store.dailyDoor(since), store.totalBytes(), store.count()]);
+    const [outcomes, door, used, held, cluster] = await Promise.all([
+      store.dailyOutcomes(since),
+      store.dailyDoor(since),
+      store.totalBytes(),
+      store.count(),
+      nodes?.(),
+    ]);
     return c.html(
       <ConsolePage
         session={c.get('session')}
@@ -73,6 +79,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
         setAside={setAsideOf(c)}
         dkim={dkimPublication(c.get('deps').config)}
         settings={settings.admin()}
+        nodes={cluster}
       />,
     );
   })

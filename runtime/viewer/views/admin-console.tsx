@@ -4,7 +4,9 @@ import type { AdminSettings } from '../../actions/settings.js';
 import { DIGEST_FREQUENCIES } from '../../actions/settings.js';
 import { CATEGORIES } from '../../config/schema.js';
 import { dkimTypeName, zoneLine, type DkimPublication } from '../../checks/auth-dkim-record.js';
-import { CsrfField, Layout, Notice } from './layout.js';
+import type { ClusterNode } from '../../cluster/nodes.js';
+import { utcTime } from '../../time/utc.js';
+import { CsrfField, Layout, Notice, Table } from './layout.js';
 import { DoorChart, StatsChart, SizeBar } from './stats-chart.js';
 
 /** The notices of the console and the users page, by the key in ?done= (never text from the address bar). */
@@ -137,6 +139,31 @@ type Charts = {
   door: Parameters<typeof DoorChart>[0]['rows'];
 };
 
+/** The appliances sharing this one's database (storage.backend postgresql), as their heartbeats say. */
+export function NodesCard({ nodes }: { nodes: ClusterNode[] | undefined }) {
+  if (!nodes) return null;
+  return (
+    <div class="card">
+      <h2>Nodes sharing this quarantine</h2>
+      {nodes.length === 0 ? (
+        <p>No node has written a heartbeat yet (each node's filter writes one every 30 seconds).</p>
+      ) : (
+        <Table labels={['Node', 'State', 'Last heard', 'Version', 'Postfix queue']}>
+          {nodes.map((node) => (
+            <tr>
+              <td>{node.name}</td>
+              <td>{node.alive ? 'up' : <strong>not heard from</strong>}</td>
+              <td>{utcTime(node.heartbeatAt)}</td>
+              <td>{node.version}</td>
+              <td>{node.queueSize < 0 ? 'unknown' : node.queueSize}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </div>
+  );
+}
+
 export function ConsolePage({
   session,
   done,
@@ -148,6 +175,7 @@ export function ConsolePage({
   setAside,
   dkim,
   settings,
+  nodes,
 }: Charts & {
   session: Session;
   done?: string;
@@ -156,6 +184,8 @@ export function ConsolePage({
   setAside: SetAsideState;
   dkim: DkimPublication;
   settings: AdminSettings;
+  /** Only when several appliances share the database. */
+  nodes?: ClusterNode[];
 }) {
   return (
     <Layout title="Administration" user={session.user} csrfToken={session.csrfToken}>
@@ -198,6 +228,7 @@ export function ConsolePage({
           <a href="/viewer/admin/audit">Audit log</a> <a href="/viewer/lists">Global allow and block lists</a>
         </p>
       </div>
+      <NodesCard nodes={nodes} />
       <SetAsideCard setAside={setAside} />
       <DkimCard publication={dkim} />
       <SettingsCard session={session} current={settings} />
