@@ -164,6 +164,11 @@ export class EmbeddedBlockScanner {
     this.block = null;
   }
 
+  /** The open block's spill has more queued than its stream wants. */
+  get needsDrain(): boolean {
+    return this.block?.spill?.needsDrain ?? false;
+  }
+
   /** Waits while the open block's spill has more queued than its stream wants. */
   async drained(): Promise<void> {
     if (this.block?.spill?.needsDrain) await this.block.spill.drained();

@@ -68,8 +68,6 @@ class PartCollector {
   private limitError: Error | null = null;
   private readonly embedded: EmbeddedBlockScanner | null;
   readonly decoder: Transform;
-  /** Reads the decoder to its end, waiting on the spills, so the walker's writes feel their pace. */
-  private readonly pumped: Promise<void>;
 
   constructor(
     node: MimeNode,
@@ -99,21 +97,18 @@ class PartCollector {
         })
       : null;
     this.decoder = node.getDecoder();
-    this.pumped = this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    try {
-      for await (const chunk of this.decoder as AsyncIterable<Buffer>) {
-        this.take(chunk);
-        await this.drained();
+    // While a spill has more queued than its stream wants, the decoder pauses: its buffer fills, its
+    // write() answers false, and the walker waits for 'drain' before it reads on.
+    this.decoder.on('data', (chunk: Buffer) => {
+      this.take(chunk);
+      if (this.spill?.needsDrain || this.embedded?.needsDrain) {
+        this.decoder.pause();
+        void this.drained().then(() => this.decoder.resume());
       }
-    } catch (err) {
-      // Only abandon() destroys the decoder, and then nobody waits for the part.
-      this.limitError ??= err as Error;
-    }
+    });
   }
 
+  /** Waits for the spills to drain; a write error there becomes the part's limit error, never a rejection. */
   private async drained(): Promise<void> {
     if (this.spill?.needsDrain) {
       try {
@@ -180,8 +175,9 @@ class PartCollector {
   }
 
   async finish(): Promise<MimePart> {
+    const ended = once(this.decoder, 'end');
     this.decoder.end();
-    await this.pumped;
+    await ended;
     if (!this.decided) this.decide();
     if (this.spill) {
       const spill = this.spill;
