@@ -261,22 +261,15 @@ export class QuarantineStore {
         progress(copied + present, total);
       }
     }
-    const [outcomes, door] = await Promise.all([
-      from.db.selectFrom('daily_outcomes').selectAll().execute(),
-      from.db.selectFrom('door_daily').selectAll().execute(),
-    ]);
-    if (outcomes.length > 0)
-      await this.db
-        .insertInto('daily_outcomes')
-        .values(outcomes)
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-    if (door.length > 0)
-      await this.db
-        .insertInto('door_daily')
-        .values(door)
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+    for (const table of ['daily_outcomes', 'door_daily'] as const) {
+      const rows = await from.db.selectFrom(table).selectAll().execute();
+      if (rows.length > 0)
+        await this.db
+          .insertInto(table)
+          .values(rows)
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+    }
     return { copied, present };
   }
 
@@ -380,16 +373,7 @@ export class QuarantineStore {
   /** Marks the message released to these recipients only; the others' copies still wait. */
   async markReleased(id: string, addresses: string[], by: string): Promise<void> {
     if (addresses.length === 0) return;
-    await this.db
-      .updateTable('recipients')
-      .set({ released_at: Date.now(), released_by: by })
-      .where('message_id', '=', id)
-      .where(
-        'address',
-        'in',
-        addresses.map((a) => a.toLowerCase()),
-      )
-      .execute();
+    await this.db.updateTable('recipients').set({ released_at: Date.now(), released_by: by }).where(recipientsOf(id, addresses)).execute();
   }
 
   /** Removes the row first: bytes without a row are harmless, a row without its bytes is not. */
@@ -402,16 +386,7 @@ export class QuarantineStore {
 
   /** Takes addresses off a message; the message goes when no recipient is left. */
   async removeRecipients(id: string, addresses: string[]): Promise<void> {
-    if (addresses.length > 0)
-      await this.db
-        .deleteFrom('recipients')
-        .where('message_id', '=', id)
-        .where(
-          'address',
-          'in',
-          addresses.map((a) => a.toLowerCase()),
-        )
-        .execute();
+    if (addresses.length > 0) await this.db.deleteFrom('recipients').where(recipientsOf(id, addresses)).execute();
     const left = await this.db
       .selectFrom('recipients')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -472,6 +447,19 @@ export class QuarantineStore {
     const rows = await this.db.selectFrom('door_daily').select(['day', 'kind', 'count']).where('day', '>=', sinceDay).orderBy('day').orderBy('kind').execute();
     return rows.map((r) => ({ day: r.day, kind: r.kind as DoorKind, count: Number(r.count) }));
   }
+}
+
+/** These recipients' rows of one message (addresses compared as stored, in lower case). */
+function recipientsOf(id: string, addresses: string[]) {
+  return (eb: ExpressionBuilder<Tables, 'recipients'>) =>
+    eb.and([
+      eb('message_id', '=', id),
+      eb(
+        'address',
+        'in',
+        addresses.map((a) => a.toLowerCase()),
+      ),
+    ]);
 }
 
 function toEntry(row: MessageRow, recipients: Array<Tables['recipients']>): QuarantineEntry {
