@@ -3,7 +3,7 @@
 // means for the message is judged in auth-judge.ts.
 import { createReadStream } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
-import { authenticate } from 'mailauth';
+import { authenticate, spf } from 'mailauth';
 
 export interface AuthEnvelope {
   clientAddress: string;
@@ -81,4 +81,26 @@ export async function gatherAuth(spoolPath: string, envelope: AuthEnvelope, opti
     fromDomain: headerFrom.length === 1 ? domainOf(headerFrom[0]!) : '',
     rows,
   };
+}
+
+/**
+ * The envelope sender's SPF alone, as auth-judge.ts rates it ('pass', 'fail' for an outright fail,
+ * else 'unknown'): for mail from inside the allowed networks, which is not checked, when a bounce
+ * notice asks whether its sender is authenticated. A DNS failure is 'unknown'.
+ */
+export async function spfSenderAuth(envelope: AuthEnvelope, options: { authservId: string; resolve: DnsResolve }): Promise<'pass' | 'fail' | 'unknown'> {
+  if (!envelope.mailFrom.includes('@')) return 'unknown';
+  try {
+    const result = await spf({
+      sender: envelope.mailFrom,
+      ip: envelope.clientAddress,
+      helo: envelope.heloName || undefined,
+      mta: options.authservId,
+      resolver: options.resolve,
+    });
+    const verdict = result.status.result;
+    return verdict === 'pass' ? 'pass' : verdict === 'fail' ? 'fail' : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -26,6 +26,11 @@ export interface AuthReport {
   senderAuth: 'pass' | 'fail' | 'unknown';
   /** Authentication-Results rows (RFC 8601), without the authserv-id. */
   rows: string[];
+  /**
+   * The client was inside the allowed networks (our own users' mail): nothing was checked, rows is
+   * empty and senderAuth 'unknown' until a bounce asks (spfSenderAuth in auth.ts).
+   */
+  inside?: true;
 }
 
 export function checkResult(check: CheckName, result: CheckResult['result'], detail: string, extra: Partial<CheckResult> = {}): CheckResult {

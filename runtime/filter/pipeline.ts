@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { writeHeldCopy } from './held-copy.js';
 import { authservIdOf } from '../checks/auth-results.js';
+import { spfSenderAuth } from '../checks/auth.js';
 import { applyListMatch, decide, noBounceReason, senderAuthOf, type Verdict } from './decide.js';
 import type { SenderListLookup } from '../lists/lookup.js';
 import { sendersOf } from '../lists/sender-lists.js';
@@ -170,7 +171,13 @@ async function quarantine(job: GroupJob, deps: FilterDeps): Promise<RecipientRep
 async function sendBounce({ message, head, verdict, recipients, id }: GroupJob, deps: FilterDeps): Promise<void> {
   const { config, reinjector, log } = deps;
   const sender = message.envelope.mailFrom;
-  const why = noBounceReason(verdict, sender, config.policy, senderAuthOf(verdict.results));
+  const auth = verdict.results.find((r) => r.check === 'auth')?.auth;
+  // Mail from inside was not checked: its sender's SPF is asked now, for the rare notice only.
+  const senderAuth =
+    auth?.inside && deps.auth
+      ? await spfSenderAuth({ clientAddress: message.envelope.clientAddress, heloName: message.envelope.heloName, mailFrom: sender }, deps.auth)
+      : senderAuthOf(verdict.results);
+  const why = noBounceReason(verdict, sender, config.policy, senderAuth);
   if (why !== null) {
     log.info('bounce suppressed', { id, why });
     return;

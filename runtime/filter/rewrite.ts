@@ -19,6 +19,8 @@ export interface RewriteOptions {
 export function authenticationResults(verdict: Verdict, authservId: string | undefined, eol: string): string {
   if (!authservId) return '';
   const auth = verdict.results.find((r) => r.check === 'auth')?.auth;
+  // RFC 8601's "none": no method was applied; the comment says why (our own users' mail).
+  if (auth?.inside) return `Authentication-Results: ${authservId} (client inside the allowed networks: not checked); none${eol}`;
   if (!auth || auth.rows.length === 0) return '';
   const rows = auth.rows.map((row) => row.replace(/[\r\n]+/g, ' '));
   return `Authentication-Results: ${authservId};${eol}\t${rows.join(`;${eol}\t`)}${eol}`;

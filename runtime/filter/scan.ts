@@ -80,6 +80,13 @@ async function inspectContent(input: ScanInput, settings: ScanSettings, tempDir:
 async function authCheck(input: ScanInput, settings: AuthSettings): Promise<CheckResult> {
   const { envelope } = input;
   if (!envelope) return checkResult('auth', 'skip', 'no client address known');
+  // Our own users' mail (outgoing or internal): nothing in the decision needs SPF, DKIM, DMARC or
+  // ARC for it, and a DMARC fail of our own domain from an inside host must not hold it. As rspamd
+  // does for local networks, it is not checked; a bounce asks SPF then (spfSenderAuth).
+  if (settings.inside(envelope.clientAddress))
+    return checkResult('auth', 'skip', `client ${envelope.clientAddress} is inside the allowed networks: not checked`, {
+      auth: { verdict: null, senderAuth: 'unknown', rows: [], inside: true },
+    });
   try {
     const facts = await gatherAuth(input.spoolPath, envelope, settings);
     return judgeAuth(facts, {
