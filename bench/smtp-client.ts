@@ -70,6 +70,8 @@ export interface SendOptions {
   to: string;
   /** The message, with CRLF line ends and no line that is a lone dot. */
   message: string;
+  /** XFORWARD attributes sent after EHLO (e.g. "ADDR=198.51.100.10 HELO=mail.example"): the client Postfix records and hands on. */
+  xforward?: string;
 }
 
 async function expect(reader: ReplyReader, socket: Socket, command: string | null, code: number): Promise<void> {
@@ -86,6 +88,7 @@ export async function sendSession(options: SendOptions, count: number): Promise<
   try {
     await expect(reader, socket, null, 220);
     await expect(reader, socket, `EHLO ${options.helo}`, 250);
+    if (options.xforward) await expect(reader, socket, `XFORWARD ${options.xforward}`, 250);
     for (let i = 0; i < count; i++) {
       await expect(reader, socket, `MAIL FROM:<${options.from}>`, 250);
       await expect(reader, socket, `RCPT TO:<${options.to}>`, 250);
