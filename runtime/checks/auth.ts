@@ -4,6 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { authenticate, spf } from 'mailauth';
+import { dnsCache, type DnsAnswer, type DnsCacheOptions } from './auth-dns-cache.js';
 
 export interface AuthEnvelope {
   clientAddress: string;
@@ -26,11 +27,26 @@ export interface AuthFacts {
 
 export type DnsResolve = (name: string, rrtype: string) => Promise<string[][] | string[]>;
 
-/** A resolver asking `server` (blank: the system's resolvers), each query bounded by `timeoutSeconds`. */
-export function authResolver(server: string, timeoutSeconds: number): DnsResolve {
+/** How long and how many answers the auth resolver keeps in process (auth-dns-cache.ts). */
+export const DNS_CACHE = { maxEntries: 2000, maxAgeSeconds: 30 };
+
+/**
+ * A resolver asking `server` (blank: the system's resolvers), each query bounded by `timeoutSeconds`,
+ * its answers kept a short while in process (auth-dns-cache.ts).
+ */
+export function authResolver(server: string, timeoutSeconds: number, cache: DnsCacheOptions | null = DNS_CACHE): DnsResolve {
   const resolver = new Resolver({ timeout: timeoutSeconds * 1000, tries: 2 });
   if (server) resolver.setServers([server]);
-  return (name, rrtype) => resolver.resolve(name, rrtype) as Promise<string[][] | string[]>;
+  const lookup = async (name: string, rrtype: string): Promise<DnsAnswer> => {
+    // Node tells the TTL of addresses only.
+    if (rrtype === 'A' || rrtype === 'AAAA') {
+      const found = await (rrtype === 'A' ? resolver.resolve4(name, { ttl: true }) : resolver.resolve6(name, { ttl: true }));
+      return { records: found.map((r) => r.address), ttl: Math.min(...found.map((r) => r.ttl)) };
+    }
+    return { records: (await resolver.resolve(name, rrtype)) as string[][] | string[] };
+  };
+  if (!cache) return async (name, rrtype) => (await lookup(name, rrtype)).records;
+  return dnsCache(lookup, cache);
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
