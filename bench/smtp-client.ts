@@ -70,7 +70,7 @@ export interface SendOptions {
   to: string;
   /** The message, with CRLF line ends and no line that is a lone dot. */
   message: string;
-  /** XFORWARD attributes sent after EHLO (e.g. "ADDR=198.51.100.10 HELO=mail.example"): the client Postfix records and hands on. */
+  /** XFORWARD attributes sent before each MAIL FROM (e.g. "ADDR=198.51.100.10 HELO=mail.example"): the client Postfix records and hands on. */
   xforward?: string;
 }
 
@@ -88,8 +88,9 @@ export async function sendSession(options: SendOptions, count: number): Promise<
   try {
     await expect(reader, socket, null, 220);
     await expect(reader, socket, `EHLO ${options.helo}`, 250);
-    if (options.xforward) await expect(reader, socket, `XFORWARD ${options.xforward}`, 250);
     for (let i = 0; i < count; i++) {
+      // Postfix forgets XFORWARD's attributes at the end of each mail transaction.
+      if (options.xforward) await expect(reader, socket, `XFORWARD ${options.xforward}`, 250);
       await expect(reader, socket, `MAIL FROM:<${options.from}>`, 250);
       await expect(reader, socket, `RCPT TO:<${options.to}>`, 250);
       await expect(reader, socket, 'DATA', 354);
