@@ -66,3 +66,11 @@ test('questions asked at once share one query; the cache holds at most maxEntrie
   await resolve('a.example', 'TXT');
   assert.deepEqual(asked, ['a.example/TXT', 'b.example/TXT', 'c.example/TXT', 'a.example/TXT']);
 });
+
+test('each caller gets its own copy: changing one answer does not change the kept one', async () => {
+  const { resolve } = setup(() => ({ records: [['v=spf1', ' -all']] }));
+  const first = (await resolve('a.example', 'TXT')) as string[][];
+  first[0]!.push('changed');
+  first.push(['more']);
+  assert.deepEqual(await resolve('a.example', 'TXT'), [['v=spf1', ' -all']]);
+});
