@@ -28,7 +28,7 @@ import { dnsCache } from '../runtime/checks/auth-dns-cache.js';
 import { dkimTxtRecord, makeDkimKey } from '../runtime/checks/auth-dkim-key.js';
 import { openDkimSigner } from '../runtime/filter/dkim-sign.js';
 import { spawnServer, type ChildServer } from '../runtime/local/servers.js';
-import { startDns, type DnsServer } from '../test/support/dns.js';
+import { startDns, unboundServerLines, type DnsServer } from '../test/support/dns.js';
 import { startSpamd, type Spamd } from '../test/support/spamd.js';
 import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
@@ -62,20 +62,7 @@ async function startCachingResolver(home: string, upstream: string): Promise<{ s
   writeFileSync(
     conf,
     [
-      'server:',
-      `  interface: ${address}`,
-      '  port: 53',
-      '  do-ip6: no',
-      '  do-daemonize: no',
-      '  num-threads: 1',
-      '  username: ""',
-      '  chroot: ""',
-      `  directory: "${home}"`,
-      '  pidfile: ""',
-      '  use-syslog: no',
-      '  logfile: ""',
-      '  access-control: 127.0.0.0/8 allow',
-      '  module-config: "iterator"',
+      ...unboundServerLines(home, address),
       '  do-not-query-localhost: no',
       'forward-zone:',
       '  name: "."',

@@ -48,7 +48,8 @@ function localData(record: DnsRecord): string {
 
 const PROBE_NAME = 'dns-server-ready.test';
 
-function unboundConf(dir: string, address: string, records: DnsRecord[]): string {
+/** An unbound on one loopback address, in the foreground, started by root: no privilege drop, no chroot, nothing outside `dir`. */
+export function unboundServerLines(dir: string, address: string): string[] {
   return [
     'server:',
     `  interface: ${address}`,
@@ -56,7 +57,6 @@ function unboundConf(dir: string, address: string, records: DnsRecord[]): string
     '  do-ip6: no',
     '  do-daemonize: no',
     '  num-threads: 1',
-    // Started by root for the test run: no privilege drop, no chroot, nothing outside `dir`.
     '  username: ""',
     '  chroot: ""',
     `  directory: "${dir}"`,
@@ -66,6 +66,12 @@ function unboundConf(dir: string, address: string, records: DnsRecord[]): string
     '  verbosity: 1',
     '  access-control: 127.0.0.0/8 allow',
     '  module-config: "iterator"',
+  ];
+}
+
+function unboundConf(dir: string, address: string, records: DnsRecord[]): string {
+  return [
+    ...unboundServerLines(dir, address),
     // Authoritative for everything: names without local data are NXDOMAIN, never looked up outside.
     '  local-zone: "." static',
     ...[{ name: PROBE_NAME, type: 'A' as const, data: '127.0.0.1' }, ...records].map(localData),
