@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { QuarantineStore } from '../../runtime/quarantine/store.js';
+import { parseConfig } from '../../runtime/config/load.js';
+import { openQuarantine } from '../../runtime/storage/open-quarantine.js';
 import { openPostgres } from '../../runtime/storage/postgres.js';
 import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -119,4 +121,16 @@ test('with the database gone, keeping a message fails (the filter answers 4xx) a
   server = undefined;
   await assert.rejects(store.add(spool, heldInput({ subject: 'late' })), /ECONNREFUSED|terminat|connect/i);
   await assert.rejects(store.list(), /ECONNREFUSED|terminat|connect/i);
+});
+
+test('a node whose shared database is down at start still opens its quarantine: keeping a message fails (4xx) until the database is back', async () => {
+  const config = parseConfig({ storage: { backend: 'postgresql', url: 'postgresql://mf:pw@127.0.0.1:9/none', caFile: '' } });
+  const store = await openQuarantine(config, 'down-at-start');
+  try {
+    const spool = join(root, 'down.eml');
+    writeFileSync(spool, 'Subject: down\r\n\r\nbody\r\n');
+    await assert.rejects(store.add(spool, heldInput({ subject: 'down' })), /ECONNREFUSED|connect/i);
+  } finally {
+    await store.close();
+  }
 });
