@@ -4,8 +4,7 @@
 import type { AppConfig } from '../config/schema.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
-import { openPostgres } from '../storage/postgres.js';
-import type { SharedTables } from '../storage/shared-schema.js';
+import { openSharedDatabase } from '../storage/shared-schema.js';
 import { listNodes, type ClusterNode } from '../cluster/nodes.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
 import { ViewerAccounts } from '../accounts/viewer-accounts.js';
@@ -45,12 +44,7 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
   });
   const services = assembleActionServices({ config, store, accounts, reinjector });
   if (config.storage.backend !== 'postgresql') return services;
-  const shared = openPostgres<SharedTables>({
-    url: config.storage.url,
-    caFile: config.storage.caFile,
-    applicationName: 'mailfilter-viewer-nodes',
-    maxConnections: 1,
-  });
+  const shared = openSharedDatabase(config.storage, 'mailfilter-viewer-nodes', 1);
   return {
     ...services,
     nodes: () => listNodes(shared),

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { openPostgres } from '../storage/postgres.js';
-import type { SharedTables } from '../storage/shared-schema.js';
+import { openSharedDatabase } from '../storage/shared-schema.js';
+import { parseQueue } from '../status/queue.js';
 import { heartbeat, HEARTBEAT_INTERVAL_MS } from './nodes.js';
 
 /** The release this node runs: package.json above this file, from the sources or the built dist/. */
@@ -22,17 +22,17 @@ function runningVersion(): string {
   return 'unknown';
 }
 
-/** Messages in Postfix's queue (one JSON line each), or -1 when postqueue cannot say. */
+/** Messages in Postfix's queues, read as `mailfilter status` reads them, or -1 when postqueue cannot say. */
 export function postfixQueueSize(configDir: string): Promise<number> {
   return new Promise((resolve) => {
     execFile('postqueue', ['-c', configDir, '-j'], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      resolve(err ? -1 : stdout.split('\n').filter((line) => line.trim() !== '').length);
+      resolve(err ? -1 : Object.values(parseQueue(stdout).counts).reduce((sum, n) => sum + n, 0));
     });
   });
 }
 
 export function startHeartbeat(config: AppConfig, log: Logger, intervalMs = HEARTBEAT_INTERVAL_MS): { stop(): Promise<void> } {
-  const db = openPostgres<SharedTables>({ url: config.storage.url, caFile: config.storage.caFile, applicationName: 'mailfilter-heartbeat', maxConnections: 1 });
+  const db = openSharedDatabase(config.storage, 'mailfilter-heartbeat', 1);
   const version = runningVersion();
   let starting = true;
   let beating: Promise<void> = Promise.resolve();

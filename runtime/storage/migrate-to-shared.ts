@@ -4,12 +4,11 @@
 // admin's step once it has finished.
 import type { AppConfig } from '../config/schema.js';
 import { QuarantineStore } from '../quarantine/store.js';
-import { openPostgres } from './postgres.js';
-import { migrateShared, type SharedTables } from './shared-schema.js';
+import { migrateShared, openSharedDatabase } from './shared-schema.js';
 
 export async function migrateToShared(config: AppConfig, say: (line: string) => void): Promise<void> {
   if (!config.storage.url) throw new Error('storage migrate: set storage.url (and storage.caFile) in the config first');
-  const db = openPostgres<SharedTables>({ url: config.storage.url, caFile: config.storage.caFile, applicationName: 'mailfilter-migrate' });
+  const db = openSharedDatabase(config.storage, 'mailfilter-migrate');
   const local = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
   try {
     await migrateShared(db);

@@ -6,8 +6,7 @@
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { QuarantineStore } from '../quarantine/store.js';
-import { openPostgres } from './postgres.js';
-import { migrateShared, type SharedTables } from './shared-schema.js';
+import { migrateShared, openSharedDatabase, type SharedTables } from './shared-schema.js';
 import type { Kysely } from 'kysely';
 
 const RETRY_MS = 10_000;
@@ -15,7 +14,7 @@ const RETRY_MS = 10_000;
 export async function openQuarantine(config: AppConfig, applicationName = 'mailfilter'): Promise<QuarantineStore> {
   const { storage, quarantine } = config;
   if (storage.backend === 'sqlite') return QuarantineStore.open(quarantine.dir, quarantine.maxSizeMb);
-  const db = openPostgres<SharedTables>({ url: storage.url, caFile: storage.caFile, applicationName });
+  const db = openSharedDatabase(storage, applicationName);
   const migration = keepMigrating(db);
   await migration.firstTry;
   return QuarantineStore.shared(db, quarantine.maxSizeMb, async () => {

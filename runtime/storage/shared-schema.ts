@@ -3,6 +3,8 @@
 // database while it migrates, so nodes that start together migrate it once.
 import { readFileSync } from 'node:fs';
 import { Kysely, Migrator, sql, type Migration } from 'kysely';
+import type { AppConfig } from '../config/schema.js';
+import { openPostgres } from './postgres.js';
 import type { QuarantineTables } from './quarantine-db.js';
 
 /** The tables as the stores see them (times are milliseconds since the epoch). */
@@ -136,6 +138,11 @@ export async function migrateShared(db: Kysely<SharedTables>): Promise<void> {
       throw new Error(`storage: the shared database was migrated by a newer release than this node's (${message}); upgrade this node`);
     throw new Error(`storage: migrating the shared database failed${failed ? ` at ${failed.migrationName}` : ''}: ${message}`);
   }
+}
+
+/** The shared database named by the config's storage section, as this node's `applicationName` (pg_stat_activity). */
+export function openSharedDatabase(storage: AppConfig['storage'], applicationName: string, maxConnections?: number): Kysely<SharedTables> {
+  return openPostgres<SharedTables>({ url: storage.url, caFile: storage.caFile, applicationName, ...(maxConnections ? { maxConnections } : {}) });
 }
 
 /** The database's own clock in milliseconds: nodes' clocks may differ, the database's is one. */
