@@ -7,14 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { applyAnswers } from '../../firstboot/apply.js';
-import { defaultAnswers, type Answers } from '../../firstboot/answers.js';
-import { defaultConfig, loadConfig } from '../../runtime/config/load.js';
+import { loadConfig } from '../../runtime/config/load.js';
 import { dkimKeyPath } from '../../runtime/checks/auth-dkim-key.js';
 import { dkimPublication, txtStrings } from '../../runtime/checks/auth-dkim-record.js';
 import { openDkimSigner } from '../../runtime/filter/dkim-sign.js';
 import { startDns, type DnsServer } from '../support/dns.js';
 import { pythonDkimVerifies } from '../support/dkim-verify.js';
+import { APPLY_PATHS, applyInto, dkimSigningAnswers } from '../support/wizard-replies.js';
 
 const MESSAGE =
   'From: Alice <alice@company.com>\r\nTo: bob@example.net\r\nSubject: quarterly figures\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <wizard-key@company.com>\r\n\r\nHello Bob.\r\n';
@@ -24,24 +23,9 @@ for (const algorithm of ['rsa', 'ed25519'] as const) {
     const root = mkdtempSync(join(tmpdir(), `dkim-published-${algorithm}-`));
     let dns: DnsServer | undefined;
     try {
-      const answers: Answers = {
-        ...defaultAnswers(),
-        hostname: 'mx.company.com',
-        mode: 'smtp',
-        dhcp: true,
-        externalDomain: 'company.com',
-        internalDomain: 'company.com',
-        finalServer: '192.168.1.20',
-        relayDomains: ['company.com'],
-        exchange: false,
-        dkimSign: true,
-        dkimSelector: 'wizard',
-        dkimAlgorithm: algorithm,
-      };
-      const lines: string[] = [];
-      const options = { root, configPath: '/etc/mailfilter/mailfilter.json', answersPath: '/etc/mailfilter/answers.json', restart: false };
-      assert.equal(await applyAnswers(answers, defaultConfig(), { ...options, progress: (l) => lines.push(l) }), true, lines.join('\n'));
-      const config = loadConfig(join(root, options.configPath));
+      const answers = dkimSigningAnswers({ dkimSelector: 'wizard', dkimAlgorithm: algorithm });
+      await applyInto(root, answers);
+      const config = loadConfig(join(root, APPLY_PATHS.configPath));
       const publication = dkimPublication(config, root);
       assert.equal(publication.state, 'ready');
       if (publication.state !== 'ready') return;

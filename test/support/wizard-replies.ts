@@ -2,7 +2,9 @@
 // and a static-address SMTP appliance's answers.
 import assert from 'node:assert/strict';
 import type { Wizard } from '../../firstboot/wizard.js';
+import { applyAnswers } from '../../firstboot/apply.js';
 import { defaultAnswers, type Answers } from '../../firstboot/answers.js';
+import { defaultConfig } from '../../runtime/config/load.js';
 
 /** Submits each reply, failing the test on the first one the wizard refuses. */
 export function answerAll(wizard: Wizard, replies: string[]): void {
@@ -33,4 +35,30 @@ export function smtpAnswers(more: Partial<Answers>): Answers {
     finalServer: '192.168.1.20',
     ...more,
   };
+}
+
+/** A DHCP SMTP appliance that DKIM-signs outgoing mail for company.com (the DKIM tests' answers). */
+export const dkimSigningAnswers = (more: Partial<Answers> = {}): Answers => ({
+  ...defaultAnswers(),
+  hostname: 'mx.company.com',
+  mode: 'smtp',
+  dhcp: true,
+  externalDomain: 'company.com',
+  internalDomain: 'company.com',
+  finalServer: '192.168.1.20',
+  relayDomains: ['company.com'],
+  allowedNetworks: ['host'],
+  exchange: false,
+  dkimSign: true,
+  ...more,
+});
+
+export const APPLY_PATHS = { configPath: '/etc/mailfilter/mailfilter.json', answersPath: '/etc/mailfilter/answers.json' } as const;
+
+/** Applies the answers into `root` without restarting anything; fails the test unless apply succeeds; its progress lines. */
+export async function applyInto(root: string, answers: Answers): Promise<string[]> {
+  const lines: string[] = [];
+  const ok = await applyAnswers(answers, defaultConfig(), { root, ...APPLY_PATHS, restart: false, progress: (line) => lines.push(line) });
+  assert.equal(ok, true, lines.join('\n'));
+  return lines;
 }

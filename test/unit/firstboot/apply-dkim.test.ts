@@ -5,38 +5,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyAnswers } from '../../../firstboot/apply.js';
-import { answersDkim, defaultAnswers, type Answers } from '../../../firstboot/answers.js';
+import { answersDkim, type Answers } from '../../../firstboot/answers.js';
 import { reviewLines } from '../../../firstboot/questions.js';
+import { applyInto, dkimSigningAnswers } from '../../support/wizard-replies.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { dkimTxtRecord } from '../../../runtime/checks/auth-dkim-key.js';
 import { dkimPublication } from '../../../runtime/checks/auth-dkim-record.js';
 
-const answers = (more: Partial<Answers>): Answers => ({
-  ...defaultAnswers(),
-  hostname: 'mx.company.com',
-  mode: 'smtp',
-  dhcp: true,
-  externalDomain: 'company.com',
-  internalDomain: 'company.com',
-  finalServer: '192.168.1.20',
-  relayDomains: ['company.com'],
-  allowedNetworks: ['host'],
-  exchange: false,
-  dkimSign: true,
-  ...more,
-});
+const answers = (more: Partial<Answers>): Answers => dkimSigningAnswers(more);
 
 async function apply(root: string, given: Answers): Promise<string> {
-  const lines: string[] = [];
-  const ok = await applyAnswers(given, defaultConfig(), {
-    root,
-    configPath: '/etc/mailfilter/mailfilter.json',
-    answersPath: '/etc/mailfilter/answers.json',
-    restart: false,
-    progress: (line) => lines.push(line),
-  });
-  assert.equal(ok, true, lines.join('\n'));
+  const lines = await applyInto(root, given);
   for (const line of lines) assert.ok(line.length <= 78, `too long: ${line}`);
   return lines.join('\n');
 }

@@ -11,11 +11,10 @@ import { defaultAnswers } from '../../../firstboot/answers.js';
 import { QUESTIONS } from '../../../firstboot/questions.js';
 import { extraHelp } from '../../../firstboot/help.js';
 import { answerProblems } from '../../../firstboot/configure.js';
-import { applyAnswers } from '../../../firstboot/apply.js';
 import { fitLine } from '../../../runtime/text/wrap.js';
 import { defaultConfig } from '../../../runtime/config/load.js';
 import { PASSWORD_MIN_LENGTH } from '../../../runtime/accounts/password-rule.js';
-import { answerAll, directoryReplies, keepDefaults, smtpAnswers } from '../../support/wizard-replies.js';
+import { answerAll, applyInto, directoryReplies, keepDefaults, smtpAnswers } from '../../support/wizard-replies.js';
 
 const network = ['mx.company.com', 'no', '192.168.100.2', '255.255.255.0', '192.168.100.1', '192.168.100.1', ''];
 
@@ -142,15 +141,7 @@ test('apply’s output fits 78 columns, with no log lines or warnings among it',
       allowedNetworks: ['host'],
       exchange: false,
     });
-    const lines: string[] = [];
-    const ok = await applyAnswers(answers, defaultConfig(), {
-      root,
-      configPath: '/etc/mailfilter/mailfilter.json',
-      answersPath: '/etc/mailfilter/answers.json',
-      restart: false,
-      progress: (line) => lines.push(line),
-    });
-    assert.equal(ok, true, lines.join('\n'));
+    const lines = await applyInto(root, answers);
     for (const line of lines) assert.ok(line.length <= 78 && !line.includes('\n'), `too long: ${line}`);
     assert.ok(!lines.some((l) => /^(debug|info|warn|error) \w+:|Warning/.test(l)), lines.join('\n'));
     assert.match(lines.join('\n'), /and reboot\./, 'the end of a long line is not lost');

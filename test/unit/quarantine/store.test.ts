@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QuarantineStore, type QuarantineInput } from '../../../runtime/quarantine/store.js';
-import { quarantineContract } from '../../support/quarantine-contract.js';
+import { QuarantineStore } from '../../../runtime/quarantine/store.js';
+import { heldInput as input, quarantineContract } from '../../support/quarantine-contract.js';
 
 function setup(maxSizeMb = 1) {
   const dir = mkdtempSync(join(tmpdir(), 'store-'));
@@ -13,30 +13,12 @@ function setup(maxSizeMb = 1) {
   return { dir, spool, store: QuarantineStore.open(join(dir, 'q'), maxSizeMb) };
 }
 
-let counter = 0;
-function input(overrides: Partial<QuarantineInput> = {}): QuarantineInput {
-  counter += 1;
-  return {
-    id: `id-${counter}`,
-    receivedAt: new Date(Date.UTC(2026, 10, 24, 12, 0, counter)),
-    mailFrom: 'alice@company.com',
-    recipients: ['Bob@Company.Local'],
-    headerFrom: 'Alice <alice@company.com>',
-    headerTo: 'Bob <bob@company.local>',
-    subject: 'hello',
-    reason: 'SPAM',
-    detail: 'score=12',
-    size: 100,
-    ...overrides,
-  };
-}
-
 quarantineContract('SQLite', (maxSizeMb) => Promise.resolve(QuarantineStore.open(join(mkdtempSync(join(tmpdir(), 'store-')), 'q'), maxSizeMb)));
 
 test('a message is kept as a file of its own, under the day it came in', async () => {
   const { spool, store } = setup();
   writeFileSync(spool, 'Subject: hello\r\n\r\nbody\r\n');
-  const first = await store.add(spool, input({ subject: 'first' }));
+  const first = await store.add(spool, input({ id: 'id-1', subject: 'first' }));
   assert.match(first.path, /^messages\/2026-11-24\/id-\d+\.eml$/);
   assert.equal(readFileSync(store.filePath(first), 'utf8'), 'Subject: hello\r\n\r\nbody\r\n');
   await store.close();
