@@ -218,7 +218,7 @@ export class ViewerAccounts {
   }
 
   forgetFailure(rowId: number): void {
-    this.db.prepare('DELETE FROM failed_logins WHERE rowid = ?').run(rowId);
+    this.db.prepare('DELETE FROM failed_logins WHERE id = ?').run(rowId);
   }
 
   clearFailures(key: string): void {

@@ -2,13 +2,14 @@
 // in order, and changed only by a new numbered migration. Kysely's Migrator takes a lock in the
 // database while it migrates, so nodes that start together migrate it once.
 import { readFileSync } from 'node:fs';
-import { Kysely, Migrator, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, sql, type ColumnDefinitionBuilder, type Migration } from 'kysely';
 import type { AppConfig } from '../config/schema.js';
 import { openPostgres } from './postgres.js';
 import type { QuarantineTables } from './quarantine-db.js';
+import type { ViewerTables } from './viewer-db.js';
 
 /** The tables as the stores see them (times are milliseconds since the epoch). */
-export interface SharedTables extends QuarantineTables {
+export interface SharedTables extends QuarantineTables, ViewerTables {
   /** Quarantined messages' bytes, in order: any node can show, download and release any message. */
   message_chunks: { message_id: string; seq: number; data: Buffer };
   cluster_nodes: {
@@ -114,6 +115,98 @@ export const SHARED_MIGRATIONS: Record<string, Migration> = {
   '0003-spamassassin-bayes': {
     // Several statements and a function body: one simple query, no parameters.
     up: async (db: Kysely<unknown>) => void (await sql.raw(spamAssassinBayesSchema()).execute(db)),
+  },
+  '0004-viewer': {
+    // The viewer's database as in each appliance's viewer.sqlite (storage/viewer-db.ts): one login
+    // for the cluster, and a list entry, release or setting made on any node holds on all of them.
+    async up(db: Kysely<unknown>) {
+      const id = (c: ColumnDefinitionBuilder) => c.primaryKey().generatedByDefaultAsIdentity();
+      const userId = (c: ColumnDefinitionBuilder) => c.notNull().references('users.id').onDelete('cascade');
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'bigint', id)
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('source', 'text', (c) => c.notNull().defaultTo('local'))
+        .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('must_change_password', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // viewer.sqlite's username is COLLATE NOCASE: the same here.
+      await sql`CREATE UNIQUE INDEX users_username ON users (lower(username))`.execute(db);
+      await db.schema
+        .createTable('addresses')
+        .addColumn('address', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'bigint', userId)
+        .execute();
+      await db.schema.createIndex('addresses_user').on('addresses').column('user_id').execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'bigint', userId)
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('failed_logins')
+        .addColumn('id', 'bigint', id)
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('failed_logins_key').on('failed_logins').columns(['key', 'at']).execute();
+      await db.schema
+        .createTable('sender_lists')
+        .addColumn('id', 'bigint', id)
+        .addColumn('owner_id', 'bigint', (c) => c.references('users.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind IN ('allow', 'block')`))
+        .addColumn('pattern', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sender_lists_pattern').on('sender_lists').column('pattern').execute();
+      await db.schema
+        .createTable('audit')
+        .addColumn('id', 'bigint', id)
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('detail', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('client', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_at').on('audit').column('at').execute();
+      await db.schema.createIndex('audit_message').on('audit').column('message_id').execute();
+      await db.schema
+        .createTable('release_requests')
+        .addColumn('id', 'bigint', id)
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'bigint', userId)
+        .addColumn('recipients', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending'))
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('release_requests_status').on('release_requests').column('status').execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('digest_state')
+        .addColumn('user_id', 'bigint', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('frequency', 'text')
+        .addColumn('last_sent_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('used_tokens')
+        .addColumn('nonce', 'text', (c) => c.primaryKey())
+        .addColumn('used_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
   },
 };
 

@@ -2,9 +2,61 @@
 // changed only by a new numbered migration; the modules that use a table (accounts, lists, audit,
 // settings, requests, link tokens) only read and write rows.
 import type Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, type Generated } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { addColumnIfMissing, openMigrated, type Migration } from './migrate.js';
+
+/**
+ * The tables as the stores query them through Kysely, the same in viewer.sqlite and in the shared
+ * PostgreSQL (shared-schema.ts declares them there): times are milliseconds since the epoch,
+ * flags are 0 or 1. `Generated` columns are filled by the database on insert.
+ */
+export interface ViewerTables {
+  /** User names are unique without regard to case (NOCASE here, lower(username) there). */
+  users: {
+    id: Generated<number>;
+    username: string;
+    password_hash: string | null;
+    source: 'local' | 'ldap';
+    is_admin: Generated<number>;
+    must_change_password: Generated<number>;
+  };
+  /** An address belongs to at most one user; stored lower-case. */
+  addresses: { address: string; user_id: number };
+  /** Only a hash of the cookie is stored. */
+  sessions: { token_hash: string; user_id: number; csrf_token: string; expires_at: number; created_at: number };
+  failed_logins: { id: Generated<number>; key: string; at: number };
+  /** owner_id null is the global list. The filter reads this table. */
+  sender_lists: {
+    id: Generated<number>;
+    owner_id: number | null;
+    kind: 'allow' | 'block';
+    pattern: string;
+    expires_at: number | null;
+    created_by: string;
+    created_at: number;
+  };
+  /** Only ever appended to. */
+  audit: { id: Generated<number>; at: number; actor: string; action: string; message_id: string; detail: string; client: string };
+  release_requests: {
+    id: Generated<number>;
+    message_id: string;
+    user_id: number;
+    /** The recipients asked for, as JSON. */
+    recipients: string;
+    requested_at: number;
+    status: Generated<string>;
+    decided_by: string | null;
+    decided_at: number | null;
+  };
+  settings: { name: string; value: string };
+  digest_state: { user_id: number; frequency: string | null; last_sent_at: number | null };
+  used_tokens: { nonce: string; used_at: number; expires_at: number };
+}
+
+/** The handle the viewer's stores query through, on either backend. */
+export type ViewerDatabase = Kysely<ViewerTables>;
 
 export const VIEWER_DATABASE = 'viewer.sqlite';
 
@@ -83,10 +135,29 @@ export const VIEWER_MIGRATIONS: readonly Migration[] = [
     // Sessions from before (created_at 0) end at once.
     up: (db) => addColumnIfMissing(db, 'sessions', 'created_at', 'INTEGER NOT NULL DEFAULT 0'),
   },
+  {
+    version: 3,
+    what: 'failed logins get an id column',
+    // They were undone by SQLite's rowid, which PostgreSQL has no like of; one query for both
+    // backends needs a real column. The rows (a day of password guesses) are carried over.
+    up: (db) =>
+      db.exec(`
+      CREATE TABLE failed_logins_new (id INTEGER PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL);
+      INSERT INTO failed_logins_new (key, at) SELECT key, at FROM failed_logins ORDER BY rowid;
+      DROP TABLE failed_logins;
+      ALTER TABLE failed_logins_new RENAME TO failed_logins;
+      CREATE INDEX failed_logins_key ON failed_logins(key, at);
+    `),
+  },
 ];
 
 /** Opens viewer.sqlite, making the folder and the file when missing, and brings its schema up to date. */
 export function openViewerDatabase(viewerDataDir: string): Database.Database {
   mkdirSync(viewerDataDir, { recursive: true, mode: 0o700 });
   return openMigrated(viewerDatabasePath(viewerDataDir), ['journal_mode = WAL', 'foreign_keys = ON', 'busy_timeout = 5000'], VIEWER_MIGRATIONS);
+}
+
+/** Kysely over an open viewer.sqlite (the same connection: its synchronous users see the same rows). */
+export function viewerKysely(db: Database.Database): ViewerDatabase {
+  return new Kysely<ViewerTables>({ dialect: new SqliteDialect({ database: db }) });
 }
