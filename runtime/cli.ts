@@ -137,12 +137,19 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'digest': {
       const { openActionServices } = await import('./actions/services.js');
-      const { runDigests } = await import('./digest/run.js');
+      const { runDigestsOnce } = await import('./digest/once-per-cluster.js');
       const config = readConfig(values.config);
       if (!config.viewer.enabled) throw new Error('the viewer is off (viewer.enabled is false): digests link to it, so none are sent');
       const services = await openActionServices(config);
       try {
-        const reports = await runDigests(services, logger('digest'), { force: values.force === true });
+        const run = await runDigestsOnce(services, logger('digest'), { force: values.force === true });
+        if (!run.ran) {
+          console.log(
+            `No digests sent here: ${run.heldBy ?? 'another node'} holds the digest lease (it is sending them, or sent them less than half an hour ago).`,
+          );
+          return 0;
+        }
+        const { reports } = run;
         const sent = reports.filter((r) => r.outcome === 'sent');
         console.log(
           `${sent.length} digest(s) sent, ${reports.filter((r) => r.outcome === 'failed').length} failed, ${reports.length - sent.length} user(s) with nothing due or nothing held.`,

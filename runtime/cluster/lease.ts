@@ -49,7 +49,8 @@ export async function currentHolder(db: Kysely<SharedTables>, name: string): Pro
 export type OnceResult<T> = { ran: true; value: T } | { ran: false; heldBy: string | undefined };
 
 /**
- * Runs `work` if this node gets the lease, renewing it meanwhile, and releases it afterwards.
+ * Runs `work` if this node gets the lease, renewing it meanwhile, and releases it afterwards (or,
+ * with `keepAfterMs`, keeps it that long after a run that succeeded).
  * `stillHeld()` turns false as soon as a renewal finds the lease lost (this node was too slow or
  * cut off, and another took over): the work must stop before its next irreversible step.
  */
@@ -57,15 +58,19 @@ export async function runOncePerCluster<T>(
   db: Kysely<SharedTables>,
   lease: LeaseOptions,
   work: (stillHeld: () => boolean) => Promise<T>,
+  options: { keepAfterMs?: number } = {},
 ): Promise<OnceResult<T>> {
+  let confirmedAt = performance.now();
   if (!(await tryAcquire(db, lease))) return { ran: false, heldBy: await currentHolder(db, lease.name) };
   let held = true;
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(
     () => {
+      const askedAt = performance.now();
       renewing = tryAcquire(db, lease).then(
         (ok) => {
           if (!ok) held = false;
+          else confirmedAt = askedAt;
         },
         () => {
           // The database is unreachable: after the lease's time another node may take over.
@@ -76,13 +81,30 @@ export async function runOncePerCluster<T>(
     Math.max(1, Math.floor(lease.ttlMs / 3)),
   );
   timer.unref();
+  let succeeded = false;
   try {
-    return { ran: true, value: await work(() => held) };
+    // Also false once the lease's time has passed since the last renewal was asked for, on this
+    // process's monotonic clock: a node frozen for longer (a paused VM, SIGSTOP) must not go on
+    // when it wakes just because its renewal timer has not fired yet.
+    const stillHeld = () => held && performance.now() - confirmedAt < lease.ttlMs;
+    const value = await work(stillHeld);
+    succeeded = true;
+    return { ran: true, value };
   } finally {
     clearInterval(timer);
     await renewing;
-    if (held) await release(db, lease).catch(() => undefined);
+    if (held) {
+      // Kept a while after a run that other nodes must not repeat soon after (their timers fire
+      // minutes apart); otherwise given up, so the next run need not wait for it to expire.
+      if (succeeded && options.keepAfterMs) await tryAcquire(db, { ...lease, ttlMs: options.keepAfterMs }).catch(() => undefined);
+      else await release(db, lease).catch(() => undefined);
+    }
   }
+}
+
+/** A lease's holder: this node's host name and the process, so a restarted daemon does not take its dead predecessor's lease for its own. */
+export function holderName(hostname: string): string {
+  return `${hostname} (pid ${process.pid})`;
 }
 
 /** When a lease taken now ends, on the database's clock. */

@@ -70,11 +70,21 @@ export async function sendDigest(services: ActionDeps, user: ViewerUser, since: 
 }
 
 /** Every user's digest that is due (with force: every user's not turned off); the time of each one sent is kept. */
-export async function runDigests(services: ActionDeps, log: Logger, options: { force?: boolean; now?: Date } = {}): Promise<DigestReport[]> {
+export async function runDigests(
+  services: ActionDeps,
+  log: Logger,
+  options: { force?: boolean; now?: Date; stillHeld?: () => boolean } = {},
+): Promise<DigestReport[]> {
   const now = options.now ?? new Date();
   const reports: DigestReport[] = [];
   for (const user of services.accounts.list()) {
     if (user.isAdmin) continue;
+    // Several appliances: the digest lease was lost (the database out of reach for too long), and
+    // another node may be sending now; the users not reached yet are its to send.
+    if (options.stillHeld && !options.stillHeld()) {
+      log.warn('digest run stopped: this node lost the digest lease', { users_done: reports.length });
+      break;
+    }
     const frequency = services.settings.effectiveFrequency(user.id);
     const last = services.settings.lastDigestAt(user.id);
     let report: DigestReport;

@@ -104,6 +104,13 @@ function ordered(query: MessageQuery, sort: ListSort | undefined): MessageQuery 
 
 export type Outcome = 'CLEAN' | Category;
 
+/**
+ * Runs the deletion of the oldest messages: at once on one appliance; under the cluster's expiry
+ * lease when several share the quarantine (cluster/expiry.ts). `stillHeld` turning false stops it
+ * before its next delete. Returns how many messages were deleted here.
+ */
+export type ExpiryRunner = (deleteOldest: (stillHeld: () => boolean) => Promise<number>) => Promise<number>;
+
 type MessageRow = Tables['messages'];
 
 /** Those of `addresses` whose copy of the message has not been released yet. */
@@ -164,6 +171,7 @@ export class QuarantineStore {
     private readonly maxBytes: number,
     /** Ends the database handle, when the store opened it. */
     private readonly closeDatabase: () => Promise<void>,
+    private readonly runExpiry: ExpiryRunner = (trim) => trim(() => true),
   ) {}
 
   /** One appliance's quarantine: files and index.sqlite in `dir`. */
@@ -177,8 +185,13 @@ export class QuarantineStore {
    * The quarantine several appliances share, index and messages in the shared database (migrated);
    * `closeDatabase` is called by close(), when the store is the handle's only user.
    */
-  static shared(db: Kysely<SharedTables>, maxSizeMb: number, closeDatabase: () => Promise<void> = () => Promise.resolve()): QuarantineStore {
-    return new QuarantineStore(db as unknown as Kysely<Tables>, databaseBodies(db), maxSizeMb * 1024 * 1024, closeDatabase);
+  static shared(
+    db: Kysely<SharedTables>,
+    maxSizeMb: number,
+    closeDatabase: () => Promise<void> = () => Promise.resolve(),
+    runExpiry?: ExpiryRunner,
+  ): QuarantineStore {
+    return new QuarantineStore(db as unknown as Kysely<Tables>, databaseBodies(db), maxSizeMb * 1024 * 1024, closeDatabase, runExpiry);
   }
 
   async close(): Promise<void> {
@@ -285,8 +298,16 @@ export class QuarantineStore {
     return this.maxBytes;
   }
 
-  /** Deletes the oldest messages until the quarantine fits its maximum size. */
+  /**
+   * Deletes the oldest messages until the quarantine fits its maximum size. Several appliances
+   * sharing it do this once, on the node that holds the expiry lease (see runExpiry).
+   */
   async enforceMaxSize(): Promise<number> {
+    if ((await this.totalBytes()) <= this.maxBytes) return 0;
+    return this.runExpiry((stillHeld) => this.deleteOldest(stillHeld));
+  }
+
+  private async deleteOldest(stillHeld: () => boolean): Promise<number> {
     let total = await this.totalBytes();
     if (total <= this.maxBytes) return 0;
     // Oldest first, a page at a time (PostgreSQL streams only with a cursor package).
@@ -308,7 +329,10 @@ export class QuarantineStore {
       }
     }
     let removed = 0;
-    for (const id of victims) if (await this.delete(id)) removed += 1;
+    for (const id of victims) {
+      if (!stillHeld()) break;
+      if (await this.delete(id)) removed += 1;
+    }
     return removed;
   }
 

@@ -4,6 +4,9 @@
 // flows, keeping a message fails (the filter answers 4xx, the sender retries), and the schema is
 // brought up to date as soon as the database answers.
 import type { AppConfig } from '../config/schema.js';
+import { expiryOncePerCluster } from '../cluster/expiry.js';
+import { holderName } from '../cluster/lease.js';
+import { logger } from '../log.js';
 import { QuarantineStore } from '../quarantine/store.js';
 import { keepMigrating } from './keep-migrating.js';
 import { openSharedDatabase } from './shared-schema.js';
@@ -14,8 +17,14 @@ export async function openQuarantine(config: AppConfig, applicationName = 'mailf
   const db = openSharedDatabase(storage, applicationName);
   const migration = keepMigrating(db);
   await migration.firstTry;
-  return QuarantineStore.shared(db, quarantine.maxSizeMb, async () => {
-    migration.stop();
-    await db.destroy();
-  });
+  const expiry = expiryOncePerCluster(db, holderName(config.network.hostname), logger('quarantine'));
+  return QuarantineStore.shared(
+    db,
+    quarantine.maxSizeMb,
+    async () => {
+      migration.stop();
+      await db.destroy();
+    },
+    expiry,
+  );
 }
