@@ -129,9 +129,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'door-stats': {
-      const { collectDoorStats, DEFAULT_MAIL_LOG } = await import('./door-stats/collect.js');
+      const { collectAsConfigured, DEFAULT_MAIL_LOG } = await import('./door-stats/collect.js');
       const logPath = positionals[0] ?? DEFAULT_MAIL_LOG;
-      const report = await collectDoorStats(readConfig(values.config).quarantine.dir, logPath);
+      const report = await collectAsConfigured(readConfig(values.config), logPath);
       console.log(`${report.counted} refusal(s) counted from ${report.lines} new line(s) of ${logPath}.`);
       return 0;
     }

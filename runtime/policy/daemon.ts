@@ -8,21 +8,24 @@ import { networkMatcher } from '../checks/auth-networks.js';
 import { authservIdOf } from '../checks/auth-results.js';
 import { mynetworks } from '../render/template-values.js';
 import { openSenderListLookup } from '../lists/lookup.js';
-import { GreylistState } from './greylist-state.js';
 import { greylist, type GreylistSettings } from './greylist.js';
 import { listenPolicy } from './server.js';
 import type { PolicyRequest } from './protocol.js';
 import { GreylistCounts } from './greylist-counts.js';
+import { openGreylistStorage } from './open-state.js';
+import { withOutages, OUTAGE_TIMES, type OutageTimes } from './state-outage.js';
 
 export interface RunningPolicy {
   port: number;
   close(): Promise<void>;
 }
 
-export async function startPolicy(config: AppConfig): Promise<RunningPolicy> {
+export async function startPolicy(config: AppConfig, outageTimes: OutageTimes = OUTAGE_TIMES): Promise<RunningPolicy> {
   const log = logger('policy');
   const { greylist: options } = config;
-  const state = new GreylistState(options.stateFile);
+  const storage = await openGreylistStorage(config);
+  const { state } = storage;
+  const memory = withOutages(state, log, outageTimes);
   const lists = openSenderListLookup(config.viewer.dataDir, log);
   const resolver = authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds);
   const settings: GreylistSettings = {
@@ -35,20 +38,21 @@ export async function startPolicy(config: AppConfig): Promise<RunningPolicy> {
       return result.status.result === 'pass';
     },
   };
-  const expire = () => {
+  // Each node expires the shared state too: the same DELETE twice an hour does no harm.
+  const expire = async () => {
     try {
-      const gone = state.expire(options.expiryDays, Date.now());
+      const gone = await state.expire(options.expiryDays, Date.now());
       if (gone > 0) log.info('greylist expired', { entries: gone });
     } catch (err) {
       log.warn('greylist not expired', { error: (err as Error).message });
     }
   };
-  expire();
-  const timer = setInterval(expire, 3_600_000);
+  void expire();
+  const timer = setInterval(() => void expire(), 3_600_000);
   timer.unref();
-  const counts = new GreylistCounts(config.quarantine.dir, log);
+  const counts = new GreylistCounts(storage.counts, log);
   const answer = async (request: PolicyRequest) => {
-    const given = await greylist(request, state, settings);
+    const given = await greylist(request, memory, settings);
     counts.count(given);
     return given;
   };
@@ -61,8 +65,8 @@ export async function startPolicy(config: AppConfig): Promise<RunningPolicy> {
       clearInterval(timer);
       await listener.close();
       lists.close();
-      counts.close();
-      state.close();
+      await counts.close();
+      await storage.close();
     },
   };
 }

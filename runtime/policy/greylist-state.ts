@@ -1,8 +1,10 @@
-// The greylist's memory (SQLite): when each triplet of client network, sender and recipient was
-// first seen and whether its retry came; per client network, how many retries it passed.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+// The greylist's memory: when each triplet of client network, sender and recipient was first seen
+// and whether its retry came; per client network, how many retries it passed. The same queries run
+// on one appliance's SQLite file and on the PostgreSQL several appliances share, so a triplet first
+// seen by one node is let through when its retry reaches another.
+import { Kysely, SqliteDialect, sql, type ExpressionBuilder } from 'kysely';
+import { openGreylistDatabase, type GreylistTables } from '../storage/greylist-db.js';
+import type { SharedTables } from '../storage/shared-schema.js';
 
 export interface Triplet {
   network: string;
@@ -12,78 +14,88 @@ export interface Triplet {
 
 export type TripletState = { kind: 'new' } | { kind: 'waiting'; secondsLeft: number } | { kind: 'passed'; firstPass: boolean };
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS triplets (
-  network TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
-  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, passed INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (network, sender, recipient)
-);
-CREATE INDEX IF NOT EXISTS triplets_last_seen ON triplets(last_seen);
-CREATE TABLE IF NOT EXISTS clients (network TEXT PRIMARY KEY, passes INTEGER NOT NULL, last_seen INTEGER NOT NULL);
-`;
+/** What the greylisting decision asks of its memory. */
+export interface TripletMemory {
+  clientAllowed(network: string, autoAllowAfter: number): Promise<boolean>;
+  attempt(triplet: Triplet, delaySeconds: number, nowMs: number): Promise<TripletState>;
+}
 
-export class GreylistState {
-  private readonly db: Database.Database;
+const sameTriplet =
+  ({ network, sender, recipient }: Triplet) =>
+  (eb: ExpressionBuilder<GreylistTables, 'greylist_triplets'>) =>
+    eb.and([eb('network', '=', network), eb('sender', '=', sender), eb('recipient', '=', recipient)]);
 
-  constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 2000');
-    this.db.exec(SCHEMA);
+export class GreylistState implements TripletMemory {
+  private constructor(
+    private readonly db: Kysely<GreylistTables>,
+    /** Ends the database handle, when the state opened it. */
+    private readonly closeDatabase: () => Promise<void>,
+  ) {}
+
+  /** One appliance's state: the SQLite file at `path`. */
+  static open(path: string): GreylistState {
+    const db = new Kysely<GreylistTables>({ dialect: new SqliteDialect({ database: openGreylistDatabase(path) }) });
+    return new GreylistState(db, () => db.destroy());
+  }
+
+  /** The state several appliances share (the database migrated); its handle is the caller's to end. */
+  static shared(db: Kysely<SharedTables>): GreylistState {
+    return new GreylistState(db as unknown as Kysely<GreylistTables>, () => Promise.resolve());
   }
 
   /** Whether the client network has passed enough retries to be let through unasked. */
-  clientAllowed(network: string, autoAllowAfter: number): boolean {
-    const row = this.db.prepare<[string], { passes: number }>('SELECT passes FROM clients WHERE network = ?').get(network);
-    return row !== undefined && row.passes >= autoAllowAfter;
+  async clientAllowed(network: string, autoAllowAfter: number): Promise<boolean> {
+    const row = await this.db.selectFrom('greylist_clients').select('passes').where('network', '=', network).executeTakeFirst();
+    return row !== undefined && Number(row.passes) >= autoAllowAfter;
   }
 
-  /** Looks the triplet up and records this attempt: a new triplet starts its delay now. */
-  attempt(triplet: Triplet, delaySeconds: number, nowMs: number): TripletState {
+  /**
+   * Looks the triplet up and records this attempt: a new triplet starts its delay now. Written so
+   * that two nodes asked at once agree: the insert and the flip to passed each happen once.
+   */
+  attempt(triplet: Triplet, delaySeconds: number, nowMs: number): Promise<TripletState> {
     const { network, sender, recipient } = triplet;
-    return this.db
-      .transaction((): TripletState => {
-        const row = this.db
-          .prepare<[string, string, string], { first_seen: number; passed: number }>(
-            'SELECT first_seen, passed FROM triplets WHERE network = ? AND sender = ? AND recipient = ?',
-          )
-          .get(network, sender, recipient);
-        if (!row) {
-          this.db
-            .prepare('INSERT INTO triplets (network, sender, recipient, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)')
-            .run(network, sender, recipient, nowMs, nowMs);
-          return { kind: 'new' };
-        }
-        const waited = (nowMs - row.first_seen) / 1000;
-        if (!row.passed && waited < delaySeconds) return { kind: 'waiting', secondsLeft: Math.ceil(delaySeconds - waited) };
-        this.db
-          .prepare('UPDATE triplets SET passed = 1, last_seen = ? WHERE network = ? AND sender = ? AND recipient = ?')
-          .run(nowMs, network, sender, recipient);
-        if (!row.passed) {
-          this.db
-            .prepare(
-              `INSERT INTO clients (network, passes, last_seen) VALUES (?, 1, ?)
-          ON CONFLICT(network) DO UPDATE SET passes = passes + 1, last_seen = excluded.last_seen`,
-            )
-            .run(network, nowMs);
-        } else {
-          this.db.prepare('UPDATE clients SET last_seen = ? WHERE network = ?').run(nowMs, network);
-        }
-        return { kind: 'passed', firstPass: !row.passed };
-      })
-      .immediate();
+    return this.db.transaction().execute(async (trx): Promise<TripletState> => {
+      const inserted = await trx
+        .insertInto('greylist_triplets')
+        .values({ network, sender, recipient, first_seen: nowMs, last_seen: nowMs, passed: 0 })
+        .onConflict((oc) => oc.columns(['network', 'sender', 'recipient']).doNothing())
+        .returning('first_seen')
+        .executeTakeFirst();
+      if (inserted) return { kind: 'new' };
+      const row = await trx.selectFrom('greylist_triplets').select(['first_seen', 'passed']).where(sameTriplet(triplet)).executeTakeFirstOrThrow();
+      const waited = (nowMs - Number(row.first_seen)) / 1000;
+      if (!row.passed && waited < delaySeconds) return { kind: 'waiting', secondsLeft: Math.ceil(delaySeconds - waited) };
+      const firstPass = await trx
+        .updateTable('greylist_triplets')
+        .set({ passed: 1, last_seen: nowMs })
+        .where(sameTriplet(triplet))
+        .where('passed', '=', 0)
+        .returning('network')
+        .executeTakeFirst();
+      if (firstPass) {
+        await trx
+          .insertInto('greylist_clients')
+          .values({ network, passes: 1, last_seen: nowMs })
+          .onConflict((oc) => oc.column('network').doUpdateSet({ passes: sql`greylist_clients.passes + 1`, last_seen: nowMs }))
+          .execute();
+        return { kind: 'passed', firstPass: true };
+      }
+      await trx.updateTable('greylist_triplets').set({ last_seen: nowMs }).where(sameTriplet(triplet)).execute();
+      await trx.updateTable('greylist_clients').set({ last_seen: nowMs }).where('network', '=', network).execute();
+      return { kind: 'passed', firstPass: false };
+    });
   }
 
   /** Forgets triplets and clients not seen for `expiryDays`; returns how many triplets went. */
-  expire(expiryDays: number, nowMs: number): number {
+  async expire(expiryDays: number, nowMs: number): Promise<number> {
     const before = nowMs - expiryDays * 86_400_000;
-    const gone = this.db.prepare('DELETE FROM triplets WHERE last_seen < ?').run(before).changes;
-    this.db.prepare('DELETE FROM clients WHERE last_seen < ?').run(before);
-    return gone;
+    const gone = await this.db.deleteFrom('greylist_triplets').where('last_seen', '<', before).executeTakeFirst();
+    await this.db.deleteFrom('greylist_clients').where('last_seen', '<', before).execute();
+    return Number(gone.numDeletedRows);
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.closeDatabase();
   }
 }

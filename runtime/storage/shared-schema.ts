@@ -5,11 +5,12 @@ import { readFileSync } from 'node:fs';
 import { Kysely, Migrator, sql, type ColumnDefinitionBuilder, type Migration } from 'kysely';
 import type { AppConfig } from '../config/schema.js';
 import { openPostgres } from './postgres.js';
+import type { GreylistTables } from './greylist-db.js';
 import type { QuarantineTables } from './quarantine-db.js';
 import type { ViewerTables } from './viewer-db.js';
 
 /** The tables as the stores see them (times are milliseconds since the epoch). */
-export interface SharedTables extends QuarantineTables, ViewerTables {
+export interface SharedTables extends QuarantineTables, ViewerTables, GreylistTables {
   /** Quarantined messages' bytes, in order: any node can show, download and release any message. */
   message_chunks: { message_id: string; seq: number; data: Buffer };
   cluster_nodes: {
@@ -205,6 +206,29 @@ export const SHARED_MIGRATIONS: Record<string, Migration> = {
         .addColumn('nonce', 'text', (c) => c.primaryKey())
         .addColumn('used_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0005-greylist': {
+    // Greylisting's memory as in each appliance's greylist.stateFile (storage/greylist-db.ts): a
+    // triplet first seen by one node passes when its retry reaches another.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('greylist_triplets')
+        .addColumn('network', 'text', (c) => c.notNull())
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('passed', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('greylist_triplets_pk', ['network', 'sender', 'recipient'])
+        .execute();
+      await db.schema.createIndex('greylist_triplets_last_seen').on('greylist_triplets').column('last_seen').execute();
+      await db.schema
+        .createTable('greylist_clients')
+        .addColumn('network', 'text', (c) => c.primaryKey())
+        .addColumn('passes', 'integer', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
         .execute();
     },
   },

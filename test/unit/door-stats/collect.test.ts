@@ -28,35 +28,35 @@ test('each pass counts only what the log gained, a half-written last line waits,
   const now = Date.UTC(2026, 11, 3);
 
   writeFileSync(log, pregreet(1) + other + dnsbl(2));
-  assert.deepEqual(await collectDoorStats(quarantineDir, log, now), { lines: 3, counted: 2 });
+  assert.deepEqual(await collectDoorStats({ quarantineDir }, log, now), { lines: 3, counted: 2 });
   assert.deepEqual(await counts(quarantineDir), { dnsbl: 1, pregreet: 1 });
 
-  assert.deepEqual(await collectDoorStats(quarantineDir, log, now), { lines: 0, counted: 0 }, 'nothing new, nothing counted');
+  assert.deepEqual(await collectDoorStats({ quarantineDir }, log, now), { lines: 0, counted: 0 }, 'nothing new, nothing counted');
 
   const half = pregreet(3);
   appendFileSync(log, half.slice(0, 30));
-  await collectDoorStats(quarantineDir, log, now);
+  await collectDoorStats({ quarantineDir }, log, now);
   assert.deepEqual(await counts(quarantineDir), { dnsbl: 1, pregreet: 1 }, 'the unfinished line waits');
   appendFileSync(log, half.slice(30));
-  await collectDoorStats(quarantineDir, log, now);
+  await collectDoorStats({ quarantineDir }, log, now);
   assert.deepEqual(await counts(quarantineDir), { dnsbl: 1, pregreet: 2 });
 
   // logrotate: a line still lands in the old file after the last pass, then the new file starts.
   appendFileSync(log, dnsbl(4));
   renameSync(log, `${log}.1`);
   writeFileSync(log, pregreet(5));
-  await collectDoorStats(quarantineDir, log, now);
+  await collectDoorStats({ quarantineDir }, log, now);
   assert.deepEqual(await counts(quarantineDir), { dnsbl: 2, pregreet: 3 }, 'the old file’s rest and the new file, each once');
 
   // copytruncate: the same file, shorter than where the last pass stopped.
   truncateSync(log, 0);
   appendFileSync(log, dnsbl(6));
-  await collectDoorStats(quarantineDir, log, now);
+  await collectDoorStats({ quarantineDir }, log, now);
   assert.deepEqual(await counts(quarantineDir), { dnsbl: 3, pregreet: 3 });
 });
 
 test('a missing log is no error and counts nothing', { timeout: 10_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'door-stats-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  assert.deepEqual(await collectDoorStats(dir, join(dir, 'mail.log')), { lines: 0, counted: 0 });
+  assert.deepEqual(await collectDoorStats({ quarantineDir: dir }, join(dir, 'mail.log')), { lines: 0, counted: 0 });
 });

@@ -22,7 +22,7 @@ test('the console shows what door-stats counted from the log, day by day, with a
       '',
     ].join('\n'),
   );
-  await collectDoorStats(join(viewer.dir, 'q'), log);
+  await collectDoorStats({ quarantineDir: join(viewer.dir, 'q') }, log);
 
   await viewer.services.accounts.setPassword(viewer.services.accounts.findByName('vadmin')!.id, 'admin-password-1');
   const admin = viewer.browser();

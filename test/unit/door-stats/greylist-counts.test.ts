@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { logger } from '../../../runtime/log.js';
 import { greylist, type GreylistSettings } from '../../../runtime/policy/greylist.js';
 import { GreylistState } from '../../../runtime/policy/greylist-state.js';
-import { GreylistCounts } from '../../../runtime/policy/greylist-counts.js';
+import { GreylistCounts, localCounts } from '../../../runtime/policy/greylist-counts.js';
+import { doorCountsIn, openLocalDoorDatabase } from '../../../runtime/door-stats/door-counts.js';
 import { QuarantineStore } from '../../../runtime/quarantine/store.js';
 
 const settings: GreylistSettings = { delaySeconds: 300, autoAllowAfter: 5, inside: () => false, allowListed: () => false, spfPasses: async () => false };
@@ -24,8 +25,11 @@ test('the policy service counts its 450s as greylisted and each triplet’s firs
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const quarantineDir = join(dir, 'quarantine');
   mkdirSync(quarantineDir);
-  const state = new GreylistState(join(dir, 'greylist.sqlite'));
-  const counts = new GreylistCounts(quarantineDir, logger('test'));
+  const state = GreylistState.open(join(dir, 'greylist.sqlite'));
+  const counts = new GreylistCounts(
+    localCounts(() => doorCountsIn(openLocalDoorDatabase(quarantineDir))),
+    logger('test'),
+  );
   t.after(() => state.close());
 
   const ask = async (recipient: string, at: number) => counts.count(await greylist(rcpt(recipient), state, settings, at), at);
@@ -34,7 +38,7 @@ test('the policy service counts its 450s as greylisted and each triplet’s firs
   await ask('carol@company.com', T0);
   await ask('bob@company.com', T0 + 301_000);
   await ask('bob@company.com', T0 + 400_000);
-  counts.close();
+  await counts.close();
 
   const store = QuarantineStore.open(quarantineDir, 10);
   t.after(() => store.close());
@@ -47,10 +51,21 @@ test('the policy service counts its 450s as greylisted and each triplet’s firs
   );
 });
 
-test('a quarantine index that cannot be opened loses the counts, not the answers', { timeout: 10_000 }, async (t) => {
+test('counts that cannot be written yet are kept for the next write, never an answer held', { timeout: 10_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'greylist-counts-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const counts = new GreylistCounts(join(dir, 'no-such-folder'), logger('test'));
-  counts.count({ action: '450 4.7.1 Greylisted: try again', why: 'new triplet' });
-  assert.doesNotThrow(() => counts.close());
+  const quarantineDir = join(dir, 'not-yet');
+  const counts = new GreylistCounts(
+    localCounts(() => doorCountsIn(openLocalDoorDatabase(quarantineDir))),
+    logger('test'),
+    60_000,
+  );
+  counts.count({ action: '450 4.7.1 Greylisted: try again', why: 'new triplet' }, T0);
+  await counts.flush();
+  mkdirSync(quarantineDir);
+  counts.count({ action: '450 4.7.1 Greylisted: try again', why: 'new triplet' }, T0);
+  await counts.close();
+  const store = QuarantineStore.open(quarantineDir, 10);
+  t.after(() => store.close());
+  assert.deepEqual(await store.dailyDoor('2026-12-01'), [{ day: '2026-12-02', kind: 'greylisted', count: 2 }]);
 });

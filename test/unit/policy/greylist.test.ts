@@ -12,13 +12,13 @@ import { policyAnswer, requestReader, type PolicyRequest } from '../../../runtim
 
 const dir = mkdtempSync(join(tmpdir(), 'greylist-'));
 const states: GreylistState[] = [];
-after(() => {
-  for (const state of states) state.close();
+after(async () => {
+  for (const state of states) await state.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const open = (name: string) => {
-  const state = new GreylistState(join(dir, `${name}.sqlite`));
+  const state = GreylistState.open(join(dir, `${name}.sqlite`));
   states.push(state);
   return state;
 };
@@ -66,7 +66,7 @@ test('a client network that passed N retries is no longer asked; expiry forgets 
     await greylist(rcpt({ recipient }), state, settings(), T0 + 400_000);
   }
   assert.equal((await greylist(rcpt({ recipient: 'new@company.com', sender: 'other@example.org' }), state, settings(), T0 + 500_000)).action, 'DUNNO');
-  assert.equal(state.expire(35, T0 + 36 * 86_400_000), 2);
+  assert.equal(await state.expire(35, T0 + 36 * 86_400_000), 2);
   assert.match((await greylist(rcpt({ recipient: 'r1@company.com' }), state, settings(), T0 + 36 * 86_400_000)).action, /^450 /);
 });
 
