@@ -7,7 +7,12 @@ import { migrateShared, type SharedTables } from './shared-schema.js';
 
 const RETRY_MS = 10_000;
 
-export function keepMigrating(db: Kysely<SharedTables>, retryMs = RETRY_MS): { firstTry: Promise<void>; stop(): void } {
+/** `whileDown` says in the log what the daemon does until the database answers. */
+export function keepMigrating(
+  db: Kysely<SharedTables>,
+  whileDown = 'held mail is deferred (4xx) until it is; clean mail still flows',
+  retryMs = RETRY_MS,
+): { firstTry: Promise<void>; stop(): void } {
   const log = logger('storage');
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -20,7 +25,7 @@ export function keepMigrating(db: Kysely<SharedTables>, retryMs = RETRY_MS): { f
       failures += 1;
       // Said once, then every sixth try (a minute): the log should show an outage, not drown in it.
       if (failures % 6 === 1)
-        log.error('shared database not ready: held mail is deferred (4xx) until it is; clean mail still flows', {
+        log.error(`shared database not ready: ${whileDown}`, {
           error: (err as Error).message,
           retry_seconds: retryMs / 1000,
         });
