@@ -1,10 +1,13 @@
 // `mailfilter storage migrate --to postgresql`: copies this appliance's quarantine (index, messages,
-// daily counts) into the shared PostgreSQL named by storage.url, with progress. It changes nothing
+// daily counts) and greylisting state into the shared PostgreSQL named by storage.url, with progress. It changes nothing
 // here, and run again it copies only what is still missing; switching storage.backend is the
 // admin's step once it has finished.
 import type { AppConfig } from '../config/schema.js';
 import { QuarantineStore } from '../quarantine/store.js';
-import { migrateShared, openSharedDatabase } from './shared-schema.js';
+import { existsSync } from 'node:fs';
+import { Kysely, SqliteDialect, type InsertResult } from 'kysely';
+import { openGreylistDatabase, type GreylistTables } from './greylist-db.js';
+import { migrateShared, openSharedDatabase, type SharedTables } from './shared-schema.js';
 
 export async function migrateToShared(config: AppConfig, say: (line: string) => void): Promise<void> {
   if (!config.storage.url) throw new Error('storage migrate: set storage.url (and storage.caFile) in the config first');
@@ -22,9 +25,50 @@ export async function migrateToShared(config: AppConfig, say: (line: string) => 
       }
     });
     say(`quarantine: ${copied} message(s) copied, ${present} already there; daily counts copied for the days the shared database had none of`);
+    if (existsSync(config.greylist.stateFile)) {
+      const { triplets, clients } = await copyGreylisting(config.greylist.stateFile, db);
+      say(`greylisting: ${triplets} triplet(s) and ${clients} client network(s) copied (what the shared database knew already kept)`);
+    }
     say('Nothing was changed here. Set storage.backend to "postgresql" in the config, then restart the filter and the viewer.');
   } finally {
     await local.close();
     await db.destroy();
   }
+}
+
+/**
+ * Copies the greylisting state file's rows the shared database lacks: senders waiting out their
+ * delay here are let through by any node, and networks that earned auto-allow keep it.
+ */
+async function copyGreylisting(stateFile: string, shared: Kysely<SharedTables>): Promise<{ triplets: number; clients: number }> {
+  const local = new Kysely<GreylistTables>({ dialect: new SqliteDialect({ database: openGreylistDatabase(stateFile) }) });
+  try {
+    const triplets = await local.selectFrom('greylist_triplets').selectAll().execute();
+    const clients = await local.selectFrom('greylist_clients').selectAll().execute();
+    return {
+      triplets: await inChunks(triplets, (chunk) =>
+        shared
+          .insertInto('greylist_triplets')
+          .values(chunk)
+          .onConflict((oc) => oc.doNothing())
+          .executeTakeFirst(),
+      ),
+      clients: await inChunks(clients, (chunk) =>
+        shared
+          .insertInto('greylist_clients')
+          .values(chunk)
+          .onConflict((oc) => oc.doNothing())
+          .executeTakeFirst(),
+      ),
+    };
+  } finally {
+    await local.destroy();
+  }
+}
+
+/** Inserts 1000 rows at a time (PostgreSQL takes at most 65535 parameters in one statement); how many went in. */
+async function inChunks<Row>(rows: Row[], insert: (chunk: Row[]) => Promise<InsertResult>): Promise<number> {
+  let inserted = 0;
+  for (let start = 0; start < rows.length; start += 1000) inserted += Number((await insert(rows.slice(start, start + 1000))).numInsertedOrUpdatedRows ?? 0);
+  return inserted;
 }

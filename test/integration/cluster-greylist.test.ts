@@ -15,6 +15,8 @@ import { parseConfig } from '../../runtime/config/load.js';
 import type { AppConfig } from '../../runtime/config/schema.js';
 import { collectAsConfigured } from '../../runtime/door-stats/collect.js';
 import { startPolicy, type RunningPolicy } from '../../runtime/policy/daemon.js';
+import { GreylistState } from '../../runtime/policy/greylist-state.js';
+import { migrateToShared } from '../../runtime/storage/migrate-to-shared.js';
 import { QuarantineStore } from '../../runtime/quarantine/store.js';
 import { openPostgres } from '../../runtime/storage/postgres.js';
 import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
@@ -171,6 +173,38 @@ test(
     assert.deepEqual(await collectAsConfigured(a, logA), { lines: 0, counted: 0 }, 'A read its log already');
     assert.deepEqual(await collectAsConfigured(b, logB), { lines: 1, counted: 1 });
     assert.deepEqual(await doorToday(), { dnsbl: 2, pregreet: 2 });
+  },
+);
+
+test(
+  '`storage migrate --to postgresql` brings an appliance’s greylisting along: its waiting sender passes via any node, its trusted network stays trusted',
+  { timeout: 60_000 },
+  async () => {
+    await sql`TRUNCATE greylist_triplets, greylist_clients`.execute(db);
+    const stateFile = join(root, 'single', 'greylist.sqlite');
+    const single = GreylistState.open(stateFile);
+    const firstSeen = Date.now() - (DELAY_SECONDS + 1) * 1000;
+    await single.attempt({ network: '198.51.100.0/24', sender: 'w@sender.test', recipient: 'henry@company.com' }, DELAY_SECONDS, firstSeen);
+    for (const recipient of ['r1@company.com', 'r2@company.com', 'r3@company.com', 'r4@company.com', 'r5@company.com']) {
+      const triplet = { network: '203.0.113.0/24', sender: 'list@big.test', recipient };
+      await single.attempt(triplet, DELAY_SECONDS, firstSeen);
+      await single.attempt(triplet, DELAY_SECONDS, Date.now());
+    }
+    await single.close();
+    const lines: string[] = [];
+    const config = parseConfig({
+      quarantine: { dir: join(root, 'single', 'quarantine') },
+      storage: { url: server!.url, caFile: server!.caFile },
+      greylist: { stateFile },
+    });
+    await migrateToShared(config, (line) => lines.push(line));
+    assert.ok(lines.includes('greylisting: 6 triplet(s) and 1 client network(s) copied (what the shared database knew already kept)'), lines.join('\n'));
+    await migrateToShared(config, (line) => lines.push(line));
+    assert.match(lines.at(-2)!, /^greylisting: 0 triplet\(s\) and 0 client network\(s\) copied/, 'run again, nothing twice');
+    const node = await startNode('node-c');
+    assert.equal(await ask(node, 'w@sender.test', 'henry@company.com'), 'DUNNO', 'the sender that waited on the single appliance');
+    assert.equal(await ask(node, 'new@big.test', 'ivy@company.com', '203.0.113.9'), 'DUNNO', 'the network that earned auto-allow there');
+    await stopNode(node);
   },
 );
 
