@@ -256,7 +256,10 @@ export const schema = {
     delaySeconds: whole(300, 'Seconds a new client, sender and recipient must wait before a retry is accepted', 1, 86400),
     autoAllowAfter: whole(5, 'Retries passed after which a client network is no longer greylisted', 1, 1000),
     expiryDays: whole(35, 'Days an unretried or unused greylist entry is kept', 1, 365),
-    stateFile: text('/var/lib/mailfilter/greylist.sqlite', 'Greylisting state (SQLite)'),
+    stateFile: text(
+      '/var/lib/mailfilter/greylist.sqlite',
+      'Greylisting state (SQLite); with storage.backend postgresql it is kept in the shared database instead',
+    ),
   },
   clamd: {
     socket: text('/run/clamav/clamd.ctl', 'clamd local socket (blank to use host and port)'),
