@@ -478,11 +478,11 @@ function writeReport(runs: Run[]): void {
     );
   }
   mkdirSync('docs', { recursive: true });
-  // bench/containers.ts, bench/door.ts and bench/auth.ts keep their own sections in the same page: a
-  // run of this bench leaves them as they were.
+  // bench/containers.ts, bench/door.ts, bench/auth.ts and bench/cluster.ts keep their own sections in
+  // the same page: a run of this bench leaves them as they were.
   const path = `docs/${REPORT_NAME}.md`;
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const kept = ['containers', 'door', 'auth']
+  const kept = ['containers', 'door', 'auth', 'cluster']
     .map((name) => new RegExp(`<!-- bench/${name}\\.ts -->[^]*<!-- /bench/${name}\\.ts -->`).exec(previous)?.[0])
     .filter((section): section is string => section !== undefined);
   writeFileSync(path, lines.join('\n') + '\n' + kept.map((section) => `\n${section}\n`).join(''));
