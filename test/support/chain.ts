@@ -72,13 +72,35 @@ export async function startChain(overrides: Record<string, Record<string, unknow
   }
 }
 
-async function startChainIn(dir: string, servers: ServerSet, overrides: Record<string, Record<string, unknown>>, options: ChainOptions): Promise<Chain> {
-  const [clamd, spamd, sink, dns] = await servers.startTogether<[Clamd, Spamd, Sink, DnsServer]>([
-    startClamd(join(dir, 'clamd')),
-    startSpamd(join(dir, 'spamd'), { extraArgs: options.spamdArgs ?? [] }),
-    startSink(),
-    startDns(join(dir, 'dns'), [...TEST_DOMAINS, ...(options.dnsRecords ?? [])]),
-  ]);
+/** What several chains can share: the scanners, the organisation's mail server and the DNS. */
+export interface ChainBackends {
+  clamd: Clamd;
+  spamd: Spamd;
+  sink: Sink;
+  dns: DnsServer;
+}
+
+/** Starts clamd, spamd, the sink and the DNS server together; each is added to `servers`. */
+export function startBackends(dir: string, servers: ServerSet, options: ChainOptions = {}): Promise<ChainBackends> {
+  return servers
+    .startTogether<[Clamd, Spamd, Sink, DnsServer]>([
+      startClamd(join(dir, 'clamd')),
+      startSpamd(join(dir, 'spamd'), { extraArgs: options.spamdArgs ?? [] }),
+      startSink(),
+      startDns(join(dir, 'dns'), [...TEST_DOMAINS, ...(options.dnsRecords ?? [])]),
+    ])
+    .then(([clamd, spamd, sink, dns]) => ({ clamd, spamd, sink, dns }));
+}
+
+/**
+ * One chain's config before parsing, with free ports of its own and every folder inside `dir`;
+ * `overrides` are merged in section by section.
+ */
+export async function chainSettings(
+  dir: string,
+  { clamd, spamd, sink, dns }: ChainBackends,
+  overrides: Record<string, Record<string, unknown>> = {},
+): Promise<Record<string, Record<string, unknown>>> {
   const [smtpPort, reinjectPort, filterPort] = [await freePort(), await freePort(), await freePort()];
   const raw = {
     network: { hostname: 'mx.company.com' },
@@ -102,6 +124,37 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
     auth: { dnsServer: dns.address, dnsTimeoutSeconds: 2 },
   } as Record<string, Record<string, unknown>>;
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] ?? {}), ...values };
+  return raw;
+}
+
+/** Hands a message to the Postfix front door on `smtpPort`, as a sending server would. */
+export async function sendTo(
+  smtpPort: number,
+  message: string,
+  envelope: { from: string; to: string[] },
+  options: { localAddress?: string } = {},
+): Promise<SendOutcome> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: smtpPort,
+    ignoreTLS: true,
+    name: 'client.example.net',
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+  });
+  try {
+    const info = await transport.sendMail({ envelope, raw: message });
+    return { accepted: info.accepted.map(String), rejected: info.rejected.map(String), response: info.response };
+  } catch (err) {
+    return { accepted: [], rejected: envelope.to, response: (err as { response?: string }).response ?? String(err), error: err as SendOutcome['error'] };
+  } finally {
+    transport.close();
+  }
+}
+
+async function startChainIn(dir: string, servers: ServerSet, overrides: Record<string, Record<string, unknown>>, options: ChainOptions): Promise<Chain> {
+  const backends = await startBackends(dir, servers, options);
+  const { clamd, spamd, sink, dns } = backends;
+  const raw = await chainSettings(dir, backends, overrides);
   let config = parseConfig(raw, 'test chain');
   const postfix = servers.add(await startPostfix(join(dir, 'postfix'), config, { resolvConf: dns.resolvConf }));
   let filter: RunningFilter | undefined = await startFilter(config);
@@ -128,23 +181,7 @@ async function startChainIn(dir: string, servers: ServerSet, overrides: Record<s
       chain.filter = filter;
       chain.config = config;
     },
-    async send(message, envelope, options = {}) {
-      const transport = nodemailer.createTransport({
-        host: '127.0.0.1',
-        port: smtpPort,
-        ignoreTLS: true,
-        name: 'client.example.net',
-        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-      });
-      try {
-        const info = await transport.sendMail({ envelope, raw: message });
-        return { accepted: info.accepted.map(String), rejected: info.rejected.map(String), response: info.response };
-      } catch (err) {
-        return { accepted: [], rejected: envelope.to, response: (err as { response?: string }).response ?? String(err), error: err as SendOutcome['error'] };
-      } finally {
-        transport.close();
-      }
-    },
+    send: (message, envelope, options = {}) => sendTo(config.postfix.smtpPort, message, envelope, options),
     async stop() {
       try {
         await servers.stopAll();

@@ -18,6 +18,10 @@ export interface TestPostgres extends Server {
   url: string;
   /** The CA that signed the server's certificate (for `storage.caFile`). */
   caFile: string;
+  /** Stops the server as an outage would (its connections are cut), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 const USER = 'mailfilter';
@@ -55,31 +59,33 @@ export async function startPostgres(certs: TestCerts): Promise<TestPostgres> {
   const port = await freePort();
   // Over TCP only TLS; the socket in the server's own folder is for the set-up below.
   writeFileSync(join(data, 'pg_hba.conf'), 'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n');
-  const server = spawnServer(
-    'PostgreSQL',
-    'setpriv',
-    [
-      ...asPostgres,
-      join(POSTGRES_BIN, 'postgres'),
-      '-D',
-      data,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `port=${port}`,
-      '-c',
-      `unix_socket_directories=${dir}`,
-      '-c',
-      'ssl=on',
-      '-c',
-      'ssl_min_protocol_version=TLSv1.2',
-      '-c',
-      'max_connections=60',
-      '-c',
-      'shared_buffers=32MB',
-    ],
-    { logFile: join(dir, 'postgres.log') },
-  );
+  const run = () =>
+    spawnServer(
+      'PostgreSQL',
+      'setpriv',
+      [
+        ...asPostgres,
+        join(POSTGRES_BIN, 'postgres'),
+        '-D',
+        data,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `port=${port}`,
+        '-c',
+        `unix_socket_directories=${dir}`,
+        '-c',
+        'ssl=on',
+        '-c',
+        'ssl_min_protocol_version=TLSv1.2',
+        '-c',
+        'max_connections=60',
+        '-c',
+        'shared_buffers=32MB',
+      ],
+      { logFile: join(dir, 'postgres.log') },
+    );
+  let server = run();
   try {
     await server.ready('PostgreSQL to listen', () => listening(port), 60_000);
     execFileSync('setpriv', [...asPostgres, join(POSTGRES_BIN, 'createdb'), '-h', dir, '-p', String(port), '-U', USER, USER], {
@@ -91,13 +97,30 @@ export async function startPostgres(certs: TestCerts): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  let running = true;
+  // A fast shutdown, as `systemctl stop postgresql` does: clients are cut off at once (a smart
+  // shutdown, SIGTERM, would wait for every node's pool to disconnect).
+  const shutDown = async () => {
+    server.child.kill('SIGINT');
+    await server.stop();
+  };
   return {
     name: 'PostgreSQL',
     port,
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${USER}`,
     caFile: certs.caCert,
+    async halt() {
+      running = false;
+      await shutDown();
+    },
+    async resume() {
+      if (running) return;
+      server = run();
+      running = true;
+      await server.ready('PostgreSQL to listen again', () => listening(port), 60_000);
+    },
     async stop() {
-      await server.stop();
+      await shutDown();
       rmSync(dir, { recursive: true, force: true });
     },
   };

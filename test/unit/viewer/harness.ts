@@ -1,5 +1,6 @@
 // A viewer of its own for a test file: fresh quarantine and accounts, a re-injector that only
-// records what it was given, and a cookie-keeping client that calls app.request() in-process.
+// records what it was given, and a cookie-keeping client (test/support/viewer-browser.ts) that calls
+// app.request() in-process.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { Reinjector } from '../../../runtime/mail/reinject.js';
 import { assembleActionServices, type ActionServices } from '../../../runtime/actions/services.js';
 import type { Authenticate } from '../../../runtime/accounts/authenticate.js';
 import { freePort } from '../../support/net.js';
+import { ViewerBrowser, type Page } from '../../support/viewer-browser.js';
 
 export interface Sent {
   from: string;
@@ -89,49 +91,14 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
   };
 }
 
-export interface Page {
-  status: number;
-  location: string | null;
-  text: string;
-  headers: Headers;
-}
+export type { Page };
 
-export class TestBrowser {
-  cookies = new Map<string, string>();
+/** The viewer's app called in-process, from the client address `ip`. */
+export class TestBrowser extends ViewerBrowser {
   constructor(
-    private readonly app: TestViewer['app'],
+    app: TestViewer['app'],
     readonly ip: string,
-  ) {}
-
-  async request(path: string, init: { method?: string; form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<Page> {
-    const headers: Record<string, string> = { host: 'mx.company.com', ...(init.headers ?? {}) };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const body = init.body ?? (init.form ? new URLSearchParams(init.form).toString() : undefined);
-    const response = await this.app.request(
-      `https://mx.company.com${path}`,
-      { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body },
-      { incoming: { socket: { remoteAddress: this.ip } } },
-    );
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const [name, value] = pair!.split('=');
-      if (value) this.cookies.set(name!, value);
-      else this.cookies.delete(name!);
-    }
-    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers };
-  }
-
-  async csrf(path: string): Promise<string> {
-    return /name="_csrf" value="([^"]+)"/.exec((await this.request(path)).text)?.[1] ?? '';
-  }
-
-  async login(username: string, password: string): Promise<Page> {
-    return this.request('/viewer/login', { form: { _csrf: await this.csrf('/viewer/login'), username, password } });
-  }
-
-  /** A POST from one of our own pages, with the session's token. */
-  async post(path: string, form: Record<string, string> = {}): Promise<Page> {
-    return this.request(path, { form: { _csrf: await this.csrf('/viewer/messages'), ...form } });
+  ) {
+    super(async (path, init) => app.request(`https://mx.company.com${path}`, init, { incoming: { socket: { remoteAddress: ip } } }));
   }
 }
