@@ -3,6 +3,8 @@
 // a spam verdict, as amavisd-new does: never deferred for ever.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CheckResult } from '../checks/result.js';
 import { spamCheckGivenUp, spamTimedOut } from '../checks/spam.js';
 import type { Logger } from '../log.js';
@@ -28,6 +30,8 @@ export function openSpamTimeouts(path: string, log: Logger): SpamTimeouts {
   const inMemory = new Map<string, number>();
   let db: Database.Database | null = null;
   try {
+    // Beside the quarantine, whose folder a node with the shared database may not have made.
+    mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE IF NOT EXISTS spam_timeouts (key TEXT PRIMARY KEY, tries INTEGER NOT NULL, last_at INTEGER NOT NULL)');
