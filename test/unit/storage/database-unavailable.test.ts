@@ -1,0 +1,32 @@
+// Which errors mean "the shared database is down or out of reach" (the viewer's 503) and which are
+// a query's own fault (a 500, a bug to look into).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { databaseUnavailable } from '../../../runtime/storage/postgres.js';
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+test('refused and cut connections, and a server shutting down or starting, are an outage', () => {
+  for (const err of [
+    withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+    withCode('terminating connection due to administrator command', '57P01'),
+    withCode('the database system is starting up', '57P03'),
+    withCode('could not receive data from client', '08006'),
+    withCode('sorry, too many clients already', '53300'),
+    new Error('Connection terminated unexpectedly'),
+    new Error('timeout exceeded when trying to connect'),
+    new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')], 'connect failed'),
+  ])
+    assert.equal(databaseUnavailable(err), true, err.message);
+});
+
+test('a query the database refused, or anything else, is not', () => {
+  for (const err of [
+    withCode('duplicate key value violates unique constraint "messages_pkey"', '23505'),
+    withCode('relation "messages" does not exist', '42P01'),
+    new Error('spamd at 127.0.0.1:783 unreachable: connect ECONNREFUSED'),
+    new TypeError("Cannot read properties of undefined (reading 'id')"),
+    'a string',
+  ])
+    assert.equal(databaseUnavailable(err), false, String(err));
+});
