@@ -4,12 +4,12 @@ import type { QuarantineEntry } from '../quarantine/store.js';
 import type { ActionDeps } from './services.js';
 import type { Actor } from './quarantine-actions.js';
 
-export function messageViewed(services: ActionDeps, actor: Actor, entry: QuarantineEntry): void {
-  services.audit.record({ actor: actor.user.username, action: 'view', messageId: entry.id, client: actor.client });
+export async function messageViewed(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<void> {
+  await services.audit.record({ actor: actor.user.username, action: 'view', messageId: entry.id, client: actor.client });
 }
 
-export function messageDownloaded(services: ActionDeps, actor: Actor, entry: QuarantineEntry): void {
-  services.audit.record({
+export async function messageDownloaded(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<void> {
+  await services.audit.record({
     actor: actor.user.username,
     action: 'download',
     messageId: entry.id,

@@ -11,9 +11,9 @@ export interface NewSession {
   csrfToken: string;
 }
 
-export function logIn(services: ActionDeps, user: ViewerUser, client: string): NewSession {
+export async function logIn(services: ActionDeps, user: ViewerUser, client: string): Promise<NewSession> {
   const session = services.accounts.createSession(user.id);
-  services.audit.record({ actor: user.username, action: 'login', detail: user.source === 'ldap' ? 'directory password' : 'local password', client });
+  await services.audit.record({ actor: user.username, action: 'login', detail: user.source === 'ldap' ? 'directory password' : 'local password', client });
   return session;
 }
 
@@ -22,15 +22,15 @@ export function logIn(services: ActionDeps, user: ViewerUser, client: string): N
  * Untried ones (`flood`: rate limited, refused by rule) come by the thousand in an attack: one row
  * per client, reason and window.
  */
-export function loginRefused(services: ActionDeps, username: string, client: string, why: string, flood = false): void {
+export async function loginRefused(services: ActionDeps, username: string, client: string, why: string, flood = false): Promise<void> {
   const input = { actor: username.slice(0, 100) || '(no name)', action: 'login-failed', detail: why, client };
-  if (flood) services.audit.recordThrottled(`login-failed|${client}|${why}`, input);
-  else services.audit.record(input);
+  if (flood) await services.audit.recordThrottled(`login-failed|${client}|${why}`, input);
+  else await services.audit.record(input);
 }
 
-export function logOut(services: ActionDeps, user: ViewerUser | undefined, token: string | undefined, client: string): void {
+export async function logOut(services: ActionDeps, user: ViewerUser | undefined, token: string | undefined, client: string): Promise<void> {
   services.accounts.endSession(token);
-  if (user) services.audit.record({ actor: user.username, action: 'logout', client });
+  if (user) await services.audit.record({ actor: user.username, action: 'logout', client });
 }
 
 /** The user's own new password: every session of theirs ends, and the one that changed it gets a fresh one. */
@@ -38,7 +38,12 @@ export async function changeOwnPassword(services: ActionDeps, actor: Actor, pass
   await services.accounts.setPassword(actor.user.id, password);
   services.accounts.endSessionsOf(actor.user.id);
   const session = services.accounts.createSession(actor.user.id);
-  services.audit.record({ actor: actor.user.username, action: 'password-change', detail: 'own password; every other session ended', client: actor.client });
+  await services.audit.record({
+    actor: actor.user.username,
+    action: 'password-change',
+    detail: 'own password; every other session ended',
+    client: actor.client,
+  });
   return session;
 }
 
@@ -46,7 +51,7 @@ export async function changeOwnPassword(services: ActionDeps, actor: Actor, pass
 export async function setUserPassword(services: ActionDeps, admin: Actor, user: ViewerUser, password: string): Promise<void> {
   await services.accounts.setPassword(user.id, password);
   services.accounts.endSessionsOf(user.id);
-  services.audit.record({
+  await services.audit.record({
     actor: admin.user.username,
     action: 'password-change',
     detail: `${user.username}'s password set; their sessions ended`,
@@ -56,7 +61,7 @@ export async function setUserPassword(services: ActionDeps, admin: Actor, user: 
 
 export async function createUser(services: ActionDeps, admin: Actor, input: { username: string; password: string; addresses: string[] }): Promise<ViewerUser> {
   const user = await services.accounts.create({ ...input, source: 'local' });
-  services.audit.record({
+  await services.audit.record({
     actor: admin.user.username,
     action: 'user-create',
     detail: `${user.username} for ${user.addresses.join(', ') || 'no address'}`,
@@ -65,11 +70,11 @@ export async function createUser(services: ActionDeps, admin: Actor, input: { us
   return user;
 }
 
-export function deleteUser(services: ActionDeps, admin: Actor, userId: number): void {
+export async function deleteUser(services: ActionDeps, admin: Actor, userId: number): Promise<void> {
   const user = services.accounts.get(userId);
   if (!user || user.isAdmin) return;
   services.accounts.delete(user.id);
-  services.audit.record({
+  await services.audit.record({
     actor: admin.user.username,
     action: 'user-delete',
     detail: `${user.username} (${user.source}) with ${user.addresses.join(', ') || 'no address'}`,
@@ -92,7 +97,7 @@ export interface UserChanges {
  */
 export async function editUser(services: ActionDeps, admin: Actor, user: ViewerUser, changes: UserChanges): Promise<void> {
   if (changes.addresses) services.accounts.setAddresses(user.id, changes.addresses);
-  if (changes.frequency !== undefined) services.settings.setUserFrequency(user.id, changes.frequency);
+  if (changes.frequency !== undefined) await services.settings.setUserFrequency(user.id, changes.frequency);
   if (changes.password) await setUserPassword(services, admin, user, changes.password);
-  services.audit.record({ actor: admin.user.username, action: 'user-edit', detail: user.username, client: admin.client });
+  await services.audit.record({ actor: admin.user.username, action: 'user-edit', detail: user.username, client: admin.client });
 }

@@ -79,7 +79,7 @@ export async function applyToMessages(services: ActionDeps, actor: Actor, action
 export async function deleteAllOwn(services: ActionDeps, actor: Actor): Promise<number> {
   const entries = await services.store.list({ addresses: actor.user.addresses, limit: 1_000_000 });
   for (const entry of entries) await remove(services, actor, entry);
-  services.audit.record({
+  await services.audit.record({
     actor: actor.user.username,
     action: 'delete-all',
     detail: `${entries.length} message(s) for ${actor.user.addresses.join(', ')}`,
@@ -91,6 +91,6 @@ export async function deleteAllOwn(services: ActionDeps, actor: Actor): Promise<
 /** The administrator empties the quarantine: one audit line, as one decision. */
 export async function clearQuarantine(services: ActionDeps, actor: Actor): Promise<number> {
   const count = await services.store.deleteMatching({});
-  services.audit.record({ actor: actor.user.username, action: 'clear', detail: `${count} message(s)`, client: actor.client });
+  await services.audit.record({ actor: actor.user.username, action: 'clear', detail: `${count} message(s)`, client: actor.client });
   return count;
 }

@@ -15,13 +15,13 @@ export interface LinkRefusal {
   client: string;
 }
 
-export function linkRefused(services: ActionDeps, refusal: LinkRefusal): void {
+export async function linkRefused(services: ActionDeps, refusal: LinkRefusal): Promise<void> {
   const { claims, method, why, client } = refusal;
   const name = claims ? (services.accounts.get(claims.userId)?.username ?? `user #${claims.userId}`) : 'unknown';
   const record = { actor: viaLink(name), action: 'link-refused', messageId: claims?.messageId, detail: `${method}: ${why}`, client };
   // A GET changes nothing, and junk GETs come by the hundred: one row per client and kind of refusal.
-  if (method === 'GET') services.audit.recordThrottled(`link-refused|${client}|${why}`, record);
-  else services.audit.record(record);
+  if (method === 'GET') await services.audit.recordThrottled(`link-refused|${client}|${why}`, record);
+  else await services.audit.record(record);
 }
 
 /**
@@ -29,13 +29,13 @@ export function linkRefused(services: ActionDeps, refusal: LinkRefusal): void {
  * (failed, or the copy was released meanwhile) leaves the link usable.
  */
 export async function useLink(services: ActionDeps, actor: Actor, claims: ActionClaims, entry: QuarantineEntry, again: boolean): Promise<ActionResult | null> {
-  if (!services.usedTokens.use(claims)) return null;
+  if (!(await services.usedTokens.use(claims))) return null;
   try {
     const result = await MESSAGE_ACTIONS[claims.action](services, actor, entry, { again });
-    if (result.outcome === 'already-released') services.usedTokens.release(claims);
+    if (result.outcome === 'already-released') await services.usedTokens.release(claims);
     return result;
   } catch (err) {
-    services.usedTokens.release(claims);
+    await services.usedTokens.release(claims);
     throw err;
   }
 }

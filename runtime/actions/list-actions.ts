@@ -6,9 +6,13 @@ import type { Actor } from './quarantine-actions.js';
 import { utcDay } from '../time/utc.js';
 
 /** Adds a checked pattern to the actor's list: their own, or the global one for the administrator. */
-export function addListEntry(services: ActionDeps, actor: Actor, input: { kind: ListKind; pattern: string; expiresAt: number | null }): ListEntry {
-  const entry = services.lists.add({ ownerId: listOwnerOf(actor.user), ...input, createdBy: actor.user.username });
-  services.audit.record({
+export async function addListEntry(
+  services: ActionDeps,
+  actor: Actor,
+  input: { kind: ListKind; pattern: string; expiresAt: number | null },
+): Promise<ListEntry> {
+  const entry = await services.lists.add({ ownerId: listOwnerOf(actor.user), ...input, createdBy: actor.user.username });
+  await services.audit.record({
     actor: actor.user.username,
     action: 'list-add',
     detail: `${entry.pattern} on ${listNameOf(entry)} ${entry.kind} list${input.expiresAt ? ` until ${utcDay(input.expiresAt)}` : ''}`,
@@ -18,11 +22,11 @@ export function addListEntry(services: ActionDeps, actor: Actor, input: { kind: 
 }
 
 /** Removes an entry of the actor's own list (any, for the administrator); undefined when there is none such. */
-export function removeListEntry(services: ActionDeps, actor: Actor, entryId: number): ListEntry | undefined {
-  const entry = services.lists.get(entryId);
+export async function removeListEntry(services: ActionDeps, actor: Actor, entryId: number): Promise<ListEntry | undefined> {
+  const entry = await services.lists.get(entryId);
   if (!entry || (!actor.user.isAdmin && entry.ownerId !== actor.user.id)) return undefined;
-  services.lists.remove(entry.id);
-  services.audit.record({
+  await services.lists.remove(entry.id);
+  await services.audit.record({
     actor: actor.user.username,
     action: 'list-remove',
     detail: `${entry.pattern} off ${listNameOf(entry)} ${entry.kind} list`,

@@ -13,6 +13,7 @@ import { viewerBaseUrl, type ActionDeps } from './services.js';
 import type { LinkAction } from './tokens.js';
 import { viaLink } from './audit.js';
 import { subjectShown, senderShown } from '../quarantine/display.js';
+import type { Category } from '../config/schema.js';
 
 export interface Actor {
   user: ViewerUser;
@@ -45,8 +46,9 @@ export function recipientsFor(user: ViewerUser, entry: QuarantineEntry): string[
   return user.isAdmin ? entry.recipients : entry.recipients.filter((r) => user.addresses.includes(r));
 }
 
-export function maySelfRelease(services: ActionDeps, user: ViewerUser, entry: QuarantineEntry): boolean {
-  return user.isAdmin || services.settings.admin().selfRelease.includes(entry.reason);
+/** `selfRelease`: the categories users release themselves (the administrator's settings). */
+export function maySelfRelease(selfRelease: readonly Category[], user: ViewerUser, entry: QuarantineEntry): boolean {
+  return user.isAdmin || selfRelease.includes(entry.reason);
 }
 
 /** An exact address a list entry may be made for; `*@domain` is a legal From: but never one. */
@@ -82,11 +84,11 @@ async function deliverRelease(services: ActionDeps, entry: QuarantineEntry, reci
 
 export async function release(services: ActionDeps, actor: Actor, entry: QuarantineEntry, options: ActionOptions = {}): Promise<ActionResult> {
   const own = recipientsFor(actor.user, entry);
-  if (!maySelfRelease(services, actor.user, entry)) {
-    const { isNew } = services.requests.request(entry.id, actor.user.id, own);
+  if (!maySelfRelease((await services.settings.admin()).selfRelease, actor.user, entry)) {
+    const { isNew } = await services.requests.request(entry.id, actor.user.id, own);
     if (isNew) {
       const told = await tellAdministrator(services, actor, entry, own);
-      services.audit.record({
+      await services.audit.record({
         actor: actorName(actor),
         action: 'request',
         messageId: entry.id,
@@ -104,7 +106,7 @@ export async function release(services: ActionDeps, actor: Actor, entry: Quarant
   const recipients = waiting.length > 0 ? waiting : options.again ? own : [];
   if (recipients.length === 0) return { outcome: 'already-released', text: `This message was already released to ${own.join(', ')}.` };
   await deliverRelease(services, entry, recipients, actorName(actor));
-  services.audit.record({
+  await services.audit.record({
     actor: actorName(actor),
     action: 'release',
     messageId: entry.id,
@@ -131,9 +133,9 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
   }
   const sender = listSenderOf(entry);
   const allowed = sender
-    ? services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) })
+    ? await services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) })
     : null;
-  services.audit.record({
+  await services.audit.record({
     actor: actorName(actor),
     action: 'not-spam',
     messageId: entry.id,
@@ -146,9 +148,9 @@ export async function notSpam(services: ActionDeps, actor: Actor, entry: Quarant
 export async function blockSender(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
   const sender = listSenderOf(entry);
   if (!sender) throw new ActionFailed('This message has no sender address to block.');
-  const blocked = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
+  const blocked = await services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'block', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
   await removeFor(services, actor, entry);
-  services.audit.record({
+  await services.audit.record({
     actor: actorName(actor),
     action: 'block-sender',
     messageId: entry.id,
@@ -167,8 +169,8 @@ export async function allowSender(services: ActionDeps, actor: Actor, entry: Qua
   const sender = listSenderOf(entry);
   if (!sender) throw new ActionFailed('This message has no sender address to allow.');
   const released = await release(services, actor, entry, options);
-  const allowed = services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
-  services.audit.record({
+  const allowed = await services.lists.add({ ownerId: listOwnerOf(actor.user), kind: 'allow', pattern: sender, expiresAt: null, createdBy: actorName(actor) });
+  await services.audit.record({
     actor: actorName(actor),
     action: 'allow-sender',
     messageId: entry.id,
@@ -185,7 +187,7 @@ async function removeFor(services: ActionDeps, actor: Actor, entry: QuarantineEn
 
 export async function remove(services: ActionDeps, actor: Actor, entry: QuarantineEntry): Promise<ActionResult> {
   await removeFor(services, actor, entry);
-  services.audit.record({
+  await services.audit.record({
     actor: actorName(actor),
     action: 'delete',
     messageId: entry.id,
@@ -237,16 +239,17 @@ async function tellAdministrator(services: ActionDeps, actor: Actor, entry: Quar
 }
 
 export async function decideRequest(services: ActionDeps, admin: Actor, requestId: number, approve: boolean): Promise<string> {
-  const request = services.requests.get(requestId);
+  const request = await services.requests.get(requestId);
   if (!request || request.status !== 'pending') throw new ActionFailed('This request was already decided or does not exist.');
   const entry = await services.store.get(request.messageId);
   if (approve && !entry) throw new ActionFailed('The message is no longer in the quarantine (deleted, or aged out); deny the request instead.');
-  if (!services.requests.decide(request.id, approve ? 'approved' : 'denied', admin.user.username)) throw new ActionFailed('This request was already decided.');
+  if (!(await services.requests.decide(request.id, approve ? 'approved' : 'denied', admin.user.username)))
+    throw new ActionFailed('This request was already decided.');
   if (approve && entry) {
     try {
       await deliverRelease(services, entry, request.recipients, `${admin.user.username} (request of ${request.username})`);
     } catch (err) {
-      services.requests.reopen(request.id);
+      await services.requests.reopen(request.id);
       throw err;
     }
   }
@@ -256,7 +259,7 @@ export async function decideRequest(services: ActionDeps, admin: Actor, requestI
   } catch (err) {
     told = `${request.username} not told: ${(err as Error).message}`;
   }
-  services.audit.record({
+  await services.audit.record({
     actor: admin.user.username,
     action: approve ? 'approve' : 'deny',
     messageId: request.messageId,

@@ -1,6 +1,7 @@
 // Release requests: a user asking for a message of a category they may not release themselves
 // (VIRUS and BANNED by default); the administrator approves or denies.
-import type Database from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { ViewerDatabase, ViewerTables } from '../storage/viewer-db.js';
 
 export type RequestStatus = 'pending' | 'approved' | 'denied';
 
@@ -17,17 +18,7 @@ export interface ReleaseRequest {
   decidedAt: number | null;
 }
 
-interface RequestRow {
-  id: number;
-  message_id: string;
-  user_id: number;
-  username: string;
-  recipients: string;
-  requested_at: number;
-  status: RequestStatus;
-  decided_by: string | null;
-  decided_at: number | null;
-}
+type RequestRow = Selectable<ViewerTables['release_requests']> & { username: string };
 
 const toRequest = (r: RequestRow): ReleaseRequest => ({
   id: r.id,
@@ -36,61 +27,66 @@ const toRequest = (r: RequestRow): ReleaseRequest => ({
   username: r.username,
   recipients: r.recipients.split(' ').filter(Boolean),
   requestedAt: r.requested_at,
-  status: r.status,
+  status: r.status as RequestStatus,
   decidedBy: r.decided_by,
   decidedAt: r.decided_at,
 });
 
-const SELECT = 'SELECT r.*, u.username FROM release_requests r JOIN users u ON u.id = r.user_id';
-
 export class ReleaseRequests {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: ViewerDatabase) {}
+
+  private requests() {
+    return this.db.selectFrom('release_requests as r').innerJoin('users as u', 'u.id', 'r.user_id').selectAll('r').select('u.username');
+  }
 
   /** One open request per user and message: asking twice keeps the first. */
-  request(messageId: string, userId: number, recipients: string[]): { request: ReleaseRequest; isNew: boolean } {
-    const open = this.db
-      .prepare<[string, number], RequestRow>(`${SELECT} WHERE r.message_id = ? AND r.user_id = ? AND r.status = 'pending'`)
-      .get(messageId, userId);
+  async request(messageId: string, userId: number, recipients: string[]): Promise<{ request: ReleaseRequest; isNew: boolean }> {
+    const open = await this.requests()
+      .where('r.message_id', '=', messageId)
+      .where('r.user_id', '=', userId)
+      .where('r.status', '=', 'pending')
+      .executeTakeFirst();
     if (open) return { request: toRequest(open), isNew: false };
-    const id = Number(
-      this.db
-        .prepare('INSERT INTO release_requests (message_id, user_id, recipients, requested_at) VALUES (?, ?, ?, ?)')
-        .run(messageId, userId, recipients.join(' '), Date.now()).lastInsertRowid,
-    );
-    return { request: this.get(id)!, isNew: true };
+    const { id } = await this.db
+      .insertInto('release_requests')
+      .values({ message_id: messageId, user_id: userId, recipients: recipients.join(' '), requested_at: Date.now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { request: (await this.get(id))!, isNew: true };
   }
 
-  get(id: number): ReleaseRequest | undefined {
-    const row = this.db.prepare<[number], RequestRow>(`${SELECT} WHERE r.id = ?`).get(id);
-    return row ? toRequest(row) : undefined;
+  async get(id: number): Promise<ReleaseRequest | undefined> {
+    const row = await this.requests().where('r.id', '=', id).executeTakeFirst();
+    return row && toRequest(row);
   }
 
-  pending(): ReleaseRequest[] {
-    return this.db.prepare<[], RequestRow>(`${SELECT} WHERE r.status = 'pending' ORDER BY r.requested_at`).all().map(toRequest);
+  async pending(): Promise<ReleaseRequest[]> {
+    const rows = await this.requests().where('r.status', '=', 'pending').orderBy('r.requested_at').orderBy('r.id').execute();
+    return rows.map(toRequest);
   }
 
   /** The newest request of a user for each of these messages, for the status shown beside them. */
-  latestFor(userId: number | null, messageIds: string[]): Map<string, ReleaseRequest> {
+  async latestFor(userId: number | null, messageIds: string[]): Promise<Map<string, ReleaseRequest>> {
     if (messageIds.length === 0) return new Map();
-    const rows = this.db
-      .prepare<unknown[], RequestRow>(
-        `${SELECT} WHERE r.message_id IN (${messageIds.map(() => '?').join(',')}) ${userId === null ? '' : 'AND r.user_id = ?'} ORDER BY r.requested_at`,
-      )
-      .all(...messageIds, ...(userId === null ? [] : [userId]));
+    let query = this.requests().where('r.message_id', 'in', messageIds);
+    if (userId !== null) query = query.where('r.user_id', '=', userId);
+    const rows = await query.orderBy('r.requested_at').orderBy('r.id').execute();
     return new Map(rows.map((r) => [r.message_id, toRequest(r)]));
   }
 
   /** Decides a pending request; false when it was already decided (two administrators, one click each). */
-  decide(id: number, status: 'approved' | 'denied', by: string): boolean {
-    return (
-      this.db
-        .prepare("UPDATE release_requests SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
-        .run(status, by, Date.now(), id).changes === 1
-    );
+  async decide(id: number, status: 'approved' | 'denied', by: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('release_requests')
+      .set({ status, decided_by: by, decided_at: Date.now() })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
   }
 
   /** Puts a request back to pending when the approved release could not be delivered. */
-  reopen(id: number): void {
-    this.db.prepare("UPDATE release_requests SET status = 'pending', decided_by = NULL, decided_at = NULL WHERE id = ?").run(id);
+  async reopen(id: number): Promise<void> {
+    await this.db.updateTable('release_requests').set({ status: 'pending', decided_by: null, decided_at: null }).where('id', '=', id).execute();
   }
 }

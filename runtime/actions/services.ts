@@ -13,6 +13,7 @@ import { AuditLog } from './audit.js';
 import { ReleaseRequests } from './release-requests.js';
 import { ViewerSettings } from './settings.js';
 import { ActionTokens, loadLinkSecret, UsedTokens } from './tokens.js';
+import { viewerKysely } from '../storage/viewer-db.js';
 
 export interface ActionServices {
   config: AppConfig;
@@ -58,7 +59,11 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
 /** The services around an open quarantine, accounts database and re-injector (tests bring their own). */
 export function assembleActionServices(parts: Pick<ActionServices, 'config' | 'store' | 'accounts' | 'reinjector'>): ActionServices {
   const { config, store, accounts, reinjector } = parts;
-  const { db } = accounts;
+  // One handle for every store: Kysely's SQLite driver takes turns on its connection, and two
+  // handles over one connection would not (a transaction of one seen by the other).
+  // (Over the accounts' own viewer.sqlite connection until the accounts query through Kysely too;
+  // the accounts close that connection.)
+  const db = viewerKysely(accounts.db);
   return {
     config,
     store,

@@ -4,9 +4,9 @@ import type { ActionDeps } from './services.js';
 import type { Actor } from './quarantine-actions.js';
 import type { AdminSettings, DigestFrequency } from './settings.js';
 
-export function saveAdminSettings(services: ActionDeps, admin: Actor, settings: AdminSettings): void {
-  services.settings.saveAdmin(settings);
-  services.audit.record({
+export async function saveAdminSettings(services: ActionDeps, admin: Actor, settings: AdminSettings): Promise<void> {
+  await services.settings.saveAdmin(settings);
+  await services.audit.record({
     actor: admin.user.username,
     action: 'settings',
     detail: `digest ${settings.digestFrequency}; users release ${settings.selfRelease.join(', ') || 'nothing'} themselves`,
@@ -15,7 +15,7 @@ export function saveAdminSettings(services: ActionDeps, admin: Actor, settings: 
 }
 
 /** A user's own digest frequency; null follows the administrator's default. */
-export function setOwnDigest(services: ActionDeps, actor: Actor, frequency: DigestFrequency | null): void {
-  services.settings.setUserFrequency(actor.user.id, frequency);
-  services.audit.record({ actor: actor.user.username, action: 'digest-setting', detail: frequency ?? 'default', client: actor.client });
+export async function setOwnDigest(services: ActionDeps, actor: Actor, frequency: DigestFrequency | null): Promise<void> {
+  await services.settings.setUserFrequency(actor.user.id, frequency);
+  await services.audit.record({ actor: actor.user.username, action: 'digest-setting', detail: frequency ?? 'default', client: actor.client });
 }

@@ -1,7 +1,7 @@
 // Settings the administrator changes in the console, kept in the viewer's database: the default
 // digest frequency and the categories users may release themselves. Each user may override the
 // digest frequency.
-import type Database from 'better-sqlite3';
+import type { ViewerDatabase } from '../storage/viewer-db.js';
 import { CATEGORIES, type Category } from '../config/schema.js';
 
 export const DIGEST_FREQUENCIES = ['off', 'daily', 'weekly'] as const;
@@ -18,10 +18,10 @@ export const DEFAULT_SETTINGS: AdminSettings = { digestFrequency: 'daily', selfR
 export const isFrequency = (value: unknown): value is DigestFrequency => (DIGEST_FREQUENCIES as readonly unknown[]).includes(value);
 
 export class ViewerSettings {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: ViewerDatabase) {}
 
-  admin(): AdminSettings {
-    const rows = this.db.prepare<[], { name: string; value: string }>('SELECT name, value FROM settings').all();
+  async admin(): Promise<AdminSettings> {
+    const rows = await this.db.selectFrom('settings').select(['name', 'value']).execute();
     const stored = Object.fromEntries(rows.map((r) => [r.name, r.value]));
     const frequency = stored.digestFrequency;
     const selfRelease = stored.selfRelease?.split(',').filter((c): c is Category => (CATEGORIES as readonly string[]).includes(c));
@@ -31,39 +31,46 @@ export class ViewerSettings {
     };
   }
 
-  saveAdmin(settings: AdminSettings): void {
-    const upsert = this.db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
-    this.db.transaction(() => {
-      upsert.run('digestFrequency', settings.digestFrequency);
-      upsert.run('selfRelease', settings.selfRelease.join(','));
-    })();
+  async saveAdmin(settings: AdminSettings): Promise<void> {
+    // One statement: both settings change together.
+    await this.db
+      .insertInto('settings')
+      .values([
+        { name: 'digestFrequency', value: settings.digestFrequency },
+        { name: 'selfRelease', value: settings.selfRelease.join(',') },
+      ])
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
+      .execute();
   }
 
   /** The user's own choice, or null to follow the administrator's default. */
-  userFrequency(userId: number): DigestFrequency | null {
-    const row = this.db.prepare<[number], { frequency: string | null }>('SELECT frequency FROM digest_state WHERE user_id = ?').get(userId);
+  async userFrequency(userId: number): Promise<DigestFrequency | null> {
+    const row = await this.db.selectFrom('digest_state').select('frequency').where('user_id', '=', userId).executeTakeFirst();
     return isFrequency(row?.frequency) ? row.frequency : null;
   }
 
-  setUserFrequency(userId: number, frequency: DigestFrequency | null): void {
-    this.db
-      .prepare('INSERT INTO digest_state (user_id, frequency) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET frequency = excluded.frequency')
-      .run(userId, frequency);
+  async setUserFrequency(userId: number, frequency: DigestFrequency | null): Promise<void> {
+    await this.db
+      .insertInto('digest_state')
+      .values({ user_id: userId, frequency, last_sent_at: null })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ frequency: (eb) => eb.ref('excluded.frequency') }))
+      .execute();
   }
 
-  effectiveFrequency(userId: number): DigestFrequency {
-    return this.userFrequency(userId) ?? this.admin().digestFrequency;
+  async effectiveFrequency(userId: number): Promise<DigestFrequency> {
+    return (await this.userFrequency(userId)) ?? (await this.admin()).digestFrequency;
   }
 
-  lastDigestAt(userId: number): number | null {
-    return (
-      this.db.prepare<[number], { last_sent_at: number | null }>('SELECT last_sent_at FROM digest_state WHERE user_id = ?').get(userId)?.last_sent_at ?? null
-    );
+  async lastDigestAt(userId: number): Promise<number | null> {
+    const row = await this.db.selectFrom('digest_state').select('last_sent_at').where('user_id', '=', userId).executeTakeFirst();
+    return row?.last_sent_at ?? null;
   }
 
-  setLastDigestAt(userId: number, at: number): void {
-    this.db
-      .prepare('INSERT INTO digest_state (user_id, last_sent_at) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET last_sent_at = excluded.last_sent_at')
-      .run(userId, at);
+  async setLastDigestAt(userId: number, at: number): Promise<void> {
+    await this.db
+      .insertInto('digest_state')
+      .values({ user_id: userId, frequency: null, last_sent_at: at })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_sent_at: (eb) => eb.ref('excluded.last_sent_at') }))
+      .execute();
   }
 }

@@ -1,7 +1,7 @@
 // Action links in digests: a token names one action on one message for one user, until a time,
 // signed with the appliance's secret (HMAC-SHA256). It is used once: its nonce is recorded when the
 // action is done. Opening the link only shows a page; the action needs the POST from that page.
-import type Database from 'better-sqlite3';
+import type { ViewerDatabase } from '../storage/viewer-db.js';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,24 +87,26 @@ export class ActionTokens {
 
 /** Nonces of tokens already used, kept until the token would have expired anyway. */
 export class UsedTokens {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: ViewerDatabase) {}
 
-  usedAt(nonce: string): number | null {
-    const row = this.db.prepare<[string], { used_at: number }>('SELECT used_at FROM used_tokens WHERE nonce = ?').get(nonce);
+  async usedAt(nonce: string): Promise<number | null> {
+    const row = await this.db.selectFrom('used_tokens').select('used_at').where('nonce', '=', nonce).executeTakeFirst();
     return row?.used_at ?? null;
   }
 
-  /** Marks a token used; false when it already was (two clicks racing: only one acts). */
-  use(claims: ActionClaims): boolean {
-    this.db.prepare('DELETE FROM used_tokens WHERE expires_at < ?').run(Date.now());
-    return (
-      this.db.prepare('INSERT OR IGNORE INTO used_tokens (nonce, used_at, expires_at) VALUES (?, ?, ?)').run(claims.nonce, Date.now(), claims.expiresAt)
-        .changes === 1
-    );
+  /** Marks a token used; false when it already was (two clicks racing, on one node or two: only one acts). */
+  async use(claims: ActionClaims): Promise<boolean> {
+    await this.db.deleteFrom('used_tokens').where('expires_at', '<', Date.now()).execute();
+    const result = await this.db
+      .insertInto('used_tokens')
+      .values({ nonce: claims.nonce, used_at: Date.now(), expires_at: claims.expiresAt })
+      .onConflict((oc) => oc.column('nonce').doNothing())
+      .executeTakeFirst();
+    return result.numInsertedOrUpdatedRows === 1n;
   }
 
   /** Gives a token back when its action failed (the next hop deferred), so the link can be tried again. */
-  release(claims: ActionClaims): void {
-    this.db.prepare('DELETE FROM used_tokens WHERE nonce = ?').run(claims.nonce);
+  async release(claims: ActionClaims): Promise<void> {
+    await this.db.deleteFrom('used_tokens').where('nonce', '=', claims.nonce).execute();
   }
 }

@@ -9,6 +9,7 @@ import { viewerBaseUrl } from '../actions/services.js';
 import { maySelfRelease, recipientsFor } from '../actions/quarantine-actions.js';
 import type { LinkAction } from '../actions/tokens.js';
 import type { DigestFrequency } from '../actions/settings.js';
+import type { Category } from '../config/schema.js';
 import { composeDigest, type DigestItem } from './compose.js';
 import { isBlockedNote } from '../lists/sender-lists.js';
 
@@ -33,14 +34,14 @@ export function isDue(frequency: DigestFrequency, lastSentAt: number | null, now
   return lastSentAt === null || now.getTime() - lastSentAt >= PERIOD[frequency] - SLACK;
 }
 
-function itemFor(services: ActionDeps, user: ViewerUser, entry: DigestItem['entry'], expiresAt: number): DigestItem {
+function itemFor(services: ActionDeps, selfRelease: readonly Category[], user: ViewerUser, entry: DigestItem['entry'], expiresAt: number): DigestItem {
   const base = viewerBaseUrl(services.config);
   const link = (action: LinkAction, label: string) => ({
     action,
     label,
     url: `${base}/a/${services.tokens.sign({ action, messageId: entry.id, userId: user.id, expiresAt })}`,
   });
-  const links = [link('release', maySelfRelease(services, user, entry) ? 'Release' : 'Ask to release')];
+  const links = [link('release', maySelfRelease(selfRelease, user, entry) ? 'Release' : 'Ask to release')];
   if (entry.reason === 'SPAM') links.push(link('not-spam', 'Not spam'));
   links.push(link('block-sender', 'Block sender'), link('delete', 'Delete'));
   return { entry, recipients: recipientsFor(user, entry), links };
@@ -56,12 +57,13 @@ export async function sendDigest(services: ActionDeps, user: ViewerUser, since: 
   );
   if (entries.length === 0) return { user: user.username, outcome: 'empty', messages: 0 };
   const expiresAt = now.getTime() + services.config.digest.linkValidDays * DAY;
+  const { selfRelease } = await services.settings.admin();
   const raw = await composeDigest({
     from: `Mail filter quarantine <postmaster@${services.config.network.hostname}>`,
     to,
     username: user.username,
     viewerUrl: viewerBaseUrl(services.config),
-    items: entries.map((entry) => itemFor(services, user, entry, expiresAt)),
+    items: entries.map((entry) => itemFor(services, selfRelease, user, entry, expiresAt)),
     linksValidUntil: new Date(expiresAt),
   });
   const [outcome] = await services.reinjector.send('', [to], Readable.from([raw]));
@@ -85,8 +87,8 @@ export async function runDigests(
       log.warn('digest run stopped: this node lost the digest lease', { users_done: reports.length });
       break;
     }
-    const frequency = services.settings.effectiveFrequency(user.id);
-    const last = services.settings.lastDigestAt(user.id);
+    const frequency = await services.settings.effectiveFrequency(user.id);
+    const last = await services.settings.lastDigestAt(user.id);
     let report: DigestReport;
     if (frequency === 'off') report = { user: user.username, outcome: 'off', messages: 0 };
     else if (!options.force && !isDue(frequency, last, now, services.config.digest.sendHour)) report = { user: user.username, outcome: 'not due', messages: 0 };
@@ -98,9 +100,9 @@ export async function runDigests(
         report = { user: user.username, outcome: 'failed', messages: 0, detail: (err as Error).message };
       }
       // Empty counts as done: the next digest starts from now. A failed one is tried again next hour.
-      if (report.outcome === 'sent' || report.outcome === 'empty') services.settings.setLastDigestAt(user.id, now.getTime());
+      if (report.outcome === 'sent' || report.outcome === 'empty') await services.settings.setLastDigestAt(user.id, now.getTime());
       if (report.outcome === 'sent')
-        services.audit.record({ actor: 'system', action: 'digest', detail: `${report.messages} message(s) to ${report.detail}`, client: 'appliance' });
+        await services.audit.record({ actor: 'system', action: 'digest', detail: `${report.messages} message(s) to ${report.detail}`, client: 'appliance' });
     }
     if (report.outcome === 'failed') log.error('digest not sent', { ...report });
     else log.info('digest', { ...report });

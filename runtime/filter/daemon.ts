@@ -10,7 +10,7 @@ import { createReinjector } from '../mail/reinject.js';
 import { listen } from './listen.js';
 import { filterMessage } from './pipeline.js';
 import { prepareSpoolDir } from './spool.js';
-import { openSenderListLookup } from '../lists/lookup.js';
+import { senderListLookup } from '../lists/lookup.js';
 import { openSpamTimeouts } from './spam-timeouts.js';
 import { join } from 'node:path';
 import { authResolver } from '../checks/auth.js';
@@ -18,10 +18,10 @@ import { networkMatcher } from '../checks/auth-networks.js';
 import { mynetworks, relayDomains } from '../render/template-values.js';
 import type { AuthSettings } from './scan.js';
 import { authservIdOf } from '../checks/auth-results.js';
-import { openAuditSink } from './audit-sink.js';
+import { auditSink } from './audit-sink.js';
 import { openDkimSigner } from './dkim-sign.js';
 import { dkimKeyPath, dkimSigningDomain } from '../checks/auth-dkim-key.js';
-import { viewerDatabasePath } from '../storage/viewer-db.js';
+import { openViewerDbReader } from '../storage/open-viewer.js';
 
 export interface RunningFilter {
   port: number;
@@ -64,10 +64,12 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     heloName: config.network.hostname,
     maxConnections: config.filter.maxConnections,
   });
-  const senderLists = openSenderListLookup(config.viewer.dataDir, log);
+  // The lists and the audit log: viewer.sqlite once the viewer has made it, or the shared database.
+  const viewerDb = openViewerDbReader(config, 'mailfilter-filter-lists');
+  const senderLists = senderListLookup(viewerDb, log);
   // Beside the quarantine, not in the spool: the spool is emptied at every start.
   const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);
-  const audit = openAuditSink(viewerDatabasePath(config.viewer.dataDir));
+  const audit = auditSink(viewerDb);
   // `kill -USR2 <pid>` logs the event-loop lag and memory since the last report. Handled before the
   // port opens: a USR2 sent as soon as it listens would otherwise end the process (the default action).
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -111,9 +113,8 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       lag.disable();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       reinjector.close();
-      senderLists.close();
       spamTimeouts.close();
-      audit.close();
+      await viewerDb.close();
       await beat?.stop();
       await store.close();
     },

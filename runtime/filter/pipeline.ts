@@ -16,7 +16,7 @@ import { decodedHeader, headOf, readHead, type MessageHead } from '../mail/messa
 import { authenticationResults, deliveryHead } from './rewrite.js';
 import { buildBounce } from './bounce.js';
 import { scanMessage, type AuthSettings, type ScanSettings } from './scan.js';
-import type { AuditInput } from '../actions/audit.js';
+import type { AuditSink } from './audit-sink.js';
 import type { DkimSigner } from './dkim-sign.js';
 import { SmtpReply, tempFail } from './smtp-reply.js';
 import type { RecipientOutcome, Reinjector } from '../mail/reinject.js';
@@ -51,7 +51,7 @@ export interface FilterDeps {
   /** The auth check's resolver and context, made once (authSettings); without it the check is skipped. */
   auth?: AuthSettings;
   /** The audit log, for list entries that let forged-looking mail through. */
-  audit?: (input: AuditInput) => void;
+  audit?: AuditSink;
   /** Signs our own outgoing mail (dkim.enabled). */
   dkim?: DkimSigner;
 }
@@ -68,11 +68,11 @@ function mailDomain(config: AppConfig): string {
 }
 
 /** An allow entry let a message that looked forged through: the administrator can see who and why. */
-function auditOverride(message: SpooledMessage, recipients: string[], before: Verdict, after: Verdict, deps: FilterDeps): void {
+async function auditOverride(message: SpooledMessage, recipients: string[], before: Verdict, after: Verdict, deps: FilterDeps): Promise<void> {
   const detail = `SPOOFED overridden for ${recipients.join(', ')} by ${after.listNote ?? 'a sender list'}: ${before.detail}`;
   deps.log.info('spoofed overridden', { id: message.id, to: recipients.join(','), note: after.listNote, category: after.category });
   try {
-    deps.audit?.({ actor: 'system', action: 'allow-list override', messageId: message.id, detail, client: 'appliance' });
+    await deps.audit?.({ actor: 'system', action: 'allow-list override', messageId: message.id, detail, client: 'appliance' });
   } catch (err) {
     deps.log.warn('override not audited', { id: message.id, error: (err as Error).message });
   }
@@ -203,10 +203,9 @@ interface RecipientGroup {
 }
 
 /** Recipients whose lists lead to the same verdict travel together: one delivery, one quarantine entry. */
-function groupByVerdict(rcptTo: string[], verdictFor: (recipient: string) => Verdict): RecipientGroup[] {
+function groupByVerdict(verdicts: Verdict[]): RecipientGroup[] {
   const groups = new Map<string, RecipientGroup>();
-  rcptTo.forEach((recipient, position) => {
-    const verdict = verdictFor(recipient);
+  verdicts.forEach((verdict, position) => {
     const key = `${verdict.category}|${verdict.destiny}|${verdict.listNote ?? ''}`;
     const group = groups.get(key) ?? { verdict, positions: [] };
     group.positions.push(position);
@@ -269,9 +268,8 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   });
   const senders = sendersOf(message.envelope.mailFrom, decodedHeader(head, 'From'));
   const ownDomains = deps.auth?.ourDomains ?? [];
-  const groups = groupByVerdict(message.envelope.rcptTo, (recipient) =>
-    applyListMatch(verdict, deps.senderLists(recipient, senders), config.policy, ownDomains),
-  );
+  const matches = await Promise.all(message.envelope.rcptTo.map((recipient) => deps.senderLists(recipient, senders)));
+  const groups = groupByVerdict(matches.map((match) => applyListMatch(verdict, match, config.policy, ownDomains)));
   const replies: RecipientReplies = new Array(message.envelope.rcptTo.length);
   let quarantined = 0;
   for (const group of groups) {
@@ -284,7 +282,7 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
         category: group.verdict.category,
         destiny: group.verdict.destiny,
       });
-    if (verdict.category === 'SPOOFED' && group.verdict.category !== 'SPOOFED') auditOverride(message, recipients, verdict, group.verdict, deps);
+    if (verdict.category === 'SPOOFED' && group.verdict.category !== 'SPOOFED') await auditOverride(message, recipients, verdict, group.verdict, deps);
     const id = quarantined === 0 ? message.id : `${message.id}-${quarantined + 1}`;
     if (group.verdict.destiny !== 'D_PASS') quarantined += 1;
     const groupReplies = await answerGroup({ message, head, verdict: group.verdict, recipients, id }, deps);

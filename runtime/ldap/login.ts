@@ -43,7 +43,7 @@ export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccoun
     if (existing && (existing.source !== 'ldap' || existing.isAdmin)) {
       const why = `directory person ${person.dn} refused: ${existing.username} is ${existing.isAdmin ? 'the administrator' : 'a local account'}`;
       log.warn('directory login refused', { user: username, dn: person.dn, account: existing.username });
-      audit?.record({ actor: username.slice(0, 100), action: 'login-refused', detail: why, client });
+      await audit?.record({ actor: username.slice(0, 100), action: 'login-refused', detail: why, client });
       return null;
     }
     if (existing) return existing;

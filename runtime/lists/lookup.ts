@@ -1,47 +1,29 @@
-// The filter's view of the sender lists: the viewer's database, once it exists, only read from.
+// The filter's and the policy service's view of the sender lists: the viewer's database, only read
+// from, asked for every message (an entry made on any node of a cluster counts for the next one).
 // A database that cannot be read means "no list entry", logged: the spam, virus and banned checks
 // still decide, so mail is neither lost nor waved through unchecked.
-import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
 import type { Logger } from '../log.js';
+import type { ViewerDbReader } from '../storage/open-viewer.js';
 import { findMatch, type ListMatch } from './sender-lists.js';
-import { viewerDatabasePath } from '../storage/viewer-db.js';
 
-export type SenderListLookup = (recipient: string, senders: string[]) => ListMatch | null;
+export type SenderListLookup = (recipient: string, senders: string[]) => Promise<ListMatch | null>;
 
-export function openSenderListLookup(viewerDataDir: string, log: Logger): SenderListLookup & { close(): void } {
-  const path = viewerDatabasePath(viewerDataDir);
-  let db: Database.Database | null = null;
+export function senderListLookup(viewerDb: ViewerDbReader, log: Logger): SenderListLookup {
   let warned = false;
-  let missingUntil = 0;
-  const lookup = (recipient: string, senders: string[]): ListMatch | null => {
+  return async (recipient, senders) => {
     try {
-      if (!db) {
-        // No viewer database yet (viewer off, or not started): looked for again every 10 s, not per message.
-        if (Date.now() < missingUntil) return null;
-        if (!existsSync(path)) {
-          missingUntil = Date.now() + 10_000;
-          return null;
-        }
-        // Not opened read-only: with the viewer stopped, SQLite has removed its WAL files, and a
-        // read-only connection could not make them again.
-        db = new Database(path, { fileMustExist: true });
-        db.pragma('busy_timeout = 2000');
-      }
-      const match = findMatch(db, recipient, senders);
+      // No viewer database yet (viewer off, or not started): no entry.
+      const db = viewerDb.current();
+      if (!db) return null;
+      const match = await findMatch(db, recipient, senders);
       warned = false;
       return match;
     } catch (err) {
-      // "no such table": a viewer database from before the lists; anything else is worth a line.
-      if (!warned) log.warn('sender lists not consulted', { database: path, error: (err as Error).message });
+      // "no such table": a database from before the lists; anything else is worth a line, once
+      // until the lists answer again.
+      if (!warned) log.warn('sender lists not consulted', { database: viewerDb.where, error: (err as Error).message });
       warned = true;
       return null;
     }
   };
-  return Object.assign(lookup, {
-    close() {
-      db?.close();
-      db = null;
-    },
-  });
 }

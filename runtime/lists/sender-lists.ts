@@ -1,11 +1,12 @@
 // Allow and block lists of senders, per viewer user and global (the administrator's). They live in
-// the viewer's database (storage/viewer-db.ts) beside the users and their addresses; the filter
-// reads them read-only.
+// the viewer's database (storage/viewer-db.ts: viewer.sqlite, or the shared PostgreSQL) beside the
+// users and their addresses; the filter reads them read-only.
 //
 // Which entry counts: the most specific one. A user's own entry beats a global one, an exact
 // address beats *@domain, and at equal rank block beats allow.
-import type Database from 'better-sqlite3';
+import type { Selectable } from 'kysely';
 import { isEmailAddress } from '../mail/address.js';
+import type { ViewerDatabase, ViewerTables } from '../storage/viewer-db.js';
 
 export type ListKind = 'allow' | 'block';
 
@@ -90,97 +91,89 @@ export function strongest(candidates: Candidate[], senders: string[]): ListMatch
   return { kind: candidate.kind, pattern: candidate.pattern, list: candidate.owner_name ?? 'global', sender };
 }
 
-function matchQuery(patternCount: number): string {
-  return `SELECT l.kind, l.pattern, l.owner_id, u.username AS owner_name
-          FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
-          WHERE (l.expires_at IS NULL OR l.expires_at > ?)
-            AND l.pattern IN (${Array(patternCount).fill('?').join(',')})
-            AND (l.owner_id IS NULL OR l.owner_id = (SELECT user_id FROM addresses WHERE address = ?))`;
-}
-
-/** Prepared once per database and number of patterns: the filter asks for every recipient of every message. */
-const matchStatements = new WeakMap<Database.Database, Map<number, Database.Statement<unknown[], Candidate>>>();
-
-function matchStatement(db: Database.Database, patternCount: number): Database.Statement<unknown[], Candidate> {
-  let byCount = matchStatements.get(db);
-  if (!byCount) matchStatements.set(db, (byCount = new Map()));
-  let statement = byCount.get(patternCount);
-  if (!statement) byCount.set(patternCount, (statement = db.prepare<unknown[], Candidate>(matchQuery(patternCount))));
-  return statement;
-}
-
 /** The entry deciding for mail from these senders to this recipient, or null. */
-export function findMatch(db: Database.Database, recipient: string, senders: string[], now = Date.now()): ListMatch | null {
+export async function findMatch(db: ViewerDatabase, recipient: string, senders: string[], now = Date.now()): Promise<ListMatch | null> {
   const patterns = [...new Set(senders.flatMap(patternsFor))];
   if (patterns.length === 0) return null;
-  const rows = matchStatement(db, patterns.length).all(now, ...patterns, recipient.toLowerCase());
+  const rows = await db
+    .selectFrom('sender_lists as l')
+    .leftJoin('users as u', 'u.id', 'l.owner_id')
+    .select(['l.kind', 'l.pattern', 'l.owner_id', 'u.username as owner_name'])
+    .where((eb) =>
+      eb.and([
+        eb.or([eb('l.expires_at', 'is', null), eb('l.expires_at', '>', now)]),
+        eb('l.pattern', 'in', patterns),
+        eb.or([
+          eb('l.owner_id', 'is', null),
+          eb('l.owner_id', '=', eb.selectFrom('addresses').select('user_id').where('address', '=', recipient.toLowerCase())),
+        ]),
+      ]),
+    )
+    .execute();
   return strongest(rows, senders);
 }
 
-interface EntryRow {
-  id: number;
-  owner_id: number | null;
-  owner_name: string | null;
-  kind: ListKind;
-  pattern: string;
-  expires_at: number | null;
-  created_by: string;
-  created_at: number;
-}
+const toEntry = (r: Selectable<ViewerTables['sender_lists']> & { owner_name: string | null }): ListEntry => ({
+  id: r.id,
+  ownerId: r.owner_id,
+  ownerName: r.owner_name,
+  kind: r.kind,
+  pattern: r.pattern,
+  expiresAt: r.expires_at,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+});
 
 export class SenderLists {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: ViewerDatabase) {}
 
-  private select(where: string, params: unknown[]): ListEntry[] {
-    const rows = this.db
-      .prepare<unknown[], EntryRow>(
-        `SELECT l.*, u.username AS owner_name FROM sender_lists l LEFT JOIN users u ON u.id = l.owner_id
-                WHERE ${where} ORDER BY l.created_at DESC, l.id DESC`,
-      )
-      .all(...params);
-    return rows.map((r) => ({
-      id: r.id,
-      ownerId: r.owner_id,
-      ownerName: r.owner_name,
-      kind: r.kind,
-      pattern: r.pattern,
-      expiresAt: r.expires_at,
-      createdBy: r.created_by,
-      createdAt: r.created_at,
-    }));
+  private entries() {
+    return this.db
+      .selectFrom('sender_lists as l')
+      .leftJoin('users as u', 'u.id', 'l.owner_id')
+      .selectAll('l')
+      .select('u.username as owner_name')
+      .orderBy('l.created_at', 'desc')
+      .orderBy('l.id', 'desc');
   }
 
   /** Entries of one user's list, or of the global list (ownerId null), newest first. */
-  list(ownerId: number | null): ListEntry[] {
-    return ownerId === null ? this.select('l.owner_id IS NULL', []) : this.select('l.owner_id = ?', [ownerId]);
+  async list(ownerId: number | null): Promise<ListEntry[]> {
+    const rows = await this.entries()
+      .where('l.owner_id', ownerId === null ? 'is' : '=', ownerId)
+      .execute();
+    return rows.map(toEntry);
   }
 
-  get(id: number): ListEntry | undefined {
-    return this.select('l.id = ?', [id])[0];
+  async get(id: number): Promise<ListEntry | undefined> {
+    const row = await this.entries().where('l.id', '=', id).executeTakeFirst();
+    return row && toEntry(row);
   }
 
   /** Adds an entry, replacing the same pattern on the same list (allow after block, or a new expiry). */
-  add(input: { ownerId: number | null; kind: ListKind; pattern: string; expiresAt: number | null; createdBy: string }): ListEntry {
+  async add(input: { ownerId: number | null; kind: ListKind; pattern: string; expiresAt: number | null; createdBy: string }): Promise<ListEntry> {
     const pattern = normalisePattern(input.pattern);
     if (!pattern) throw new Error(`not an address or *@domain: ${input.pattern}`);
-    const id = this.db.transaction(() => {
-      this.db
-        .prepare(`DELETE FROM sender_lists WHERE pattern = ? AND ${input.ownerId === null ? 'owner_id IS NULL' : 'owner_id = ?'}`)
-        .run(pattern, ...(input.ownerId === null ? [] : [input.ownerId]));
-      return Number(
-        this.db
-          .prepare('INSERT INTO sender_lists (owner_id, kind, pattern, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(input.ownerId, input.kind, pattern, input.expiresAt, input.createdBy, Date.now()).lastInsertRowid,
-      );
-    })();
-    return this.get(id)!;
+    const { id } = await this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('sender_lists')
+        .where('pattern', '=', pattern)
+        .where('owner_id', input.ownerId === null ? 'is' : '=', input.ownerId)
+        .execute();
+      return trx
+        .insertInto('sender_lists')
+        .values({ owner_id: input.ownerId, kind: input.kind, pattern, expires_at: input.expiresAt, created_by: input.createdBy, created_at: Date.now() })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    });
+    return (await this.get(id))!;
   }
 
-  remove(id: number): void {
-    this.db.prepare('DELETE FROM sender_lists WHERE id = ?').run(id);
+  async remove(id: number): Promise<void> {
+    await this.db.deleteFrom('sender_lists').where('id', '=', id).execute();
   }
 
-  match(recipient: string, senders: string[], now = Date.now()): ListMatch | null {
+  match(recipient: string, senders: string[], now = Date.now()): Promise<ListMatch | null> {
     return findMatch(this.db, recipient, senders, now);
   }
 }

@@ -7,7 +7,8 @@ import { authResolver } from '../checks/auth.js';
 import { networkMatcher } from '../checks/auth-networks.js';
 import { authservIdOf } from '../checks/auth-results.js';
 import { mynetworks } from '../render/template-values.js';
-import { openSenderListLookup } from '../lists/lookup.js';
+import { senderListLookup } from '../lists/lookup.js';
+import { openViewerDbReader } from '../storage/open-viewer.js';
 import { greylist, type GreylistSettings } from './greylist.js';
 import { listenPolicy } from './server.js';
 import type { PolicyRequest } from './protocol.js';
@@ -26,13 +27,14 @@ export async function startPolicy(config: AppConfig, outageTimes: OutageTimes = 
   const storage = await openGreylistStorage(config);
   const { state } = storage;
   const memory = withOutages(state, log, outageTimes);
-  const lists = openSenderListLookup(config.viewer.dataDir, log);
+  const viewerDb = openViewerDbReader(config, 'mailfilter-policy');
+  const lists = senderListLookup(viewerDb, log);
   const resolver = authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds);
   const settings: GreylistSettings = {
     delaySeconds: options.delaySeconds,
     autoAllowAfter: options.autoAllowAfter,
     inside: networkMatcher(mynetworks(config).split(/\s+/)),
-    allowListed: (recipient, sender) => lists(recipient, [sender])?.kind === 'allow',
+    allowListed: async (recipient, sender) => (await lists(recipient, [sender]))?.kind === 'allow',
     spfPasses: async ({ clientAddress, helo, sender }) => {
       const result = await spf({ sender, ip: clientAddress, helo, mta: authservIdOf(config), resolver });
       return result.status.result === 'pass';
@@ -64,7 +66,7 @@ export async function startPolicy(config: AppConfig, outageTimes: OutageTimes = 
     async close() {
       clearInterval(timer);
       await listener.close();
-      lists.close();
+      await viewerDb.close();
       await counts.close();
       await storage.close();
     },

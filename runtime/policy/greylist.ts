@@ -10,7 +10,7 @@ export interface GreylistSettings {
   delaySeconds: number;
   autoAllowAfter: number;
   inside: (address: string) => boolean;
-  allowListed: (recipient: string, sender: string) => boolean;
+  allowListed: (recipient: string, sender: string) => Promise<boolean>;
   spfPasses: (request: { clientAddress: string; helo: string; sender: string }) => Promise<boolean>;
 }
 
@@ -65,7 +65,7 @@ async function decide(request: PolicyRequest, memory: TripletMemory, settings: G
   const network = clientNetwork(clientAddress);
   if (await memory.clientAllowed(network, settings.autoAllowAfter))
     return { action: DUNNO, why: `client network ${network} retried ${settings.autoAllowAfter} times before` };
-  if (sender && settings.allowListed(recipient, sender)) return { action: DUNNO, why: 'sender on an allow list' };
+  if (sender && (await settings.allowListed(recipient, sender))) return { action: DUNNO, why: 'sender on an allow list' };
   if (sender && (await settings.spfPasses({ clientAddress, helo: request.helo_name ?? '', sender }))) return { action: DUNNO, why: 'SPF pass for the client' };
   const seen = await memory.attempt({ network, sender, recipient }, settings.delaySeconds, nowMs);
   if (seen.kind === 'passed') return { action: DUNNO, why: seen.firstPass ? FIRST_PASS : 'retried before' };

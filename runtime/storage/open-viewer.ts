@@ -1,9 +1,11 @@
 // The viewer's database as the config says: this appliance's own viewer.sqlite, or the one several
 // appliances share in PostgreSQL (one login, one set of lists, settings and audit for the cluster).
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import type { AppConfig } from '../config/schema.js';
 import { keepMigrating } from './keep-migrating.js';
 import { openSharedDatabase } from './shared-schema.js';
-import { openViewerDatabase, viewerKysely, type ViewerDatabase } from './viewer-db.js';
+import { openViewerDatabase, viewerDatabasePath, viewerKysely, type ViewerDatabase } from './viewer-db.js';
 
 export interface OpenViewerDatabase {
   db: ViewerDatabase;
@@ -24,6 +26,53 @@ export async function openViewerDb(config: AppConfig, applicationName = 'mailfil
     async close() {
       migration.stop();
       await shared.destroy();
+    },
+  };
+}
+
+/** The viewer's database as the filter and the policy service reach it: they use it, the viewer owns it. */
+export interface ViewerDbReader {
+  /** The database, or null while viewer.sqlite does not exist yet; throws when it cannot be opened. */
+  current(): ViewerDatabase | null;
+  /** Where it is, for log lines. */
+  where: string;
+  close(): Promise<void>;
+}
+
+/** How long a missing viewer.sqlite is taken as missing: not looked for on every message. */
+const MISSING_RECHECK_MS = 10_000;
+
+/**
+ * viewer.sqlite once the viewer has made it (never made or migrated here; looked for again every
+ * 10 s), or the shared database, asked on every call so that what one node changes counts on all
+ * of them at once. Not migrated here either: the node's quarantine and viewer do that.
+ */
+export function openViewerDbReader(config: AppConfig, applicationName: string): ViewerDbReader {
+  if (config.storage.backend === 'postgresql') {
+    const shared = openSharedDatabase(config.storage, applicationName, 4) as unknown as ViewerDatabase;
+    return { current: () => shared, where: 'the shared database', close: () => shared.destroy() };
+  }
+  const path = viewerDatabasePath(config.viewer.dataDir);
+  let db: ViewerDatabase | null = null;
+  let missingUntil = 0;
+  return {
+    where: path,
+    current() {
+      if (db) return db;
+      if (Date.now() < missingUntil) return null;
+      if (!existsSync(path)) {
+        missingUntil = Date.now() + MISSING_RECHECK_MS;
+        return null;
+      }
+      // Not opened read-only: with the viewer stopped, SQLite has removed its WAL files, and a
+      // read-only connection could not make them again.
+      const connection = new Database(path, { fileMustExist: true });
+      connection.pragma('busy_timeout = 2000');
+      return (db = viewerKysely(connection));
+    },
+    async close() {
+      await db?.destroy();
+      db = null;
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { QuarantineEntry } from '../quarantine/store.js';
 import { maySelfRelease, recipientsFor } from '../actions/quarantine-actions.js';
 import type { ViewerUser } from '../accounts/viewer-accounts.js';
+import type { Category } from '../config/schema.js';
 import { HttpError, type ViewerContext } from './context.js';
 
 /** The addresses whose messages this request may show: a user's own, or, for the admin, everyone's or one user's. */
@@ -31,9 +32,9 @@ export const userQuery = (c: ViewerContext) => (c.req.query('user') ? `?user=${e
 /**
  * The original may be downloaded by whoever may release it: a user only what they release
  * themselves (and the administrator allows to download), the administrator anything, a virus
- * after saying so once more.
+ * after saying so once more. `selfRelease`: the categories users release themselves.
  */
-export function canDownload(c: ViewerContext, user: ViewerUser, entry: QuarantineEntry): boolean {
+export function canDownload(c: ViewerContext, user: ViewerUser, entry: QuarantineEntry, selfRelease: readonly Category[]): boolean {
   if (user.isAdmin) return true;
-  return c.get('deps').config.viewer.allowedDownloadTypes.includes(entry.reason) && maySelfRelease(c.get('deps'), user, entry);
+  return c.get('deps').config.viewer.allowedDownloadTypes.includes(entry.reason) && maySelfRelease(selfRelease, user, entry);
 }

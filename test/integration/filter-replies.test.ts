@@ -10,6 +10,7 @@ import { waitFor } from '../support/net.js';
 import { makeReadOnly, makeWritable } from '../support/read-only-dir.js';
 import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
 import { SenderLists } from '../../runtime/lists/sender-lists.js';
+import { viewerKysely } from '../../runtime/storage/viewer-db.js';
 
 let chain: Chain | undefined;
 let accounts: ViewerAccounts | undefined;
@@ -22,7 +23,7 @@ before(
     // The viewer's database, where carol blocks the sender; bob has no entry.
     accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
     const carol = await accounts.create({ username: 'carol', password: 'carols-password', source: 'local', addresses: ['carol@company.local'] });
-    new SenderLists(accounts.db).add({ ownerId: carol.id, kind: 'block', pattern: 'news@example.net', expiresAt: null, createdBy: 'test' });
+    await new SenderLists(viewerKysely(accounts.db)).add({ ownerId: carol.id, kind: 'block', pattern: 'news@example.net', expiresAt: null, createdBy: 'test' });
   },
   { timeout: 240_000 },
 );

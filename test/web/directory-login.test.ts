@@ -57,7 +57,7 @@ test('a directory person whose account name is vadmin, or a local account’s na
     const answer = await browser.login(typed, password);
     assert.equal(answer.status, 401, `${typed} must not become ${account}`);
     assert.equal((await browser.request('/viewer/messages')).location, '/viewer/login');
-    const [refusal] = viewer.services.audit.list({ limit: 1, offset: 0, search: 'login-refused' });
+    const [refusal] = await viewer.services.audit.list({ limit: 1, offset: 0, search: 'login-refused' });
     assert.match(refusal?.detail ?? '', new RegExp(`${account} is (the administrator|a local account)`));
     assert.equal(refusal?.client, '10.3.0.1');
   }

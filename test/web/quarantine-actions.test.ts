@@ -193,7 +193,7 @@ test('"Not spam" releases, teaches spamd, and allows the sender: their next spam
   const magic = execFileSync('sa-learn', ['--dbpath', chain.spamd.bayesDir, '--dump', 'magic'], { encoding: 'utf8' });
   assert.match(magic, /\s1\s+0\s+non-token data: nham/, `spamd learned one ham:\n${magic}`);
   assert.deepEqual(
-    services.lists.list(alice.id).map((e) => [e.kind, e.pattern]),
+    (await services.lists.list(alice.id)).map((e) => [e.kind, e.pattern]),
     [['allow', 'spammer@example.net']],
   );
 

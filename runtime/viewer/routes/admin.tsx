@@ -48,9 +48,9 @@ function setAsideOf(c: ViewerContext): SetAsideState {
 }
 
 /** The add or edit form, with what only the server knows: the login method and the user's digest. */
-function userForm(c: ViewerContext, props: { user?: ViewerUser; error?: string; values?: { username?: string; addresses?: string } }) {
+async function userForm(c: ViewerContext, props: { user?: ViewerUser; error?: string; values?: { username?: string; addresses?: string } }) {
   const { config, settings } = c.get('deps');
-  const frequency = props.user ? settings.userFrequency(props.user.id) : null;
+  const frequency = props.user ? await settings.userFrequency(props.user.id) : null;
   return <UserForm session={c.get('session')} ldap={config.viewer.loginMethod === 'ldap'} frequency={frequency} {...props} />;
 }
 
@@ -60,12 +60,14 @@ export const adminRoutes = new Hono<ViewerEnv>()
   .get('/admin', async (c) => {
     const { store, requests, settings, nodes } = c.get('deps');
     const since = utcDay(Date.now() - 13 * 86400_000);
-    const [outcomes, door, used, held, cluster] = await Promise.all([
+    const [outcomes, door, used, held, cluster, pending, adminSettings] = await Promise.all([
       store.dailyOutcomes(since),
       store.dailyDoor(since),
       store.totalBytes(),
       store.count(),
       nodes?.(),
+      requests.pending(),
+      settings.admin(),
     ]);
     return c.html(
       <ConsolePage
@@ -75,10 +77,10 @@ export const adminRoutes = new Hono<ViewerEnv>()
         outcomes={outcomes}
         door={door}
         quarantine={{ bytes: used, limitBytes: store.limitBytes, count: held }}
-        pending={requests.pending().length}
+        pending={pending.length}
         setAside={setAsideOf(c)}
         dkim={dkimPublication(c.get('deps').config)}
-        settings={settings.admin()}
+        settings={adminSettings}
         nodes={cluster}
       />,
     );
@@ -112,12 +114,12 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const form = await formOf(c);
     if (!isFrequency(form.digestFrequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
     const selfRelease = CATEGORIES.filter((category: Category) => form[`self_${category}`] === '1');
-    saveAdminSettings(c.get('deps'), actorOf(c), { digestFrequency: form.digestFrequency, selfRelease });
+    await saveAdminSettings(c.get('deps'), actorOf(c), { digestFrequency: form.digestFrequency, selfRelease });
     return c.redirect('/viewer/admin?done=settings', 303);
   })
   .get('/admin/requests', async (c) => {
     const { requests, store } = c.get('deps');
-    const pending = requests.pending();
+    const pending = await requests.pending();
     const held = new Map((await Promise.all(pending.map((r) => store.get(r.messageId)))).flatMap((e) => (e ? [[e.id, e] as const] : [])));
     return c.html(<RequestsPage session={c.get('session')} done={c.req.query('done')} pending={pending} entryOf={(id) => held.get(id)} />);
   })
@@ -126,13 +128,13 @@ export const adminRoutes = new Hono<ViewerEnv>()
     await decideRequest(c.get('deps'), actorOf(c), Number(c.req.param('id')), approve);
     return c.redirect(`/viewer/admin/requests?done=${approve ? 'approved' : 'denied'}`, 303);
   })
-  .get('/admin/audit', (c) => {
+  .get('/admin/audit', async (c) => {
     const session = c.get('session');
     const { audit } = c.get('deps');
     const search = (c.req.query('q') ?? '').trim().slice(0, 200) || undefined;
-    const total = audit.count(search);
+    const total = await audit.count(search);
     const page = pageNumber(c.req.query('page'), total, AUDIT_PAGE);
-    const records = audit.list({ limit: AUDIT_PAGE, offset: (page - 1) * AUDIT_PAGE, search });
+    const records = await audit.list({ limit: AUDIT_PAGE, offset: (page - 1) * AUDIT_PAGE, search });
     const pageLink = (p: number) => `/viewer/admin/audit?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) })}`;
     return c.html(<AuditPage session={session} search={search} records={records} page={page} total={total} pageLink={pageLink} />);
   })
@@ -140,13 +142,13 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const { accounts, config } = c.get('deps');
     return c.html(<UsersPage session={c.get('session')} done={c.req.query('done')} ldap={config.viewer.loginMethod !== 'local'} users={accounts.list()} />);
   })
-  .get('/admin/users/new', (c) => c.html(userForm(c, {})))
+  .get('/admin/users/new', async (c) => c.html(await userForm(c, {})))
   .post('/admin/users/new', async (c) => {
     const { accounts, config } = c.get('deps');
     if (config.viewer.loginMethod === 'ldap') throw new HttpError(400, 'With directory login, users come from the directory (mailfilter directory-sync).');
     const form = await formOf(c);
     const values = { username: form.username ?? '', addresses: form.addresses ?? '' };
-    const again = (error: string) => c.html(userForm(c, { error, values }), 400);
+    const again = async (error: string) => c.html(await userForm(c, { error, values }), 400);
     const username = values.username.trim();
     if (!USERNAME.test(username)) return again('A user name has 1 to 64 letters, digits or . _ @ + -');
     if (accounts.findByName(username)) return again(`There is already a user ${username}.`);
@@ -161,17 +163,17 @@ export const adminRoutes = new Hono<ViewerEnv>()
     }
     return c.redirect('/viewer/admin/users?done=saved', 303);
   })
-  .get('/admin/users/:id', (c) => {
+  .get('/admin/users/:id', async (c) => {
     const user = c.get('deps').accounts.get(Number(c.req.param('id')));
     if (!user) throw new HttpError(404, 'No such user.');
-    return c.html(userForm(c, { user }));
+    return c.html(await userForm(c, { user }));
   })
   .post('/admin/users/:id', async (c) => {
     const { accounts } = c.get('deps');
     const user = accounts.get(Number(c.req.param('id')));
     if (!user) throw new HttpError(404, 'No such user.');
     const form = await formOf(c);
-    const again = (error: string) => c.html(userForm(c, { user, error, values: { addresses: form.addresses ?? '' } }), 400);
+    const again = async (error: string) => c.html(await userForm(c, { user, error, values: { addresses: form.addresses ?? '' } }), 400);
     // Every field is checked before anything is saved: a refused form changes nothing.
     const changes: UserChanges = {};
     if (!user.isAdmin) {
@@ -195,7 +197,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
     }
     return c.redirect('/viewer/admin/users?done=saved', 303);
   })
-  .post('/admin/users/:id/delete', (c) => {
-    deleteUser(c.get('deps'), actorOf(c), Number(c.req.param('id')));
+  .post('/admin/users/:id/delete', async (c) => {
+    await deleteUser(c.get('deps'), actorOf(c), Number(c.req.param('id')));
     return c.redirect('/viewer/admin/users?done=deleted', 303);
   });

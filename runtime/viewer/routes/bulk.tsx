@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { listSenderOf, maySelfRelease } from '../../actions/quarantine-actions.js';
+import type { Category } from '../../config/schema.js';
 import { applyToMessages, deleteAllOwn, isBulkAction, MAX_BULK_MESSAGES, ownEntries, type BulkAction } from '../../actions/bulk-actions.js';
 import { BulkConfirmPage, BulkResultPage, countOf } from '../views/bulk-pages.js';
 import { DeleteAllPage } from '../views/delete-all-page.js';
@@ -11,10 +12,10 @@ import { actorOf, formOf, formValues, HttpError, type ViewerContext, type Viewer
 import { userQuery } from '../message-access.js';
 
 /** What will happen to one message, in a few words. */
-function planFor(c: ViewerContext, action: BulkAction, entry: QuarantineEntry): string {
+function planFor(c: ViewerContext, selfRelease: readonly Category[], action: BulkAction, entry: QuarantineEntry): string {
   const { user } = c.get('session');
   const sender = listSenderOf(entry);
-  const release = maySelfRelease(c.get('deps'), user, entry) ? 'released' : 'a release request to the administrator';
+  const release = maySelfRelease(selfRelease, user, entry) ? 'released' : 'a release request to the administrator';
   if (action === 'release') return release;
   if (action === 'allow')
     return entry.reason === 'SPAM' || sender ? `${sender ? `allow ${sender}; ` : 'no sender address to allow; '}${release}` : 'not possible: no sender address';
@@ -28,7 +29,7 @@ export const bulkRoutes = new Hono<ViewerEnv>()
     const action = c.req.query('action');
     if (!isBulkAction(action)) throw new HttpError(400, 'Choose what to do with the selected messages.');
     const ids = c.req.queries('id') ?? [];
-    const entries = await ownEntries(c.get('deps'), actorOf(c), ids);
+    const [entries, { selfRelease }] = await Promise.all([ownEntries(c.get('deps'), actorOf(c), ids), c.get('deps').settings.admin()]);
     const missing = Math.min(new Set(ids).size, MAX_BULK_MESSAGES) - entries.length;
     return c.html(
       <BulkConfirmPage
@@ -37,7 +38,7 @@ export const bulkRoutes = new Hono<ViewerEnv>()
         entries={entries}
         missing={missing}
         tooMany={ids.length > MAX_BULK_MESSAGES}
-        plan={(entry) => planFor(c, action, entry)}
+        plan={(entry) => planFor(c, selfRelease, action, entry)}
         postTo={`/viewer/messages/bulk${userQuery(c)}`}
         back={`/viewer/messages${userQuery(c)}`}
       />,

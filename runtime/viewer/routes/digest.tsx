@@ -7,13 +7,12 @@ import { isFrequency } from '../../actions/settings.js';
 import { setOwnDigest } from '../../actions/settings-actions.js';
 
 export const digestRoutes = new Hono<ViewerEnv>()
-  .get('/account/digest', (c) => {
+  .get('/account/digest', async (c) => {
     const session = c.get('session');
     if (session.user.isAdmin) return c.redirect('/viewer/admin#settings', 303);
     const { settings } = c.get('deps');
-    return c.html(
-      <DigestPage session={session} done={c.req.query('done')} own={settings.userFrequency(session.user.id)} everyone={settings.admin().digestFrequency} />,
-    );
+    const [own, everyone] = await Promise.all([settings.userFrequency(session.user.id), settings.admin()]);
+    return c.html(<DigestPage session={session} done={c.req.query('done')} own={own} everyone={everyone.digestFrequency} />);
   })
   .post('/account/digest', async (c) => {
     const form = await formOf(c);
@@ -21,6 +20,6 @@ export const digestRoutes = new Hono<ViewerEnv>()
     if (frequency !== null && !isFrequency(frequency)) throw new HttpError(400, 'Choose off, daily or weekly.');
     const actor = actorOf(c);
     if (actor.user.isAdmin) throw new HttpError(400, 'The administrator sets the digest for everyone in the console.');
-    setOwnDigest(c.get('deps'), actor, frequency);
+    await setOwnDigest(c.get('deps'), actor, frequency);
     return c.redirect('/viewer/account/digest?done=digest', 303);
   });

@@ -22,8 +22,8 @@ type Checked = { ok: true; claims: ActionClaims; user: ViewerUser; entry: Quaran
 async function checkLink(c: ViewerContext): Promise<Checked> {
   const { tokens, usedTokens, accounts, store } = c.get('deps');
   const check = tokens.verify(c.req.param('token') ?? '');
-  const refuse = (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Checked => {
-    linkRefused(c.get('deps'), { claims, method: c.req.method, why, client: clientAddress(c) });
+  const refuse = async (status: 400 | 404 | 410, heading: string, text: string, why: string, claims?: ActionClaims): Promise<Checked> => {
+    await linkRefused(c.get('deps'), { claims, method: c.req.method, why, client: clientAddress(c) });
     return { ok: false, response: refused(c, status, heading, text) };
   };
   if (!check.ok) {
@@ -31,7 +31,7 @@ async function checkLink(c: ViewerContext): Promise<Checked> {
     return refuse(400, 'This link is not valid', 'It was changed or cut short on its way (some mail programs break long links).', check.why);
   }
   const { claims } = check;
-  const usedAt = usedTokens.usedAt(claims.nonce);
+  const usedAt = await usedTokens.usedAt(claims.nonce);
   if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${utcTime(usedAt)}; each link works once.`, 'already used', claims);
   const user = accounts.get(claims.userId);
   const entry = await store.get(claims.messageId);
@@ -68,6 +68,7 @@ export const linkRoutes = new Hono<ViewerEnv>()
     const checked = await checkLink(c);
     if (!checked.ok) return checked.response;
     const { claims, user, entry } = checked;
+    const { selfRelease } = await c.get('deps').settings.admin();
     return c.html(
       <LinkPage
         token={c.req.param('token')}
@@ -75,7 +76,7 @@ export const linkRoutes = new Hono<ViewerEnv>()
         user={user}
         entry={entry}
         recipients={recipientsFor(user, entry)}
-        selfRelease={maySelfRelease(c.get('deps'), user, entry)}
+        selfRelease={maySelfRelease(selfRelease, user, entry)}
         sender={listSenderOf(entry)}
         already={releasedBefore(user, entry, claims.action)}
       />,

@@ -10,15 +10,15 @@ import { addListEntry, removeListEntry } from '../../actions/list-actions.js';
 const ownerOf = (c: ViewerContext) => listOwnerOf(c.get('session').user);
 
 /** The page with this session's entries, and a refusal when a form was refused. */
-const listsPage = (c: ViewerContext, error?: string) => (
-  <ListsPage session={c.get('session')} done={c.req.query('done')} error={error} entries={c.get('deps').lists.list(ownerOf(c))} />
+const listsPage = async (c: ViewerContext, error?: string) => (
+  <ListsPage session={c.get('session')} done={c.req.query('done')} error={error} entries={await c.get('deps').lists.list(ownerOf(c))} />
 );
 
 export const listRoutes = new Hono<ViewerEnv>()
-  .get('/lists', (c) => c.html(listsPage(c)))
+  .get('/lists', async (c) => c.html(await listsPage(c)))
   .post('/lists/add', async (c) => {
     const form = await formOf(c);
-    const again = (error: string) => c.html(listsPage(c, error), 400);
+    const again = async (error: string) => c.html(await listsPage(c, error), 400);
     const pattern = normalisePattern(form.pattern ?? '');
     if (!pattern) return again(`"${(form.pattern ?? '').slice(0, 100)}" is neither an e-mail address nor *@domain.`);
     if (form.kind !== 'allow' && form.kind !== 'block') return again('Choose allow or block.');
@@ -28,11 +28,11 @@ export const listRoutes = new Hono<ViewerEnv>()
       if (!Number.isFinite(expiresAt)) return again('The expiry is not a date.');
       if (expiresAt < Date.now()) return again('The expiry date has already passed.');
     }
-    addListEntry(c.get('deps'), actorOf(c), { kind: form.kind, pattern, expiresAt });
+    await addListEntry(c.get('deps'), actorOf(c), { kind: form.kind, pattern, expiresAt });
     return c.redirect('/viewer/lists?done=added', 303);
   })
-  .post('/lists/:id/delete', (c) => {
+  .post('/lists/:id/delete', async (c) => {
     // Users edit their own list only, the administrator any; others' entries are as unknown ones.
-    if (!removeListEntry(c.get('deps'), actorOf(c), Number(c.req.param('id')))) throw new HttpError(404, 'No such list entry.');
+    if (!(await removeListEntry(c.get('deps'), actorOf(c), Number(c.req.param('id'))))) throw new HttpError(404, 'No such list entry.');
     return c.redirect('/viewer/lists?done=removed', 303);
   });

@@ -28,7 +28,7 @@ export const loginRoutes = new Hono<ViewerEnv>()
     const ip = clientAddress(c);
     // Until the wizard has set vadmin's password, "password" is known to everyone on the network.
     if (username.toLowerCase() === ADMIN_USER && accounts.adminPasswordIsInitial() && !isLoopback(ip)) {
-      loginRefused(deps, username, ip, 'vadmin still has its initial password: only from the appliance itself', true);
+      await loginRefused(deps, username, ip, 'vadmin still has its initial password: only from the appliance itself', true);
       return loginPage(
         c,
         403,
@@ -38,23 +38,23 @@ export const loginRoutes = new Hono<ViewerEnv>()
     }
     const attempt = reserveLoginAttempt(accounts, username, ip);
     if (!attempt.allowed) {
-      loginRefused(deps, username, ip, 'rate limited', true);
+      await loginRefused(deps, username, ip, 'rate limited', true);
       c.header('Retry-After', String(attempt.retryAfterSeconds));
       return loginPage(c, 429, `Too many failed logins. Wait ${waitInWords(attempt.retryAfterSeconds)} and try again.`, username);
     }
     const user = username && form.password ? await authenticate(username, form.password, ip) : null;
     if (!user) {
-      loginRefused(deps, username, ip, 'wrong user name or password');
+      await loginRefused(deps, username, ip, 'wrong user name or password');
       return loginPage(c, 401, 'Wrong user name or password.', username);
     }
     attempt.succeeded();
-    const session = logIn(deps, user, ip);
+    const session = await logIn(deps, user, ip);
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/viewer' });
     setCookie(c, SESSION_COOKIE, session.token, cookieOptions(c));
     return c.redirect(user.mustChangePassword ? '/viewer/account/password' : user.isAdmin ? '/viewer/admin' : '/viewer/messages', 303);
   })
-  .post('/logout', (c) => {
-    logOut(c.get('deps'), c.get('session')?.user, getCookie(c, SESSION_COOKIE), clientAddress(c));
+  .post('/logout', async (c) => {
+    await logOut(c.get('deps'), c.get('session')?.user, getCookie(c, SESSION_COOKIE), clientAddress(c));
     deleteCookie(c, SESSION_COOKIE, { path: '/viewer' });
     return c.redirect('/viewer/login', 303);
   });
@@ -72,11 +72,11 @@ export const accountRoutes = new Hono<ViewerEnv>()
     // A stolen session must not become a way round the login's limits on guessing the password.
     const attempt = reserveLoginAttempt(deps.accounts, user.username, clientAddress(c));
     if (!attempt.allowed) {
-      loginRefused(deps, user.username, clientAddress(c), 'rate limited (change password form)', true);
+      await loginRefused(deps, user.username, clientAddress(c), 'rate limited (change password form)', true);
       return render(`Too many wrong passwords. Wait ${waitInWords(attempt.retryAfterSeconds)} and try again.`, 429);
     }
     if (!stored?.passwordHash || !(await verifyPassword(form.current ?? '', stored.passwordHash))) {
-      loginRefused(deps, user.username, clientAddress(c), 'wrong current password (change password form)');
+      await loginRefused(deps, user.username, clientAddress(c), 'wrong current password (change password form)');
       return render('The current password is wrong.');
     }
     attempt.succeeded();

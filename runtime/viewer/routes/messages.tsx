@@ -28,14 +28,18 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const total = await store.count(query);
     const page = pageNumber(c.req.query('page'), total, state.pageSize);
     const entries = await store.list({ ...query, limit: state.pageSize, offset: (page - 1) * state.pageSize });
-    const requests = c.get('deps').requests.latestFor(
-      session.user.isAdmin ? null : session.user.id,
-      entries.map((e) => e.id),
-    );
+    const [requests, { selfRelease }] = await Promise.all([
+      c.get('deps').requests.latestFor(
+        session.user.isAdmin ? null : session.user.id,
+        entries.map((e) => e.id),
+      ),
+      c.get('deps').settings.admin(),
+    ]);
     return c.html(
       <MessagesPage
         c={c}
         session={session}
+        selfRelease={selfRelease}
         owner={owner}
         done={c.req.query('done')}
         state={state}
@@ -54,8 +58,10 @@ export const messageRoutes = new Hono<ViewerEnv>()
     const [view, auth] = await Promise.all([viewMessage(file.path, entry.size), readAuthResults(file.path, authservIdOf(c.get('deps').config))]).finally(() =>
       file.done(),
     );
-    messageViewed(c.get('deps'), actorOf(c), entry);
-    return c.html(<MessagePage c={c} session={session} entry={entry} view={view} auth={auth} own={recipientsFor(session.user, entry)} />);
+    const [{ selfRelease }] = await Promise.all([c.get('deps').settings.admin(), messageViewed(c.get('deps'), actorOf(c), entry)]);
+    return c.html(
+      <MessagePage c={c} session={session} selfRelease={selfRelease} entry={entry} view={view} auth={auth} own={recipientsFor(session.user, entry)} />,
+    );
   })
   .get('/messages/:id/download', async (c) => {
     const entry = await downloadable(c);
@@ -75,7 +81,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
 /** The message, when this session may download it; refused in the same words for every reason. */
 async function downloadable(c: ViewerContext): Promise<QuarantineEntry> {
   const entry = await ownMessage(c, c.req.param('id')!);
-  if (!canDownload(c, c.get('session').user, entry))
+  if (!canDownload(c, c.get('session').user, entry, (await c.get('deps').settings.admin()).selfRelease))
     throw new HttpError(
       403,
       `Messages quarantined as ${entry.reason} cannot be downloaded by you: only what you may release yourself (ALLOWED_DOWNLOAD_TYPES).`,
@@ -83,9 +89,9 @@ async function downloadable(c: ViewerContext): Promise<QuarantineEntry> {
   return entry;
 }
 
-function sendOriginal(c: ViewerContext, entry: QuarantineEntry) {
+async function sendOriginal(c: ViewerContext, entry: QuarantineEntry) {
   const { store } = c.get('deps');
-  messageDownloaded(c.get('deps'), actorOf(c), entry);
+  await messageDownloaded(c.get('deps'), actorOf(c), entry);
   c.header('Content-Type', 'message/rfc822');
   c.header('Content-Disposition', `attachment; filename="${entry.id}.eml"`);
   c.header('Content-Length', String(entry.size));

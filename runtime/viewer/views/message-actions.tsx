@@ -2,19 +2,27 @@
 // row of the list (a <details>: it opens without a script).
 import type { QuarantineEntry } from '../../quarantine/store.js';
 import { listSenderOf, maySelfRelease } from '../../actions/quarantine-actions.js';
+import type { Category } from '../../config/schema.js';
 import type { Session } from '../../accounts/viewer-accounts.js';
 import type { ViewerContext } from '../context.js';
 import { canDownload, userQuery } from '../message-access.js';
 import { PostButton } from './layout.js';
 
-export function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) {
+/** What every message's actions need besides the message: `selfRelease`, the categories users release themselves. */
+export interface ActionProps {
+  c: ViewerContext;
+  session: Session;
+  selfRelease: readonly Category[];
+}
+
+export function ActionButtons({ c, entry, session, selfRelease: categories }: ActionProps & { entry: QuarantineEntry }) {
   const user = userQuery(c);
-  const selfRelease = maySelfRelease(c.get('deps'), session.user, entry);
+  const selfRelease = maySelfRelease(categories, session.user, entry);
   // Entries made from a message name one exact address, and the button says which.
   const sender = listSenderOf(entry);
   return (
     <span class="actions">
-      {canDownload(c, session.user, entry) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
+      {canDownload(c, session.user, entry, categories) && <a href={`/viewer/messages/${entry.id}/download${user}`}>Download</a>}
       <PostButton
         action={`/viewer/messages/${entry.id}/release${user}`}
         token={session.csrfToken}
@@ -50,12 +58,12 @@ export function ActionButtons({ c, entry, session }: { c: ViewerContext; entry: 
   );
 }
 
-export const ActionMenu = ({ c, entry, session }: { c: ViewerContext; entry: QuarantineEntry; session: Session }) => (
+export const ActionMenu = ({ c, entry, session, selfRelease }: ActionProps & { entry: QuarantineEntry }) => (
   <details class="menu">
     <summary title="Actions on this message">Actions</summary>
     <div class="menu-items">
       <a href={`/viewer/messages/${entry.id}${userQuery(c)}`}>Open</a>
-      <ActionButtons c={c} entry={entry} session={session} />
+      <ActionButtons c={c} entry={entry} session={session} selfRelease={selfRelease} />
     </div>
   </details>
 );

@@ -7,12 +7,11 @@ import { displayText, subjectShown, envelopeSenderShown } from '../../quarantine
 import { AUTH_METHODS, type AuthRows } from '../../checks/auth-results.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
 import type { MessageView } from '../message-view.js';
-import type { ViewerContext } from '../context.js';
 import { userQuery } from '../message-access.js';
 import { isFiltered, listUrl, PAGE_SIZES, type ListState } from '../list-query.js';
 import { formatSize, formatTime, scoreOf } from '../format.js';
 import { CsrfField, Layout, Notice } from './layout.js';
-import { ActionButtons } from './message-actions.js';
+import { ActionButtons, type ActionProps } from './message-actions.js';
 import { MessageTable } from './message-table.js';
 import { ReasonBadge, ReleaseState, When } from './message-bits.js';
 import { BulkForm, BULK_DONE } from './bulk-pages.js';
@@ -70,6 +69,7 @@ function FilterForm({ state }: { state: ListState }) {
 export function MessagesPage({
   c,
   session,
+  selfRelease,
   owner,
   done,
   state,
@@ -77,9 +77,7 @@ export function MessagesPage({
   requests,
   page,
   total,
-}: {
-  c: ViewerContext;
-  session: Session;
+}: ActionProps & {
   /** The user whose messages the administrator looks at, when not all. */
   owner: string | undefined;
   done?: string;
@@ -101,6 +99,7 @@ export function MessagesPage({
         <MessageTable
           c={c}
           session={session}
+          selfRelease={selfRelease}
           entries={entries}
           state={state}
           requests={requests}
@@ -130,13 +129,12 @@ export function MessagesPage({
 export function MessagePage({
   c,
   session,
+  selfRelease,
   entry,
   view,
   auth,
   own,
-}: {
-  c: ViewerContext;
-  session: Session;
+}: ActionProps & {
   entry: QuarantineEntry;
   view: MessageView;
   auth: AuthRows | null;
@@ -201,7 +199,7 @@ export function MessagePage({
             )}
           </tbody>
         </table>
-        <ActionButtons c={c} entry={entry} session={session} />
+        <ActionButtons c={c} entry={entry} session={session} selfRelease={selfRelease} />
       </div>
       <pre class="body">{view.text || '(no text in this message)'}</pre>
       {view.truncated && <p class="muted">Only the beginning of this large message is shown.</p>}

@@ -5,12 +5,10 @@ import type { QuarantineEntry, SortKey } from '../../quarantine/store.js';
 import { recipientsFor } from '../../actions/quarantine-actions.js';
 import type { ReleaseRequest } from '../../actions/release-requests.js';
 import { displayText, subjectShown } from '../../quarantine/display.js';
-import type { Session } from '../../accounts/viewer-accounts.js';
-import type { ViewerContext } from '../context.js';
 import { formatSize, scoreOf } from '../format.js';
 import { listUrl, sortFor, type ListState } from '../list-query.js';
 import { userQuery } from '../message-access.js';
-import { ActionMenu } from './message-actions.js';
+import { ActionMenu, type ActionProps } from './message-actions.js';
 import { ReasonBadge, ReceivedFromCells, ReleaseState, RequestStatus, SHOWN_CHARS } from './message-bits.js';
 
 const SCORE_ONLY = /^score=\S+ required=\S+$/;
@@ -31,13 +29,12 @@ function SortHeading({ state, by, label, class: className }: { state: ListState;
 export function MessageTable({
   c,
   session,
+  selfRelease,
   entries,
   state,
   requests,
   showTo,
-}: {
-  c: ViewerContext;
-  session: Session;
+}: ActionProps & {
   entries: QuarantineEntry[];
   state: ListState;
   requests: Map<string, ReleaseRequest>;
@@ -99,7 +96,7 @@ export function MessageTable({
               <td class="score">{score === undefined ? '' : <span title="Spam score">{score.toFixed(1)}</span>}</td>
               <td class="size">{formatSize(entry.size)}</td>
               <td class="menu-cell">
-                <ActionMenu c={c} entry={entry} session={session} />
+                <ActionMenu c={c} entry={entry} session={session} selfRelease={selfRelease} />
               </td>
             </tr>
           );

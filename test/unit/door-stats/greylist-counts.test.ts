@@ -10,7 +10,7 @@ import { GreylistCounts, localCounts } from '../../../runtime/policy/greylist-co
 import { doorCountsIn, openLocalDoorDatabase } from '../../../runtime/door-stats/door-counts.js';
 import { QuarantineStore } from '../../../runtime/quarantine/store.js';
 
-const settings: GreylistSettings = { delaySeconds: 300, autoAllowAfter: 5, inside: () => false, allowListed: () => false, spfPasses: async () => false };
+const settings: GreylistSettings = { delaySeconds: 300, autoAllowAfter: 5, inside: () => false, allowListed: async () => false, spfPasses: async () => false };
 const rcpt = (recipient: string) => ({
   request: 'smtpd_access_policy',
   protocol_state: 'RCPT',

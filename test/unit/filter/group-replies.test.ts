@@ -30,7 +30,7 @@ after(async () => {
 const RAW = 'From: Spammer <spammer@example.net>\r\nTo: team@company.local\r\nSubject: groups\r\nMessage-ID: <groups@example.net>\r\n\r\nHello.\r\n';
 const blocked = (list: string): ListMatch => ({ kind: 'block', pattern: 'spammer@example.net', list, sender: 'spammer@example.net' });
 // dave: blocked globally; carol: blocked on her own list (another group); bob: no entry, delivered.
-const listsFor = (recipient: string) => (recipient.startsWith('dave') ? blocked('global') : recipient.startsWith('carol') ? blocked('carol') : null);
+const listsFor = async (recipient: string) => (recipient.startsWith('dave') ? blocked('global') : recipient.startsWith('carol') ? blocked('carol') : null);
 
 /** Every check off: the message is clean, so only the sender lists split the recipients. */
 function depsIn(name: string, onSend: () => void = () => undefined): FilterDeps & { sent: string[][] } {

@@ -1,12 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
 import { normalisePattern, SenderLists, sendersOf } from '../../../runtime/lists/sender-lists.js';
-import { openSenderListLookup } from '../../../runtime/lists/lookup.js';
+import { senderListLookup } from '../../../runtime/lists/lookup.js';
 import { logger } from '../../../runtime/log.js';
+import { parseConfig } from '../../../runtime/config/load.js';
+import { openViewerDbReader } from '../../../runtime/storage/open-viewer.js';
+import { openViewerDatabase, viewerDatabasePath, viewerKysely } from '../../../runtime/storage/viewer-db.js';
 
 test('patterns: addresses and *@domain, normalised; anything else refused', () => {
   assert.equal(normalisePattern(' Friend@Example.NET '), 'friend@example.net');
@@ -21,42 +24,44 @@ test('senders: the envelope sender and the From: address', () => {
   assert.deepEqual(sendersOf('', 'no address here'), []);
 });
 
-test('the most specific entry decides: own before global, address before domain, block before allow; expired ones do not count', async () => {
-  const accounts = await ViewerAccounts.open(mkdtempSync(join(tmpdir(), 'lists-')), 8);
-  const alice = await accounts.create({ username: 'alice', password: 'alice-password', source: 'local', addresses: ['alice@company.com', 'a@company.com'] });
-  await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.com'] });
-  const lists = new SenderLists(accounts.db);
-  const add = (ownerId: number | null, kind: 'allow' | 'block', pattern: string, expiresAt: number | null = null) =>
-    lists.add({ ownerId, kind, pattern, expiresAt, createdBy: 'test' });
-  add(null, 'block', '*@spam.example');
-  add(alice.id, 'allow', 'news@spam.example');
-  add(null, 'allow', '*@partner.example');
-  add(null, 'block', 'mallory@partner.example');
-  add(alice.id, 'block', '*@old.example', Date.now() - 1000);
-  assert.equal(lists.match('alice@company.com', ['news@spam.example'])?.kind, 'allow', 'her own entry beats the global block');
-  assert.equal(lists.match('A@Company.com', ['news@spam.example'])?.list, 'alice', 'for every address of hers');
-  assert.equal(lists.match('bob@company.com', ['news@spam.example'])?.kind, 'block', 'not for bob');
-  assert.equal(lists.match('bob@company.com', ['mallory@partner.example'])?.kind, 'block', 'an address beats its domain');
-  assert.equal(lists.match('bob@company.com', ['ann@partner.example'])?.kind, 'allow');
-  assert.equal(lists.match('alice@company.com', ['x@old.example']), null, 'expired');
-  assert.equal(lists.match('nobody@company.com', ['x@elsewhere.example']), null);
-  add(alice.id, 'block', 'News@Spam.example');
-  assert.equal(lists.list(alice.id).filter((e) => e.pattern === 'news@spam.example').length, 1, 'one entry per pattern and list: the newest wins');
-  assert.equal(lists.match('alice@company.com', ['news@spam.example'])?.kind, 'block');
+// Which entry decides, and the stores on both backends: test/support/viewer-stores-contract.ts.
 
-  // The filter's view of the same database, with the viewer running and with it stopped.
+/** The filter's lookup on an appliance whose viewer keeps its database in `dataDir`. */
+function filterLookup(dataDir: string) {
+  const reader = openViewerDbReader(parseConfig({ viewer: { dataDir } }), 'test');
+  return { lookup: senderListLookup(reader, logger('test')), close: () => reader.close() };
+}
+
+test('the filter reads the viewer’s lists with the viewer running and with it stopped', async () => {
+  const accounts = await ViewerAccounts.open(mkdtempSync(join(tmpdir(), 'lists-')), 8);
+  const alice = await accounts.create({ username: 'alice', password: 'alice-password', source: 'local', addresses: ['alice@company.com'] });
+  const viewerDb = viewerKysely(accounts.db);
+  await new SenderLists(viewerDb).add({ ownerId: alice.id, kind: 'block', pattern: 'news@spam.example', expiresAt: null, createdBy: 'alice' });
   const dataDir = join(accounts.db.name, '..');
-  const lookup = openSenderListLookup(dataDir, logger('test'));
-  assert.equal(lookup('alice@company.com', ['news@spam.example'])?.kind, 'block');
-  lookup.close();
+  const running = filterLookup(dataDir);
+  assert.equal((await running.lookup('alice@company.com', ['news@spam.example']))?.kind, 'block');
+  await running.close();
   accounts.close();
-  const afterViewer = openSenderListLookup(dataDir, logger('test'));
-  assert.equal(afterViewer('alice@company.com', ['news@spam.example'])?.kind, 'block', 'the viewer stopped');
-  afterViewer.close();
+  const stopped = filterLookup(dataDir);
+  assert.equal((await stopped.lookup('alice@company.com', ['news@spam.example']))?.kind, 'block', 'the viewer stopped');
+  await stopped.close();
 });
 
-test('the filter without a viewer database: no lists, no error', () => {
-  const lookup = openSenderListLookup(join(tmpdir(), 'no-such-viewer-dir'), logger('test'));
-  assert.equal(lookup('a@company.com', ['x@example.net']), null);
-  lookup.close();
+test('the filter without a viewer database: no lists, no error; the database is looked for again later, not on every message', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'no-viewer-yet-'));
+  const { lookup, close } = filterLookup(dataDir);
+  assert.equal(await lookup('a@company.com', ['x@example.net']), null);
+  assert.equal(existsSync(viewerDatabasePath(dataDir)), false, 'not made by the filter');
+  openViewerDatabase(dataDir).close();
+  assert.equal(await lookup('a@company.com', ['x@example.net']), null, 'made since, but not looked for yet');
+  await close();
+});
+
+test('a viewer database that cannot be read means no list entry', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'broken-viewer-'));
+  writeFileSync(viewerDatabasePath(dataDir), 'not a database at all, but long enough to be read as one '.repeat(100));
+  const { lookup, close } = filterLookup(dataDir);
+  assert.equal(await lookup('a@company.com', ['x@example.net']), null);
+  assert.equal(await lookup('a@company.com', ['x@example.net']), null, 'and again');
+  await close();
 });

@@ -13,7 +13,7 @@ import { greylist, type GreylistSettings } from '../../../runtime/policy/greylis
 import { GreylistState, type TripletMemory } from '../../../runtime/policy/greylist-state.js';
 import { withOutages } from '../../../runtime/policy/state-outage.js';
 
-const settings: GreylistSettings = { delaySeconds: 300, autoAllowAfter: 5, inside: () => false, allowListed: () => false, spfPasses: async () => false };
+const settings: GreylistSettings = { delaySeconds: 300, autoAllowAfter: 5, inside: () => false, allowListed: async () => false, spfPasses: async () => false };
 const rcpt = { request: 'smtpd_access_policy', protocol_state: 'RCPT', client_address: '198.51.100.7', sender: 'a@example.net', recipient: 'bob@company.com' };
 const T0 = Date.UTC(2026, 11, 2, 10);
 

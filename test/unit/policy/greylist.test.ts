@@ -26,7 +26,7 @@ const settings = (over: Partial<GreylistSettings> = {}): GreylistSettings => ({
   delaySeconds: 300,
   autoAllowAfter: 2,
   inside: (a) => a === '127.0.0.1',
-  allowListed: () => false,
+  allowListed: async () => false,
   spfPasses: async () => false,
   ...over,
 });
@@ -74,7 +74,7 @@ test('mynetworks, allow-listed senders and senders whose SPF passes are never de
   const state = open('spared');
   assert.equal((await greylist(rcpt({ client_address: '127.0.0.1' }), state, settings())).why, 'allowed network');
   assert.equal(
-    (await greylist(rcpt(), state, settings({ allowListed: (r, s) => r === 'bob@company.com' && s === 'a@example.net' }))).why,
+    (await greylist(rcpt(), state, settings({ allowListed: async (r, s) => r === 'bob@company.com' && s === 'a@example.net' }))).why,
     'sender on an allow list',
   );
   let asked: unknown;

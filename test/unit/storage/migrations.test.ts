@@ -16,7 +16,7 @@ import { ViewerSettings } from '../../../runtime/actions/settings.js';
 import { ReleaseRequests } from '../../../runtime/actions/release-requests.js';
 import { UsedTokens } from '../../../runtime/actions/tokens.js';
 import { QuarantineStore } from '../../../runtime/quarantine/store.js';
-import { openViewerDatabase, viewerDatabasePath, VIEWER_MIGRATIONS } from '../../../runtime/storage/viewer-db.js';
+import { openViewerDatabase, viewerDatabasePath, viewerKysely, VIEWER_MIGRATIONS } from '../../../runtime/storage/viewer-db.js';
 import { openQuarantineDatabase, QUARANTINE_DATABASE, QUARANTINE_MIGRATIONS } from '../../../runtime/storage/quarantine-db.js';
 import { schemaVersion } from '../../../runtime/storage/migrate.js';
 
@@ -90,27 +90,28 @@ test('a viewer database made by the last release is migrated, keeping users, add
   assert.equal(accounts.findByAddress('bob@company.com')?.username, 'bob');
   assert.equal(accounts.session('alices-cookie'), undefined, 'a session from before absolute lifetimes ends');
 
-  const lists = new SenderLists(db);
-  assert.equal(lists.match('alice@company.com', ['news@partner.example'])?.list, 'alice');
-  assert.equal(lists.match('bob@company.com', ['x@spam.example'])?.kind, 'block');
-  const audit = new AuditLog(db);
+  const viewerDb = viewerKysely(db);
+  const lists = new SenderLists(viewerDb);
+  assert.equal((await lists.match('alice@company.com', ['news@partner.example']))?.list, 'alice');
+  assert.equal((await lists.match('bob@company.com', ['x@spam.example']))?.kind, 'block');
+  const audit = new AuditLog(viewerDb);
   assert.deepEqual(
-    audit.list({ limit: 10, offset: 0 }).map((r) => [r.actor, r.action, r.messageId]),
+    (await audit.list({ limit: 10, offset: 0 })).map((r) => [r.actor, r.action, r.messageId]),
     [
       ['alice', 'release', 'msg-1'],
       ['vadmin', 'user-create', ''],
     ],
   );
-  audit.record({ actor: 'alice', action: 'view', messageId: 'msg-1', client: '10.0.0.2' });
-  assert.equal(audit.count(), 3, 'and it goes on being appended to');
-  const settings = new ViewerSettings(db);
-  assert.deepEqual(settings.admin(), { digestFrequency: 'weekly', selfRelease: ['SPAM'] });
-  assert.equal(settings.effectiveFrequency(2), 'off');
+  await audit.record({ actor: 'alice', action: 'view', messageId: 'msg-1', client: '10.0.0.2' });
+  assert.equal(await audit.count(), 3, 'and it goes on being appended to');
+  const settings = new ViewerSettings(viewerDb);
+  assert.deepEqual(await settings.admin(), { digestFrequency: 'weekly', selfRelease: ['SPAM'] });
+  assert.equal(await settings.effectiveFrequency(2), 'off');
   assert.deepEqual(
-    new ReleaseRequests(db).pending().map((r) => [r.messageId, r.username, r.recipients]),
+    (await new ReleaseRequests(viewerDb).pending()).map((r) => [r.messageId, r.username, r.recipients]),
     [['msg-2', 'alice', ['alice@company.com']]],
   );
-  assert.notEqual(new UsedTokens(db).usedAt('nonce-1'), null, 'a used digest link stays used');
+  assert.notEqual(await new UsedTokens(viewerDb).usedAt('nonce-1'), null, 'a used digest link stays used');
 
   // Sessions made now have their absolute lifetime.
   const { token } = accounts.createSession(2);

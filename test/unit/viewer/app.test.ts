@@ -144,7 +144,7 @@ test('a user sees, downloads, releases and deletes only messages to their own ad
   assert.match(asked.location ?? '', /done=requested/);
   assert.equal(released.length, before, 'a banned attachment is not released by the user');
   assert.deepEqual(
-    services.requests.pending().map((r) => [r.messageId, r.username, r.recipients]),
+    (await services.requests.pending()).map((r) => [r.messageId, r.username, r.recipients]),
     [['m-both', 'bob', ['bob@company.local']]],
     'it became a request for bob’s address only',
   );
@@ -215,7 +215,7 @@ test('a user manages their own lists only; "Block sender" lists the sender and d
     '/viewer/lists?done=added',
   );
   const carolId = services.accounts.findByName('carol')!.id;
-  const [entry] = services.lists.list(carolId);
+  const [entry] = await services.lists.list(carolId);
   assert.deepEqual([entry?.pattern, entry?.kind, new Date(entry?.expiresAt ?? 0).toISOString().slice(0, 10)], ['*@partner.example', 'allow', '2099-12-31']);
 
   const bob = new Browser('10.0.0.7');
@@ -231,13 +231,13 @@ test('a user manages their own lists only; "Block sender" lists the sender and d
   assert.match(blocked.location ?? '', /done=blocked/);
   assert.equal(await store.get('m-carol'), undefined, 'deleted (carol was its only recipient)');
   assert.deepEqual(
-    services.lists.list(carolId).map((e) => [e.kind, e.pattern]),
+    (await services.lists.list(carolId)).map((e) => [e.kind, e.pattern]),
     [
       ['block', 'x@example.net'],
       ['allow', '*@partner.example'],
     ],
   );
-  assert.ok(services.audit.list({ limit: 10, offset: 0, search: 'carol' }).some((r) => r.action === 'block-sender' && r.client === '10.0.0.6'));
+  assert.ok((await services.audit.list({ limit: 10, offset: 0, search: 'carol' })).some((r) => r.action === 'block-sender' && r.client === '10.0.0.6'));
 });
 
 test('the administrator denies a release request; the user is told and sees it', async () => {
@@ -247,7 +247,7 @@ test('the administrator denies a release request; the user is told and sees it',
   assert.match((await bob.request('/viewer/messages')).text, /release requested/);
   const admin = new Browser('10.0.0.8');
   await admin.login('vadmin', 'a-much-better-one');
-  const request = services.requests.pending().find((r) => r.messageId === 'm-virus');
+  const request = (await services.requests.pending()).find((r) => r.messageId === 'm-virus');
   assert.ok(request, 'bob’s request');
   assert.match((await admin.request('/viewer/admin')).text, /2 requests to decide/);
   const before = released.length;
@@ -255,7 +255,7 @@ test('the administrator denies a release request; the user is told and sees it',
   assert.equal(denied.location, '/viewer/admin/requests?done=denied');
   assert.match((await admin.request(denied.location)).text, /Denied: the message stays in the quarantine/);
   assert.deepEqual(released.slice(before), [{ from: '', to: ['bob@company.local'] }], 'a notice to bob, nothing else');
-  assert.equal(services.requests.get(request.id)?.status, 'denied');
+  assert.equal((await services.requests.get(request.id))?.status, 'denied');
   const again = await admin.request(`/viewer/admin/requests/${request.id}/approve`, { form: { _csrf: await admin.csrf('/viewer/admin/requests') } });
   assert.equal(again.status, 409, 'a decided request stays decided');
   assert.match((await bob.request('/viewer/messages')).text, /release denied by vadmin/);
@@ -270,10 +270,10 @@ test('"Not spam" in the viewer releases the message and allows its sender, even 
   assert.deepEqual(released.slice(before), [{ from: 'x@example.net', to: ['bob@company.local'] }]);
   const bobId = services.accounts.findByName('bob')!.id;
   assert.deepEqual(
-    services.lists.list(bobId).map((e) => [e.kind, e.pattern]),
+    (await services.lists.list(bobId)).map((e) => [e.kind, e.pattern]),
     [['allow', 'x@example.net']],
   );
-  const [record] = services.audit.list({ limit: 1, offset: 0, search: 'not-spam' });
+  const [record] = await services.audit.list({ limit: 1, offset: 0, search: 'not-spam' });
   assert.match(record?.detail ?? '', /^released; not learned: spamd at 127\.0\.0\.1:\d+ unreachable/);
   const virus = await bob.request('/viewer/messages/m-virus/not-spam', { form: { _csrf: await bob.csrf('/viewer/messages') } });
   assert.equal(virus.status, 409, 'a virus is not "not spam"');

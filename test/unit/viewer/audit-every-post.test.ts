@@ -41,7 +41,7 @@ interface Case {
   run: () => Promise<Page>;
 }
 
-const pendingRequest = (messageId: string) => viewer.services.requests.pending().find((r) => r.messageId === messageId)!.id;
+const pendingRequest = async (messageId: string) => (await viewer.services.requests.pending()).find((r) => r.messageId === messageId)!.id;
 let carol: TestBrowser;
 let dave: TestBrowser;
 let leaving: TestBrowser;
@@ -89,13 +89,13 @@ const CASES: Case[] = [
   {
     route: '/viewer/admin/requests/:id/:decision{approve|deny}',
     action: 'approve',
-    run: () => admin.post(`/viewer/admin/requests/${pendingRequest('m-virus-1')}/approve`),
+    run: async () => admin.post(`/viewer/admin/requests/${await pendingRequest('m-virus-1')}/approve`),
   },
   {
     route: '/viewer/admin/requests/:id/:decision{approve|deny}',
     action: 'deny',
     prepare: async () => void (await alice.post('/viewer/messages/m-virus-2/release')),
-    run: () => admin.post(`/viewer/admin/requests/${pendingRequest('m-virus-2')}/deny`),
+    run: async () => admin.post(`/viewer/admin/requests/${await pendingRequest('m-virus-2')}/deny`),
   },
   {
     route: '/viewer/admin/users/new',
@@ -120,7 +120,8 @@ const CASES: Case[] = [
   {
     route: '/viewer/lists/:id/delete',
     action: 'list-remove',
-    run: () => alice.post(`/viewer/lists/${viewer.services.lists.list(userId('alice')).find((e) => e.pattern === 'friend@example.org')!.id}/delete`),
+    run: async () =>
+      alice.post(`/viewer/lists/${(await viewer.services.lists.list(userId('alice'))).find((e) => e.pattern === 'friend@example.org')!.id}/delete`),
   },
   { route: '/viewer/admin/clear', action: 'clear', run: () => admin.post('/viewer/admin/clear') },
 ];

@@ -26,7 +26,7 @@ async function postBulk(browser: TestBrowser, action: string, ids: string[], tok
 }
 
 const confirmPath = (action: string, ids: string[]) => `/viewer/messages/bulk?${new URLSearchParams([['action', action], ...ids.map((id) => ['id', id])])}`;
-const auditOf = (id: string) => viewer.services.audit.list({ limit: 20, offset: 0, search: id }).map((r) => `${r.actor} ${r.action}`);
+const auditOf = async (id: string) => (await viewer.services.audit.list({ limit: 20, offset: 0, search: id })).map((r) => `${r.actor} ${r.action}`);
 
 test('a bulk release asks first, then releases what the user may and turns the rest into requests, one audit line each', { timeout: 30_000 }, async () => {
   await viewer.addMessage({ id: 'r-spam', recipients: ['alice@company.local'], subject: 'Bulk spam', reason: 'SPAM' });
@@ -49,7 +49,7 @@ test('a bulk release asks first, then releases what the user may and turns the r
   assert.doesNotMatch(ask.text, /Bob’s own|r-bob/, 'another user’s message is not even named');
   assert.match(ask.text, /2 messages of those selected are no longer in your quarantine/);
   assert.equal(viewer.sent.length, sentBefore, 'the confirmation page changes nothing');
-  assert.deepEqual(viewer.services.requests.pending(), []);
+  assert.deepEqual(await viewer.services.requests.pending(), []);
 
   const token = /name="_csrf" value="([^"]+)"/.exec(ask.text)![1]!;
   const done = await postBulk(alice, 'release', ['r-spam', 'r-banned', 'r-bob'], token);
@@ -61,13 +61,13 @@ test('a bulk release asks first, then releases what the user may and turns the r
     'only the spam was sent on',
   );
   assert.deepEqual(
-    viewer.services.requests.pending().map((r) => [r.messageId, r.username]),
+    (await viewer.services.requests.pending()).map((r) => [r.messageId, r.username]),
     [['r-banned', 'alice']],
   );
-  assert.deepEqual(auditOf('r-spam'), ['alice release']);
-  assert.deepEqual(auditOf('r-banned'), ['alice request']);
+  assert.deepEqual(await auditOf('r-spam'), ['alice release']);
+  assert.deepEqual(await auditOf('r-banned'), ['alice request']);
   assert.deepEqual((await viewer.services.store.get('r-bob'))?.releases, [], 'bob’s message untouched');
-  assert.deepEqual(auditOf('r-bob'), []);
+  assert.deepEqual(await auditOf('r-bob'), []);
 
   const again = await postBulk(alice, 'release', ['r-spam']);
   assert.match(again.text, /already released/, 'a second bulk release sends no second copy');
@@ -111,7 +111,7 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
   assert.deepEqual((await viewer.services.store.get('d-shared'))?.recipients, ['bob@company.local'], 'bob keeps his copy');
   assert.equal(await viewer.services.store.get('d-own'), undefined);
   assert.ok(await viewer.services.store.get('r-bob'), 'bob’s own message, by id, is not dan’s to delete');
-  assert.deepEqual(auditOf('d-shared'), ['dan delete']);
+  assert.deepEqual(await auditOf('d-shared'), ['dan delete']);
 
   const block = await dan.request(confirmPath('block', ['b-1', 'b-2']));
   assert.match(block.text, /block pushy@spam\.example; deleted/);
@@ -119,11 +119,11 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
   assert.equal(await viewer.services.store.get('b-1'), undefined);
   assert.equal(await viewer.services.store.get('b-2'), undefined);
   assert.deepEqual(
-    viewer.services.lists.list(danId).map((e) => [e.kind, e.pattern]),
+    (await viewer.services.lists.list(danId)).map((e) => [e.kind, e.pattern]),
     [['block', 'pushy@spam.example']],
     'one exact entry, never a domain',
   );
-  assert.deepEqual(auditOf('b-1'), ['dan block-sender']);
+  assert.deepEqual(await auditOf('b-1'), ['dan block-sender']);
 
   const sentBefore = viewer.sent.length;
   const allowed = await postBulk(dan, 'allow', ['a-1', 'a-bob']);
@@ -132,17 +132,11 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
     viewer.sent.slice(sentBefore).map((m) => m.to),
     [['dan@company.local']],
   );
-  assert.deepEqual(
-    viewer.services.lists
-      .list(danId)
-      .map((e) => [e.kind, e.pattern])
-      .sort(),
-    [
-      ['allow', 'friend@partner.example'],
-      ['block', 'pushy@spam.example'],
-    ],
-  );
-  assert.deepEqual(auditOf('a-1'), ['dan allow-sender', 'dan release']);
+  assert.deepEqual((await viewer.services.lists.list(danId)).map((e) => [e.kind, e.pattern]).sort(), [
+    ['allow', 'friend@partner.example'],
+    ['block', 'pushy@spam.example'],
+  ]);
+  assert.deepEqual(await auditOf('a-1'), ['dan allow-sender', 'dan release']);
   assert.deepEqual((await viewer.services.store.get('a-bob'))?.releases, []);
 });
 
@@ -161,9 +155,9 @@ test('Delete All shows a confirmation first, then deletes each of the user’s c
   assert.equal(done.location, '/viewer/messages?done=deleted-all');
   assert.equal(await viewer.services.store.get('all-1'), undefined);
   assert.deepEqual((await viewer.services.store.get('all-2'))?.recipients, ['alice@company.local']);
-  assert.deepEqual(auditOf('all-1'), ['carol delete']);
-  assert.deepEqual(auditOf('all-2'), ['carol delete']);
-  assert.match(viewer.services.audit.list({ limit: 1, offset: 0, search: 'delete-all' })[0]?.detail ?? '', /^3 message\(s\) for carol@company\.local/);
+  assert.deepEqual(await auditOf('all-1'), ['carol delete']);
+  assert.deepEqual(await auditOf('all-2'), ['carol delete']);
+  assert.match((await viewer.services.audit.list({ limit: 1, offset: 0, search: 'delete-all' }))[0]?.detail ?? '', /^3 message\(s\) for carol@company\.local/);
 });
 
 test('the list sorts, filters by date and pages by a size it validates; long text is cut, in full on the message page', { timeout: 30_000 }, async () => {
@@ -252,7 +246,7 @@ test('the administrator clears the quarantine only through a confirmation page',
   const done = await admin.request('/viewer/admin/clear', { form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(ask.text)![1]! } });
   assert.equal(done.location, '/viewer/admin?done=cleared');
   assert.equal(await viewer.services.store.count(), 0);
-  assert.match(viewer.services.audit.list({ limit: 1, offset: 0, search: 'clear' })[0]?.detail ?? '', /message\(s\)$/);
+  assert.match((await viewer.services.audit.list({ limit: 1, offset: 0, search: 'clear' }))[0]?.detail ?? '', /message\(s\)$/);
 });
 
 test('404 and 403 pages keep the menu for a logged-in user; the lists and the digest have their own places', { timeout: 30_000 }, async () => {
@@ -274,6 +268,6 @@ test('404 and 403 pages keep the menu for a logged-in user; the lists and the di
   assert.match(digest.text, /Quarantine digest/);
   const saved = await alice.request('/viewer/account/digest', { form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(digest.text)![1]!, frequency: 'weekly' } });
   assert.equal(saved.location, '/viewer/account/digest?done=digest');
-  assert.equal(viewer.services.settings.userFrequency(viewer.services.accounts.findByName('alice')!.id), 'weekly');
+  assert.equal(await viewer.services.settings.userFrequency(viewer.services.accounts.findByName('alice')!.id), 'weekly');
   assert.match((await alice.request(saved.location)).text, /<option value="weekly" selected="">/);
 });

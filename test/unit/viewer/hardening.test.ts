@@ -31,7 +31,7 @@ test('a form body past the limit is refused with 413 before anything reads it, l
     form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block', padding: 'y'.repeat(100 * 1024) },
   });
   assert.equal(big.status, 413);
-  assert.equal(viewer.services.lists.list(viewer.services.accounts.findByName('alice')!.id).length, 0, 'nothing was added');
+  assert.equal((await viewer.services.lists.list(viewer.services.accounts.findByName('alice')!.id)).length, 0, 'nothing was added');
   const small = await alice.request('/viewer/lists/add', { form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block' } });
   assert.equal(small.status, 303, 'an ordinary form still works');
 });
@@ -50,7 +50,7 @@ test('Block sender and Not spam on a message from <*@domain> make an exact entry
   assert.equal(refused.status, 409, 'no exact address: nothing to block');
   const bobId = viewer.services.accounts.findByName('bob')!.id;
   assert.deepEqual(
-    viewer.services.lists.list(bobId).map((e) => e.pattern),
+    (await viewer.services.lists.list(bobId)).map((e) => e.pattern),
     ['bounce@mailer.example'],
   );
 
@@ -60,7 +60,7 @@ test('Block sender and Not spam on a message from <*@domain> make an exact entry
   await admin.login('vadmin', 'admin-password-1');
   await admin.post('/viewer/messages/m-wild-admin/not-spam');
   assert.deepEqual(
-    viewer.services.lists.list(null).map((e) => e.pattern),
+    (await viewer.services.lists.list(null)).map((e) => e.pattern),
     [],
     'no wildcard on the global allow list',
   );
@@ -138,8 +138,7 @@ test('one recipient’s release leaves the message waiting for the others: list,
 
   await bob.post('/viewer/messages/m-shared/release');
   assert.deepEqual(viewer.sent.at(-1)?.to, ['bob@company.local'], 'bob gets his copy');
-  const released = viewer.services.audit
-    .list({ limit: 10, offset: 0, search: 'm-shared' })
+  const released = (await viewer.services.audit.list({ limit: 10, offset: 0, search: 'm-shared' }))
     .filter((r) => r.action === 'release')
     .map((r) => [r.actor, r.detail]);
   assert.deepEqual(released, [
@@ -192,7 +191,7 @@ test('vadmin’s initial password works only from the appliance itself', async (
   assert.match(outside.text, /only from the appliance itself/);
   assert.equal((await fresh.browser('192.168.1.50').login('VAdmin', 'password')).status, 403, 'whatever the spelling');
   assert.equal((await fresh.browser('127.0.0.1').login('vadmin', 'password')).location, '/viewer/account/password');
-  assert.ok(fresh.services.audit.list({ limit: 10, offset: 0, search: 'login-failed' }).some((r) => r.client === '192.168.1.50'));
+  assert.ok((await fresh.services.audit.list({ limit: 10, offset: 0, search: 'login-failed' })).some((r) => r.client === '192.168.1.50'));
   await fresh.services.accounts.setPassword(fresh.services.accounts.findByName('vadmin')!.id, 'a-chosen-password');
   assert.equal((await fresh.browser('192.168.1.50').login('vadmin', 'a-chosen-password')).location, '/viewer/admin', 'once set, from anywhere');
 });
@@ -220,7 +219,7 @@ test('downloads: users only what they release themselves; the administrator anyt
   assert.match(ask.text, /Download it anyway/);
   const file = await admin.request('/viewer/messages/d-VIRUS/download', { form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(ask.text)![1]! } });
   assert.equal(file.headers.get('content-type'), 'message/rfc822');
-  assert.ok(permissive.services.audit.list({ limit: 5, offset: 0, search: 'd-VIRUS' }).some((r) => /virus download confirmed/.test(r.detail)));
+  assert.ok((await permissive.services.audit.list({ limit: 5, offset: 0, search: 'd-VIRUS' })).some((r) => /virus download confirmed/.test(r.detail)));
 });
 
 test('a password change ends every other session of that user and gives the changer a fresh one', async () => {
