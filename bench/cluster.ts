@@ -351,6 +351,12 @@ async function main(): Promise<void> {
     const sslInUse = (await sql<{ ssl: boolean }>`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`.execute(probe)).rows[0]?.ssl;
     if (!sslInUse) throw new Error('the connection to PostgreSQL is not TLS');
 
+    // Whether the filter looks its lists up in the shared database (the viewer's tables moved there) or in viewer.sqlite.
+    const listScans = async () =>
+      (await sql<{ n: number }>`SELECT (seq_scan + coalesce(idx_scan, 0))::int AS n FROM pg_stat_user_tables WHERE relname = 'sender_lists'`.execute(probe))
+        .rows[0]!.n;
+    await sleep(1500);
+    const listReadsBefore = await listScans();
     process.env.MAILFILTER_LOG_LEVEL = 'info';
     const single: Setup[] = MIXES.flatMap((mix) => BACKENDS.map((backend) => ({ backend, mix, nodes: 1 as const, sessions: SESSIONS, messages: MESSAGES })));
     // The same offered load either way: all of it to one node, or half to each of two.
@@ -366,12 +372,14 @@ async function main(): Promise<void> {
     }
     const held = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages`.execute(probe)).rows[0]!.n;
     const chunks = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM message_chunks`.execute(probe)).rows[0]!.n;
+    await sleep(1500); // PostgreSQL flushes its table statistics within a second
+    const listReads = (await listScans()) - listReadsBefore;
     await probe.destroy();
     const expected = runs.filter((r) => r.backend === 'postgresql' && r.mix === 'held').reduce((sum, r) => sum + r.messages * r.nodes, 0);
     if (held !== expected) throw new Error(`the shared quarantine holds ${held} messages, ${expected} were held in PostgreSQL mode`);
     clearInterval(sampler);
     loads.push(loadAverage());
-    writeReport({ started: started.toISOString(), loads, heldInPostgres: held, chunks, runs });
+    writeReport({ started: started.toISOString(), commit: gitCommit(), loads, heldInPostgres: held, chunks, listReads, runs });
   } finally {
     clearInterval(sampler);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -379,12 +387,22 @@ async function main(): Promise<void> {
   }
 }
 
+/** The commit measured, with a mark when the work tree differs from it. */
+function gitCommit(): string {
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'runtime'], { encoding: 'utf8' }).trim();
+  return changed ? `${commit} (with changes to runtime/)` : commit;
+}
+
 interface Report {
   started: string;
+  commit: string;
   /** The 1-minute load average, every 5 s through the run. */
   loads: number[];
   heldInPostgres: number;
   chunks: number;
+  /** Scans of sender_lists in PostgreSQL over the run: 0 when the filter read its lists from viewer.sqlite. */
+  listReads?: number;
   runs: Run[];
 }
 
@@ -435,11 +453,15 @@ function writeReport(r: Report, machine = { cpus: cpus().length, cpu: cpus()[0]?
     return `**${mix === 'held' ? 'Held' : '2 KB passthrough'}: two nodes / one ${x(rate.median)} the messages per second** (range ${range(rate)}); CPU per message (both filters and PostgreSQL) ${x(cpu.median)} (range ${range(cpu)}).`;
   });
   const loads = r.loads;
+  const pgMessages = r.runs.filter((run) => run.backend === 'postgresql').reduce((sum, run) => sum + run.messages * run.nodes, 0);
+  const listsFrom = r.listReads
+    ? `from the shared database: sender_lists was read ${r.listReads} times for the ${pgMessages} messages`
+    : "still from the node's own viewer.sqlite: at this commit the filter does not read them from the shared database";
   const section = [
     SECTION_START,
     '## Several appliances, one PostgreSQL (bench/cluster.ts)',
     '',
-    `Run on ${r.started.slice(0, 10)}: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}; load average ${loads[0]!.toFixed(2)} at the start, ${median(loads).toFixed(2)} median and ${Math.max(...loads).toFixed(2)} at most during the run, ${loads.at(-1)!.toFixed(2)} at the end (the machine is shared with other work: only the ratios of one round compare). Debian's PostgreSQL 15 on loopback, reached over TLS with SCRAM as a site's would be (test/support/postgres.ts: fsync and synchronous commit on, 32 MB shared buffers). smtp-source (${sessions} sessions, ${messages} messages a run, from 127.0.0.1) -> Postfix -> our filter -> Postfix -> smtp-sink, 2 KB messages. Passthrough: checks off, so what is left is the work around the checks, the sender-list lookup of each message among it (40 entries, none for the sender). Held: a banned attachment (invoice.exe), checks: [banned] and bannedDestiny D_DISCARD, so every message is quarantined: on SQLite a file fsync'd beside an index row, on PostgreSQL the index row and the message's bytes in one transaction (no clamd or spamd, which would hide the database's share). ${rounds} rounds, the eight runs of a round in alternating order, a fresh filter for each run. CPU per message from /proc: the filter process, and PostgreSQL's processes (the backends serving the filter, the ones that ended too, and the server's own) in PostgreSQL mode; on SQLite the database work is inside the filter process.`,
+    `Run on ${r.started.slice(0, 10)} at commit ${r.commit}: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}; load average ${loads[0]!.toFixed(2)} at the start, ${median(loads).toFixed(2)} median and ${Math.max(...loads).toFixed(2)} at most during the run, ${loads.at(-1)!.toFixed(2)} at the end (the machine is shared with other work: only the ratios of one round compare). Debian's PostgreSQL 15 on loopback, reached over TLS with SCRAM as a site's would be (test/support/postgres.ts: fsync and synchronous commit on, 32 MB shared buffers). smtp-source (${sessions} sessions, ${messages} messages a run, from 127.0.0.1) -> Postfix -> our filter -> Postfix -> smtp-sink, 2 KB messages. Passthrough: checks off, so what is left is the work around the checks, the sender-list lookup of each message among it (40 entries, none for the sender; in PostgreSQL mode ${listsFrom}). Held: a banned attachment (invoice.exe), checks: [banned] and bannedDestiny D_DISCARD, so every message is quarantined: on SQLite a file fsync'd beside an index row, on PostgreSQL the index row and the message's bytes in one transaction (no clamd or spamd, which would hide the database's share). ${rounds} rounds, the eight runs of a round in alternating order, a fresh filter for each run. CPU per message from /proc: the filter process, and PostgreSQL's processes (the backends serving the filter, the ones that ended too, and the server's own) in PostgreSQL mode; on SQLite the database work is inside the filter process.`,
     '',
     '| mix, storage | msg/s (median of runs) | filter CPU ms per message | PostgreSQL CPU ms per message | together | filter hop p50 ms | runs msg/s |',
     '|---|---|---|---|---|---|---|',
