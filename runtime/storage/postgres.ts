@@ -56,23 +56,3 @@ export function openPostgres<Tables>(settings: PostgresSettings): Kysely<Tables>
   pool.on('error', () => undefined);
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }
-
-/** Socket errors that mean the server could not be reached or went away. */
-const UNREACHABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-
-/**
- * True when `err` says the database is down or out of reach (refused or cut connections,
- * PostgreSQL shutting down or starting up, no connection slot free) rather than that a query was
- * wrong: an outage, to be told as one (the viewer's 503), not a bug.
- */
-export function databaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (err instanceof AggregateError && err.errors.some(databaseUnavailable)) return true;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    // SQLSTATE 08: connection exception; 57P: the server is shutting down or starting; 53300: too many connections.
-    if (UNREACHABLE_SOCKET_CODES.has(code) || code.startsWith('08') || code.startsWith('57P') || code === '53300') return true;
-  }
-  // pg's own words for a connection that ended or never came.
-  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(err.message);
-}

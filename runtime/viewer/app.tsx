@@ -16,7 +16,7 @@ import { Layout } from './views/layout.js';
 import { STYLESHEET } from './static.js';
 import { logger } from '../log.js';
 import { ActionFailed } from '../actions/quarantine-actions.js';
-import { databaseUnavailable } from '../storage/postgres.js';
+import { isDatabaseUnavailable } from '../storage/unavailable.js';
 
 const log = logger('viewer');
 
@@ -63,19 +63,11 @@ export function createViewerApp(deps: ViewerDeps): Hono<ViewerEnv> {
   app.notFound((c) => c.html(<ErrorPage c={c} heading="Not found" text="There is no such page." />, 404));
   app.onError((err, c) => {
     if (err instanceof ActionFailed) return c.html(<ErrorPage c={c} heading="Not done" text={err.message} />, 409);
-    // The shared database down (several appliances, storage.backend postgresql): an outage, said
-    // plainly, not an error page that looks like a bug. Mail is not lost meanwhile (the filter answers 4xx).
-    if (databaseUnavailable(err)) {
+    // The shared database down (or restarting): a plain page, nothing of the error shown.
+    if (isDatabaseUnavailable(err)) {
       log.warn('database unavailable', { path: c.req.path, error: err.message });
-      c.header('Retry-After', '60');
-      return c.html(
-        <ErrorPage
-          c={c}
-          heading="Quarantine unavailable"
-          text="The quarantine's database cannot be reached just now. No mail is lost: held mail waits until it is back. Try again in a few minutes."
-        />,
-        503,
-      );
+      c.header('Retry-After', '30');
+      return c.html(<ErrorPage c={c} heading="Try again shortly" text="The quarantine database cannot be reached just now. Try again in a minute." />, 503);
     }
     const status = err instanceof HttpError ? err.status : 500;
     if (status === 500) log.error('request failed', { path: c.req.path, error: err.message, stack: err.stack?.split('\n').slice(0, 3).join(' | ') });
