@@ -60,6 +60,10 @@ export interface Answers {
   ldapUser: string;
   ldapPassword: string;
   ldapBaseDn: string;
+  /** Share the quarantine with other appliances in one PostgreSQL (storage.backend postgresql). */
+  sharedStorage: boolean;
+  storageCaFile: string;
+  storageUrl: string;
 }
 
 /** The setting each answer fills: its default, range and help are the schema's. */
@@ -102,6 +106,8 @@ export const ANSWER_SETTINGS = {
   ldapUser: schema.directory.bindUser,
   ldapPassword: schema.directory.bindPassword,
   ldapBaseDn: schema.directory.baseDn,
+  storageCaFile: schema.storage.caFile,
+  storageUrl: schema.storage.url,
 } satisfies { [K in keyof Answers]?: Field<Answers[K]> };
 
 /** Answers with no setting of their own, or whose 2006 default is not the config's. */
@@ -113,6 +119,8 @@ export const WIZARD_OWN_DEFAULTS = {
   enterAccounts: false,
   fetchServers: [] as FetchServerAnswer[],
   wideNetworksConfirmed: '',
+  // An appliance alone unless the admin says otherwise (the config's storage.backend sqlite).
+  sharedStorage: false,
 };
 
 type DefaultsOf<M> = { -readonly [K in keyof M]: M[K] extends Field<infer T> ? T : never };
@@ -131,6 +139,14 @@ export function loadSavedAnswers(path: string): Answers {
   } catch {
     return defaultAnswers();
   }
+}
+
+/**
+ * The storage answers are the config's: `mailfilter cluster join` and `leave` change it after the
+ * wizard ran, and a later run must offer what the node does now, not what was answered then.
+ */
+export function storageAnswers(config: AppConfig): Pick<Answers, 'sharedStorage' | 'storageUrl' | 'storageCaFile'> {
+  return { sharedStorage: config.storage.backend === 'postgresql', storageUrl: config.storage.url, storageCaFile: config.storage.caFile };
 }
 
 /** The DKIM settings the answers make, without checking the rest of them (the review shows while answers may still be incomplete). */
@@ -191,6 +207,10 @@ export function answersToConfig(answers: Answers, base: AppConfig): AppConfig {
       },
       door: { ...base.door, dnsblSites: answers.dnsLists, verifyRecipients: answers.verifyRecipients },
       viewer: { ...base.viewer, enabled: answers.viewerEnabled, loginMethod: exchange && answers.viewerEnabled ? 'ldap' : 'local' },
+      // No: this appliance alone; a connection string already there stays for `storage migrate`.
+      storage: answers.sharedStorage
+        ? { backend: 'postgresql', url: answers.storageUrl, caFile: answers.storageCaFile }
+        : { ...base.storage, backend: 'sqlite' },
       directory: exchange
         ? {
             ...base.directory,

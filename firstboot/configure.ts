@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { defaultConfig, loadConfig, ConfigError } from '../runtime/config/load.js';
 import type { AppConfig } from '../runtime/config/schema.js';
-import { answersDkim, answersToConfig, defaultAnswers, loadSavedAnswers, type Answers } from './answers.js';
+import { answersDkim, answersToConfig, defaultAnswers, loadSavedAnswers, storageAnswers, type Answers } from './answers.js';
 import { ACCOUNTS_QUESTION_ID, QUESTIONS } from './questions.js';
 import { Wizard } from './wizard.js';
 import { runTui } from './tui.js';
 import { applyAnswers } from './apply.js';
 import { describeCertificate } from '../runtime/tls/describe.js';
 import { dkimPublication } from '../runtime/checks/auth-dkim-record.js';
+import { checkSharedStorage } from './shared-storage.js';
 
 export const ANSWERS_PATH = '/etc/mailfilter/answers.json';
 export const CONFIG_PATH = '/etc/mailfilter/mailfilter.json';
@@ -73,7 +74,7 @@ export async function configure(options: ConfigureOptions): Promise<number> {
   // A warning printed over the wizard's screen or apply's steps helps nobody at the console.
   process.noDeprecation = true;
   const base = baseConfig(options.root);
-  const saved = loadSavedAnswers(join(options.root, ANSWERS_PATH));
+  const saved = { ...loadSavedAnswers(join(options.root, ANSWERS_PATH)), ...storageAnswers(base) };
   let answers: Answers;
   if (options.answersFile) {
     const given = JSON.parse(readFileSync(options.answersFile, 'utf8')) as Partial<Answers>;
@@ -95,6 +96,7 @@ export async function configure(options: ConfigureOptions): Promise<number> {
       (a) => answerProblems(a, base)[0] ?? null,
       certificate,
       (a) => dkimPublication(answersDkim(a, base), options.root),
+      (a) => checkSharedStorage(a.storageUrl, a.storageCaFile).found,
     );
     if (!(await runTui(wizard))) {
       console.log('Setup cancelled; nothing was changed.');

@@ -7,6 +7,8 @@ import { schema } from '../runtime/config/schema.js';
 import { DESTINIES, type NumberRange } from '../runtime/config/fields.js';
 import { dkimTypeName, zoneLinesForConsole, type DkimPublication } from '../runtime/checks/auth-dkim-record.js';
 import { describeNetworks, isThisAppliance, wideAllowedNetworks } from './networks.js';
+import { checkSharedStorage } from './shared-storage.js';
+import { maskedUrl } from '../runtime/cluster/probe.js';
 
 export const SECTIONS = ['Network configuration', 'Fetchmail configuration', 'E-mail setup', 'Spam configuration', 'Integration configuration'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -17,6 +19,8 @@ export interface Question {
   help?: string;
   prompt: string;
   secret?: boolean;
+  /** How the default is shown in brackets, when not as it is (a password inside it masked). */
+  shown?: (value: string) => string;
   skip?: (a: Answers) => boolean;
   /** Asked only in this mode; every other question counts as a step even when skipped. */
   mode?: Answers['mode'];
@@ -435,7 +439,40 @@ export const QUESTIONS: Question[] = [
             .join(',')
         : ''),
   },
+  yesNo('sharedStorage', 'Integration configuration', 'Share storage with other appliances (PostgreSQL)?', {
+    help: "Answer 'no' for an appliance on its own. Two or more appliances behind MX records of equal priority can share one PostgreSQL database (15 or later, TLS on), so that any of them shows and releases any held message. Each keeps its own network settings, host name, certificate and mail queue. The database and its user must exist: see the README, 'Several appliances, one PostgreSQL'.",
+  }),
+  {
+    id: 'storageCaFile',
+    section: 'Integration configuration',
+    skip: (a) => !a.sharedStorage,
+    help: `The database server's certificate is verified, name and all. If your own CA signed it, copy that CA certificate (PEM) to the appliance and enter its path; '${certificateCheck.PUBLIC_CAS}' when a public CA signed it.`,
+    prompt: `CA certificate file (PEM) that signed the database server's certificate ('${certificateCheck.PUBLIC_CAS}': the public CAs this appliance knows)`,
+    defaultText: (a) => a.storageCaFile || certificateCheck.PUBLIC_CAS,
+    check: (v) => certificateCheck.caFile(v),
+    store: (v, a) => {
+      a.storageCaFile = v.trim().toLowerCase() === certificateCheck.PUBLIC_CAS ? '' : v.trim();
+    },
+  },
+  {
+    id: 'storageUrl',
+    section: 'Integration configuration',
+    skip: (a) => !a.sharedStorage,
+    help: 'Enter checks it at once: the appliance connects (TLS, the certificate verified) and reads the version of the shared schema. A database a newer release has migrated is refused: upgrade this appliance first. An older one is brought up to date when the filter starts, by one node at a time.',
+    prompt: 'PostgreSQL connection string (postgresql://user:password@host:5432/database)',
+    shown: maskedUrl,
+    defaultText: (a) => a.storageUrl,
+    check: (v, a) => schemaCheck(schema.storage.url)(v) ?? sharedStorageProblem(v.trim(), a.storageCaFile),
+    store: (v, a) => {
+      a.storageUrl = v.trim();
+    },
+  },
 ];
+
+function sharedStorageProblem(url: string, caFile: string): string | null {
+  const { error } = checkSharedStorage(url, caFile);
+  return error ? `Cannot share it: ${error}.` : null;
+}
 
 function dkimReviewLines(a: Answers, dkim?: DkimPublication): string[] {
   if (!a.dkimSign) return ['  DKIM-sign outgoing mail: no'];
@@ -450,12 +487,22 @@ function dkimReviewLines(a: Answers, dkim?: DkimPublication): string[] {
   return [...lines, `  DKIM key: ${dkim.keyFile} (kept). Publish this TXT record:`, ...zoneLinesForConsole(dkim.record).map((l) => `  ${l}`)];
 }
 
+function storageReviewLines(a: Answers, found?: string): string[] {
+  if (!a.sharedStorage) return ['  Shared storage (PostgreSQL): no, this appliance alone'];
+  return [
+    `  Shared storage (PostgreSQL): yes, ${maskedUrl(a.storageUrl)}`,
+    `  Database server's CA: ${a.storageCaFile || 'the public CAs'}`,
+    ...(found ? [`  Found: ${found}`] : []),
+  ];
+}
+
 const mask = (secret: string) => (secret ? '********' : '');
 
 /** The review screen, as in the manual; passwords never shown. */
 /** `certificate`: the appliance's TLS certificate in words (runtime/tls/describe.ts), when known. */
 /** `dkim`: the DKIM key these answers sign with, and whether it exists yet. */
-export function reviewLines(a: Answers, certificate?: string, dkim?: DkimPublication): string[] {
+/** `storage`: what was found at the shared database (its schema's version), when it was reached. */
+export function reviewLines(a: Answers, certificate?: string, dkim?: DkimPublication, storage?: string): string[] {
   const lines = [
     'Network configuration:',
     `  Hostname: ${a.hostname}`,
@@ -513,5 +560,6 @@ export function reviewLines(a: Answers, certificate?: string, dkim?: DkimPublica
       `  Active Directory base DN: ${a.ldapBaseDn}`,
     );
   }
+  lines.push(...storageReviewLines(a, storage));
   return lines;
 }

@@ -44,6 +44,8 @@ export class Wizard {
     private readonly certificate?: (a: Answers) => string,
     /** The DKIM key the answers would sign with, shown on the review with its record. */
     private readonly dkim?: (a: Answers) => DkimPublication,
+    /** What the shared database holds (its schema's version), shown on the review when storage is shared. */
+    private readonly storage?: (a: Answers) => string | undefined,
   ) {
     this.index = this.firstVisibleFrom(0);
   }
@@ -81,7 +83,12 @@ export class Wizard {
         prompt: 'Configuration OK? (Yes/No)',
         defaultShown: 'Yes',
         secret: false,
-        review: reviewLines(this.answers, this.certificate?.(this.answers), this.dkim?.(this.answers)),
+        review: reviewLines(
+          this.answers,
+          this.certificate?.(this.answers),
+          this.dkim?.(this.answers),
+          this.answers.sharedStorage ? this.storage?.(this.answers) : undefined,
+        ),
       };
     }
     const q = this.question;
@@ -96,7 +103,7 @@ export class Wizard {
       steps: steps.length,
       help: inAccounts && this.accountPhase !== 'server' ? `Accounts on ${current?.host ?? ''}.` : (q.help ?? extraHelp(q.id)),
       prompt: inAccounts ? ACCOUNT_PROMPTS[this.accountPhase] : q.prompt,
-      defaultShown: secret && defaultValue ? '********' : defaultValue,
+      defaultShown: secret && defaultValue ? '********' : !inAccounts && q.shown && defaultValue ? q.shown(defaultValue) : defaultValue,
       secret,
       review: [],
     };

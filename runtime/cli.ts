@@ -29,8 +29,19 @@ commands:
   render --root DIR      render the system config files (Postfix, ...) from the config into DIR
   storage migrate --to postgresql
                          copy this appliance's quarantine into the shared PostgreSQL of storage.url
+  cluster join URL [--ca-file FILE] [--copy|--no-copy] [--no-restart]
+                         share the PostgreSQL at URL with other appliances: check its schema, copy this
+                         node's quarantine if asked, write storage.* and wait for this node's heartbeat
+  cluster check URL [--ca-file FILE]
+                         connect and say what joining would find (nothing is changed)
+  cluster leave [--no-restart]
+                         back to this appliance's own quarantine (SQLite); the shared data stays there
+  cluster nodes          the nodes sharing the database: last heartbeat, release, Postfix queue
+  cluster forget NAME [--force]
+                         take a dead node off the list of nodes
 
-The config is read from --config, $MAILFILTER_CONFIG, or ${DEFAULT_CONFIG_PATH}.`;
+The config is read from --config, $MAILFILTER_CONFIG, or ${DEFAULT_CONFIG_PATH}.
+A cluster URL left out is read from $MAILFILTER_STORAGE_URL (keeps the password out of ps and shell history).`;
 
 function configPath(given: string | undefined): string | undefined {
   const path = given ?? process.env.MAILFILTER_CONFIG ?? DEFAULT_CONFIG_PATH;
@@ -54,6 +65,9 @@ const OPTIONS = {
   config: { type: 'string' },
   root: { type: 'string' },
   to: { type: 'string' },
+  'ca-file': { type: 'string' },
+  copy: { type: 'boolean' },
+  'no-copy': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -91,6 +105,81 @@ async function runDaemon(start: (config: AppConfig) => Promise<{ close(): Promis
   const daemon = await start(readConfig(configPath));
   onSignals(() => daemon.close());
   return -1;
+}
+
+const CLUSTER_USAGE = 'usage: mailfilter cluster join URL [--ca-file FILE] | check URL | leave | nodes | forget NAME';
+
+/** `mailfilter cluster ...`: joining and leaving the shared database, and its list of nodes. */
+async function cluster(positionals: string[], values: ReturnType<typeof parseOptions>['values']): Promise<number> {
+  const [sub, argument] = positionals;
+  const membership = await import('./cluster/membership.js');
+  const { parsePostgresUrl } = await import('./config/fields.js');
+  const say = (line: string) => console.log(line);
+  const url = () => {
+    const given = argument ?? process.env.MAILFILTER_STORAGE_URL;
+    if (!given) throw new UsageError(`cluster ${sub} needs the database's URL (postgresql://user:password@host:5432/database)`);
+    try {
+      parsePostgresUrl(given);
+    } catch (err) {
+      throw new Error(`storage.url: ${(err as Error).message}`);
+    }
+    return given;
+  };
+  const options = () => {
+    const path = configPath(values.config);
+    if (!path || !existsSync(path)) throw new Error(`no config file at ${path ?? DEFAULT_CONFIG_PATH}: run \`mailfilter configure\` first`);
+    const root = values.root ?? '/';
+    return { configPath: path, root, restart: root === '/' && !values['no-restart'], say };
+  };
+  switch (sub) {
+    case 'join': {
+      if (values.copy && values['no-copy']) throw new UsageError('give --copy or --no-copy, not both');
+      await membership.joinCluster({
+        ...options(),
+        url: url(),
+        caFile: values['ca-file'] ?? '',
+        copyQuarantine: values.copy ? true : values['no-copy'] ? false : undefined,
+        ask: askYesNo,
+      });
+      return 0;
+    }
+    case 'check': {
+      const { inspectSharedDatabase, newerSchemaProblem, nodeLine, schemaLine } = await import('./cluster/probe.js');
+      const state = await inspectSharedDatabase({ backend: 'postgresql', url: url(), caFile: values['ca-file'] ?? '' });
+      if (state.verdict === 'newer') throw new Error(newerSchemaProblem(state));
+      say(schemaLine(state));
+      for (const node of state.nodes) say(`  ${nodeLine(node, state.now)}`);
+      return 0;
+    }
+    case 'leave':
+      await membership.leaveCluster(options());
+      return 0;
+    case 'nodes':
+      await membership.showNodes(readConfig(values.config), say);
+      return 0;
+    case 'forget':
+      if (!argument) throw new UsageError("cluster forget needs the node's name (as `mailfilter cluster nodes` lists it)");
+      await membership.forgetClusterNode(readConfig(values.config), argument, values.force === true, say);
+      return 0;
+    default:
+      throw new UsageError(CLUSTER_USAGE);
+  }
+}
+
+/** A Yes/No question on the terminal; without one, the admin must have answered with an option. */
+async function askYesNo(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new UsageError(`${question.replace(/ \(Yes\/No\).*$/, '')}: answer with --copy or --no-copy (no terminal to ask on)`);
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    for (;;) {
+      const answer = (await rl.question(`${question}: `)).trim().toLowerCase();
+      if (answer === '' || answer === 'y' || answer === 'yes') return true;
+      if (answer === 'n' || answer === 'no') return false;
+    }
+  } finally {
+    rl.close();
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -201,6 +290,8 @@ async function main(argv: string[]): Promise<number> {
       await migrateToShared(readConfig(values.config), (line) => console.log(line));
       return 0;
     }
+    case 'cluster':
+      return cluster(positionals, values);
     case 'render': {
       if (!values.root) throw new Error('render needs --root DIR (use / on the appliance)');
       const { renderAll, writeRendered } = await import('./render/render.js');

@@ -1,20 +1,30 @@
 // `mailfilter storage migrate --to postgresql`: copies this appliance's quarantine (index, messages,
-// daily counts) and greylisting state into the shared PostgreSQL named by storage.url, with progress. It changes nothing
-// here, and run again it copies only what is still missing; switching storage.backend is the
-// admin's step once it has finished.
-import type { AppConfig } from '../config/schema.js';
-import { QuarantineStore } from '../quarantine/store.js';
+// daily counts) and greylisting state into the shared PostgreSQL named by storage.url, with
+// progress. It changes nothing here, and run again it copies only what is still missing; switching storage.backend is the
+// admin's step once it has finished (or `mailfilter cluster join`'s, which copies the same way).
 import { existsSync } from 'node:fs';
 import { Kysely, SqliteDialect, type InsertResult } from 'kysely';
+import type { AppConfig } from '../config/schema.js';
+import { QuarantineStore } from '../quarantine/store.js';
 import { openGreylistDatabase, type GreylistTables } from './greylist-db.js';
 import { migrateShared, openSharedDatabase, type SharedTables } from './shared-schema.js';
 
 export async function migrateToShared(config: AppConfig, say: (line: string) => void): Promise<void> {
   if (!config.storage.url) throw new Error('storage migrate: set storage.url (and storage.caFile) in the config first');
   const db = openSharedDatabase(config.storage, 'mailfilter-migrate');
-  const local = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
   try {
     await migrateShared(db);
+    await copyQuarantineToShared(config, db, say);
+    say('Nothing was changed here. Set storage.backend to "postgresql" in the config, then restart the filter and the viewer.');
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Copies this appliance's quarantine and greylisting state into the shared database `db` (migrated), saying how far it got. */
+export async function copyQuarantineToShared(config: AppConfig, db: Kysely<SharedTables>, say: (line: string) => void): Promise<void> {
+  const local = QuarantineStore.open(config.quarantine.dir, config.quarantine.maxSizeMb);
+  try {
     const shared = QuarantineStore.shared(db, config.quarantine.maxSizeMb);
     let shown = 0;
     const { copied, present } = await shared.copyFrom(local, (done, total) => {
@@ -29,10 +39,8 @@ export async function migrateToShared(config: AppConfig, say: (line: string) => 
       const { triplets, clients } = await copyGreylisting(config.greylist.stateFile, db);
       say(`greylisting: ${triplets} triplet(s) and ${clients} client network(s) copied (what the shared database knew already kept)`);
     }
-    say('Nothing was changed here. Set storage.backend to "postgresql" in the config, then restart the filter and the viewer.');
   } finally {
     await local.close();
-    await db.destroy();
   }
 }
 

@@ -128,6 +128,7 @@ test('boots to login, runs the wizard on first login, filters mail, serves the v
   // Recipient verification on (the default in SMTP mode): smtpd waits up to 10 s for the probe to
   // the final server (the sink, through guestfwd); the first mail below is what starts it.
   await pane.reply(/Ask the final mail server whether each recipient exists/, '');
+  await pane.reply(/Share storage with other appliances/, '');
   await pane.reply(/Configuration OK\?/, 'yes');
   // The clamd step scrolls off the 24-line console before apply ends: read it while it shows.
   // Apply's failed step ends "... FAILED"; systemd's own "[FAILED]" lines on the console (the

@@ -104,6 +104,7 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   await pane.reply(/Enter an Active Directory username to use to connect/, 'sync@company.local');
   await pane.reply(/Enter the password for the account/, 'password');
   await pane.reply(/Enter the base DN of the topmost container to scan.*\[DC=company,DC=local\]/s, 'OU=MyBusiness,DC=company,DC=local');
+  await pane.reply(/Share storage with other appliances \(PostgreSQL\)\? \(Yes\/No\) \[no\]/, '');
 
   const review = await pane.waitFor(/Configuration OK\? \(Yes\/No\) \[Yes\]/);
   assert.match(review, /Hostname: fetcher\.company\.local/);
@@ -113,6 +114,7 @@ test('the manual’s fetchmail session: validation beside the field, the review,
   const bottom = pane.screen();
   assert.match(bottom, /Active Directory pw: \*{8}/);
   assert.match(bottom, /Active Directory base DN: OU=MyBusiness,DC=company,DC=local/);
+  assert.match(bottom, /Shared storage \(PostgreSQL\): no, this appliance alone/);
   assert.doesNotMatch(review + bottom, /password_one|Active Directory pw: password/);
   await pane.answer('');
 
@@ -174,11 +176,15 @@ test('an SMTP-mode session without Exchange skips the fetch and directory questi
   await pane.reply(/Enable web interface/, '');
   await pane.reply(/Use Microsoft Exchange recipient integration/, 'no');
   await pane.reply(/Ask the final mail server whether each recipient exists/, '');
+  await pane.reply(/Share storage with other appliances \(PostgreSQL\)\?/, '');
   const review = await pane.waitFor(/Configuration OK\?/);
   assert.match(review, /Fetchmail or SMTP: smtp/);
   assert.match(review, /^ Mail filter setup - Review\s+↑\/↓ to scroll$/m, 'a review longer than the screen says it scrolls');
   assert.doesNotMatch(review, /Keep messages on the server/);
   for (let i = 0; i < 30; i++) await pane.key('Down');
+  assert.match(pane.screen(), /Shared storage \(PostgreSQL\): no, this appliance alone/);
+  // A few lines back up: the networks line sits above the bottom's view.
+  for (let i = 0; i < 3; i++) await pane.key('Up');
   assert.match(pane.screen(), /Allowed networks: 192\.168\.100\.3\/32 \(host: this appliance only\)/, 'the review shows the real networks');
   assert.match(pane.screen(), /DKIM-sign outgoing mail: yes, selector mailfilter, Ed25519/);
   assert.match(pane.screen(), /DKIM key: apply makes/, 'no key yet: the review says apply makes it');

@@ -70,6 +70,9 @@ test('each answer lands in the setting it is declared to fill', () => {
     ldapUser: 'sync@company.local',
     ldapPassword: 'secret',
     ldapBaseDn: 'DC=company,DC=local',
+    sharedStorage: true,
+    storageUrl: 'postgresql://mailfilter:pw@db.company.local:5432/mailfilter',
+    storageCaFile: '/etc/ssl/db-ca.crt',
   };
   // DHCP and SMTP mode would leave the address and keep unwritten: those two are checked apart.
   const apart = { dhcp: true, mode: 'smtp' } as const;

@@ -36,7 +36,7 @@ test('SMTP mode offers "host" as the allowed networks, and the review shows the 
   answer(wizard, ['']);
   assert.match(wizard.screen().prompt, /Spam message destiny/);
   wizard.nextSection();
-  answer(wizard, ['', 'no', '']);
+  answer(wizard, ['', 'no', '', '']);
   assert.ok(wizard.screen().review.includes('  Allowed networks: 192.168.100.2/32 (host: this appliance only)'), wizard.screen().review.join('\n'));
 });
 

@@ -110,7 +110,7 @@ test('a certificate of the admin’s: the wrong key is refused with the reason, 
   answer(wizard, ['verify']);
   assert.match(wizard.screen().prompt, /CA certificate file \(PEM\) that signed the final mail server's certificate/);
   assert.match(wizard.submit(file('notes.txt')) ?? '', /holds no PEM certificate/);
-  answer(wizard, [file('other.company.com.crt'), '', 'no', 'yes']);
+  answer(wizard, [file('other.company.com.crt'), '', 'no', 'yes', '']);
   const review = wizard.screen().review.join('\n');
   assert.match(review, /TLS certificate: the admin's .*mx\.company\.com\.crt/);
   assert.match(review, /TLS to the final server: verify \(CA: .*other\.company\.com\.crt\)/);

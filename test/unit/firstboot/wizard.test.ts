@@ -67,7 +67,7 @@ test('back goes to the previous question; a section jump takes defaults only whe
 
 test('the review masks passwords; "No" starts over with the answers as defaults', () => {
   const wizard = new Wizard(defaultAnswers());
-  answerAll(wizard, [...network, 'smtp', 'company.com', 'company.local', 'mail.company.local', ...keepDefaults(18), ...directoryReplies('s3cret')]);
+  answerAll(wizard, [...network, 'smtp', 'company.com', 'company.local', 'mail.company.local', ...keepDefaults(18), ...directoryReplies('s3cret'), '']);
   const review = wizard.screen();
   assert.equal(review.kind, 'review');
   assert.ok(review.review.includes('  Active Directory pw: ********'));
