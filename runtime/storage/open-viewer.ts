@@ -43,16 +43,23 @@ export interface ViewerDbReader {
 const MISSING_RECHECK_MS = 10_000;
 
 /**
- * viewer.sqlite once the viewer has made it (never made or migrated here; looked for again every
- * 10 s), or the shared database, asked on every call so that what one node changes counts on all
- * of them at once. Not migrated here either: the node's quarantine and viewer do that.
+ * The viewer's tables where the viewer writes them, read by the filter and the policy service.
+ * (Until the viewer's accounts are in the shared database too, the lists' owners, the viewer keeps
+ * its lists and audit log in viewer.sqlite in either mode; then sharedViewerDbReader takes over.)
  */
-export function openViewerDbReader(config: AppConfig, applicationName: string): ViewerDbReader {
-  if (config.storage.backend === 'postgresql') {
-    const shared = openSharedDatabase(config.storage, applicationName, 4) as unknown as ViewerDatabase;
-    return { current: () => shared, where: 'the shared database', close: () => shared.destroy() };
-  }
-  const path = viewerDatabasePath(config.viewer.dataDir);
+export function openViewerDbReader(config: AppConfig): ViewerDbReader {
+  return localViewerDbReader(config.viewer.dataDir);
+}
+
+/** The shared database, asked on every call: what one node changes counts on all of them at once. Not migrated here. */
+export function sharedViewerDbReader(storage: AppConfig['storage'], applicationName: string): ViewerDbReader {
+  const shared = openSharedDatabase(storage, applicationName, 4) as unknown as ViewerDatabase;
+  return { current: () => shared, where: 'the shared database', close: () => shared.destroy() };
+}
+
+/** viewer.sqlite once the viewer has made it: never made or migrated here, looked for again every 10 s. */
+export function localViewerDbReader(viewerDataDir: string): ViewerDbReader {
+  const path = viewerDatabasePath(viewerDataDir);
   let db: ViewerDatabase | null = null;
   let missingUntil = 0;
   return {
