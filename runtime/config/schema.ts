@@ -62,6 +62,12 @@ export const schema = {
     concurrency: whole(4, 'Accounts polled at once', 1, 64),
     stateDir: text('/var/lib/mailfilter/fetch', 'Folder for what was already fetched, and messages in transit'),
     timeoutSeconds: num(60, 'Seconds to wait for a mail server before giving up on this poll', { min: 5, max: 3600 }),
+    leaseSeconds: whole(
+      60,
+      'Several appliances (storage.backend postgresql): each mailbox is polled by one node at a time, under a lease it renews; seconds before another node takes over the mailboxes of a node that died',
+      2,
+      3600,
+    ),
   },
   policy: {
     spamDestiny: destiny('D_PASS', 'Spam message destiny'),

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
+import { holderName, runOncePerCluster } from '../cluster/lease.js';
+import { keepMigrating } from '../storage/keep-migrating.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
+import { openSharedDatabase } from '../storage/shared-schema.js';
 import { loadAccounts, accountKey, type FetchServer, type FetchAccount } from './accounts.js';
 import type { DrainDeps } from './drain.js';
 import { createInjector } from './inject.js';
@@ -24,6 +27,8 @@ export interface PollOutcome {
   ok: boolean;
   summary?: PollSummary;
   error?: string;
+  /** Several appliances: not polled here, another node held the mailbox's lease. */
+  polledBy?: string;
 }
 
 export interface Fetcher {
@@ -51,7 +56,11 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
   const leftovers = clearTransit(transitDir);
   if (leftovers > 0)
     log.warn('removed messages left in transit by a fetcher that was stopped hard; the server still has them', { count: leftovers, dir: transitDir });
-  const state = new SeenState(seenStatePath(fetch.stateDir));
+  // Several appliances: what was fetched is shared, and each mailbox is polled under a lease.
+  const shared = config.storage.backend === 'postgresql' ? openSharedDatabase(config.storage, 'mailfilter-fetch', fetch.concurrency + 2) : null;
+  const migration = shared ? keepMigrating(shared) : null;
+  const holder = holderName(config.network.hostname);
+  const state = shared ? SeenState.shared(shared) : SeenState.open(seenStatePath(fetch.stateDir));
   const injector = createInjector({
     host: '127.0.0.1',
     port: config.postfix.smtpPort,
@@ -100,11 +109,23 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       server.accounts.map((account): [FetchServer, FetchAccount] => [server, account]),
     );
     const started = Date.now();
+    await migration?.firstTry;
     const outcomes = await inPool(mailboxes, fetch.concurrency, async ([server, account]): Promise<PollOutcome> => {
       const key = accountKey(server, account);
       if (closed) return { account: key, ok: false, error: 'not polled: the fetcher is stopping' };
       try {
-        const summary = await pollAccount(server, account, deps);
+        let summary: PollSummary;
+        if (shared) {
+          // Released when the poll ends; renewed while it runs; lost: no message handed to Postfix after.
+          const lease = { name: `fetch:${key}`, holder, ttlMs: fetch.leaseSeconds * 1000 };
+          const run = await runOncePerCluster(shared, lease, (stillHeld) => pollAccount(server, account, { ...deps, stillHeld }));
+          if (!run.ran) {
+            log.debug('mailbox polled by another node', { account: key, held_by: run.heldBy });
+            return { account: key, ok: true, polledBy: run.heldBy ?? 'another node' };
+          }
+          summary = run.value;
+          if (summary.leaseLost) log.warn('lost the lease on this mailbox: another node polls it now', { account: key, fetched: summary.fetched });
+        } else summary = await pollAccount(server, account, deps);
         const { fetched, refused: refusedCount, deleted, failed, setAside, skipped, alreadySeen } = summary;
         if (fetched || refusedCount || deleted || failed || setAside)
           log.info('polled', {
@@ -150,7 +171,9 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       if (timer) clearTimeout(timer);
       await running?.catch(() => undefined);
       injector.close();
-      state.close();
+      await state.close();
+      migration?.stop();
+      await shared?.destroy();
       await (await store?.catch(() => null))?.close();
     },
   };

@@ -22,6 +22,11 @@ export interface DrainDeps {
   log: Logger;
   /** True once the daemon is stopping: the message in flight is finished, no other one started. */
   stopping(): boolean;
+  /**
+   * Several appliances: false once this node lost its lease on the mailbox (another node polls it
+   * now). No message is handed to Postfix after that; one Postfix already took is still recorded.
+   */
+  stillHeld?(): boolean;
   /** Polls in a row a message may fail (other than by a 5xx) before it is set aside. */
   setAsideAfter: number;
 }
@@ -42,6 +47,8 @@ export interface PollSummary {
   /** Why the poll ended before the last message, when something outside the messages failed. */
   stoppedEarly?: string;
   stopRequested: boolean;
+  /** The poll ended because this node lost its lease on the mailbox; the new holder goes on. */
+  leaseLost?: boolean;
 }
 
 /**
@@ -56,7 +63,8 @@ type MessageOutcome =
   | { kind: 'refused'; reply: string; quarantineId: string }
   | { kind: 'failed'; reason: string; blame: Blame }
   | { kind: 'lost'; reason: string }
-  | { kind: 'stop'; reason: string };
+  | { kind: 'stop'; reason: string }
+  | { kind: 'lease lost' };
 
 const MAX_RECONNECTS = 3;
 const LOCAL_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'EIO', 'ENOENT', 'EEXIST']);
@@ -72,11 +80,14 @@ async function fetchOne(key: string, account: FetchAccount, session: MailboxSess
       if (error.code && LOCAL_ERRORS.has(error.code)) return { kind: 'stop', reason: `cannot write the message to ${deps.transitDir}: ${error.message}` };
       return { kind: 'failed', reason: `the server did not send it: ${error.message}`, blame: 'always' };
     }
+    // The last moment to leave the message to the node that took the mailbox over: after this,
+    // Postfix may have it.
+    if (deps.stillHeld && !deps.stillHeld()) return { kind: 'lease lost' };
     const result = await deps.injector.inject(path, account.deliverTo);
     switch (result.outcome) {
       case 'accepted':
         // The very next step after Postfix's 250: the narrower this gap, the fewer duplicates a crash makes.
-        deps.state.record(key, message.uid);
+        await deps.state.record(key, message.uid);
         return { kind: 'delivered' };
       case 'refused': {
         let quarantineId: string;
@@ -85,7 +96,7 @@ async function fetchOne(key: string, account: FetchAccount, session: MailboxSess
         } catch (err) {
           return { kind: 'stop', reason: `local Postfix refused a message (${result.reply}) and the quarantine could not keep it: ${(err as Error).message}` };
         }
-        deps.state.record(key, message.uid);
+        await deps.state.record(key, message.uid);
         return { kind: 'refused', reply: result.reply, quarantineId };
       }
       case 'deferred':
@@ -117,8 +128,14 @@ export async function drain(key: string, account: FetchAccount, open: OpenMailbo
   // Messages looked at in this poll: a list taken again after a reconnect must not count them twice.
   const countedNow = new Set<string>();
   let session = await open();
-  state.prune(key, new Set(session.messages.map((m) => m.uid)));
-  const fresh = session.messages.filter((m) => state.state(key, m.uid) === 'new').length;
+  let fresh = 0;
+  try {
+    await state.prune(key, new Set(session.messages.map((m) => m.uid)));
+    for (const m of session.messages) if ((await state.state(key, m.uid)) === 'new') fresh += 1;
+  } catch (err) {
+    await session.close().catch(() => 0);
+    throw err;
+  }
   if (fresh > 0) log.info('new messages', { account: key, count: fresh, on_server: session.messages.length });
   let reconnects = 0;
   let deferredInARow = 0;
@@ -145,10 +162,14 @@ export async function drain(key: string, account: FetchAccount, open: OpenMailbo
           summary.stopRequested = true;
           break pass;
         }
+        if (deps.stillHeld && !deps.stillHeld()) {
+          summary.leaseLost = true;
+          break pass;
+        }
         if (failedNow.has(message.uid)) continue;
         const first = !countedNow.has(message.uid);
         countedNow.add(message.uid);
-        const known = state.state(key, message.uid);
+        const known = await state.state(key, message.uid);
         if (known === 'set-aside') {
           if (first) summary.skipped += 1;
           continue;
@@ -163,6 +184,10 @@ export async function drain(key: string, account: FetchAccount, open: OpenMailbo
           continue;
         }
         const outcome = await fetchOne(key, account, session, message, deps);
+        if (outcome.kind === 'lease lost') {
+          summary.leaseLost = true;
+          break pass;
+        }
         if (outcome.kind === 'stop') {
           summary.stoppedEarly = outcome.reason;
           break pass;
@@ -207,7 +232,7 @@ export async function drain(key: string, account: FetchAccount, open: OpenMailbo
     const postfixTookSome = summary.fetched + summary.refused > 0;
     for (const [uid, failure] of failedNow) {
       if (failure.blame === 'unlessPostfixIdle' && !postfixTookSome) continue;
-      const row = state.recordFailure(key, uid, failure.reason, deps.setAsideAfter);
+      const row = await state.recordFailure(key, uid, failure.reason, deps.setAsideAfter);
       if (row.setAsideAt !== null && row.streak === deps.setAsideAfter) {
         summary.setAside += 1;
         log.error('message set aside: it stays on the server and is not tried again', { account: key, uid, polls_failed: row.streak, error: failure.reason });

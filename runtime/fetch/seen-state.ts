@@ -1,19 +1,14 @@
-// What became of each message of each mailbox (POP3 UIDL, IMAP UIDVALIDITY:UID), in SQLite, across
-// restarts. A message is recorded as seen right after Postfix's 250 (or after its quarantine copy),
-// before it is deleted on the server. Nothing is deleted that is not recorded, so a crash can cost
-// a duplicate, never a loss: a kill between Postfix's 250 and this write (a few milliseconds) makes
-// the next poll fetch the message again; a kill after it only delays the delete to the next poll.
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-
-/** Numbered, applied in order once each; PRAGMA user_version holds how many ran. */
-const MIGRATIONS = [
-  'CREATE TABLE IF NOT EXISTS seen (account TEXT NOT NULL, uid TEXT NOT NULL, fetched_at INTEGER NOT NULL, PRIMARY KEY (account, uid))',
-  // streak: polls in a row that tried the message and failed; set_aside_at: no more tries.
-  `CREATE TABLE failures (account TEXT NOT NULL, uid TEXT NOT NULL, streak INTEGER NOT NULL, last_error TEXT NOT NULL,
-     first_failed_at INTEGER NOT NULL, last_failed_at INTEGER NOT NULL, set_aside_at INTEGER, PRIMARY KEY (account, uid))`,
-];
+// What became of each message of each mailbox (POP3 UIDL, IMAP UIDVALIDITY:UID), across restarts:
+// in the fetcher's own seen.sqlite, or in the shared database when several appliances fetch (a
+// node taking a mailbox over then knows what the one before it fetched). The same queries for both
+// (storage/fetch-db.ts declares the tables). A message is recorded as seen right after Postfix's
+// 250 (or after its quarantine copy), before it is deleted on the server. Nothing is deleted that
+// is not recorded, so a crash can cost a duplicate, never a loss: a kill between Postfix's 250 and
+// this write (a few milliseconds) makes the next poll fetch the message again; a kill after it only
+// delays the delete to the next poll.
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { openFetchDatabase, type FetchTables } from '../storage/fetch-db.js';
+import type { SharedTables } from '../storage/shared-schema.js';
 
 export type MessageState = 'new' | 'seen' | 'set-aside';
 
@@ -27,93 +22,103 @@ export interface FailureRow {
   setAsideAt: number | null;
 }
 
-export function migrate(db: Database.Database): void {
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  for (let version = applied; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
-}
+export type SetAsideMessage = FailureRow & { setAsideAt: number };
 
 export class SeenState {
-  private readonly db: Database.Database;
+  private constructor(
+    private readonly db: Kysely<FetchTables>,
+    /** Ends the database handle, when the state opened it. */
+    private readonly closeDatabase: () => Promise<void>,
+  ) {}
 
-  constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a record that let a delete happen must survive power loss.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+  /** One appliance's fetcher: the SQLite file at `path`. */
+  static open(path: string): SeenState {
+    const db = new Kysely<FetchTables>({ dialect: new SqliteDialect({ database: openFetchDatabase(path) }) });
+    return new SeenState(db, () => db.destroy());
   }
 
-  state(account: string, uid: string): MessageState {
-    if (this.db.prepare('SELECT 1 FROM seen WHERE account = ? AND uid = ?').get(account, uid)) return 'seen';
-    const failure = this.db.prepare('SELECT set_aside_at FROM failures WHERE account = ? AND uid = ?').get(account, uid) as
-      { set_aside_at: number | null } | undefined;
+  /** Several appliances' fetchers: the shared database (migrated, closed by its opener). */
+  static shared(db: Kysely<SharedTables>): SeenState {
+    return new SeenState(db as unknown as Kysely<FetchTables>, () => Promise.resolve());
+  }
+
+  async state(account: string, uid: string): Promise<MessageState> {
+    const seen = await this.db.selectFrom('seen').select('uid').where('account', '=', account).where('uid', '=', uid).executeTakeFirst();
+    if (seen) return 'seen';
+    const failure = await this.db.selectFrom('failures').select('set_aside_at').where('account', '=', account).where('uid', '=', uid).executeTakeFirst();
     return failure?.set_aside_at ? 'set-aside' : 'new';
   }
 
   /** The message has its outcome (delivered or quarantined): seen, and its failures forgotten. */
-  record(account: string, uid: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO seen (account, uid, fetched_at) VALUES (?, ?, ?)').run(account, uid, Date.now());
-      this.db.prepare('DELETE FROM failures WHERE account = ? AND uid = ?').run(account, uid);
-    })();
+  async record(account: string, uid: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('seen')
+        .values({ account, uid, fetched_at: Date.now() })
+        .onConflict((oc) => oc.columns(['account', 'uid']).doNothing())
+        .execute();
+      await trx.deleteFrom('failures').where('account', '=', account).where('uid', '=', uid).execute();
+    });
   }
 
   /** One more poll that failed on this message; sets it aside at `setAsideAfter`. Returns the row. */
-  recordFailure(account: string, uid: string, error: string, setAsideAfter: number): FailureRow {
+  async recordFailure(account: string, uid: string, error: string, setAsideAfter: number): Promise<FailureRow> {
     const now = Date.now();
-    this.db
-      .prepare(
-        `INSERT INTO failures (account, uid, streak, last_error, first_failed_at, last_failed_at) VALUES (?, ?, 1, ?, ?, ?)
-                ON CONFLICT(account, uid) DO UPDATE SET streak = streak + 1, last_error = excluded.last_error, last_failed_at = excluded.last_failed_at`,
-      )
-      .run(account, uid, error, now, now);
-    this.db
-      .prepare('UPDATE failures SET set_aside_at = ? WHERE account = ? AND uid = ? AND streak >= ? AND set_aside_at IS NULL')
-      .run(now, account, uid, setAsideAfter);
-    return toFailure(this.db.prepare('SELECT * FROM failures WHERE account = ? AND uid = ?').get(account, uid) as FailureDbRow);
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('failures')
+        .values({ account, uid, streak: 1, last_error: error, first_failed_at: now, last_failed_at: now })
+        .onConflict((oc) => oc.columns(['account', 'uid']).doUpdateSet({ streak: sql`failures.streak + 1`, last_error: error, last_failed_at: now }))
+        .execute();
+      await trx
+        .updateTable('failures')
+        .set({ set_aside_at: now })
+        .where('account', '=', account)
+        .where('uid', '=', uid)
+        .where('streak', '>=', setAsideAfter)
+        .where('set_aside_at', 'is', null)
+        .execute();
+      const row = await trx.selectFrom('failures').selectAll().where('account', '=', account).where('uid', '=', uid).executeTakeFirstOrThrow();
+      return toFailure(row);
+    });
   }
 
   /** Forgets ids the server no longer has, so the tables do not grow forever. */
-  prune(account: string, present: Set<string>): void {
-    this.db.transaction(() => {
-      for (const table of ['seen', 'failures']) {
-        const rows = this.db.prepare(`SELECT uid FROM ${table} WHERE account = ?`).all(account) as Array<{ uid: string }>;
-        const remove = this.db.prepare(`DELETE FROM ${table} WHERE account = ? AND uid = ?`);
-        for (const { uid } of rows) if (!present.has(uid)) remove.run(account, uid);
+  async prune(account: string, present: Set<string>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const table of ['seen', 'failures'] as const) {
+        const rows = await trx.selectFrom(table).select('uid').where('account', '=', account).execute();
+        const gone = rows.map((r) => r.uid).filter((uid) => !present.has(uid));
+        // A page at a time: a mailbox emptied by hand can leave thousands.
+        for (let i = 0; i < gone.length; i += 500)
+          await trx
+            .deleteFrom(table)
+            .where('account', '=', account)
+            .where('uid', 'in', gone.slice(i, i + 500))
+            .execute();
       }
-    })();
+    });
   }
 
-  close(): void {
-    this.db.close();
+  /** Set-aside messages of every mailbox, newest first. */
+  async setAside(): Promise<SetAsideMessage[]> {
+    const rows = await this.db.selectFrom('failures').selectAll().where('set_aside_at', 'is not', null).orderBy('set_aside_at', 'desc').execute();
+    return rows.map(toFailure) as SetAsideMessage[];
+  }
+
+  async close(): Promise<void> {
+    await this.closeDatabase();
   }
 }
 
-export interface FailureDbRow {
-  account: string;
-  uid: string;
-  streak: number;
-  last_error: string;
-  first_failed_at: number;
-  last_failed_at: number;
-  set_aside_at: number | null;
-}
-
-export function toFailure(row: FailureDbRow): FailureRow {
+function toFailure(row: FetchTables['failures']): FailureRow {
   return {
     account: row.account,
     uid: row.uid,
-    streak: row.streak,
+    streak: Number(row.streak),
     lastError: row.last_error,
-    firstFailedAt: row.first_failed_at,
-    lastFailedAt: row.last_failed_at,
-    setAsideAt: row.set_aside_at,
+    firstFailedAt: Number(row.first_failed_at),
+    lastFailedAt: Number(row.last_failed_at),
+    setAsideAt: row.set_aside_at === null ? null : Number(row.set_aside_at),
   };
 }

@@ -5,9 +5,10 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { toFailure, type FailureDbRow, type FailureRow } from './seen-state.js';
+import type { FetchTables } from '../storage/fetch-db.js';
+import type { SetAsideMessage } from './seen-state.js';
 
-export type SetAsideMessage = FailureRow & { setAsideAt: number };
+export type { SetAsideMessage } from './seen-state.js';
 
 export function seenStatePath(stateDir: string): string {
   return join(stateDir, 'seen.sqlite');
@@ -24,8 +25,16 @@ export function listSetAside(stateDir: string): SetAsideMessage[] {
     db.pragma('busy_timeout = 5000');
     const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'failures'").get();
     if (!hasTable) return [];
-    const rows = db.prepare('SELECT * FROM failures WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at DESC').all() as FailureDbRow[];
-    return rows.map(toFailure) as SetAsideMessage[];
+    const rows = db.prepare('SELECT * FROM failures WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at DESC').all() as Array<FetchTables['failures']>;
+    return rows.map((row) => ({
+      account: row.account,
+      uid: row.uid,
+      streak: row.streak,
+      lastError: row.last_error,
+      firstFailedAt: row.first_failed_at,
+      lastFailedAt: row.last_failed_at,
+      setAsideAt: row.set_aside_at!,
+    }));
   } finally {
     db.close();
   }

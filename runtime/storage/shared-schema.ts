@@ -8,9 +8,10 @@ import { openPostgres } from './postgres.js';
 import type { GreylistTables } from './greylist-db.js';
 import type { QuarantineTables } from './quarantine-db.js';
 import type { ViewerTables } from './viewer-db.js';
+import type { FetchTables } from './fetch-db.js';
 
 /** The tables as the stores see them (times are milliseconds since the epoch). */
-export interface SharedTables extends QuarantineTables, ViewerTables, GreylistTables {
+export interface SharedTables extends QuarantineTables, ViewerTables, GreylistTables, FetchTables {
   /** Quarantined messages' bytes, in order: any node can show, download and release any message. */
   message_chunks: { message_id: string; seq: number; data: Buffer };
   cluster_nodes: {
@@ -229,6 +230,31 @@ export const SHARED_MIGRATIONS: Record<string, Migration> = {
         .addColumn('network', 'text', (c) => c.primaryKey())
         .addColumn('passes', 'integer', (c) => c.notNull())
         .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0006-fetch': {
+    // Fetch mode's record of each mailbox's messages as in each fetcher's seen.sqlite
+    // (storage/fetch-db.ts): a node that takes a mailbox's poll over does not fetch again what
+    // the node before it fetched, and the console shows every node's set-aside messages.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('seen')
+        .addColumn('account', 'text', (c) => c.notNull())
+        .addColumn('uid', 'text', (c) => c.notNull())
+        .addColumn('fetched_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('seen_pk', ['account', 'uid'])
+        .execute();
+      await db.schema
+        .createTable('failures')
+        .addColumn('account', 'text', (c) => c.notNull())
+        .addColumn('uid', 'text', (c) => c.notNull())
+        .addColumn('streak', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text', (c) => c.notNull())
+        .addColumn('first_failed_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_failed_at', 'bigint', (c) => c.notNull())
+        .addColumn('set_aside_at', 'bigint')
+        .addPrimaryKeyConstraint('failures_pk', ['account', 'uid'])
         .execute();
     },
   },

@@ -28,7 +28,7 @@ const answers: Record<string, InjectResult> = {
 
 function setup(script: Script) {
   const dir = mkdtempSync(join(tmpdir(), 'drain-test-'));
-  const state = new SeenState(seenStatePath(dir));
+  const state = SeenState.open(seenStatePath(dir));
   const onServer = new Map(Object.entries(script.bodies));
   const injected: string[] = [];
   let sessions = 0;
@@ -85,8 +85,8 @@ function setup(script: Script) {
     deps,
     sessions: () => sessions,
     poll: () => drain('acct', account, open, deps),
-    done() {
-      state.close();
+    async done() {
+      await state.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -109,7 +109,7 @@ test('a message the server will not send is set aside after 3 polls; the others 
     assert.deepEqual([fourth.failed, fourth.skipped], [0, 1], 'not tried again');
     assert.deepEqual([...box.onServer.keys()], ['b'], 'a set-aside message stays on the server');
   } finally {
-    box.done();
+    await box.done();
   }
 });
 
@@ -120,7 +120,7 @@ test('a 5xx is a final outcome: quarantined, deleted, never retried', { timeout:
     assert.deepEqual([first.refused, first.fetched, first.deleted], [1, 1, 2]);
     assert.equal(box.onServer.size, 0);
   } finally {
-    box.done();
+    await box.done();
   }
 });
 
@@ -130,7 +130,7 @@ test('a Postfix 4xx counts against a message only when Postfix took others in th
     for (let i = 0; i < 4; i++) assert.equal((await alone.poll()).failed, 1);
     assert.deepEqual(listSetAside(alone.dir), [], 'Postfix unwell: nothing set aside');
   } finally {
-    alone.done();
+    await alone.done();
   }
   const amongOthers = setup({ bodies: { b: 'defer:b' } });
   try {
@@ -143,7 +143,7 @@ test('a Postfix 4xx counts against a message only when Postfix took others in th
       ['b'],
     );
   } finally {
-    amongOthers.done();
+    await amongOthers.done();
   }
 });
 
@@ -154,7 +154,7 @@ test('Postfix deferring two in a row with none taken ends the poll early instead
     assert.equal(box.injected.length, 2);
     assert.match(summary.stoppedEarly ?? '', /local Postfix defers every message/);
   } finally {
-    box.done();
+    await box.done();
   }
 });
 
@@ -169,6 +169,6 @@ test('a dropped connection is reconnected past: the messages after it are fetche
     assert.equal(next.fetched, 1);
     assert.equal(box.onServer.size, 0);
   } finally {
-    box.done();
+    await box.done();
   }
 });

@@ -13,9 +13,9 @@ test('the console lists the messages the fetcher set aside, and says when there 
   await admin.login('vadmin', 'admin-password-1');
   assert.match((await admin.request('/viewer/admin')).text, /No fetched message was set aside\./);
 
-  const seen = new SeenState(seenStatePath(join(viewer.dir, 'fetch')));
-  seen.recordFailure('pop3://box@company.com@pop.example', 'uid-17', 'the server would not send it (-ERR no such message)', 1);
-  seen.close();
+  const seen = SeenState.open(seenStatePath(join(viewer.dir, 'fetch')));
+  await seen.recordFailure('pop3://box@company.com@pop.example', 'uid-17', 'the server would not send it (-ERR no such message)', 1);
+  await seen.close();
   const page = (await admin.request('/viewer/admin')).text;
   assert.match(page, /1 message was set aside after failing several polls in a row/);
   assert.match(page, /pop3:\/\/box@company\.com@pop\.example message uid-17: the server would not send it/);
