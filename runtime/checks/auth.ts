@@ -1,10 +1,17 @@
-// Sender authentication with mailauth: SPF for the client Postfix saw (XFORWARD), DKIM signatures,
-// DMARC for the From: domain and the ARC chain. This file only gathers what they said; what it
-// means for the message is judged in auth-judge.ts.
+// Sender authentication: SPF for the client Postfix saw (XFORWARD), DKIM signatures, DMARC for the
+// From: domain and the ARC chain. This file only gathers what they said; what it means for the
+// message is judged in auth-judge.ts. SPF, DMARC and ARC are mailauth's; DKIM is ours
+// (auth-dkim-verify.ts, which parses a key record once), except on a message carrying an ARC chain,
+// which mailauth checks whole: its ARC verdict needs its own DKIM pass over the message.
 import { createReadStream } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
-import { authenticate, spf } from 'mailauth';
+import { isIP } from 'node:net';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import { authenticate, dmarc as checkDmarc, spf, type SPFResult } from 'mailauth';
 import { dnsCache, type DnsAnswer, type DnsCacheOptions } from './auth-dns-cache.js';
+import { keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
+import { spfCache, type SpfQuestion } from './auth-spf-cache.js';
+import type { MessageHead } from '../mail/message-head.js';
 
 export interface AuthEnvelope {
   clientAddress: string;
@@ -52,7 +59,87 @@ export function authResolver(server: string, timeoutSeconds: number, cache: DnsC
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 const oneRow = (info: string) => info.replace(/\r?\n[ \t]*/g, ' ').trim();
 
-export async function gatherAuth(spoolPath: string, envelope: AuthEnvelope, options: { authservId: string; resolve: DnsResolve }): Promise<AuthFacts> {
+/** What the auth check keeps between messages: parsed DKIM keys by record text, SPF results for a while. */
+export interface AuthMemory {
+  keys: (text: string) => ParsedKey;
+  spf: (question: SpfQuestion) => Promise<SPFResult>;
+}
+
+export interface AuthOptions {
+  authservId: string;
+  resolve: DnsResolve;
+  /** Without it nothing is kept between messages. */
+  memory?: AuthMemory;
+}
+
+/** The memory for `resolve`'s answers: SPF results live as long as DNS_CACHE keeps an answer. */
+export function authMemory(authservId: string, resolve: DnsResolve): AuthMemory {
+  return {
+    keys: keyParser(),
+    spf: spfCache((q) => spf({ ...q, mta: authservId, resolver: resolve }), DNS_CACHE),
+  };
+}
+
+/** The message as the filter holds it: its spool file, its parsed head, and its bytes when small. */
+export interface AuthMessage {
+  spoolPath: string;
+  head?: MessageHead;
+  bytes?: Buffer | null;
+}
+
+const ARC_FIELDS = new Set(['arc-seal', 'arc-message-signature', 'arc-authentication-results']);
+
+export async function gatherAuth(message: AuthMessage, envelope: AuthEnvelope, options: AuthOptions): Promise<AuthFacts> {
+  const { head } = message;
+  if (head && head.complete && !head.fields.some((f) => ARC_FIELDS.has(f.name.toLowerCase()))) return gatherWithoutArc({ ...message, head }, envelope, options);
+  return gatherWithMailauth(message.spoolPath, envelope, options);
+}
+
+/** The From: addresses, as DMARC counts them: one is checked, none or several are not. */
+function fromAddresses(head: MessageHead): string[] {
+  const addresses: string[] = [];
+  for (const field of head.fields.filter((f) => f.name.toLowerCase() === 'from')) {
+    const raw = field.raw.toString('utf8');
+    for (const entry of addressparser(raw.slice(raw.indexOf(':') + 1).trim())) if ('address' in entry && entry.address) addresses.push(entry.address);
+  }
+  return addresses;
+}
+
+/** The client's name for SPF's HELO identity: an address literal in brackets, as mailauth names it. */
+const heloOf = (envelope: AuthEnvelope) => {
+  const helo = envelope.heloName || envelope.clientAddress;
+  return isIP(helo) ? `[${helo}]` : helo;
+};
+
+async function gatherWithoutArc(message: AuthMessage & { head: MessageHead }, envelope: AuthEnvelope, options: AuthOptions): Promise<AuthFacts> {
+  const { head, bytes, spoolPath } = message;
+  const memory = options.memory ?? authMemory(options.authservId, options.resolve);
+  const body = bytes ? [bytes.subarray(head.bodyOffset)] : createReadStream(spoolPath, { start: head.bodyOffset });
+  const question = { sender: envelope.mailFrom, ip: envelope.clientAddress, helo: heloOf(envelope) };
+  const [dkim, spfResult] = await Promise.all([verifyDkim(head.fields, body, { resolve: options.resolve, keys: memory.keys }), memory.spf(question)]);
+  const headerFrom = fromAddresses(head);
+  const dmarcResult =
+    headerFrom.length === 1
+      ? await checkDmarc({
+          headerFrom,
+          spfDomains: spfResult.status.result === 'pass' && spfResult.domain ? [spfResult.domain] : [],
+          dkimDomains: dkim.outcomes.filter((o) => o.result === 'pass').map((o) => ({ domain: o.domain })),
+          // No chain: what mailauth's ARC check says of a message without one.
+          arcResult: { status: { result: 'none' } } as Parameters<typeof checkDmarc>[0]['arcResult'],
+          resolver: options.resolve,
+        })
+      : false;
+  return {
+    spf: { result: spfResult.status.result, domain: spfResult.domain },
+    dkim: dkim.outcomes.filter((o) => o.domain).map((o) => ({ domain: o.domain, selector: o.selector, result: o.result, comment: o.comment })),
+    dmarc: dmarcResult ? { result: dmarcResult.status.result, domain: dmarcResult.domain, policy: dmarcResult.policy ?? '' } : null,
+    arc: null,
+    fromDomain: headerFrom.length === 1 ? domainOf(headerFrom[0]!) : '',
+    rows: [...dkim.rows, spfResult.info, ...(dmarcResult && dmarcResult.info ? [dmarcResult.info] : [])].filter(Boolean).map(oneRow),
+  };
+}
+
+async function gatherWithMailauth(spoolPath: string, envelope: AuthEnvelope, options: AuthOptions): Promise<AuthFacts> {
   const result = await authenticate(createReadStream(spoolPath), {
     ip: envelope.clientAddress,
     helo: envelope.heloName || undefined,

@@ -13,7 +13,7 @@ import { prepareSpoolDir } from './spool.js';
 import { senderListLookup } from '../lists/lookup.js';
 import { openSpamTimeouts } from './spam-timeouts.js';
 import { join } from 'node:path';
-import { authResolver } from '../checks/auth.js';
+import { authMemory, authResolver } from '../checks/auth.js';
 import { networkMatcher } from '../checks/auth-networks.js';
 import { mynetworks, relayDomains } from '../render/template-values.js';
 import type { AuthSettings } from './scan.js';
@@ -32,9 +32,12 @@ export interface RunningFilter {
 /** The auth check's resolver and what it judges by, made once: the same mynetworks Postfix is given. */
 export function authSettings(config: AppConfig): AuthSettings {
   const ourDomains = [...new Set([...relayDomains(config), config.mail.externalDomain.toLowerCase()].filter(Boolean))];
+  const authservId = authservIdOf(config);
+  const resolve = authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds);
   return {
-    authservId: authservIdOf(config),
-    resolve: authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds),
+    authservId,
+    resolve,
+    memory: authMemory(authservId, resolve),
     ourDomains,
     inside: networkMatcher(mynetworks(config).split(/\s+/)),
     trustedSealers: config.auth.trustedArcSealers.map((d) => d.toLowerCase()),

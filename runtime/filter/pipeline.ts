@@ -237,7 +237,7 @@ export async function filterMessage(message: SpooledMessage, deps: FilterDeps): 
   const head = message.bytes ? headOf(message.bytes) : await readHead(message.path);
   const { clientAddress, heloName, mailFrom } = message.envelope;
   const scanned = await scanMessage(
-    { spoolPath: message.path, size: message.size, head, envelope: { clientAddress, heloName, mailFrom } },
+    { spoolPath: message.path, size: message.size, head, bytes: message.bytes, envelope: { clientAddress, heloName, mailFrom } },
     scanSettings(config, deps.auth),
   );
   const key = messageKey(head, message.size);

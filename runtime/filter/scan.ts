@@ -10,12 +10,14 @@ import { walkMime, type MimeStructure } from '../checks/mime-walk.js';
 import { InspectionBudget, InspectionLimitError } from '../checks/budget.js';
 import { checkResult, type CheckName, type CheckResult } from '../checks/result.js';
 import type { MessageHead } from '../mail/message-head.js';
-import { gatherAuth, type AuthEnvelope, type DnsResolve } from '../checks/auth.js';
+import { gatherAuth, type AuthEnvelope, type AuthMemory, type DnsResolve } from '../checks/auth.js';
 import { judgeAuth } from '../checks/auth-judge.js';
 
 export interface AuthSettings {
   authservId: string;
   resolve: DnsResolve;
+  /** Parsed DKIM keys and recent SPF results, kept between messages (authMemory). */
+  memory?: AuthMemory;
   ourDomains: string[];
   /** Whether an address is in the allowed networks (mynetworks). */
   inside: (address: string) => boolean;
@@ -36,6 +38,8 @@ export interface ScanInput {
   spoolPath: string;
   size: number;
   head: MessageHead;
+  /** The whole message when it is small (the spool kept it); the checks read the file otherwise. */
+  bytes?: Buffer | null;
   /** Who handed the message to Postfix (XFORWARD); the auth check is skipped without it. */
   envelope?: AuthEnvelope;
 }
@@ -88,7 +92,7 @@ async function authCheck(input: ScanInput, settings: AuthSettings): Promise<Chec
       auth: { verdict: null, senderAuth: 'unknown', rows: [], inside: true },
     });
   try {
-    const facts = await gatherAuth(input.spoolPath, envelope, settings);
+    const facts = await gatherAuth({ spoolPath: input.spoolPath, head: input.head, bytes: input.bytes ?? null }, envelope, settings);
     return judgeAuth(facts, {
       ourDomains: settings.ourDomains,
       clientInside: settings.inside(envelope.clientAddress),
