@@ -58,7 +58,13 @@ export function parseKeyRecord(text: string): ParsedKey {
   const hashes = tags.get('h');
   if (hashes !== undefined && !noSpace(hashes).toLowerCase().split(':').includes('sha256')) return invalid('key does not allow sha256');
   const services = tags.get('s');
-  if (services !== undefined && !noSpace(services).split(':').some((s) => s === '*' || s.toLowerCase() === 'email')) return invalid('key not for email');
+  if (
+    services !== undefined &&
+    !noSpace(services)
+      .split(':')
+      .some((s) => s === '*' || s.toLowerCase() === 'email')
+  )
+    return invalid('key not for email');
   const type = (tags.get('k') ?? 'rsa').trim().toLowerCase();
   if (type !== 'rsa' && type !== 'ed25519') return invalid('unknown key type');
   const data = tags.get('p');
@@ -108,7 +114,10 @@ export function keyParser(maxEntries = 1000): (text: string) => ParsedKey {
 /** Relaxed header canonicalisation of one field: name lower-case, unfolded, white space runs as one space, none around the colon or at the end. */
 function relaxedField(raw: string): string {
   const colon = raw.indexOf(':');
-  const name = raw.slice(0, colon).replace(/[ \t]+$/, '').toLowerCase();
+  const name = raw
+    .slice(0, colon)
+    .replace(/[ \t]+$/, '')
+    .toLowerCase();
   const value = raw
     .slice(colon + 1)
     .replace(/\r?\n/g, '')
@@ -209,10 +218,7 @@ function readSignature(field: HeaderField): Signature | string {
     .toLowerCase()
     .split('/');
   if (!['simple', 'relaxed'].includes(headCanon) || !['simple', 'relaxed'].includes(bodyCanon)) return 'unknown canonicalization';
-  const signedFields = noSpace(tags.get('h')!)
-    .toLowerCase()
-    .split(':')
-    .filter(Boolean);
+  const signedFields = noSpace(tags.get('h')!).toLowerCase().split(':').filter(Boolean);
   // The From: field must be signed (RFC 6376 5.4).
   if (!signedFields.includes('from')) return 'From: not signed';
   const identity = tags.has('i') ? noSpace(tags.get('i')!).toLowerCase() : `@${domain}`;

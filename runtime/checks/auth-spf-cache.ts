@@ -22,10 +22,7 @@ interface Entry {
   result: Promise<SPFResult>;
 }
 
-export function spfCache(
-  evaluate: (question: SpfQuestion) => Promise<SPFResult>,
-  options: SpfCacheOptions,
-): (question: SpfQuestion) => Promise<SPFResult> {
+export function spfCache(evaluate: (question: SpfQuestion) => Promise<SPFResult>, options: SpfCacheOptions): (question: SpfQuestion) => Promise<SPFResult> {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
   const forget = (key: string, entry: Entry) => {
