@@ -62,7 +62,10 @@ async function verify(message: string | Buffer, chunks?: number[], resolve: DnsR
   // Cut the body where the test says (to cross CR, LF and white space), else one chunk.
   const pieces: Buffer[] = [];
   let at = 0;
-  for (const size of chunks ?? []) (pieces.push(body.subarray(at, at + size)), (at += size));
+  for (const size of chunks ?? []) {
+    pieces.push(body.subarray(at, at + size));
+    at += size;
+  }
   pieces.push(body.subarray(at));
   return verifyDkim(head.fields, pieces, { resolve, keys: keyParser() });
 }
