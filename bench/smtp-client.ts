@@ -66,7 +66,8 @@ export interface SendOptions {
   port: number;
   localAddress: string;
   helo: string;
-  from: string;
+  /** The envelope sender, or one for each message of the session (the message's number). */
+  from: string | ((message: number) => string);
   to: string;
   /** The message, with CRLF line ends and no line that is a lone dot. */
   message: string;
@@ -91,7 +92,7 @@ export async function sendSession(options: SendOptions, count: number): Promise<
     for (let i = 0; i < count; i++) {
       // Postfix forgets XFORWARD's attributes at the end of each mail transaction.
       if (options.xforward) await expect(reader, socket, `XFORWARD ${options.xforward}`, 250);
-      await expect(reader, socket, `MAIL FROM:<${options.from}>`, 250);
+      await expect(reader, socket, `MAIL FROM:<${typeof options.from === 'string' ? options.from : options.from(i)}>`, 250);
       await expect(reader, socket, `RCPT TO:<${options.to}>`, 250);
       await expect(reader, socket, 'DATA', 354);
       await expect(reader, socket, `${options.message}.`, 250);
