@@ -42,6 +42,9 @@ export function parseTags(text: string): Map<string, string> | null {
 
 const noSpace = (value: string) => value.replace(/[ \t\r\n]+/g, '');
 
+/** A field's name as h= names it: lower-case, without white space before the colon. */
+export const fieldName = (field: HeaderField) => field.name.replace(/[ \t]+$/, '').toLowerCase();
+
 // ---- key records (RFC 6376 3.6.1) ----
 
 export type ParsedKey = { key: KeyObject; type: 'rsa' | 'ed25519'; strictDomain: boolean } | { problem: string; result: DkimResult; policy?: string };
@@ -250,7 +253,7 @@ function signedHeaderData(fields: HeaderField[], sig: Signature): Buffer {
   const byName = new Map<string, string[]>();
   for (const field of fields) {
     if (field === sig.field) continue;
-    const name = field.name.toLowerCase();
+    const name = fieldName(field);
     const list = byName.get(name) ?? [];
     list.push(field.raw.toString('latin1'));
     byName.set(name, list);
@@ -268,15 +271,18 @@ function signedHeaderData(fields: HeaderField[], sig: Signature): Buffer {
   return Buffer.from(data, 'latin1');
 }
 
+/** A property value (RFC 8601 pvalue): a token as it is, anything with a MIME special quoted ('@' is allowed bare in pvalue). */
+const propValue = (value: string) => (/[\s\x00-\x1f\x7f-\uffff()<>,;:\\"/[\]?=]/.test(value) ? `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"` : value);
+
 /** A row as mailauth writes it, so the viewer and earlier headers read alike. */
 function row(result: DkimResult, comment: string, policy: string, sig: { domain: string; selector: string; algorithm: string; b: string }): string {
   const parts = [`dkim=${result}`];
   if (comment) parts.push(`(${comment.replace(/[\\)]/g, (c) => `\\${c}`)})`);
   if (policy) parts.push(`policy.dkim-rules=${policy}`);
-  if (sig.domain) parts.push(`header.i=@${sig.domain}`);
-  if (sig.selector) parts.push(`header.s=${sig.selector}`);
-  if (sig.algorithm) parts.push(`header.a=${sig.algorithm}`);
-  if (sig.b) parts.push(`header.b=${sig.b.slice(0, 8).replace(/[^A-Za-z0-9+/=]/g, '')}`);
+  if (sig.domain) parts.push(`header.i=${propValue(`@${sig.domain}`)}`);
+  if (sig.selector) parts.push(`header.s=${propValue(sig.selector)}`);
+  if (sig.algorithm) parts.push(`header.a=${propValue(sig.algorithm)}`);
+  if (sig.b) parts.push(`header.b=${propValue(sig.b.slice(0, 8))}`);
   return parts.join(' ');
 }
 
@@ -295,7 +301,7 @@ export async function verifyDkim(
   body: AsyncIterable<Buffer> | Iterable<Buffer>,
   options: DkimVerifyOptions,
 ): Promise<{ outcomes: DkimOutcome[]; rows: string[] }> {
-  const found = fields.filter((f) => f.name.toLowerCase() === 'dkim-signature').map((field) => ({ field, sig: readSignature(field) }));
+  const found = fields.filter((f) => fieldName(f) === 'dkim-signature').map((field) => ({ field, sig: readSignature(field) }));
   if (found.length === 0) {
     for await (const chunk of body) void chunk;
     return { outcomes: [], rows: ['dkim=none (message not signed)'] };

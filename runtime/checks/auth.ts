@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { authenticate, dmarc as checkDmarc, spf, type SPFResult } from 'mailauth';
 import { dnsCache, type DnsAnswer, type DnsCacheOptions } from './auth-dns-cache.js';
-import { keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
+import { fieldName, keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
 import { spfCache, type SpfQuestion } from './auth-spf-cache.js';
 import type { MessageHead } from '../mail/message-head.js';
 
@@ -91,14 +91,14 @@ const ARC_FIELDS = new Set(['arc-seal', 'arc-message-signature', 'arc-authentica
 
 export async function gatherAuth(message: AuthMessage, envelope: AuthEnvelope, options: AuthOptions): Promise<AuthFacts> {
   const { head } = message;
-  if (head && head.complete && !head.fields.some((f) => ARC_FIELDS.has(f.name.toLowerCase()))) return gatherWithoutArc({ ...message, head }, envelope, options);
+  if (head && head.complete && !head.fields.some((f) => ARC_FIELDS.has(fieldName(f)))) return gatherWithoutArc({ ...message, head }, envelope, options);
   return gatherWithMailauth(message.spoolPath, envelope, options);
 }
 
 /** The From: addresses, as DMARC counts them: one is checked, none or several are not. */
 function fromAddresses(head: MessageHead): string[] {
   const addresses: string[] = [];
-  for (const field of head.fields.filter((f) => f.name.toLowerCase() === 'from')) {
+  for (const field of head.fields.filter((f) => fieldName(f) === 'from')) {
     const raw = field.raw.toString('utf8');
     for (const entry of addressparser(raw.slice(raw.indexOf(':') + 1).trim())) if ('address' in entry && entry.address) addresses.push(entry.address);
   }
