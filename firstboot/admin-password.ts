@@ -3,6 +3,7 @@
 // itself). A random one is made and shown once on the console; a password already set is kept.
 import { randomInt } from 'node:crypto';
 import { ViewerAccounts, ADMIN_USER } from '../runtime/accounts/viewer-accounts.js';
+import { openViewerDatabase, viewerKysely } from '../runtime/storage/viewer-db.js';
 
 // No 0/O, 1/l/I: read off a console and typed into a browser.
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -11,15 +12,19 @@ export function generatePassword(length = 16): string {
   return Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
 }
 
-/** Sets vadmin's password when it is still the initial one; the new password to show, or null when kept. */
+/**
+ * Sets vadmin's password in this appliance's viewer.sqlite when it is still the initial one; the
+ * new password to show, or null when kept.
+ */
 export async function setInitialAdminPassword(viewerDataDir: string): Promise<string | null> {
-  const accounts = await ViewerAccounts.open(viewerDataDir, 1);
+  const db = viewerKysely(openViewerDatabase(viewerDataDir));
   try {
-    if (!accounts.adminPasswordIsInitial()) return null;
+    const accounts = await ViewerAccounts.open(db, 1);
+    if (!(await accounts.adminPasswordIsInitial())) return null;
     const password = generatePassword();
-    await accounts.setPassword(accounts.findByName(ADMIN_USER)!.id, password);
+    await accounts.setPassword((await accounts.findByName(ADMIN_USER))!.id, password);
     return password;
   } finally {
-    accounts.close();
+    await db.destroy();
   }
 }

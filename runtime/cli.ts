@@ -203,17 +203,19 @@ async function main(argv: string[]): Promise<number> {
       return runDaemon((await import('./viewer/server.js')).startViewer, values.config);
     case 'directory-sync': {
       const { ViewerAccounts } = await import('./accounts/viewer-accounts.js');
+      const { openViewerDb } = await import('./storage/open-viewer.js');
       const { syncDirectory } = await import('./directory/sync.js');
       const config = readConfig(values.config);
       if (!config.directory.enabled) throw new Error('Exchange/LDAP integration is off (directory.enabled is false in the config)');
-      const accounts = config.viewer.enabled ? await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours) : null;
+      const viewerDb = config.viewer.enabled ? await openViewerDb(config, 'mailfilter-directory-sync') : null;
       try {
+        const accounts = viewerDb ? await ViewerAccounts.open(viewerDb.db, config.viewer.sessionHours, config.viewer.sessionMaxHours) : null;
         const report = await syncDirectory(config, accounts, { clear: values.clear === true }, logger('directory'));
         console.log(
           `${report.addresses} addresses from ${report.entries} directory entries written to ${report.mapPath}; ${report.usersCreated} viewer users created${values.clear ? `, ${report.usersCleared} redrawn` : ''}.`,
         );
       } finally {
-        accounts?.close();
+        await viewerDb?.close();
       }
       return 0;
     }

@@ -9,7 +9,7 @@ export type Authenticate = (username: string, password: string, client?: string)
 export function localAuthenticator(accounts: ViewerAccounts): Authenticate {
   const decoy = hashPassword('decoy password that matches nothing');
   return async (username, password) => {
-    const user = accounts.findByName(username);
+    const user = await accounts.findByName(username);
     if (!user || user.source !== 'local' || !user.passwordHash) {
       await verifyPassword(password, await decoy);
       return null;

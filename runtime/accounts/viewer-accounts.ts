@@ -1,10 +1,12 @@
 // Viewer accounts in the viewer's database: users with their addresses (an address belongs to at
 // most one user), sessions (only a hash of the cookie is stored), and failed logins for rate
-// limiting. The database itself (its tables, its other users) is storage/viewer-db.ts's.
-import type Database from 'better-sqlite3';
+// limiting. The same queries for one appliance's viewer.sqlite and for the PostgreSQL several
+// appliances share (storage/open-viewer.ts), so a login made on one node holds on all of them.
+// The tables themselves are storage/viewer-db.ts's and shared-schema.ts's.
 import { createHash, randomBytes } from 'node:crypto';
+import { sql, type Selectable } from 'kysely';
 import { hashPassword } from './passwords.js';
-import { openViewerDatabase } from '../storage/viewer-db.js';
+import type { ViewerDatabase, ViewerTables } from '../storage/viewer-db.js';
 
 export const ADMIN_USER = 'vadmin';
 export const INITIAL_ADMIN_PASSWORD = 'password';
@@ -24,23 +26,18 @@ export interface Session {
   csrfToken: string;
 }
 
-interface UserRow {
-  id: number;
-  username: string;
-  password_hash: string | null;
-  source: 'local' | 'ldap';
-  is_admin: number;
-  must_change_password: number;
-}
-
-interface SessionRow {
-  user_id: number;
-  csrf_token: string;
-  expires_at: number;
-  created_at: number;
-}
+type UserRow = Selectable<ViewerTables['users']>;
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/** Failed logins older than this are forgotten: the longest limit looks back an hour. */
+const FAILURE_MEMORY_MS = 24 * 3600_000;
+
+/**
+ * User names are compared without regard to case on both backends: lower() on each side, so each
+ * database folds case its own way and agrees with its own unique index (NOCASE, lower(username)).
+ */
+const sameName = (username: string) => sql<boolean>`lower(username) = lower(${username})`;
 
 export class AddressTakenError extends Error {
   constructor(
@@ -53,175 +50,211 @@ export class AddressTakenError extends Error {
 
 export class ViewerAccounts {
   private constructor(
-    readonly db: Database.Database,
+    readonly db: ViewerDatabase,
     private readonly sessionMs: number,
     private readonly sessionMaxMs: number,
   ) {}
 
   /**
-   * Opens the database; a new one gets vadmin with the manual's initial password, to be changed.
-   * A session ends after `sessionHours` without use, and `sessionMaxHours` after login in any case.
+   * The accounts in an open viewer database, without touching it yet. A session ends after
+   * `sessionHours` without use, and `sessionMaxHours` after login in any case. The database stays
+   * its opener's to close.
    */
-  static async open(dataDir: string, sessionHours: number, sessionMaxHours = 24): Promise<ViewerAccounts> {
-    const accounts = new ViewerAccounts(openViewerDatabase(dataDir), sessionHours * 3600_000, sessionMaxHours * 3600_000);
-    if (!accounts.findByName(ADMIN_USER)) {
-      accounts.db
-        .prepare("INSERT INTO users (username, password_hash, source, is_admin, must_change_password) VALUES (?, ?, 'local', 1, 1)")
-        .run(ADMIN_USER, await hashPassword(INITIAL_ADMIN_PASSWORD));
-    }
+  static on(db: ViewerDatabase, sessionHours: number, sessionMaxHours = 24): ViewerAccounts {
+    return new ViewerAccounts(db, sessionHours * 3600_000, sessionMaxHours * 3600_000);
+  }
+
+  /** As on(), and a new database gets its administrator (ensureAdmin). */
+  static async open(db: ViewerDatabase, sessionHours: number, sessionMaxHours = 24): Promise<ViewerAccounts> {
+    const accounts = ViewerAccounts.on(db, sessionHours, sessionMaxHours);
+    await accounts.ensureAdmin();
     return accounts;
   }
 
-  close(): void {
-    this.db.close();
+  /** A new database gets vadmin with the manual's initial password, to be changed. */
+  async ensureAdmin(): Promise<void> {
+    if (await this.findByName(ADMIN_USER)) return;
+    // Two nodes opening a new shared database at once: the second insert finds the name taken.
+    await this.db
+      .insertInto('users')
+      .values({ username: ADMIN_USER, password_hash: await hashPassword(INITIAL_ADMIN_PASSWORD), source: 'local', is_admin: 1, must_change_password: 1 })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
-  private toUser(row: UserRow): ViewerUser {
-    const addresses = this.db
-      .prepare<[number], { address: string }>('SELECT address FROM addresses WHERE user_id = ? ORDER BY address')
-      .all(row.id)
-      .map((a) => a.address);
+  private async toUser(row: UserRow): Promise<ViewerUser> {
+    const addresses = await this.db.selectFrom('addresses').select('address').where('user_id', '=', row.id).orderBy('address').execute();
     return {
       id: row.id,
       username: row.username,
       source: row.source,
       isAdmin: row.is_admin === 1,
       mustChangePassword: row.must_change_password === 1,
-      addresses,
+      addresses: addresses.map((a) => a.address),
     };
   }
 
-  findByName(username: string): (ViewerUser & { passwordHash: string | null }) | undefined {
-    const row = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?').get(username);
-    return row ? { ...this.toUser(row), passwordHash: row.password_hash } : undefined;
+  async findByName(username: string): Promise<(ViewerUser & { passwordHash: string | null }) | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where(sameName(username)).executeTakeFirst();
+    return row ? { ...(await this.toUser(row)), passwordHash: row.password_hash } : undefined;
   }
 
   /** True while vadmin still has the manual's initial password (no wizard, apply or login changed it). */
-  adminPasswordIsInitial(): boolean {
-    const row = this.db.prepare<[string], { must_change_password: number }>('SELECT must_change_password FROM users WHERE username = ?').get(ADMIN_USER);
+  async adminPasswordIsInitial(): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('must_change_password').where(sameName(ADMIN_USER)).executeTakeFirst();
     return row?.must_change_password === 1;
   }
 
-  get(id: number): ViewerUser | undefined {
-    const row = this.db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?').get(id);
+  async get(id: number): Promise<ViewerUser | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? this.toUser(row) : undefined;
   }
 
   /** The user an address belongs to (directory logins by e-mail address). */
-  findByAddress(address: string): ViewerUser | undefined {
-    const row = this.db
-      .prepare<[string], UserRow>('SELECT u.* FROM users u JOIN addresses a ON a.user_id = u.id WHERE a.address = ?')
-      .get(address.toLowerCase());
+  async findByAddress(address: string): Promise<ViewerUser | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .innerJoin('addresses', 'addresses.user_id', 'users.id')
+      .selectAll('users')
+      .where('addresses.address', '=', address.toLowerCase())
+      .executeTakeFirst();
     return row ? this.toUser(row) : undefined;
   }
 
-  list(): ViewerUser[] {
-    return this.db
-      .prepare<[], UserRow>('SELECT * FROM users ORDER BY is_admin DESC, username')
-      .all()
-      .map((row) => this.toUser(row));
+  async list(): Promise<ViewerUser[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('is_admin', 'desc').orderBy('username').execute();
+    return Promise.all(rows.map((row) => this.toUser(row)));
   }
 
   async create(input: { username: string; password: string; source: 'local'; addresses: string[] }): Promise<ViewerUser> {
     return this.insert(input.username, await hashPassword(input.password), input.source, input.addresses);
   }
 
-  /** A user without a password here (directory accounts), created at once. */
-  createSync(input: { username: string; source: 'ldap'; addresses: string[] }): ViewerUser {
-    return this.insert(input.username, null, input.source, input.addresses);
+  /** A user without a password here: a directory account, made by the sync or at its first login. */
+  async createDirectoryUser(input: { username: string; addresses: string[] }): Promise<ViewerUser> {
+    return this.insert(input.username, null, 'ldap', input.addresses);
   }
 
-  private insert(username: string, passwordHash: string | null, source: 'local' | 'ldap', addresses: string[]): ViewerUser {
-    const id = this.db.transaction(() => {
-      const result = this.db.prepare('INSERT INTO users (username, password_hash, source) VALUES (?, ?, ?)').run(username, passwordHash, source);
-      this.assignAddresses(Number(result.lastInsertRowid), addresses);
-      return Number(result.lastInsertRowid);
-    })();
-    return this.get(id)!;
+  private async insert(username: string, passwordHash: string | null, source: 'local' | 'ldap', addresses: string[]): Promise<ViewerUser> {
+    const id = await this.db.transaction().execute(async (trx) => {
+      const { id } = await trx.insertInto('users').values({ username, password_hash: passwordHash, source }).returning('id').executeTakeFirstOrThrow();
+      await assignAddresses(trx, id, addresses);
+      return id;
+    });
+    return (await this.get(id))!;
   }
 
   /** Removes every user drawn from the directory (directory-sync -c redraws them). */
-  deleteBySource(source: 'ldap'): number {
-    return this.db.prepare('DELETE FROM users WHERE source = ? AND is_admin = 0').run(source).changes;
+  async deleteBySource(source: 'ldap'): Promise<number> {
+    const result = await this.db.deleteFrom('users').where('source', '=', source).where('is_admin', '=', 0).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Replaces a user's addresses; refuses one that belongs to someone else. */
-  setAddresses(userId: number, addresses: string[]): void {
-    this.db.transaction(() => this.assignAddresses(userId, addresses))();
-  }
-
-  private assignAddresses(userId: number, addresses: string[]): void {
-    const wanted = [...new Set(addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
-    for (const address of wanted) {
-      const owner = this.db
-        .prepare<[string], { username: string; id: number }>('SELECT u.username, u.id FROM addresses a JOIN users u ON u.id = a.user_id WHERE a.address = ?')
-        .get(address);
-      if (owner && owner.id !== userId) throw new AddressTakenError(address, owner.username);
-    }
-    this.db.prepare('DELETE FROM addresses WHERE user_id = ?').run(userId);
-    const insert = this.db.prepare('INSERT INTO addresses (address, user_id) VALUES (?, ?)');
-    for (const address of wanted) insert.run(address, userId);
+  async setAddresses(userId: number, addresses: string[]): Promise<void> {
+    await this.db.transaction().execute((trx) => assignAddresses(trx, userId, addresses));
   }
 
   async setPassword(userId: number, password: string): Promise<void> {
-    this.db.prepare('UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?').run(await hashPassword(password), userId);
+    const hash = await hashPassword(password);
+    await this.db.updateTable('users').set({ password_hash: hash, must_change_password: 0 }).where('id', '=', userId).execute();
   }
 
-  delete(userId: number): void {
-    this.db.prepare('DELETE FROM users WHERE id = ? AND is_admin = 0').run(userId);
+  async delete(userId: number): Promise<void> {
+    await this.db.deleteFrom('users').where('id', '=', userId).where('is_admin', '=', 0).execute();
   }
 
-  createSession(userId: number): { token: string; csrfToken: string } {
+  async createSession(userId: number): Promise<{ token: string; csrfToken: string }> {
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
     const now = Date.now();
-    this.db.prepare('DELETE FROM sessions WHERE expires_at < ? OR created_at < ?').run(now, now - this.sessionMaxMs);
-    this.db
-      .prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(sha256(token), userId, csrfToken, now + this.sessionMs, now);
+    await this.db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<', now), eb('created_at', '<', now - this.sessionMaxMs)]))
+      .execute();
+    await this.db
+      .insertInto('sessions')
+      .values({ token_hash: sha256(token), user_id: userId, csrf_token: csrfToken, expires_at: now + this.sessionMs, created_at: now })
+      .execute();
     return { token, csrfToken };
   }
 
   /** The session for a cookie value, extended on use up to its absolute end; undefined when unknown or over. */
-  session(token: string | undefined, now = Date.now()): Session | undefined {
+  async session(token: string | undefined, now = Date.now()): Promise<Session | undefined> {
     if (!token) return undefined;
-    const row = this.db
-      .prepare<[string], SessionRow>('SELECT user_id, csrf_token, expires_at, created_at FROM sessions WHERE token_hash = ?')
-      .get(sha256(token));
+    const tokenHash = sha256(token);
+    const row = await this.db
+      .selectFrom('sessions')
+      .select(['user_id', 'csrf_token', 'expires_at', 'created_at'])
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
     if (!row || row.expires_at < now || row.created_at + this.sessionMaxMs < now) return undefined;
-    const user = this.get(row.user_id);
+    const user = await this.get(row.user_id);
     if (!user) return undefined;
-    this.db.prepare('UPDATE sessions SET expires_at = ? WHERE token_hash = ?').run(now + this.sessionMs, sha256(token));
+    await this.db
+      .updateTable('sessions')
+      .set({ expires_at: now + this.sessionMs })
+      .where('token_hash', '=', tokenHash)
+      .execute();
     return { user, csrfToken: row.csrf_token };
   }
 
-  endSession(token: string | undefined): void {
-    if (token) this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(sha256(token));
+  async endSession(token: string | undefined): Promise<void> {
+    if (token) await this.db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute();
   }
 
-  endSessionsOf(userId: number): void {
-    this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  async endSessionsOf(userId: number): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   }
 
-  /** When the failed (or still running) password checks under `key` since `since` happened, oldest first. */
-  failureTimes(key: string, since: number): number[] {
-    return this.db
-      .prepare<[string, number], { at: number }>('SELECT at FROM failed_logins WHERE key = ? AND at > ? ORDER BY at')
-      .all(key, since)
-      .map((r) => r.at);
+  /**
+   * When the failed (or still running) password checks under `key` since `since` happened, oldest
+   * first; with `before` (a recordFailure id) only those counted before that one.
+   */
+  async failureTimes(key: string, since: number, before?: number): Promise<number[]> {
+    let query = this.db.selectFrom('failed_logins').select('at').where('key', '=', key).where('at', '>', since);
+    if (before !== undefined) query = query.where('id', '<', before);
+    const rows = await query.orderBy('at').orderBy('id').execute();
+    return rows.map((r) => r.at);
   }
 
   /** Counts an attempt as failed until told otherwise; the row id undoes it (forgetFailure). */
-  recordFailure(key: string, now = Date.now()): number {
-    this.db.prepare('DELETE FROM failed_logins WHERE at < ?').run(now - 24 * 3600_000);
-    return Number(this.db.prepare('INSERT INTO failed_logins (key, at) VALUES (?, ?)').run(key, now).lastInsertRowid);
+  async recordFailure(key: string, now = Date.now()): Promise<number> {
+    await this.db
+      .deleteFrom('failed_logins')
+      .where('at', '<', now - FAILURE_MEMORY_MS)
+      .execute();
+    const { id } = await this.db.insertInto('failed_logins').values({ key, at: now }).returning('id').executeTakeFirstOrThrow();
+    return id;
   }
 
-  forgetFailure(rowId: number): void {
-    this.db.prepare('DELETE FROM failed_logins WHERE id = ?').run(rowId);
+  async forgetFailure(rowId: number): Promise<void> {
+    await this.db.deleteFrom('failed_logins').where('id', '=', rowId).execute();
   }
 
-  clearFailures(key: string): void {
-    this.db.prepare('DELETE FROM failed_logins WHERE key = ?').run(key);
+  async clearFailures(key: string): Promise<void> {
+    await this.db.deleteFrom('failed_logins').where('key', '=', key).execute();
   }
+}
+
+/** Gives a user exactly these addresses (lower-cased), inside the caller's transaction. */
+async function assignAddresses(trx: ViewerDatabase, userId: number, addresses: string[]): Promise<void> {
+  const wanted = [...new Set(addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
+  if (wanted.length) {
+    const owners = await trx
+      .selectFrom('addresses')
+      .innerJoin('users', 'users.id', 'addresses.user_id')
+      .select(['addresses.address', 'users.username', 'users.id'])
+      .where('addresses.address', 'in', wanted)
+      .where('users.id', '!=', userId)
+      .execute();
+    const taken = wanted.map((address) => owners.find((o) => o.address === address)).find((owner) => owner !== undefined);
+    if (taken) throw new AddressTakenError(taken.address, taken.username);
+  }
+  await trx.deleteFrom('addresses').where('user_id', '=', userId).execute();
+  if (wanted.length)
+    await trx
+      .insertInto('addresses')
+      .values(wanted.map((address) => ({ address, user_id: userId })))
+      .execute();
 }

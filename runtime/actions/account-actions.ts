@@ -12,7 +12,7 @@ export interface NewSession {
 }
 
 export async function logIn(services: ActionDeps, user: ViewerUser, client: string): Promise<NewSession> {
-  const session = services.accounts.createSession(user.id);
+  const session = await services.accounts.createSession(user.id);
   await services.audit.record({ actor: user.username, action: 'login', detail: user.source === 'ldap' ? 'directory password' : 'local password', client });
   return session;
 }
@@ -29,15 +29,15 @@ export async function loginRefused(services: ActionDeps, username: string, clien
 }
 
 export async function logOut(services: ActionDeps, user: ViewerUser | undefined, token: string | undefined, client: string): Promise<void> {
-  services.accounts.endSession(token);
+  await services.accounts.endSession(token);
   if (user) await services.audit.record({ actor: user.username, action: 'logout', client });
 }
 
 /** The user's own new password: every session of theirs ends, and the one that changed it gets a fresh one. */
 export async function changeOwnPassword(services: ActionDeps, actor: Actor, password: string): Promise<NewSession> {
   await services.accounts.setPassword(actor.user.id, password);
-  services.accounts.endSessionsOf(actor.user.id);
-  const session = services.accounts.createSession(actor.user.id);
+  await services.accounts.endSessionsOf(actor.user.id);
+  const session = await services.accounts.createSession(actor.user.id);
   await services.audit.record({
     actor: actor.user.username,
     action: 'password-change',
@@ -50,7 +50,7 @@ export async function changeOwnPassword(services: ActionDeps, actor: Actor, pass
 /** The administrator setting a user's password: that user's sessions all end. */
 export async function setUserPassword(services: ActionDeps, admin: Actor, user: ViewerUser, password: string): Promise<void> {
   await services.accounts.setPassword(user.id, password);
-  services.accounts.endSessionsOf(user.id);
+  await services.accounts.endSessionsOf(user.id);
   await services.audit.record({
     actor: admin.user.username,
     action: 'password-change',
@@ -71,9 +71,9 @@ export async function createUser(services: ActionDeps, admin: Actor, input: { us
 }
 
 export async function deleteUser(services: ActionDeps, admin: Actor, userId: number): Promise<void> {
-  const user = services.accounts.get(userId);
+  const user = await services.accounts.get(userId);
   if (!user || user.isAdmin) return;
-  services.accounts.delete(user.id);
+  await services.accounts.delete(user.id);
   await services.audit.record({
     actor: admin.user.username,
     action: 'user-delete',
@@ -96,7 +96,7 @@ export interface UserChanges {
  * AddressTakenError before anything has changed. A new password gets its own line, as above.
  */
 export async function editUser(services: ActionDeps, admin: Actor, user: ViewerUser, changes: UserChanges): Promise<void> {
-  if (changes.addresses) services.accounts.setAddresses(user.id, changes.addresses);
+  if (changes.addresses) await services.accounts.setAddresses(user.id, changes.addresses);
   if (changes.frequency !== undefined) await services.settings.setUserFrequency(user.id, changes.frequency);
   if (changes.password) await setUserPassword(services, admin, user, changes.password);
   await services.audit.record({ actor: admin.user.username, action: 'user-edit', detail: user.username, client: admin.client });

@@ -17,7 +17,7 @@ export interface LinkRefusal {
 
 export async function linkRefused(services: ActionDeps, refusal: LinkRefusal): Promise<void> {
   const { claims, method, why, client } = refusal;
-  const name = claims ? (services.accounts.get(claims.userId)?.username ?? `user #${claims.userId}`) : 'unknown';
+  const name = claims ? ((await services.accounts.get(claims.userId))?.username ?? `user #${claims.userId}`) : 'unknown';
   const record = { actor: viaLink(name), action: 'link-refused', messageId: claims?.messageId, detail: `${method}: ${why}`, client };
   // A GET changes nothing, and junk GETs come by the hundred: one row per client and kind of refusal.
   if (method === 'GET') await services.audit.recordThrottled(`link-refused|${client}|${why}`, record);

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
 import { openSharedDatabase } from '../storage/shared-schema.js';
+import { openViewerDb, type OpenViewerDatabase } from '../storage/open-viewer.js';
 import { listNodes, type ClusterNode } from '../cluster/nodes.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
 import { ViewerAccounts } from '../accounts/viewer-accounts.js';
@@ -13,7 +14,6 @@ import { AuditLog } from './audit.js';
 import { ReleaseRequests } from './release-requests.js';
 import { ViewerSettings } from './settings.js';
 import { ActionTokens, loadLinkSecret, UsedTokens } from './tokens.js';
-import { viewerKysely } from '../storage/viewer-db.js';
 
 export interface ActionServices {
   config: AppConfig;
@@ -34,36 +34,52 @@ export interface ActionServices {
 /** What an action needs; the process that opened the services closes them. */
 export type ActionDeps = Omit<ActionServices, 'close'>;
 
+/** How often a shared database that did not answer is asked again for vadmin. */
+const ADMIN_RETRY_MS = 10_000;
+
 export async function openActionServices(config: AppConfig): Promise<ActionServices> {
   const store = await openQuarantine(config, 'mailfilter-viewer');
-  const accounts = await ViewerAccounts.open(config.viewer.dataDir, config.viewer.sessionHours, config.viewer.sessionMaxHours);
+  const viewerDb = await openViewerDb(config);
+  const accounts = ViewerAccounts.on(viewerDb.db, config.viewer.sessionHours, config.viewer.sessionMaxHours);
+  let retry: NodeJS.Timeout | undefined;
+  if (config.storage.backend === 'sqlite') await accounts.ensureAdmin();
+  else {
+    // A shared database that is down at start does not stop the viewer: it answers with its error
+    // page until the database does, and vadmin is made then if the database is new.
+    const attempt = (): Promise<void> =>
+      accounts.ensureAdmin().catch(() => {
+        retry = setTimeout(() => void attempt(), ADMIN_RETRY_MS).unref();
+      });
+    await attempt();
+  }
   const reinjector = createReinjector({
     host: config.postfix.reinjectHost,
     port: config.postfix.reinjectPort,
     heloName: config.network.hostname,
     maxConnections: 2,
   });
-  const services = assembleActionServices({ config, store, accounts, reinjector });
+  const services = assembleActionServices({ config, store, viewerDb, accounts, reinjector });
   if (config.storage.backend !== 'postgresql') return services;
   const shared = openSharedDatabase(config.storage, 'mailfilter-viewer-nodes', 1);
   return {
     ...services,
     nodes: () => listNodes(shared),
     async close() {
+      clearTimeout(retry);
       await services.close();
       await shared.destroy();
     },
   };
 }
 
-/** The services around an open quarantine, accounts database and re-injector (tests bring their own). */
-export function assembleActionServices(parts: Pick<ActionServices, 'config' | 'store' | 'accounts' | 'reinjector'>): ActionServices {
-  const { config, store, accounts, reinjector } = parts;
-  // One handle for every store: Kysely's SQLite driver takes turns on its connection, and two
-  // handles over one connection would not (a transaction of one seen by the other).
-  // (Over the accounts' own viewer.sqlite connection until the accounts query through Kysely too;
-  // the accounts close that connection.)
-  const db = viewerKysely(accounts.db);
+/** The services around an open quarantine, viewer database, its accounts and a re-injector (tests bring their own). */
+export function assembleActionServices(
+  parts: Pick<ActionServices, 'config' | 'store' | 'accounts' | 'reinjector'> & { viewerDb: OpenViewerDatabase },
+): ActionServices {
+  const { config, store, viewerDb, accounts, reinjector } = parts;
+  // One handle for every store (the accounts' too): Kysely's SQLite driver takes turns on its
+  // connection, and two handles over one connection would not (a transaction of one seen by the other).
+  const { db } = viewerDb;
   return {
     config,
     store,
@@ -77,7 +93,7 @@ export function assembleActionServices(parts: Pick<ActionServices, 'config' | 's
     usedTokens: new UsedTokens(db),
     async close() {
       reinjector.close();
-      accounts.close();
+      await viewerDb.close();
       await store.close();
     },
   };

@@ -79,7 +79,7 @@ export async function runDigests(
 ): Promise<DigestReport[]> {
   const now = options.now ?? new Date();
   const reports: DigestReport[] = [];
-  for (const user of services.accounts.list()) {
+  for (const user of await services.accounts.list()) {
     if (user.isAdmin) continue;
     // Several appliances: the digest lease was lost (the database out of reach for too long), and
     // another node may be sending now; the users not reached yet are its to send.

@@ -32,22 +32,24 @@ async function readDirectory(config: AppConfig): Promise<DirectoryEntry[]> {
 }
 
 /** Creates a viewer user for each directory person; with `clear`, redraws all directory users. */
-function syncUsers(entries: DirectoryEntry[], accounts: ViewerAccounts, clear: boolean, log: Logger): { created: number; cleared: number } {
-  const cleared = clear ? accounts.deleteBySource('ldap') : 0;
+async function syncUsers(entries: DirectoryEntry[], accounts: ViewerAccounts, clear: boolean, log: Logger): Promise<{ created: number; cleared: number }> {
+  const cleared = clear ? await accounts.deleteBySource('ldap') : 0;
   let created = 0;
   for (const entry of entries.filter((e) => e.isPerson)) {
-    if (accounts.findByName(entry.loginName)) continue;
-    const free = entry.addresses.filter((address) => {
-      const owner = accounts.findByAddress(address);
+    if (await accounts.findByName(entry.loginName)) continue;
+    const free: string[] = [];
+    for (const address of entry.addresses) {
+      const owner = await accounts.findByAddress(address);
       if (owner) log.warn('address kept by its current viewer user', { address, owner: owner.username, directory_user: entry.loginName });
-      return !owner;
-    });
+      else free.push(address);
+    }
     try {
-      accounts.createSync({ username: entry.loginName, source: 'ldap', addresses: free });
+      await accounts.createDirectoryUser({ username: entry.loginName, addresses: free });
       created += 1;
     } catch (err) {
-      if (!(err instanceof AddressTakenError)) throw err;
-      log.warn('user skipped', { user: entry.loginName, why: err.message });
+      // Another node's sync (sharing the database) may have made this user a moment ago.
+      if (!(err instanceof AddressTakenError) && !(await accounts.findByName(entry.loginName))) throw err;
+      log.warn('user skipped', { user: entry.loginName, why: (err as Error).message });
     }
   }
   return { created, cleared };
@@ -62,7 +64,7 @@ export async function syncDirectory(config: AppConfig, accounts: ViewerAccounts 
   await writeRecipientMap(mapPath, addresses, config.postfix.configDir);
   const reloaded = await reloadPostfix(config.postfix.configDir);
   log.info('recipient map written', { path: mapPath, addresses: addresses.length, entries: entries.length, postfix_reloaded: reloaded });
-  const users = accounts ? syncUsers(entries, accounts, options.clear, log) : { created: 0, cleared: 0 };
+  const users = accounts ? await syncUsers(entries, accounts, options.clear, log) : { created: 0, cleared: 0 };
   if (accounts) log.info('viewer users synchronised', { created: users.created, cleared: users.cleared });
   return { entries: entries.length, addresses: addresses.length, usersCreated: users.created, usersCleared: users.cleared, mapPath };
 }

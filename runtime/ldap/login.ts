@@ -13,7 +13,7 @@ import { searchMailEnabled } from './entries.js';
 
 export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccounts, local: Authenticate, log: Logger, audit?: AuditLog): Authenticate {
   return async (username, password, client = 'unknown') => {
-    const known = accounts.findByName(username);
+    const known = await accounts.findByName(username);
     if (known?.isAdmin || known?.source === 'local') return local(username, password, client);
     if (!password) return null; // an empty password would be an anonymous bind, which "succeeds"
     const name = escapeFilterValue(username.trim());
@@ -39,7 +39,7 @@ export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccoun
       log.error('directory login failed', { user: username, error: (err as Error).message.replace(/\n\s*/g, ' | ') });
       return null;
     }
-    const existing = accounts.findByName(person.loginName);
+    const existing = await accounts.findByName(person.loginName);
     if (existing && (existing.source !== 'ldap' || existing.isAdmin)) {
       const why = `directory person ${person.dn} refused: ${existing.username} is ${existing.isAdmin ? 'the administrator' : 'a local account'}`;
       log.warn('directory login refused', { user: username, dn: person.dn, account: existing.username });
@@ -48,7 +48,8 @@ export function directoryAuthenticator(config: AppConfig, accounts: ViewerAccoun
     }
     if (existing) return existing;
     // First login before a sync: the account is made as the sync would, without addresses others hold.
-    const free = person.addresses.filter((a) => !accounts.findByAddress(a));
-    return accounts.createSync({ username: person.loginName, source: 'ldap', addresses: free });
+    const free: string[] = [];
+    for (const address of person.addresses) if (!(await accounts.findByAddress(address))) free.push(address);
+    return accounts.createDirectoryUser({ username: person.loginName, addresses: free });
   };
 }

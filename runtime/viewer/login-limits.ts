@@ -1,5 +1,6 @@
 // How many password guesses the viewer lets through. Each attempt is counted as failed before the
-// password is checked (and forgiven when it was right), so parallel attempts count too. Three
+// password is checked (and forgiven when it was right), so parallel attempts count too, on this
+// node and on every other node sharing the database. Three
 // limits: per account and client address, per client address, and per account from anywhere,
 // where after a few failures each further one doubles the wait.
 import type { ViewerAccounts } from '../accounts/viewer-accounts.js';
@@ -14,12 +15,12 @@ const ACCOUNT_FIRST_WAIT_MS = MINUTE;
 const ACCOUNT_MAX_WAIT_MS = 60 * MINUTE;
 
 export type LoginAttempt =
-  | { allowed: true; /** The password was right: this attempt no longer counts against anyone. */ succeeded(): void }
+  | { allowed: true; /** The password was right: this attempt no longer counts against anyone. */ succeeded(): Promise<void> }
   | { allowed: false; retryAfterSeconds: number };
 
 /** The account a typed name or address stands for, so that spelling it another way gains nothing. */
-function accountKey(accounts: ViewerAccounts, username: string): string {
-  const user = accounts.findByName(username) ?? (username.includes('@') ? accounts.findByAddress(username) : undefined);
+async function accountKey(accounts: ViewerAccounts, username: string): Promise<string> {
+  const user = (await accounts.findByName(username)) ?? (username.includes('@') ? await accounts.findByAddress(username) : undefined);
   return user ? `account:#${user.id}` : `account:${username.toLowerCase()}`;
 }
 
@@ -32,30 +33,43 @@ function accountWaitMs(failures: number[], now: number): number {
 }
 
 /**
- * Checks the limits and, when allowed, counts this attempt as failed at once. Synchronous from the
- * check to the count: no other request runs in between, however many arrive together.
+ * Counts this attempt as failed, then checks the limits against the attempts counted before it:
+ * of attempts arriving together (on any node) each is judged by those ahead of it in the
+ * database's order, so none slips past a limit between a check and its count. A refused attempt
+ * was never tried and is taken back.
  */
-export function reserveLoginAttempt(accounts: ViewerAccounts, username: string, client: string, now = Date.now()): LoginAttempt {
+export async function reserveLoginAttempt(accounts: ViewerAccounts, username: string, client: string, now = Date.now()): Promise<LoginAttempt> {
   const name = username.toLowerCase();
   const pairKey = `user:${name}|${client}`;
   const addressKey = `ip:${client}`;
-  const account = accountKey(accounts, name);
+  const account = await accountKey(accounts, name);
+  const [pairRow, addressRow, accountRow] = [
+    await accounts.recordFailure(pairKey, now),
+    await accounts.recordFailure(addressKey, now),
+    await accounts.recordFailure(account, now),
+  ];
+  const rows = [pairRow, addressRow, accountRow];
   const windowStart = now - WINDOW_MS;
-  const pair = accounts.failureTimes(pairKey, windowStart);
-  const address = accounts.failureTimes(addressKey, windowStart);
+  const pair = await accounts.failureTimes(pairKey, windowStart, pairRow);
+  const address = await accounts.failureTimes(addressKey, windowStart, addressRow);
   const waits = [
     pair.length >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS ? pair[0]! + WINDOW_MS - now : 0,
     address.length >= MAX_FAILURES_PER_ADDRESS ? address[0]! + WINDOW_MS - now : 0,
-    accountWaitMs(accounts.failureTimes(account, now - ACCOUNT_WINDOW_MS), now),
+    accountWaitMs(await accounts.failureTimes(account, now - ACCOUNT_WINDOW_MS, accountRow), now),
   ];
   const wait = Math.max(...waits);
-  if (wait > 0) return { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) };
-  const rows = [pairKey, addressKey, account].map((key) => accounts.recordFailure(key, now));
+  const forget = async () => {
+    for (const row of rows) await accounts.forgetFailure(row);
+  };
+  if (wait > 0) {
+    await forget();
+    return { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) };
+  }
   return {
     allowed: true,
-    succeeded() {
-      for (const row of rows) accounts.forgetFailure(row);
-      accounts.clearFailures(pairKey);
+    async succeeded() {
+      await forget();
+      await accounts.clearFailures(pairKey);
     },
   };
 }

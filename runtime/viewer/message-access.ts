@@ -8,12 +8,12 @@ import type { Category } from '../config/schema.js';
 import { HttpError, type ViewerContext } from './context.js';
 
 /** The addresses whose messages this request may show: a user's own, or, for the admin, everyone's or one user's. */
-export function scope(c: ViewerContext): { addresses: string[] | undefined; owner?: string } {
+export async function scope(c: ViewerContext): Promise<{ addresses: string[] | undefined; owner?: string }> {
   const { user } = c.get('session');
   if (!user.isAdmin) return { addresses: user.addresses };
   const asUser = Number(c.req.query('user'));
   if (!asUser) return { addresses: undefined };
-  const target = c.get('deps').accounts.get(asUser);
+  const target = await c.get('deps').accounts.get(asUser);
   if (!target) throw new HttpError(404, 'No such user.');
   return { addresses: target.addresses, owner: target.username };
 }

@@ -45,7 +45,7 @@ export const isActionLink = (path: string) => path.startsWith('/viewer/a/');
 /** Loads the session; without one, only the login page and the stylesheet are reachable. */
 export const requireSession: MiddlewareHandler<ViewerEnv> = async (c, next) => {
   if (PUBLIC.has(c.req.path) || isActionLink(c.req.path)) return next();
-  const session = c.get('deps').accounts.session(getCookie(c, SESSION_COOKIE));
+  const session = await c.get('deps').accounts.session(getCookie(c, SESSION_COOKIE));
   if (!session) return c.req.method === 'GET' ? c.redirect('/viewer/login', 303) : c.text('Your session has ended; log in again.', 401);
   c.set('session', session);
   if (session.user.mustChangePassword && !['/viewer/account/password', '/viewer/logout'].includes(c.req.path))

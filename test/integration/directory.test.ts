@@ -11,7 +11,8 @@ import { freePort } from '../support/net.js';
 import { syncDirectory, recipientMapPath } from '../../runtime/directory/sync.js';
 import { directoryAuthenticator } from '../../runtime/ldap/login.js';
 import { DirectoryError } from '../../runtime/ldap/connection.js';
-import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
+import type { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
+import { openSqliteAccounts } from '../support/viewer-accounts-contract.js';
 import { localAuthenticator } from '../../runtime/accounts/authenticate.js';
 import { logger } from '../../runtime/log.js';
 import type { AppConfig } from '../../runtime/config/schema.js';
@@ -20,6 +21,7 @@ const USERS = 300;
 let slapd: Slapd;
 let chain: Chain;
 let accounts: ViewerAccounts;
+let closeAccounts: (() => Promise<void>) | undefined;
 const log = logger('directory-test');
 
 before(
@@ -30,13 +32,13 @@ before(
       directory: directory.settings,
       viewer: { loginMethod: 'ldap', dataDir: join(directory.dir, 'viewer') },
     });
-    accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
+    ({ accounts, close: closeAccounts } = await openSqliteAccounts(chain.config.viewer.dataDir));
   },
   { timeout: 240_000 },
 );
 
 after(async () => {
-  accounts?.close();
+  await closeAccounts?.();
   await chain?.stop();
   await slapd?.stop();
 });
@@ -81,15 +83,15 @@ test('Postfix with that map accepts a known recipient and refuses an unknown one
 });
 
 test('viewer users appear with their addresses; -c redraws them', async () => {
-  const user = accounts.findByName('user5@company.local');
+  const user = await accounts.findByName('user5@company.local');
   assert.deepEqual(user?.addresses, ['user5@company.com', 'user5@company.local']);
   assert.equal(user?.source, 'ldap');
-  accounts.setAddresses(user!.id, ['user5@company.com']);
+  await accounts.setAddresses(user!.id, ['user5@company.com']);
   await syncDirectory(chain.config, accounts, { clear: false }, log);
-  assert.deepEqual(accounts.findByName('user5@company.local')?.addresses, ['user5@company.com'], 'left alone without -c');
+  assert.deepEqual((await accounts.findByName('user5@company.local'))?.addresses, ['user5@company.com'], 'left alone without -c');
   const report = await syncDirectory(chain.config, accounts, { clear: true }, log);
   assert.equal(report.usersCleared, USERS);
-  assert.deepEqual(accounts.findByName('user5@company.local')?.addresses, ['user5@company.com', 'user5@company.local'], 'redrawn with -c');
+  assert.deepEqual((await accounts.findByName('user5@company.local'))?.addresses, ['user5@company.com', 'user5@company.local'], 'redrawn with -c');
 });
 
 test('a user logs into the viewer with directory credentials; vadmin stays local', async () => {

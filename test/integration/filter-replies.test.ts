@@ -8,12 +8,11 @@ import { startChain, type Chain } from '../support/chain.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
 import { makeReadOnly, makeWritable } from '../support/read-only-dir.js';
-import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
+import { openSqliteAccounts } from '../support/viewer-accounts-contract.js';
 import { SenderLists } from '../../runtime/lists/sender-lists.js';
-import { viewerKysely } from '../../runtime/storage/viewer-db.js';
 
 let chain: Chain | undefined;
-let accounts: ViewerAccounts | undefined;
+let closeAccounts: (() => Promise<void>) | undefined;
 let messagesDir = '';
 
 before(
@@ -21,9 +20,10 @@ before(
     chain = await startChain();
     messagesDir = join(chain.config.quarantine.dir, 'messages');
     // The viewer's database, where carol blocks the sender; bob has no entry.
-    accounts = await ViewerAccounts.open(chain.config.viewer.dataDir, 8);
+    const { accounts, db, close } = await openSqliteAccounts(chain.config.viewer.dataDir);
+    closeAccounts = close;
     const carol = await accounts.create({ username: 'carol', password: 'carols-password', source: 'local', addresses: ['carol@company.local'] });
-    await new SenderLists(viewerKysely(accounts.db)).add({ ownerId: carol.id, kind: 'block', pattern: 'news@example.net', expiresAt: null, createdBy: 'test' });
+    await new SenderLists(db).add({ ownerId: carol.id, kind: 'block', pattern: 'news@example.net', expiresAt: null, createdBy: 'test' });
   },
   { timeout: 240_000 },
 );
@@ -31,7 +31,7 @@ before(
 after(
   async () => {
     if (messagesDir) makeWritable(messagesDir);
-    accounts?.close();
+    await closeAccounts?.();
     await chain?.stop();
   },
   { timeout: 60_000 },

@@ -37,7 +37,7 @@ before(
         directoryAuthenticator(services.config, services.accounts, localAuthenticator(services.accounts), logger('directory-login-test'), services.audit),
     });
     const { accounts } = viewer.services;
-    await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
+    await accounts.setPassword((await accounts.findByName('vadmin'))!.id, 'admin-password-1');
     await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
     await viewer.addMessage({ id: 'm-bob', recipients: ['bob@company.local'], subject: 'For bob only' });
   },
@@ -69,14 +69,14 @@ test('a directory person holding a local account’s address does not get that a
   const page = await browser.request('/viewer/messages');
   assert.match(page.text, /Log out lookalike@company\.local/);
   assert.doesNotMatch(page.text, /For bob only/);
-  assert.deepEqual(viewer.services.accounts.findByName('bob')?.addresses, ['bob@company.local'], 'bob keeps his address');
-  assert.deepEqual(viewer.services.accounts.findByName('lookalike@company.local')?.addresses, [], 'the address stays with its owner');
+  assert.deepEqual((await viewer.services.accounts.findByName('bob'))?.addresses, ['bob@company.local'], 'bob keeps his address');
+  assert.deepEqual((await viewer.services.accounts.findByName('lookalike@company.local'))?.addresses, [], 'the address stays with its owner');
 });
 
 test('an ordinary directory person logs in to their own directory account', async () => {
   const browser = viewer.browser('10.3.0.3');
   assert.equal((await browser.login('real@company.com', 'real-pw')).status, 303);
-  const user = viewer.services.accounts.findByName('real@company.local');
+  const user = await viewer.services.accounts.findByName('real@company.local');
   assert.equal(user?.source, 'ldap');
   assert.equal((await viewer.browser('10.3.0.4').login('real@company.local', 'real-pw')).status, 303, 'the same account again');
   assert.equal((await viewer.browser('10.3.0.5').login('real@company.com', 'wrong')).status, 401);

@@ -138,9 +138,10 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const pageLink = (p: number) => `/viewer/admin/audit?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) })}`;
     return c.html(<AuditPage session={session} search={search} records={records} page={page} total={total} pageLink={pageLink} />);
   })
-  .get('/admin/users', (c) => {
+  .get('/admin/users', async (c) => {
     const { accounts, config } = c.get('deps');
-    return c.html(<UsersPage session={c.get('session')} done={c.req.query('done')} ldap={config.viewer.loginMethod !== 'local'} users={accounts.list()} />);
+    const users = await accounts.list();
+    return c.html(<UsersPage session={c.get('session')} done={c.req.query('done')} ldap={config.viewer.loginMethod !== 'local'} users={users} />);
   })
   .get('/admin/users/new', async (c) => c.html(await userForm(c, {})))
   .post('/admin/users/new', async (c) => {
@@ -151,7 +152,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
     const again = async (error: string) => c.html(await userForm(c, { error, values }), 400);
     const username = values.username.trim();
     if (!USERNAME.test(username)) return again('A user name has 1 to 64 letters, digits or . _ @ + -');
-    if (accounts.findByName(username)) return again(`There is already a user ${username}.`);
+    if (await accounts.findByName(username)) return again(`There is already a user ${username}.`);
     if (!isLongEnough(form.password ?? '')) return again(`The password must have ${PASSWORD_RULE}.`);
     const { addresses, bad } = parseAddresses(values.addresses);
     if (bad.length) return again(`Not an e-mail address: ${bad.join(', ')}`);
@@ -164,13 +165,13 @@ export const adminRoutes = new Hono<ViewerEnv>()
     return c.redirect('/viewer/admin/users?done=saved', 303);
   })
   .get('/admin/users/:id', async (c) => {
-    const user = c.get('deps').accounts.get(Number(c.req.param('id')));
+    const user = await c.get('deps').accounts.get(Number(c.req.param('id')));
     if (!user) throw new HttpError(404, 'No such user.');
     return c.html(await userForm(c, { user }));
   })
   .post('/admin/users/:id', async (c) => {
     const { accounts } = c.get('deps');
-    const user = accounts.get(Number(c.req.param('id')));
+    const user = await accounts.get(Number(c.req.param('id')));
     if (!user) throw new HttpError(404, 'No such user.');
     const form = await formOf(c);
     const again = async (error: string) => c.html(await userForm(c, { user, error, values: { addresses: form.addresses ?? '' } }), 400);

@@ -33,7 +33,7 @@ async function checkLink(c: ViewerContext): Promise<Checked> {
   const { claims } = check;
   const usedAt = await usedTokens.usedAt(claims.nonce);
   if (usedAt !== null) return refuse(410, 'This link was already used', `It was used on ${utcTime(usedAt)}; each link works once.`, 'already used', claims);
-  const user = accounts.get(claims.userId);
+  const user = await accounts.get(claims.userId);
   const entry = await store.get(claims.messageId);
   if (!user || !entry || recipientsFor(user, entry).length === 0)
     return refuse(

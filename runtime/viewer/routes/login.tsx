@@ -27,7 +27,7 @@ export const loginRoutes = new Hono<ViewerEnv>()
     const username = (form.username ?? '').trim().slice(0, 320);
     const ip = clientAddress(c);
     // Until the wizard has set vadmin's password, "password" is known to everyone on the network.
-    if (username.toLowerCase() === ADMIN_USER && accounts.adminPasswordIsInitial() && !isLoopback(ip)) {
+    if (username.toLowerCase() === ADMIN_USER && (await accounts.adminPasswordIsInitial()) && !isLoopback(ip)) {
       await loginRefused(deps, username, ip, 'vadmin still has its initial password: only from the appliance itself', true);
       return loginPage(
         c,
@@ -36,7 +36,7 @@ export const loginRoutes = new Hono<ViewerEnv>()
         username,
       );
     }
-    const attempt = reserveLoginAttempt(accounts, username, ip);
+    const attempt = await reserveLoginAttempt(accounts, username, ip);
     if (!attempt.allowed) {
       await loginRefused(deps, username, ip, 'rate limited', true);
       c.header('Retry-After', String(attempt.retryAfterSeconds));
@@ -47,7 +47,7 @@ export const loginRoutes = new Hono<ViewerEnv>()
       await loginRefused(deps, username, ip, 'wrong user name or password');
       return loginPage(c, 401, 'Wrong user name or password.', username);
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     const session = await logIn(deps, user, ip);
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/viewer' });
     setCookie(c, SESSION_COOKIE, session.token, cookieOptions(c));
@@ -66,11 +66,11 @@ export const accountRoutes = new Hono<ViewerEnv>()
     const { user } = c.get('session');
     if (user.source !== 'local') throw new HttpError(400, 'Directory accounts change their password in the directory.');
     const form = await formOf(c);
-    const stored = deps.accounts.findByName(user.username);
+    const stored = await deps.accounts.findByName(user.username);
     const render = (error: string, status: 400 | 429 = 400) =>
       c.html(<PasswordPage session={c.get('session')} error={error} forced={user.mustChangePassword} />, status);
     // A stolen session must not become a way round the login's limits on guessing the password.
-    const attempt = reserveLoginAttempt(deps.accounts, user.username, clientAddress(c));
+    const attempt = await reserveLoginAttempt(deps.accounts, user.username, clientAddress(c));
     if (!attempt.allowed) {
       await loginRefused(deps, user.username, clientAddress(c), 'rate limited (change password form)', true);
       return render(`Too many wrong passwords. Wait ${waitInWords(attempt.retryAfterSeconds)} and try again.`, 429);
@@ -79,7 +79,7 @@ export const accountRoutes = new Hono<ViewerEnv>()
       await loginRefused(deps, user.username, clientAddress(c), 'wrong current password (change password form)');
       return render('The current password is wrong.');
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     const next = form.next ?? '';
     if (!isLongEnough(next)) return render(`The new password must have ${PASSWORD_RULE}.`);
     if (next !== form.again) return render('The two new passwords differ.');

@@ -22,7 +22,7 @@ export const messageRoutes = new Hono<ViewerEnv>()
   .get('/messages', async (c) => {
     const session = c.get('session');
     const { store } = c.get('deps');
-    const { addresses, owner } = scope(c);
+    const { addresses, owner } = await scope(c);
     const state = parseListState((name) => c.req.query(name));
     const query = { addresses, ...storeQueryOf(state) };
     const total = await store.count(query);

@@ -11,7 +11,7 @@ test('a REFUSED message is never released, even by the administrator', { timeout
   await viewer.addMessage({ id: 'refused-1', recipients: ['bob@company.com'], reason: 'REFUSED' as Category, detail: '552 5.3.4 Error: message file too big' });
   const entry = await viewer.services.store.get('refused-1');
   assert.ok(entry);
-  const admin = viewer.services.accounts.list().find((u) => u.isAdmin);
+  const admin = (await viewer.services.accounts.list()).find((u) => u.isAdmin);
   assert.ok(admin);
   await assert.rejects(
     release(viewer.services, { user: admin, client: '127.0.0.1', via: 'viewer' }, entry),

@@ -24,7 +24,7 @@ test('the console shows what door-stats counted from the log, day by day, with a
   );
   await collectDoorStats({ quarantineDir: join(viewer.dir, 'q') }, log);
 
-  await viewer.services.accounts.setPassword(viewer.services.accounts.findByName('vadmin')!.id, 'admin-password-1');
+  await viewer.services.accounts.setPassword((await viewer.services.accounts.findByName('vadmin'))!.id, 'admin-password-1');
   const admin = viewer.browser();
   await admin.login('vadmin', 'admin-password-1');
   const page = await admin.request('/viewer/admin');

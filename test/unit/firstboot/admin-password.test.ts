@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setInitialAdminPassword } from '../../../firstboot/admin-password.js';
-import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { openSqliteAccounts } from '../../support/viewer-accounts-contract.js';
 import { localAuthenticator } from '../../../runtime/accounts/authenticate.js';
 
 test('apply gives vadmin a random password once, replacing the initial one, and keeps one set before', async () => {
@@ -12,10 +12,10 @@ test('apply gives vadmin a random password once, replacing the initial one, and 
   const password = await setInitialAdminPassword(dataDir);
   assert.match(password ?? '', /^[a-zA-Z2-9]{16}$/);
   assert.equal(await setInitialAdminPassword(dataDir), null, 'a second apply keeps it');
-  const accounts = await ViewerAccounts.open(dataDir, 8);
+  const { accounts, close } = await openSqliteAccounts(dataDir);
   const authenticate = localAuthenticator(accounts);
   assert.equal(await authenticate('vadmin', 'password'), null, 'the initial password is gone');
   assert.equal((await authenticate('vadmin', password!))?.username, 'vadmin');
-  assert.equal(accounts.adminPasswordIsInitial(), false, 'so the viewer takes vadmin from the network');
-  accounts.close();
+  assert.equal(await accounts.adminPasswordIsInitial(), false, 'so the viewer takes vadmin from the network');
+  await close();
 });

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { openSqliteAccounts } from '../../support/viewer-accounts-contract.js';
 import { normalisePattern, SenderLists, sendersOf } from '../../../runtime/lists/sender-lists.js';
 import { senderListLookup } from '../../../runtime/lists/lookup.js';
 import { logger } from '../../../runtime/log.js';
 import { parseConfig } from '../../../runtime/config/load.js';
 import { openViewerDbReader } from '../../../runtime/storage/open-viewer.js';
-import { openViewerDatabase, viewerDatabasePath, viewerKysely } from '../../../runtime/storage/viewer-db.js';
+import { openViewerDatabase, viewerDatabasePath } from '../../../runtime/storage/viewer-db.js';
 
 test('patterns: addresses and *@domain, normalised; anything else refused', () => {
   assert.equal(normalisePattern(' Friend@Example.NET '), 'friend@example.net');
@@ -33,15 +33,14 @@ function filterLookup(dataDir: string) {
 }
 
 test('the filter reads the viewer’s lists with the viewer running and with it stopped', async () => {
-  const accounts = await ViewerAccounts.open(mkdtempSync(join(tmpdir(), 'lists-')), 8);
+  const dataDir = mkdtempSync(join(tmpdir(), 'lists-'));
+  const { accounts, db, close } = await openSqliteAccounts(dataDir);
   const alice = await accounts.create({ username: 'alice', password: 'alice-password', source: 'local', addresses: ['alice@company.com'] });
-  const viewerDb = viewerKysely(accounts.db);
-  await new SenderLists(viewerDb).add({ ownerId: alice.id, kind: 'block', pattern: 'news@spam.example', expiresAt: null, createdBy: 'alice' });
-  const dataDir = join(accounts.db.name, '..');
+  await new SenderLists(db).add({ ownerId: alice.id, kind: 'block', pattern: 'news@spam.example', expiresAt: null, createdBy: 'alice' });
   const running = filterLookup(dataDir);
   assert.equal((await running.lookup('alice@company.com', ['news@spam.example']))?.kind, 'block');
   await running.close();
-  accounts.close();
+  await close();
   const stopped = filterLookup(dataDir);
   assert.equal((await stopped.lookup('alice@company.com', ['news@spam.example']))?.kind, 'block', 'the viewer stopped');
   await stopped.close();

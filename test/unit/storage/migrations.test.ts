@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { openSqliteAccounts } from '../../support/viewer-accounts-contract.js';
 import { hashPassword, verifyPassword } from '../../../runtime/accounts/passwords.js';
 import { SenderLists } from '../../../runtime/lists/sender-lists.js';
 import { AuditLog } from '../../../runtime/actions/audit.js';
@@ -72,23 +72,22 @@ async function releaseViewerDatabase(): Promise<string> {
 
 test('a viewer database made by the last release is migrated, keeping users, addresses, lists, requests, settings and audit', async () => {
   const dataDir = await releaseViewerDatabase();
-  const accounts = await ViewerAccounts.open(dataDir, 8);
-  const { db } = accounts;
+  const { accounts, raw: db, close } = await openSqliteAccounts(dataDir);
   assert.equal(schemaVersion(db), VIEWER_MIGRATIONS.length);
   assert.deepEqual(schemaOf(db), freshSchema(openViewerDatabase), 'the same schema as a new appliance’s');
 
   assert.deepEqual(
-    accounts.list().map((u) => [u.username, u.source, u.addresses]),
+    (await accounts.list()).map((u) => [u.username, u.source, u.addresses]),
     [
       ['vadmin', 'local', []],
       ['alice', 'local', ['a@company.com', 'alice@company.com']],
       ['bob', 'ldap', ['bob@company.com']],
     ],
   );
-  assert.ok(await verifyPassword('alice-password', accounts.findByName('alice')!.passwordHash!), 'her password still works');
-  assert.equal(accounts.adminPasswordIsInitial(), false, 'vadmin keeps the password chosen, and is not made again');
-  assert.equal(accounts.findByAddress('bob@company.com')?.username, 'bob');
-  assert.equal(accounts.session('alices-cookie'), undefined, 'a session from before absolute lifetimes ends');
+  assert.ok(await verifyPassword('alice-password', (await accounts.findByName('alice'))!.passwordHash!), 'her password still works');
+  assert.equal(await accounts.adminPasswordIsInitial(), false, 'vadmin keeps the password chosen, and is not made again');
+  assert.equal((await accounts.findByAddress('bob@company.com'))?.username, 'bob');
+  assert.equal(await accounts.session('alices-cookie'), undefined, 'a session from before absolute lifetimes ends');
 
   const viewerDb = viewerKysely(db);
   const lists = new SenderLists(viewerDb);
@@ -114,14 +113,14 @@ test('a viewer database made by the last release is migrated, keeping users, add
   assert.notEqual(await new UsedTokens(viewerDb).usedAt('nonce-1'), null, 'a used digest link stays used');
 
   // Sessions made now have their absolute lifetime.
-  const { token } = accounts.createSession(2);
-  assert.equal(accounts.session(token)?.user.username, 'alice');
-  accounts.close();
+  const { token } = await accounts.createSession(2);
+  assert.equal((await accounts.session(token))?.user.username, 'alice');
+  await close();
 
-  const again = await ViewerAccounts.open(dataDir, 8);
-  assert.equal(again.list().length, 3, 'opened again: nothing to do, nothing lost');
-  assert.equal(schemaVersion(again.db), VIEWER_MIGRATIONS.length);
-  again.close();
+  const again = await openSqliteAccounts(dataDir);
+  assert.equal((await again.accounts.list()).length, 3, 'opened again: nothing to do, nothing lost');
+  assert.equal(schemaVersion(again.raw), VIEWER_MIGRATIONS.length);
+  await again.close();
 });
 
 test('a viewer database from between the release and versioned schemas (user_version 0, created_at already there) is migrated too', async () => {
@@ -129,10 +128,10 @@ test('a viewer database from between the release and versioned schemas (user_ver
   const made = openViewerDatabase(dataDir);
   made.pragma('user_version = 0');
   made.close();
-  const accounts = await ViewerAccounts.open(dataDir, 8);
-  assert.equal(schemaVersion(accounts.db), VIEWER_MIGRATIONS.length);
-  assert.deepEqual(schemaOf(accounts.db), freshSchema(openViewerDatabase));
-  accounts.close();
+  const { raw, close } = await openSqliteAccounts(dataDir);
+  assert.equal(schemaVersion(raw), VIEWER_MIGRATIONS.length);
+  assert.deepEqual(schemaOf(raw), freshSchema(openViewerDatabase));
+  await close();
 });
 
 test('a database from a newer release is refused in words, and left as it was', () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../runtime/config/load.js';
 import { QuarantineStore } from '../../../runtime/quarantine/store.js';
 import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { openViewerDb } from '../../../runtime/storage/open-viewer.js';
 import { localAuthenticator } from '../../../runtime/accounts/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
 import type { Reinjector } from '../../../runtime/mail/reinject.js';
@@ -29,7 +30,8 @@ before(async () => {
     spamd: { port: await freePort(), timeoutSeconds: 2 },
   });
   store = QuarantineStore.open(config.quarantine.dir, 100);
-  const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8);
+  const viewerDb = await openViewerDb(config);
+  const accounts = await ViewerAccounts.open(viewerDb.db, 8);
   const reinjector: Reinjector = {
     send: async (from, to) => {
       released.push({ from, to });
@@ -37,7 +39,7 @@ before(async () => {
     },
     close() {},
   };
-  services = assembleActionServices({ config, store, accounts, reinjector });
+  services = assembleActionServices({ config, store, viewerDb, accounts, reinjector });
   app = createViewerApp({ ...services, authenticate: localAuthenticator(accounts) });
   await accounts.create({ username: 'bob', password: 'bob-password-1', source: 'local', addresses: ['bob@company.local'] });
   await accounts.create({ username: 'carol', password: 'carol-password-1', source: 'local', addresses: ['carol@company.local'] });
@@ -214,7 +216,7 @@ test('a user manages their own lists only; "Block sender" lists the sender and d
     (await carol.request('/viewer/lists/add', { form: { _csrf: token, pattern: '*@partner.example', kind: 'allow', expires: '2099-12-31' } })).location,
     '/viewer/lists?done=added',
   );
-  const carolId = services.accounts.findByName('carol')!.id;
+  const carolId = (await services.accounts.findByName('carol'))!.id;
   const [entry] = await services.lists.list(carolId);
   assert.deepEqual([entry?.pattern, entry?.kind, new Date(entry?.expiresAt ?? 0).toISOString().slice(0, 10)], ['*@partner.example', 'allow', '2099-12-31']);
 
@@ -268,7 +270,7 @@ test('"Not spam" in the viewer releases the message and allows its sender, even 
   const done = await bob.request('/viewer/messages/m-html/not-spam', { form: { _csrf: await bob.csrf('/viewer/messages') } });
   assert.match(done.location ?? '', /done=not-spam/);
   assert.deepEqual(released.slice(before), [{ from: 'x@example.net', to: ['bob@company.local'] }]);
-  const bobId = services.accounts.findByName('bob')!.id;
+  const bobId = (await services.accounts.findByName('bob'))!.id;
   assert.deepEqual(
     (await services.lists.list(bobId)).map((e) => [e.kind, e.pattern]),
     [['allow', 'x@example.net']],

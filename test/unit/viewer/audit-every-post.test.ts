@@ -4,18 +4,19 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { sql } from 'kysely';
 import { startTestViewer, type Page, type TestBrowser, type TestViewer } from './harness.js';
 
 let viewer: TestViewer;
 let admin: TestBrowser;
 let alice: TestBrowser;
 
-const userId = (name: string) => viewer.services.accounts.findByName(name)!.id;
+const userId = async (name: string) => (await viewer.services.accounts.findByName(name))!.id;
 
 before(async () => {
   viewer = await startTestViewer();
   const { accounts } = viewer.services;
-  await accounts.setPassword(userId('vadmin'), 'admin-password-1');
+  await accounts.setPassword(await userId('vadmin'), 'admin-password-1');
   for (const name of ['alice', 'carol', 'dave'])
     await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
   const spam = (id: string, to = 'alice@company.local') => viewer.addMessage({ id, recipients: [to], headerFrom: `sender-${id}@example.net` });
@@ -105,14 +106,14 @@ const CASES: Case[] = [
   {
     route: '/viewer/admin/users/:id',
     action: 'user-edit',
-    run: () => admin.post(`/viewer/admin/users/${userId('erin')}`, { addresses: 'erin@company.local\nerin.b@company.local', frequency: 'off' }),
+    run: async () => admin.post(`/viewer/admin/users/${await userId('erin')}`, { addresses: 'erin@company.local\nerin.b@company.local', frequency: 'off' }),
   },
-  { route: '/viewer/admin/users/:id/delete', action: 'user-delete', run: () => admin.post(`/viewer/admin/users/${userId('erin')}/delete`) },
+  { route: '/viewer/admin/users/:id/delete', action: 'user-delete', run: async () => admin.post(`/viewer/admin/users/${await userId('erin')}/delete`) },
   {
     route: '/viewer/a/:token',
     action: 'delete',
-    run: () => {
-      const token = viewer.services.tokens.sign({ action: 'delete', messageId: 'm-link', userId: userId('alice'), expiresAt: Date.now() + 3600_000 });
+    run: async () => {
+      const token = viewer.services.tokens.sign({ action: 'delete', messageId: 'm-link', userId: await userId('alice'), expiresAt: Date.now() + 3600_000 });
       return viewer.browser('10.9.0.7').request(`/viewer/a/${token}`, { form: {} });
     },
   },
@@ -121,7 +122,7 @@ const CASES: Case[] = [
     route: '/viewer/lists/:id/delete',
     action: 'list-remove',
     run: async () =>
-      alice.post(`/viewer/lists/${(await viewer.services.lists.list(userId('alice'))).find((e) => e.pattern === 'friend@example.org')!.id}/delete`),
+      alice.post(`/viewer/lists/${(await viewer.services.lists.list(await userId('alice'))).find((e) => e.pattern === 'friend@example.org')!.id}/delete`),
   },
   { route: '/viewer/admin/clear', action: 'clear', run: () => admin.post('/viewer/admin/clear') },
 ];
@@ -132,17 +133,24 @@ const CASES: Case[] = [
  */
 async function state(): Promise<string> {
   const { db } = viewer.services.accounts;
-  const tables = db
-    .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'failed_logins') ORDER BY name")
-    .all();
-  const rows = tables.map(({ name }) => [
-    name,
-    db.prepare(name === 'sessions' ? 'SELECT token_hash, user_id FROM sessions ORDER BY 1' : `SELECT * FROM ${name} ORDER BY 1`).all(),
-  ]);
+  const tables = await sql<{
+    name: string;
+  }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'failed_logins') ORDER BY name`.execute(db);
+  const rows = [];
+  for (const { name } of tables.rows) {
+    const query = name === 'sessions' ? 'SELECT token_hash, user_id FROM sessions ORDER BY 1' : `SELECT * FROM ${name} ORDER BY 1`;
+    rows.push([name, (await sql.raw(query).execute(db)).rows]);
+  }
   return JSON.stringify([rows, await viewer.services.store.list({ limit: 1_000_000 })]);
 }
 
-const lastAuditId = () => viewer.services.accounts.db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM audit').get()!.id ?? 0;
+const lastAuditId = async () =>
+  (
+    await viewer.services.accounts.db
+      .selectFrom('audit')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst()
+  )?.id ?? 0;
 
 test('every POST route of the viewer has a case in this test', () => {
   const posts = new Set(viewer.app.routes.filter((r) => r.method === 'POST').map((r) => r.path));
@@ -155,10 +163,10 @@ test('each POST writes its audit line, and each one that changes anything change
     const label = `${c.route} (${c.action})`;
     await c.prepare?.();
     const before = await state();
-    const since = lastAuditId();
+    const since = await lastAuditId();
     const page = await c.run();
     assert.ok(page.status < 400, `${label}: answered ${page.status}: ${page.text.slice(0, 300)}`);
-    const lines = viewer.services.accounts.db.prepare<[number], { action: string; actor: string }>('SELECT action, actor FROM audit WHERE id > ?').all(since);
+    const lines = await viewer.services.accounts.db.selectFrom('audit').select(['action', 'actor']).where('id', '>', since).execute();
     assert.ok(
       lines.some((l) => l.action === c.action),
       `${label}: audit lines written: ${JSON.stringify(lines)}`,

@@ -14,7 +14,7 @@ before(
     for (const name of ['alice', 'bob', 'carol', 'dan']) {
       await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
     }
-    await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
+    await accounts.setPassword((await accounts.findByName('vadmin'))!.id, 'admin-password-1');
   },
   { timeout: 60_000 },
 );
@@ -105,7 +105,7 @@ test('bulk delete, block and allow reach only the user’s own copies; shared me
   await viewer.addMessage({ id: 'a-bob', recipients: ['bob@company.local'], headerFrom: 'other@partner.example' });
   const dan = viewer.browser('10.3.2.1');
   await dan.login('dan', 'dan-password-1');
-  const danId = viewer.services.accounts.findByName('dan')!.id;
+  const danId = (await viewer.services.accounts.findByName('dan'))!.id;
 
   await postBulk(dan, 'delete', ['d-shared', 'd-own', 'r-bob']);
   assert.deepEqual((await viewer.services.store.get('d-shared'))?.recipients, ['bob@company.local'], 'bob keeps his copy');
@@ -268,6 +268,6 @@ test('404 and 403 pages keep the menu for a logged-in user; the lists and the di
   assert.match(digest.text, /Quarantine digest/);
   const saved = await alice.request('/viewer/account/digest', { form: { _csrf: /name="_csrf" value="([^"]+)"/.exec(digest.text)![1]!, frequency: 'weekly' } });
   assert.equal(saved.location, '/viewer/account/digest?done=digest');
-  assert.equal(await viewer.services.settings.userFrequency(viewer.services.accounts.findByName('alice')!.id), 'weekly');
+  assert.equal(await viewer.services.settings.userFrequency((await viewer.services.accounts.findByName('alice'))!.id), 'weekly');
   assert.match((await alice.request(saved.location)).text, /<option value="weekly" selected="">/);
 });

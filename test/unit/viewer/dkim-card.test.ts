@@ -10,7 +10,7 @@ import { txtStrings } from '../../../runtime/checks/auth-dkim-record.js';
 
 async function consolePage(dkim?: Record<string, unknown>) {
   const viewer = await startTestViewer(dkim ? { dkim } : {});
-  await viewer.services.accounts.setPassword(viewer.services.accounts.findByName('vadmin')!.id, 'admin-password-1');
+  await viewer.services.accounts.setPassword((await viewer.services.accounts.findByName('vadmin'))!.id, 'admin-password-1');
   const admin = viewer.browser('127.0.0.1');
   await admin.login('vadmin', 'admin-password-1');
   return { viewer, page: async () => (await admin.request('/viewer/admin')).text };

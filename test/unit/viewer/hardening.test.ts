@@ -14,7 +14,7 @@ before(async () => {
   for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) {
     await accounts.create({ username: name, password: `${name}-password-1`, source: 'local', addresses: [`${name}@company.local`] });
   }
-  await accounts.setPassword(accounts.findByName('vadmin')!.id, 'admin-password-1');
+  await accounts.setPassword((await accounts.findByName('vadmin'))!.id, 'admin-password-1');
 });
 
 test('a form body past the limit is refused with 413 before anything reads it, logged in or not', async () => {
@@ -31,7 +31,7 @@ test('a form body past the limit is refused with 413 before anything reads it, l
     form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block', padding: 'y'.repeat(100 * 1024) },
   });
   assert.equal(big.status, 413);
-  assert.equal((await viewer.services.lists.list(viewer.services.accounts.findByName('alice')!.id)).length, 0, 'nothing was added');
+  assert.equal((await viewer.services.lists.list((await viewer.services.accounts.findByName('alice'))!.id)).length, 0, 'nothing was added');
   const small = await alice.request('/viewer/lists/add', { form: { _csrf: await alice.csrf('/viewer/lists'), pattern: 'a@b.example', kind: 'block' } });
   assert.equal(small.status, 303, 'an ordinary form still works');
 });
@@ -48,7 +48,7 @@ test('Block sender and Not spam on a message from <*@domain> make an exact entry
   assert.match(blocked.location ?? '', /done=blocked/);
   const refused = await bob.post('/viewer/messages/m-wild-only/block-sender');
   assert.equal(refused.status, 409, 'no exact address: nothing to block');
-  const bobId = viewer.services.accounts.findByName('bob')!.id;
+  const bobId = (await viewer.services.accounts.findByName('bob'))!.id;
   assert.deepEqual(
     (await viewer.services.lists.list(bobId)).map((e) => e.pattern),
     ['bounce@mailer.example'],
@@ -130,10 +130,10 @@ test('one recipient’s release leaves the message waiting for the others: list,
   assert.ok(row, 'bob still sees it');
   assert.doesNotMatch(row, /released/);
   const { sendDigest } = await import('../../../runtime/digest/run.js');
-  const report = await sendDigest(viewer.services, viewer.services.accounts.findByName('bob')!, 0, new Date());
+  const report = await sendDigest(viewer.services, (await viewer.services.accounts.findByName('bob'))!, 0, new Date());
   assert.equal(report.outcome, 'sent');
   assert.match(viewer.sent.at(-1)!.raw, /Shared offer/, 'in bob’s digest');
-  const forAlice = await sendDigest(viewer.services, viewer.services.accounts.findByName('alice')!, 0, new Date());
+  const forAlice = await sendDigest(viewer.services, (await viewer.services.accounts.findByName('alice'))!, 0, new Date());
   assert.equal(forAlice.outcome, 'empty', 'not in alice’s: hers was released');
 
   await bob.post('/viewer/messages/m-shared/release');
@@ -163,7 +163,7 @@ test('a second Release of a released message asks before sending another copy', 
   const token = viewer.services.tokens.sign({
     action: 'release',
     messageId: 'm-twice',
-    userId: viewer.services.accounts.findByName('erin')!.id,
+    userId: (await viewer.services.accounts.findByName('erin'))!.id,
     expiresAt: Date.now() + 60_000,
   });
   assert.match((await viewer.browser('10.1.5.2').request(`/viewer/a/${token}`)).text, /already released to you/);
@@ -178,7 +178,7 @@ test('a user sees only their own addresses among the recipients: list, message p
   assert.equal(page.status, 200);
   assert.doesNotMatch(page.text, /carol@company\.local/);
   const { sendDigest } = await import('../../../runtime/digest/run.js');
-  await sendDigest(viewer.services, viewer.services.accounts.findByName('alice')!, Date.now() - 60_000, new Date());
+  await sendDigest(viewer.services, (await viewer.services.accounts.findByName('alice'))!, Date.now() - 60_000, new Date());
   const digest = viewer.sent.at(-1)!.raw;
   assert.match(digest, /Quiet copy/);
   assert.doesNotMatch(digest, /carol@company\.local/);
@@ -192,7 +192,7 @@ test('vadmin’s initial password works only from the appliance itself', async (
   assert.equal((await fresh.browser('192.168.1.50').login('VAdmin', 'password')).status, 403, 'whatever the spelling');
   assert.equal((await fresh.browser('127.0.0.1').login('vadmin', 'password')).location, '/viewer/account/password');
   assert.ok((await fresh.services.audit.list({ limit: 10, offset: 0, search: 'login-failed' })).some((r) => r.client === '192.168.1.50'));
-  await fresh.services.accounts.setPassword(fresh.services.accounts.findByName('vadmin')!.id, 'a-chosen-password');
+  await fresh.services.accounts.setPassword((await fresh.services.accounts.findByName('vadmin'))!.id, 'a-chosen-password');
   assert.equal((await fresh.browser('192.168.1.50').login('vadmin', 'a-chosen-password')).location, '/viewer/admin', 'once set, from anywhere');
 });
 
@@ -200,7 +200,7 @@ test('downloads: users only what they release themselves; the administrator anyt
   assert.deepEqual(viewer.services.config.viewer.allowedDownloadTypes, ['SPAM', 'BADH'], 'BANNED is not downloadable by default');
   const permissive = await startTestViewer({ viewer: { allowedDownloadTypes: ['SPAM', 'BANNED', 'BADH', 'VIRUS'] } });
   await permissive.services.accounts.create({ username: 'gina', password: 'gina-password-1', source: 'local', addresses: ['gina@company.local'] });
-  await permissive.services.accounts.setPassword(permissive.services.accounts.findByName('vadmin')!.id, 'admin-password-1');
+  await permissive.services.accounts.setPassword((await permissive.services.accounts.findByName('vadmin'))!.id, 'admin-password-1');
   for (const reason of ['SPAM', 'BANNED', 'VIRUS'] as const) await permissive.addMessage({ id: `d-${reason}`, recipients: ['gina@company.local'], reason });
   const gina = permissive.browser('10.1.7.1');
   await gina.login('gina', 'gina-password-1');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../runtime/config/load.js';
 import { QuarantineStore, type QuarantineInput } from '../../../runtime/quarantine/store.js';
 import { ViewerAccounts } from '../../../runtime/accounts/viewer-accounts.js';
+import { openViewerDb } from '../../../runtime/storage/open-viewer.js';
 import { localAuthenticator } from '../../../runtime/accounts/authenticate.js';
 import { createViewerApp } from '../../../runtime/viewer/app.js';
 import type { Reinjector } from '../../../runtime/mail/reinject.js';
@@ -53,7 +54,8 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
     ...(options.dkim ? { dkim: options.dkim, mail: { externalDomain: 'company.com' } } : {}),
   });
   const store = QuarantineStore.open(config.quarantine.dir, 100);
-  const accounts = await ViewerAccounts.open(config.viewer.dataDir, 8, options.sessionMaxHours ?? 24);
+  const viewerDb = await openViewerDb(config);
+  const accounts = await ViewerAccounts.open(viewerDb.db, 8, options.sessionMaxHours ?? 24);
   const sent: Sent[] = [];
   const reinjector: Reinjector = {
     async send(from, to, message) {
@@ -64,7 +66,7 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
     },
     close() {},
   };
-  const services = assembleActionServices({ config, store, accounts, reinjector });
+  const services = assembleActionServices({ config, store, viewerDb, accounts, reinjector });
   const app = createViewerApp({ ...services, authenticate: options.authenticate ? options.authenticate(services) : localAuthenticator(accounts) });
   let n = 0;
   return {

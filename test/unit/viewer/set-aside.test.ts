@@ -8,7 +8,7 @@ import { seenStatePath } from '../../../runtime/fetch/set-aside.js';
 
 test('the console lists the messages the fetcher set aside, and says when there are none', { timeout: 60_000 }, async () => {
   const viewer = await startTestViewer();
-  await viewer.services.accounts.setPassword(viewer.services.accounts.findByName('vadmin')!.id, 'admin-password-1');
+  await viewer.services.accounts.setPassword((await viewer.services.accounts.findByName('vadmin'))!.id, 'admin-password-1');
   const admin = viewer.browser('127.0.0.1');
   await admin.login('vadmin', 'admin-password-1');
   assert.match((await admin.request('/viewer/admin')).text, /No fetched message was set aside\./);

@@ -15,7 +15,7 @@ let viewer: TestViewer;
 before(async () => {
   viewer = await startTestViewer();
   await viewer.services.accounts.create({ username: 'alice', password: 'alice-password-1', source: 'local', addresses: ['alice@company.local'] });
-  await viewer.services.accounts.setPassword(viewer.services.accounts.findByName('vadmin')!.id, 'admin-password-1');
+  await viewer.services.accounts.setPassword((await viewer.services.accounts.findByName('vadmin'))!.id, 'admin-password-1');
 });
 
 test('direction controls in subject, sender and names are not passed to the page', async () => {
@@ -46,7 +46,7 @@ test('logins, failed logins, logouts, password changes and users added or remove
     form: { _csrf: await zed.csrf('/viewer/account/password'), current: 'zed-password-1', next: 'zed-password-2', again: 'zed-password-2' },
   });
   await zed.post('/viewer/logout');
-  const zedId = viewer.services.accounts.findByName('zed')!.id;
+  const zedId = (await viewer.services.accounts.findByName('zed'))!.id;
   await admin.request(`/viewer/admin/users/${zedId}/delete`, { form: { _csrf: await admin.csrf('/viewer/admin/users') } });
   const rows = (await viewer.services.audit.list({ limit: 50, offset: 0 })).reverse().map((r) => `${r.actor} ${r.action} ${r.client}`);
   assert.deepEqual(
@@ -93,13 +93,13 @@ test('?page=1e20 and other odd page numbers show a page, not an error', async ()
 
 test('a session ends after its absolute lifetime, however active', async () => {
   const { accounts } = viewer.services;
-  const user = accounts.findByName('alice')!;
-  const { token } = accounts.createSession(user.id);
+  const user = (await accounts.findByName('alice'))!;
+  const { token } = await accounts.createSession(user.id);
   const hour = 3600_000;
   const start = Date.now();
   // Used every 7 hours: the 8-hour idle limit alone would keep it alive for ever.
   for (const at of [7, 14, 21]) assert.ok(accounts.session(token, start + at * hour), `alive at ${at} h`);
-  assert.equal(accounts.session(token, start + 24 * hour + 60_000), undefined, 'over after 24 h');
+  assert.equal(await accounts.session(token, start + 24 * hour + 60_000), undefined, 'over after 24 h');
 });
 
 test('the HTTP redirect goes to the configured host name, whatever the Host header says', async () => {
