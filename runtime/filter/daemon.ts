@@ -67,8 +67,8 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     heloName: config.network.hostname,
     maxConnections: config.filter.maxConnections,
   });
-  // The lists and the audit log, where the viewer keeps them.
-  const viewerDb = openViewerDbReader(config);
+  // The lists and the audit log, where the viewer keeps them: viewer.sqlite, or the shared database.
+  const viewerDb = openViewerDbReader(config, 'mailfilter-filter-lists');
   const senderLists = senderListLookup(viewerDb, log);
   // Beside the quarantine, not in the spool: the spool is emptied at every start.
   const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);

@@ -42,13 +42,9 @@ export interface ViewerDbReader {
 /** How long a missing viewer.sqlite is taken as missing: not looked for on every message. */
 const MISSING_RECHECK_MS = 10_000;
 
-/**
- * The viewer's tables where the viewer writes them, read by the filter and the policy service.
- * (Until the viewer's accounts are in the shared database too, the lists' owners, the viewer keeps
- * its lists and audit log in viewer.sqlite in either mode; then sharedViewerDbReader takes over.)
- */
-export function openViewerDbReader(config: AppConfig): ViewerDbReader {
-  return localViewerDbReader(config.viewer.dataDir);
+/** The viewer's tables where the viewer keeps them (openViewerDb), read by the filter and the policy service. */
+export function openViewerDbReader(config: AppConfig, applicationName: string): ViewerDbReader {
+  return config.storage.backend === 'postgresql' ? sharedViewerDbReader(config.storage, applicationName) : localViewerDbReader(config.viewer.dataDir);
 }
 
 /** The shared database, asked on every call: what one node changes counts on all of them at once. Not migrated here. */

@@ -1,6 +1,6 @@
 // The viewer's stores in the shared PostgreSQL (Debian's PostgreSQL 15 on loopback, TLS): the same
 // contract as one appliance's viewer.sqlite, each case through two nodes' connections, then the
-// filter's own way in (sharedViewerDbReader): a list entry made through node B decides node A's next
+// filter's own way in (openViewerDbReader with storage.backend postgresql): a list entry made through node B decides node A's next
 // message, its audit line lands in the shared log, and a database that is gone means "no entry".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { auditSink } from '../../runtime/filter/audit-sink.js';
 import { senderListLookup } from '../../runtime/lists/lookup.js';
 import { SenderLists } from '../../runtime/lists/sender-lists.js';
 import { logger } from '../../runtime/log.js';
-import { sharedViewerDbReader } from '../../runtime/storage/open-viewer.js';
+import { openViewerDbReader } from '../../runtime/storage/open-viewer.js';
 import { openPostgres } from '../../runtime/storage/postgres.js';
 import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
 import type { ViewerDatabase } from '../../runtime/storage/viewer-db.js';
@@ -61,7 +61,7 @@ test('the filter on node A: a list entry made through node B decides its next me
   const viewerOnB = nodePool('viewer-b');
   await emptied(viewerOnB);
   const carol = await addUser(viewerOnB, 'carol', ['carol@company.local']);
-  const filterOnA = sharedViewerDbReader(nodeConfig().storage, 'filter-a');
+  const filterOnA = openViewerDbReader(nodeConfig(), 'filter-a');
   try {
     const lookup = senderListLookup(filterOnA, logger('test'));
     assert.equal(await lookup('carol@company.local', ['news@shop.example']), null);
@@ -84,7 +84,7 @@ test('the filter on node A: a list entry made through node B decides its next me
 
 test('with the shared database gone, the filter’s lookup is "no entry" (the other checks decide) and its audit line fails to the caller', async () => {
   const down = parseConfig({ storage: { backend: 'postgresql', url: 'postgresql://mf:pw@127.0.0.1:9/none', caFile: '' } });
-  const reader = sharedViewerDbReader(down.storage, 'filter-down');
+  const reader = openViewerDbReader(down, 'filter-down');
   try {
     const lookup = senderListLookup(reader, logger('test'));
     assert.equal(await lookup('carol@company.local', ['news@shop.example']), null);
