@@ -2,12 +2,12 @@
 // test's, TLS from the test CA, and only TLS connections with a password accepted (hostssl), as a
 // site's shared database would be set up. PostgreSQL refuses to run as root: it runs as the
 // package's `postgres` user, exec'd through setpriv so that stopping the process group stops it.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer, type Server } from '../../runtime/local/servers.js';
-import { freePort, listening } from './net.js';
+import { freePort } from './net.js';
 import type { TestCerts } from './tls.js';
 
 export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
@@ -87,7 +87,7 @@ export async function startPostgres(certs: TestCerts): Promise<TestPostgres> {
     );
   let server = run();
   try {
-    await server.ready('PostgreSQL to listen', () => listening(port), 60_000);
+    await server.ready('PostgreSQL to accept connections', () => accepting(port), 60_000);
     execFileSync('setpriv', [...asPostgres, join(POSTGRES_BIN, 'createdb'), '-h', dir, '-p', String(port), '-U', USER, USER], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, PGPASSWORD: PASSWORD },
@@ -117,13 +117,21 @@ export async function startPostgres(certs: TestCerts): Promise<TestPostgres> {
       if (running) return;
       server = run();
       running = true;
-      await server.ready('PostgreSQL to listen again', () => listening(port), 60_000);
+      await server.ready('PostgreSQL to accept connections again', () => accepting(port), 60_000);
     },
     async stop() {
       await shutDown();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The port opens while the server still replays its log ("the database system is starting up"):
+ * pg_isready answers yes only once a connection would be accepted.
+ */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => execFile(join(POSTGRES_BIN, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)], (err) => resolve(!err)));
 }
 
 function ids(user: string): { uid: number; gid: number } {
