@@ -1,9 +1,11 @@
 // vadmin's first password, set by apply: until then the viewer's vadmin has the manual's initial
 // "password", known to anyone on the network (the viewer refuses it from anywhere but the appliance
-// itself). A random one is made and shown once on the console; a password already set is kept.
+// itself). A random one is made and shown once on the console; a password already set is kept. It
+// is set where the viewer reads accounts: viewer.sqlite, or the shared PostgreSQL (storage.backend).
 import { randomInt } from 'node:crypto';
 import { ViewerAccounts, ADMIN_USER } from '../runtime/accounts/viewer-accounts.js';
-import { openViewerDatabase, viewerKysely } from '../runtime/storage/viewer-db.js';
+import type { AppConfig } from '../runtime/config/schema.js';
+import { openViewerDb } from '../runtime/storage/open-viewer.js';
 
 // No 0/O, 1/l/I: read off a console and typed into a browser.
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -13,11 +15,12 @@ export function generatePassword(length = 16): string {
 }
 
 /**
- * Sets vadmin's password in this appliance's viewer.sqlite when it is still the initial one; the
- * new password to show, or null when kept.
+ * Sets vadmin's password in the viewer's database as `config` names it when it is still the
+ * initial one; the new password to show, or null when kept. Throws when the database cannot be
+ * reached.
  */
-export async function setInitialAdminPassword(viewerDataDir: string): Promise<string | null> {
-  const db = viewerKysely(openViewerDatabase(viewerDataDir));
+export async function setInitialAdminPassword(config: AppConfig): Promise<string | null> {
+  const { db, close } = await openViewerDb(config, 'mailfilter-apply');
   try {
     const accounts = await ViewerAccounts.open(db, 1);
     if (!(await accounts.adminPasswordIsInitial())) return null;
@@ -25,6 +28,6 @@ export async function setInitialAdminPassword(viewerDataDir: string): Promise<st
     await accounts.setPassword((await accounts.findByName(ADMIN_USER))!.id, password);
     return password;
   } finally {
-    await db.destroy();
+    await close();
   }
 }

@@ -225,7 +225,14 @@ async function applySteps(answers: Answers, base: AppConfig, options: ApplyOptio
       label: 'Setting the viewer administrator’s (vadmin) password',
       run: async () => {
         if (!config.viewer.enabled) return 'viewer off';
-        const password = await setInitialAdminPassword(inRoot(root, config.viewer.dataDir));
+        let password: string | null;
+        try {
+          password = await setInitialAdminPassword({ ...config, viewer: { ...config.viewer, dataDir: inRoot(root, config.viewer.dataDir) } });
+        } catch (err) {
+          // The rest of the setup does not depend on it: said plainly, and settable later.
+          if (config.storage.backend !== 'postgresql') throw err;
+          return `NOT SET: the shared database did not answer (${(err as Error).message}); vadmin keeps the initial password there until \`mailfilter admin-password\` is run once it answers`;
+        }
         return password ? `vadmin's password is now: ${password}  (shown only this once: write it down)` : 'kept: it was set before';
       },
       advice: 'Is the disk full or read-only? `df -h /` tells.',

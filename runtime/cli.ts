@@ -27,8 +27,11 @@ commands:
                          the latest deferrals, fetch mode's set-aside messages, the viewer's address
   check-config [FILE]    validate the appliance config and print the problems
   render --root DIR      render the system config files (Postfix, ...) from the config into DIR
+  admin-password         give vadmin a random password (shown once) if it still has the initial one, where
+                         storage.backend says (apply does this; run it when apply could not reach the database)
   storage migrate --to postgresql
-                         copy this appliance's quarantine into the shared PostgreSQL of storage.url
+                         copy this appliance's quarantine, greylisting state and viewer database (users,
+                         lists, audit, requests, settings) into the shared PostgreSQL of storage.url
   cluster join URL [--ca-file FILE] [--copy|--no-copy] [--no-restart]
                          share the PostgreSQL at URL with other appliances: check its schema, copy this
                          node's quarantine if asked, write storage.* and wait for this node's heartbeat
@@ -284,6 +287,13 @@ async function main(argv: string[]): Promise<number> {
       const path = positionals[0] ?? configPath(values.config) ?? DEFAULT_CONFIG_PATH;
       loadConfig(path);
       console.log(`${path}: ok`);
+      return 0;
+    }
+    case 'admin-password': {
+      // What apply does, for when it could not (a shared database that did not answer then).
+      const { setInitialAdminPassword } = await import('../firstboot/admin-password.js');
+      const password = await setInitialAdminPassword(readConfig(values.config));
+      console.log(password ? `vadmin's password is now: ${password}  (shown only this once: write it down)` : "vadmin's password was set before: kept");
       return 0;
     }
     case 'storage': {
