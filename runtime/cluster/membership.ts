@@ -1,7 +1,8 @@
 // `mailfilter cluster join|leave|nodes|forget`: a node joins the shared database (schema checked and,
-// when older, migrated under the lock; its quarantine copied if the admin wants; storage.* written
+// when older, migrated under the lock; its quarantine and viewer database copied if the admin wants; storage.* written
 // into its own config file; the daemons that read storage restarted) and is seen there by its
 // heartbeat. Leaving turns it back into an appliance alone.
+import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +11,9 @@ import { sql } from 'kysely';
 import { loadConfig } from '../config/load.js';
 import type { AppConfig } from '../config/schema.js';
 import { QuarantineStore } from '../quarantine/store.js';
-import { copyQuarantineToShared } from '../storage/migrate-to-shared.js';
+import { copyApplianceToShared } from '../storage/migrate-to-shared.js';
 import { QUARANTINE_DATABASE } from '../storage/quarantine-db.js';
+import { viewerDatabasePath } from '../storage/viewer-db.js';
 import { databaseNow, migrateShared, openSharedDatabase, SHARED_SCHEMA_VERSION } from '../storage/shared-schema.js';
 import { renderStorageFiles, writeStorageSettings } from './node-config.js';
 import { forgetNode, HEARTBEAT_INTERVAL_MS, listNodes, type ClusterNode } from './nodes.js';
@@ -110,7 +112,7 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterNode> {
       });
       say(`Schema brought to version ${SHARED_SCHEMA_VERSION}.`);
     }
-    if (copy) await copyQuarantineToShared(before, db, say);
+    if (copy) await copyApplianceToShared(before, db, say);
 
     const after = writeStorageSettings(options.configPath, storage);
     say(`Wrote storage.backend "postgresql", storage.url and storage.caFile into ${options.configPath}; the node's own settings are unchanged.`);
@@ -130,11 +132,27 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterNode> {
 async function decideQuarantineCopy(config: AppConfig, options: JoinOptions): Promise<boolean> {
   if (config.storage.backend === 'postgresql') return false;
   const held = await heldHere(config);
-  if (held === 0) return false;
-  const copy =
-    options.copyQuarantine ?? (await options.ask(`This node holds ${held} message(s) in its own quarantine. Copy them into the shared one? (Yes/No) [Yes]`));
-  if (!copy) options.say(`Not copying: the ${held} message(s) stay in ${config.quarantine.dir}, seen again only if this node leaves.`);
+  const accounts = viewerAccountsHere(config);
+  if (held === 0 && accounts === 0) return false;
+  const what = `${held} message(s) in its own quarantine${accounts > 0 ? ` and ${accounts} viewer account(s) with their lists, requests and audit log` : ''}`;
+  const copy = options.copyQuarantine ?? (await options.ask(`This node holds ${what}. Copy them into the shared database? (Yes/No) [Yes]`));
+  if (!copy)
+    options.say(
+      `Not copying: the ${held} message(s) stay in ${config.quarantine.dir}${accounts > 0 ? ` and the viewer's database in ${config.viewer.dataDir}` : ''}, seen again only if this node leaves.`,
+    );
   return copy;
+}
+
+/** Accounts in this node's own viewer.sqlite, without creating it when there is none. */
+function viewerAccountsHere(config: AppConfig): number {
+  const path = viewerDatabasePath(config.viewer.dataDir);
+  if (!existsSync(path)) return 0;
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 async function databaseClock(db: Parameters<typeof listNodes>[0]): Promise<number> {
