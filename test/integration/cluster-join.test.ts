@@ -16,6 +16,9 @@ import { startHeartbeat } from '../../runtime/cluster/heartbeat.js';
 import { loadConfig } from '../../runtime/config/load.js';
 import { logger } from '../../runtime/log.js';
 import { QuarantineStore } from '../../runtime/quarantine/store.js';
+import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
+import { SenderLists } from '../../runtime/lists/sender-lists.js';
+import { openViewerDatabase, viewerKysely, type ViewerDatabase } from '../../runtime/storage/viewer-db.js';
 import { checkSharedStorage } from '../../firstboot/shared-storage.js';
 import { heldInput } from '../support/quarantine-contract.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -170,6 +173,13 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
       await local.add(spool, heldInput({ id: `mx1-${i}`, subject: `held on mx1 ${i}` }));
     }
     await local.close();
+    // Its viewer has an account with a list entry: --copy brings the viewer's database along.
+    const viewerDb = viewerKysely(openViewerDatabase(config.viewer.dataDir));
+    const dora = await (
+      await ViewerAccounts.open(viewerDb, 1)
+    ).create({ username: 'dora', password: 'dora-password-1', source: 'local', addresses: ['dora@company.com'] });
+    await new SenderLists(viewerDb).add({ ownerId: dora.id, kind: 'allow', pattern: 'pal@partner.example', expiresAt: null, createdBy: 'dora' });
+    await viewerDb.destroy();
 
     // No terminal to ask on: the held messages need an answer given as an option.
     const unanswered = await mailfilter([
@@ -185,13 +195,14 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
       '--no-restart',
     ]);
     assert.equal(unanswered.code, 1);
-    assert.match(unanswered.stderr, /holds 2 message\(s\) in its own quarantine.*answer with --copy or --no-copy/);
+    assert.match(unanswered.stderr, /holds 2 message\(s\) in its own quarantine and 2 viewer account\(s\).*answer with --copy or --no-copy/);
 
     const joined = await joinWithHeartbeat(configFile, [server!.url, '--ca-file', server!.caFile, '--copy']);
     assert.equal(joined.code, 0, joined.stderr);
     assert.match(joined.stdout, /PostgreSQL 15\.\d+ at 127\.0\.0\.1:\d+\/mailfilter: no mailfilter schema yet; this node creates it/);
     assert.match(joined.stdout, new RegExp(`Schema brought to version ${SHARED_SCHEMA_VERSION}\\.`));
     assert.match(joined.stdout, /quarantine: 2 message\(s\) copied, 0 already there/);
+    assert.match(joined.stdout, /viewer: 2 user\(s\) copied, 0 already there/);
     assert.match(joined.stdout, /Wrote .*rendered\/etc\/spamassassin\/shared-bayes\.cf\./);
     assert.match(joined.stdout, /Not restarting anything \(--no-restart\): restart spamd, mailfilter-filter, mailfilter-viewer, mailfilter-fetch/);
     assert.match(joined.stdout, /Joined: mx1\.company\.com: up, last heartbeat \d+ s ago, release \d+\.\d+\.\d+, queue unknown/);
@@ -211,6 +222,13 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
 
     const shared = QuarantineStore.shared(database('mailfilter'), 100);
     assert.equal((await shared.get('mx1-2'))?.subject, 'held on mx1 2');
+    const sharedViewer = database('mailfilter') as unknown as ViewerDatabase;
+    const sharedDora = (await ViewerAccounts.on(sharedViewer, 1).findByName('dora'))!;
+    assert.deepEqual(sharedDora.addresses, ['dora@company.com']);
+    assert.deepEqual(
+      (await new SenderLists(sharedViewer).list(sharedDora.id)).map((e) => e.pattern),
+      ['pal@partner.example'],
+    );
 
     const nodes = await mailfilter(['cluster', 'nodes', '--config', configFile]);
     assert.equal(nodes.code, 0, nodes.stderr);
