@@ -13,7 +13,7 @@ import { SenderLists } from '../lists/sender-lists.js';
 import { AuditLog } from './audit.js';
 import { ReleaseRequests } from './release-requests.js';
 import { ViewerSettings } from './settings.js';
-import { ActionTokens, loadLinkSecret, UsedTokens } from './tokens.js';
+import { ActionTokens, loadLinkSecret, sharedLinkSecret, UsedTokens } from './tokens.js';
 
 export interface ActionServices {
   config: AppConfig;
@@ -41,15 +41,20 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
   const store = await openQuarantine(config, 'mailfilter-viewer');
   const viewerDb = await openViewerDb(config);
   const accounts = ViewerAccounts.on(viewerDb.db, config.viewer.sessionHours, config.viewer.sessionMaxHours);
+  // Links are signed with this appliance's secret file, or in a cluster with the one all nodes share.
+  const tokens = new ActionTokens(config.storage.backend === 'sqlite' ? loadLinkSecret(config.viewer.dataDir) : null);
   let retry: NodeJS.Timeout | undefined;
   if (config.storage.backend === 'sqlite') await accounts.ensureAdmin();
   else {
     // A shared database that is down at start does not stop the viewer: it answers with its error
     // page until the database does, and vadmin is made then if the database is new.
     const attempt = (): Promise<void> =>
-      accounts.ensureAdmin().catch(() => {
-        retry = setTimeout(() => void attempt(), ADMIN_RETRY_MS).unref();
-      });
+      Promise.all([accounts.ensureAdmin(), sharedLinkSecret(viewerDb.db).then((secret) => tokens.useSecret(secret))])
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          if (!tokens.ready) tokens.useSecret(null, err);
+          retry = setTimeout(() => void attempt(), ADMIN_RETRY_MS).unref();
+        });
     await attempt();
   }
   const reinjector = createReinjector({
@@ -58,7 +63,7 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
     heloName: config.network.hostname,
     maxConnections: 2,
   });
-  const services = assembleActionServices({ config, store, viewerDb, accounts, reinjector });
+  const services = assembleActionServices({ config, store, viewerDb, accounts, reinjector, tokens });
   if (config.storage.backend !== 'postgresql') return services;
   const shared = openSharedDatabase(config.storage, 'mailfilter-viewer-nodes', 1);
   return {
@@ -74,7 +79,7 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
 
 /** The services around an open quarantine, viewer database, its accounts and a re-injector (tests bring their own). */
 export function assembleActionServices(
-  parts: Pick<ActionServices, 'config' | 'store' | 'accounts' | 'reinjector'> & { viewerDb: OpenViewerDatabase },
+  parts: Pick<ActionServices, 'config' | 'store' | 'accounts' | 'reinjector'> & { viewerDb: OpenViewerDatabase; tokens?: ActionTokens },
 ): ActionServices {
   const { config, store, viewerDb, accounts, reinjector } = parts;
   // One handle for every store (the accounts' too): Kysely's SQLite driver takes turns on its
@@ -89,7 +94,7 @@ export function assembleActionServices(
     audit: new AuditLog(db),
     requests: new ReleaseRequests(db),
     settings: new ViewerSettings(db),
-    tokens: new ActionTokens(loadLinkSecret(config.viewer.dataDir)),
+    tokens: parts.tokens ?? new ActionTokens(loadLinkSecret(config.viewer.dataDir)),
     usedTokens: new UsedTokens(db),
     async close() {
       reinjector.close();

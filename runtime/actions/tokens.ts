@@ -54,10 +54,50 @@ function isClaims(value: unknown): value is ActionClaims {
   );
 }
 
+/** The settings row holding the cluster's link secret in the shared database. */
+const SHARED_SECRET_SETTING = 'actionLinksSecret';
+
+/**
+ * The link secret several appliances share (a link in a digest sent by one node is opened on
+ * whichever node the user reaches): made once by the first node, in the shared database.
+ */
+export async function sharedLinkSecret(db: ViewerDatabase): Promise<Buffer> {
+  await db
+    .insertInto('settings')
+    .values({ name: SHARED_SECRET_SETTING, value: randomBytes(32).toString('base64') })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const row = await db.selectFrom('settings').select('value').where('name', '=', SHARED_SECRET_SETTING).executeTakeFirstOrThrow();
+  const secret = Buffer.from(row.value, 'base64');
+  if (secret.length < 32)
+    throw new Error(
+      `the shared database's ${SHARED_SECRET_SETTING} holds no usable secret; delete that settings row and it is made again (old links stop working)`,
+    );
+  return secret;
+}
+
 export class ActionTokens {
-  constructor(private readonly secret: Buffer) {}
+  /** Null until a shared database that was down at start has answered (`secretMissing` says why). */
+  private secret: Buffer | null;
+  private secretMissing: unknown = null;
+
+  constructor(secret: Buffer | null) {
+    this.secret = secret;
+  }
+
+  get ready(): boolean {
+    return this.secret !== null;
+  }
+
+  /** The shared secret, once the database gives it; until then signing and checking fail with `why` as their cause. */
+  useSecret(secret: Buffer | null, why?: unknown): void {
+    this.secret = secret;
+    this.secretMissing = why ?? null;
+  }
 
   private mac(payload: string): Buffer {
+    // The cause keeps a database outage an outage (the viewer's 503), not a bug.
+    if (!this.secret) throw new Error('the link secret is not loaded: the shared database has not answered yet', { cause: this.secretMissing });
     return createHmac('sha256', this.secret).update(`mailfilter-action-v1.${payload}`).digest();
   }
 

@@ -18,7 +18,7 @@ export async function openViewerDb(config: AppConfig, applicationName = 'mailfil
     return { db, close: () => db.destroy() };
   }
   const shared = openSharedDatabase(config.storage, applicationName);
-  const migration = keepMigrating(shared);
+  const migration = keepMigrating(shared, "users, lists and settings cannot be read or changed until it answers (the viewer shows 'try again shortly')");
   await migration.firstTry;
   return {
     // The shared tables include the viewer's: the same handle, seen through the viewer's tables only.

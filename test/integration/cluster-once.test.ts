@@ -107,7 +107,7 @@ test('a quarantine over its size is trimmed once, by the node holding the expiry
   await Promise.all([nodeA.close(), nodeB.close(), filler.close()]);
 });
 
-/** A node's digest run: its own host name and its own viewer database (as each node has today). */
+/** A node's digest run: its own host name and data folder, the viewer's database shared. */
 async function digestNode(name: string): Promise<ActionServices> {
   const config = parseConfig({
     network: { hostname: `${name}.company.com` },
@@ -118,7 +118,8 @@ async function digestNode(name: string): Promise<ActionServices> {
   const opened = await openActionServices(config);
   services.push(opened);
   for (const user of ['alice', 'bob'])
-    await opened.accounts.create({ username: user, password: `${user}s-password-1`, source: 'local', addresses: [`${user}@company.com`] });
+    if (!(await opened.accounts.findByName(user)))
+      await opened.accounts.create({ username: user, password: `${user}s-password-1`, source: 'local', addresses: [`${user}@company.com`] });
   return opened;
 }
 
@@ -132,10 +133,12 @@ test('two nodes’ digest timers firing together send one digest per user; a tim
   await hold(shared, 'digest two', ['alice@company.com', 'bob@company.com'], 100);
   await shared.close();
   const [a, b] = [await digestNode('mx-a'), await digestNode('mx-b')];
+  const link = b.tokens.sign({ action: 'release', messageId: 'm-1', userId: 1, expiresAt: Date.now() + 60_000 });
+  assert.equal(a.tokens.verify(link).ok, true, 'a digest link signed on one node is good on the other (one shared secret)');
   const [logA, logB] = [keptLog(), keptLog()];
   const timing = { leaseMs: 3000, keepAfterMs: 4000 };
 
-  // Forced: each user's digest is due on both nodes, whose own viewer databases say none was sent.
+  // Forced: each user's digest is due on both nodes at once.
   const runs = await Promise.all([runDigestsOnce(a, logA, { force: true }, timing), runDigestsOnce(b, logB, { force: true }, timing)]);
   assert.equal(runs.filter((r) => r.ran).length, 1, JSON.stringify(runs));
   const winner = runs.find((r) => r.ran)!;
@@ -164,6 +167,10 @@ test('two nodes’ digest timers firing together send one digest per user; a tim
   const blocked = await runDigestsOnce(other.node, other.log, { force: true }, timing);
   assert.deepEqual(blocked, { ran: false, heldBy: 'mx-dead.company.com' });
   await sleep(1600);
+  // The last digest is shared too: the taking-over node sends only what came since.
+  const later2 = QuarantineStore.shared(db, 100);
+  await hold(later2, 'digest three', ['alice@company.com', 'bob@company.com'], 100);
+  await later2.close();
   const takeover = await runDigestsOnce(other.node, other.log, { force: true }, timing);
   assert.equal(takeover.ran, true, JSON.stringify(takeover));
   const done = other.log.lines.find((l) => l.message === 'digest run done under the digest lease');

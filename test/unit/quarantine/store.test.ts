@@ -37,6 +37,18 @@ test('the oldest messages go when the quarantine passes its maximum size', async
   await store.close();
 });
 
+test('the size is summed once while this process’s own additions keep it under the maximum, and again when they may not', async (t) => {
+  const { spool, store } = setup(1);
+  writeFileSync(spool, 'x');
+  const sums = t.mock.method(store, 'totalBytes');
+  for (let i = 0; i < 5; i += 1) await store.add(spool, input({ size: 100_000 }));
+  assert.equal(sums.mock.callCount(), 1, 'one scan of the index for five small messages');
+  await store.add(spool, input({ size: 600_000 }));
+  assert.ok(sums.mock.callCount() >= 2, 'counted over the maximum: summed again and trimmed');
+  assert.ok((await store.totalBytes()) <= 1024 * 1024);
+  await store.close();
+});
+
 test('a quarantine made before per-recipient release opens, gains the columns, and keeps its messages', async () => {
   const { dir } = setup();
   const quarantineDir = join(dir, 'old');
