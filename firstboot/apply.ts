@@ -9,7 +9,7 @@ import type { AppConfig } from '../runtime/config/schema.js';
 import { accountsFile, answersToConfig, type Answers } from './answers.js';
 import { renderAll, writeRendered } from '../runtime/render/render.js';
 import { tlsFiles } from '../runtime/tls/certificate.js';
-import { setInitialAdminPassword } from './admin-password.js';
+import { setInitialAdminPassword } from '../runtime/accounts/admin-password.js';
 import { fitLine } from '../runtime/text/wrap.js';
 import { captureStderr } from './stderr-log.js';
 import { CLAMAV_DB_DIR, freshclamRetryMinutes, noDatabaseLines, virusDatabase } from '../runtime/status/virus-db.js';

@@ -291,7 +291,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'admin-password': {
       // What apply does, for when it could not (a shared database that did not answer then).
-      const { setInitialAdminPassword } = await import('../firstboot/admin-password.js');
+      const { setInitialAdminPassword } = await import('./accounts/admin-password.js');
       const password = await setInitialAdminPassword(readConfig(values.config));
       console.log(password ? `vadmin's password is now: ${password}  (shown only this once: write it down)` : "vadmin's password was set before: kept");
       return 0;

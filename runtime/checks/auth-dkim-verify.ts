@@ -7,7 +7,7 @@
 // body hash mismatch or a missing key, policy for a weak key) so the judge and the rows read the same.
 import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { HeaderField } from '../mail/message-head.js';
-import type { DnsResolve } from './auth.js';
+import type { DnsResolve } from './auth-dns-cache.js';
 
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror';
 

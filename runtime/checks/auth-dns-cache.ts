@@ -5,6 +5,9 @@
 // so maxAgeSeconds is short and the local resolver (which honours TTLs) stays the real cache.
 // Questions for the same name asked at once share one query. Temporary failures are not kept.
 
+/** A DNS question as mailauth and our DKIM verifier ask it: records by name and type. */
+export type DnsResolve = (name: string, rrtype: string) => Promise<string[][] | string[]>;
+
 export interface DnsAnswer {
   records: string[][] | string[];
   /** Seconds, when the resolver reports it. */

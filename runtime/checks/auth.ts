@@ -8,7 +8,9 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { authenticate, dmarc as checkDmarc, spf, type SPFResult } from 'mailauth';
-import { dnsCache, type DnsAnswer, type DnsCacheOptions } from './auth-dns-cache.js';
+import { dnsCache, type DnsAnswer, type DnsCacheOptions, type DnsResolve } from './auth-dns-cache.js';
+
+export type { DnsResolve };
 import { fieldName, keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
 import { spfCache, type SpfQuestion } from './auth-spf-cache.js';
 import type { MessageHead } from '../mail/message-head.js';
@@ -31,8 +33,6 @@ export interface AuthFacts {
   /** The methods' rows for Authentication-Results (RFC 8601), without the authserv-id. */
   rows: string[];
 }
-
-export type DnsResolve = (name: string, rrtype: string) => Promise<string[][] | string[]>;
 
 /** How long and how many answers the auth resolver keeps in process (auth-dns-cache.ts). */
 export const DNS_CACHE = { maxEntries: 2000, maxAgeSeconds: 30 };

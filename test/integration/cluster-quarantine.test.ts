@@ -15,7 +15,7 @@ import { parseConfig } from '../../runtime/config/load.js';
 import { openQuarantine } from '../../runtime/storage/open-quarantine.js';
 import { openPostgres } from '../../runtime/storage/postgres.js';
 import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
-import { setInitialAdminPassword } from '../../firstboot/admin-password.js';
+import { setInitialAdminPassword } from '../../runtime/accounts/admin-password.js';
 import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
 import { localAuthenticator } from '../../runtime/accounts/authenticate.js';
 import { AuditLog } from '../../runtime/actions/audit.js';

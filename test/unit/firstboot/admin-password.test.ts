@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setInitialAdminPassword } from '../../../firstboot/admin-password.js';
+import { setInitialAdminPassword } from '../../../runtime/accounts/admin-password.js';
 import { parseConfig } from '../../../runtime/config/load.js';
 import { openSqliteAccounts } from '../../support/viewer-accounts-contract.js';
 import { localAuthenticator } from '../../../runtime/accounts/authenticate.js';

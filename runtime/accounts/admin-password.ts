@@ -3,9 +3,9 @@
 // itself). A random one is made and shown once on the console; a password already set is kept. It
 // is set where the viewer reads accounts: viewer.sqlite, or the shared PostgreSQL (storage.backend).
 import { randomInt } from 'node:crypto';
-import { ViewerAccounts, ADMIN_USER } from '../runtime/accounts/viewer-accounts.js';
-import type { AppConfig } from '../runtime/config/schema.js';
-import { openViewerDb } from '../runtime/storage/open-viewer.js';
+import { ViewerAccounts, ADMIN_USER } from './viewer-accounts.js';
+import type { AppConfig } from '../config/schema.js';
+import { openViewerDb } from '../storage/open-viewer.js';
 
 // No 0/O, 1/l/I: read off a console and typed into a browser.
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
