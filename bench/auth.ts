@@ -34,6 +34,7 @@ import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
 import { LOAD_LIMITS, relayingTo } from './relay-settings.js';
 import { sendSession } from './smtp-client.js';
+import { replaceDocsSection } from './docs-section.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'mailfilter-bench-auth-'));
@@ -475,11 +476,7 @@ function writeReport(r: Report, loadAfter = loadAverage()): void {
       " s (runtime/checks/auth-spf-cache.ts); DMARC is mailauth's, and a message with an ARC chain is checked by mailauth whole. On a 2-core machine where Postfix and the filter already use all the CPU, the extra CPU per message is what lowers the passthrough rate; with the virus and spam checks on, the spam check dominates and the auth check runs beside it.",
     SECTION_END,
   ].join('\n');
-  const path = resolve('docs/benchmarks.md');
-  const current = readFileSync(path, 'utf8');
-  const start = current.indexOf(SECTION_START);
-  const kept = start === -1 ? current.trimEnd() : (current.slice(0, start) + current.slice(current.indexOf(SECTION_END) + SECTION_END.length)).trimEnd();
-  writeFileSync(path, `${kept}\n\n${section}\n`);
+  replaceDocsSection(SECTION_START, SECTION_END, section);
   console.log(section);
   console.log(`\nwritten: bench/results/auth.json, docs/benchmarks.md`);
 }

@@ -44,6 +44,7 @@ import { makeTestCerts } from '../test/support/tls.js';
 import { buildMessage, FAKE_EXE } from '../test/support/messages.js';
 import { freePort, listening, waitFor } from '../test/support/net.js';
 import { LOAD_LIMITS, relayingTo } from './relay-settings.js';
+import { replaceDocsSection } from './docs-section.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 300);
@@ -478,11 +479,7 @@ function writeReport(r: Report, machine = { cpus: cpus().length, cpu: cpus()[0]?
     `On one ${machine.cpus}-core machine the two-node figure is bounded by the cores: both nodes' Postfix and filters, PostgreSQL and the senders share the same ${machine.cpus} cores (already busy with one node), so a second node cannot add capacity here; it shows what sharing the database costs (contention, CPU per message), not how a second appliance on its own hardware scales. On separate machines each node brings its own cores, and the shared database's work per message (the PostgreSQL column) is what the database server must carry for all of them.`,
     SECTION_END,
   ].join('\n');
-  const path = resolve('docs/benchmarks.md');
-  const current = readFileSync(path, 'utf8');
-  const start = current.indexOf(SECTION_START);
-  const kept = start === -1 ? current.trimEnd() : (current.slice(0, start) + current.slice(current.indexOf(SECTION_END) + SECTION_END.length)).trimEnd();
-  writeFileSync(path, `${kept}\n\n${section}\n`);
+  replaceDocsSection(SECTION_START, SECTION_END, section);
   console.log(section);
   console.log('\nwritten: bench/results/cluster.json, docs/benchmarks.md');
 }
