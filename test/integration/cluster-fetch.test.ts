@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startChain, type Chain } from '../support/chain.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
+import { fillMailbox, writeFetchAccounts, type MailboxSpec } from '../support/fetch-mailboxes.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTestCerts, type TestCerts } from '../support/tls.js';
-import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
 import { startFetcher, type Fetcher, type PollOutcome } from '../../runtime/fetch/daemon.js';
 import type { AppConfig } from '../../runtime/config/schema.js';
@@ -43,25 +43,11 @@ after(async () => {
   await chain?.stop();
 });
 
-interface Box {
-  user: string;
-  protocol: 'pop3' | 'imap';
-  keep: boolean;
-}
-
 /** A node's config: its own host name and state folder, the shared database, these mailboxes. */
-function nodeConfig(node: string, boxes: Box[]): AppConfig {
+function nodeConfig(node: string, boxes: MailboxSpec[]): AppConfig {
   const dir = join(chain.dir, 'fetch', node);
   mkdirSync(dir, { recursive: true });
-  const servers = boxes.map((box) => ({
-    host: '127.0.0.1',
-    protocol: box.protocol,
-    ...(box.protocol === 'pop3' ? { tls: 'implicit', port: dovecot.ports.pop3s } : { tls: 'starttls', port: dovecot.ports.imap }),
-    verifyCertificate: true,
-    caFile: certs.caCert,
-    accounts: [{ user: box.user, password: `pw-${box.user}`, deliverTo: `${box.user.split('@')[0]}@company.local`, keep: box.keep }],
-  }));
-  writeFileSync(join(dir, 'accounts.json'), JSON.stringify({ servers }, null, 2));
+  writeFetchAccounts(join(dir, 'accounts.json'), dovecot, certs.caCert, boxes);
   return {
     ...chain.config,
     network: { ...chain.config.network, hostname: `${node}.company.com` },
@@ -70,11 +56,7 @@ function nodeConfig(node: string, boxes: Box[]): AppConfig {
   };
 }
 
-function fill(user: string, count: number, tag: string): string[] {
-  const subjects = Array.from({ length: count }, (_, i) => `${tag} ${i} ${Date.now()}`);
-  for (const subject of subjects) dovecot.deliver(user, buildMessage({ subject, to: user }));
-  return subjects;
-}
+const fill = (user: string, count: number, tag: string) => fillMailbox(dovecot, user, count, tag);
 
 function copiesAtSink(subjects: string[]): { missing: string[]; duplicates: number } {
   const counts = new Map(subjects.map((s) => [s, 0]));
@@ -100,7 +82,7 @@ function everyOneArrives(subjects: string[]) {
 const fetchedBy = (outcomes: PollOutcome[]) => outcomes.reduce((sum, o) => sum + (o.summary?.fetched ?? 0), 0);
 
 test('two nodes polling the same mailboxes at once: one polls each, and every message arrives exactly once', { timeout: 400_000 }, async (t) => {
-  const boxes: Box[] = [
+  const boxes: MailboxSpec[] = [
     { user: 'shared@company.com', protocol: 'pop3', keep: false },
     { user: 'sharedkeep@company.com', protocol: 'imap', keep: true },
   ];
@@ -133,7 +115,7 @@ test(
   'the lease holder killed mid-poll: the other node takes over once its lease runs out and fetches the rest; nothing is lost',
   { timeout: 400_000 },
   async (t) => {
-    const box: Box = { user: 'killed@company.com', protocol: 'pop3', keep: false };
+    const box: MailboxSpec = { user: 'killed@company.com', protocol: 'pop3', keep: false };
     const subjects = fill(box.user, 150, 'killed node');
     const configA = nodeConfig('mx-dies', [box]);
     const configFile = join(chain.dir, 'fetch', 'mx-dies', 'mailfilter.json');

@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startChain, type Chain } from '../support/chain.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
+import { fillMailbox, writeFetchAccounts, type MailboxSpec } from '../support/fetch-mailboxes.js';
 import { makeTestCerts, type TestCerts } from '../support/tls.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
@@ -40,25 +41,10 @@ after(async () => {
   await chain?.stop();
 });
 
-interface MailboxSpec {
-  user: string;
-  protocol: 'pop3' | 'imap';
-  keep: boolean;
-  password?: string;
-}
-
 function fetchConfigFor(name: string, mailboxes: MailboxSpec[], overrides: { verify?: boolean; ca?: boolean } = {}): AppConfig {
   const dir = join(fetchDir, name);
   mkdirSync(dir, { recursive: true });
-  const servers = mailboxes.map((m) => ({
-    host: '127.0.0.1',
-    protocol: m.protocol,
-    ...(m.protocol === 'pop3' ? { tls: 'implicit', port: dovecot.ports.pop3s } : { tls: 'starttls', port: dovecot.ports.imap }),
-    verifyCertificate: overrides.verify ?? true,
-    caFile: overrides.ca === false ? '' : certs.caCert,
-    accounts: [{ user: m.user, password: m.password ?? `pw-${m.user}`, deliverTo: `${m.user.split('@')[0]}@company.local`, keep: m.keep }],
-  }));
-  writeFileSync(join(dir, 'accounts.json'), JSON.stringify({ servers }, null, 2));
+  writeFetchAccounts(join(dir, 'accounts.json'), dovecot, certs.caCert, mailboxes, overrides);
   return { ...chain.config, fetch: { ...chain.config.fetch, stateDir: join(dir, 'state'), accountsFile: join(dir, 'accounts.json') } };
 }
 
@@ -67,11 +53,7 @@ function fetcherFor(name: string, mailboxes: MailboxSpec[], overrides: { verify?
   return { fetcher: startFetcher(config, { schedule: false }), config };
 }
 
-function fill(user: string, count: number, tag: string): string[] {
-  const subjects = Array.from({ length: count }, (_, i) => `${tag} ${i} ${Date.now()}`);
-  for (const subject of subjects) dovecot.deliver(user, buildMessage({ subject, to: user }));
-  return subjects;
-}
+const fill = (user: string, count: number, tag: string) => fillMailbox(dovecot, user, count, tag);
 
 const fetched = (outcomes: PollOutcome[]) => outcomes.map((o) => [o.ok, o.summary?.fetched ?? o.error]);
 
