@@ -14,6 +14,7 @@ import { createViewerApp } from '../../../runtime/viewer/app.js';
 import type { Reinjector } from '../../../runtime/mail/reinject.js';
 import { assembleActionServices } from '../../../runtime/actions/services.js';
 import { freePort } from '../../support/net.js';
+import { ViewerBrowser } from '../../support/viewer-browser.js';
 
 type App = ReturnType<typeof createViewerApp>;
 let app: App;
@@ -66,31 +67,10 @@ before(async () => {
   }
 });
 
-class Browser {
-  cookies = new Map<string, string>();
-  constructor(private readonly ip = '10.0.0.1') {}
-  async request(path: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) {
-    const headers: Record<string, string> = { host: 'mx.company.com', ...(init.headers ?? {}) };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await app.request(
-      `https://mx.company.com${path}`,
-      { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined },
-      { incoming: { socket: { remoteAddress: this.ip } } },
-    );
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const [name, value] = pair!.split('=');
-      if (value) this.cookies.set(name!, value);
-      else this.cookies.delete(name!);
-    }
-    return { status: response.status, location: response.headers.get('location'), text: await response.text(), headers: response.headers };
-  }
-  async csrf(path: string): Promise<string> {
-    return /name="_csrf" value="([^"]+)"/.exec((await this.request(path)).text)?.[1] ?? '';
-  }
-  async login(username: string, password: string) {
-    return this.request('/viewer/login', { form: { _csrf: await this.csrf('/viewer/login'), username, password } });
+/** The viewer's cookie-keeping client, against this file's app in-process, from `ip`. */
+class Browser extends ViewerBrowser {
+  constructor(ip = '10.0.0.1') {
+    super(async (path, init) => app.request(`https://mx.company.com${path}`, init, { incoming: { socket: { remoteAddress: ip } } }));
   }
 }
 
