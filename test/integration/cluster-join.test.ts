@@ -85,8 +85,12 @@ function database(name: string): Kysely<SharedTables> {
 }
 
 /** Joins, starting the node's filter heartbeat (as the restarted filter would) once the config names the database. */
+/** `mailfilter cluster join ARGS` for the node of configFile, rendering into the test's folder, restarting nothing. */
+const runJoin = (configFile: string, args: string[]): Promise<Run> =>
+  mailfilter(['cluster', 'join', ...args, '--config', configFile, '--root', join(root, 'rendered'), '--no-restart']);
+
 async function joinWithHeartbeat(configFile: string, args: string[]): Promise<Run> {
-  const joining = mailfilter(['cluster', 'join', ...args, '--config', configFile, '--root', join(root, 'rendered'), '--no-restart']);
+  const joining = runJoin(configFile, args);
   let started = false;
   const starter = setInterval(() => {
     if (started) return;
@@ -124,17 +128,7 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
     const configFile = nodeConfig('mx0');
     const before = readFileSync(configFile, 'utf8');
     const ca = ['--ca-file', server!.caFile];
-    const wrongPassword = await mailfilter([
-      'cluster',
-      'join',
-      urlFor('mailfilter', 'not-the-password'),
-      ...ca,
-      '--config',
-      configFile,
-      '--root',
-      join(root, 'rendered'),
-      '--no-restart',
-    ]);
+    const wrongPassword = await runJoin(configFile, [urlFor('mailfilter', 'not-the-password'), ...ca]);
     assert.equal(wrongPassword.code, 1);
     assert.match(wrongPassword.stderr, /127\.0\.0\.1:\d+ refused the password for user "mailfilter": check the user and password/);
     assert.doesNotMatch(wrongPassword.stderr + wrongPassword.stdout, /not-the-password|cluster-secret/, 'the password is never shown');
@@ -182,18 +176,7 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
     await viewerDb.destroy();
 
     // No terminal to ask on: the held messages need an answer given as an option.
-    const unanswered = await mailfilter([
-      'cluster',
-      'join',
-      server!.url,
-      '--ca-file',
-      server!.caFile,
-      '--config',
-      configFile,
-      '--root',
-      join(root, 'rendered'),
-      '--no-restart',
-    ]);
+    const unanswered = await runJoin(configFile, [server!.url, '--ca-file', server!.caFile]);
     assert.equal(unanswered.code, 1);
     assert.match(unanswered.stderr, /holds 2 message\(s\) in its own quarantine and 2 viewer account\(s\).*answer with --copy or --no-copy/);
 
@@ -238,18 +221,7 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
 
   test('a second node finds the schema current and leaves its quarantine where it is when told; a namesake is refused', async () => {
     const twin = nodeConfig('mx1-twin', { network: { hostname: 'mx1.company.com' } });
-    const refused = await mailfilter([
-      'cluster',
-      'join',
-      server!.url,
-      '--ca-file',
-      server!.caFile,
-      '--config',
-      twin,
-      '--root',
-      join(root, 'rendered'),
-      '--no-restart',
-    ]);
+    const refused = await runJoin(twin, [server!.url, '--ca-file', server!.caFile]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /a node named mx1\.company\.com is already there and up: every node needs a host name of its own/);
 
@@ -313,18 +285,7 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
     await sql`INSERT INTO mailfilter_migrations (name, timestamp) VALUES ('9999-from-a-newer-release', ${new Date().toISOString()})`.execute(newer);
     const configFile4 = nodeConfig('mx4');
     const before = readFileSync(configFile4, 'utf8');
-    const refused = await mailfilter([
-      'cluster',
-      'join',
-      urlFor('newer'),
-      '--ca-file',
-      server!.caFile,
-      '--config',
-      configFile4,
-      '--root',
-      join(root, 'rendered'),
-      '--no-restart',
-    ]);
+    const refused = await runJoin(configFile4, [urlFor('newer'), '--ca-file', server!.caFile]);
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
