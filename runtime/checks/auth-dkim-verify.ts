@@ -8,6 +8,7 @@
 import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { HeaderField } from '../mail/message-head.js';
 import type { DnsResolve } from './auth-dns-cache.js';
+import { commentValue, propValue } from './auth-row.js';
 
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror';
 
@@ -271,13 +272,10 @@ function signedHeaderData(fields: HeaderField[], sig: Signature): Buffer {
   return Buffer.from(data, 'latin1');
 }
 
-/** A property value (RFC 8601 pvalue): a token as it is, anything with a MIME special quoted ('@' is allowed bare in pvalue). */
-const propValue = (value: string) => (/[\s\x00-\x1f\x7f-\uffff()<>,;:\\"/[\]?=]/.test(value) ? `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"` : value);
-
 /** A row as mailauth writes it, so the viewer and earlier headers read alike. */
 function row(result: DkimResult, comment: string, policy: string, sig: { domain: string; selector: string; algorithm: string; b: string }): string {
   const parts = [`dkim=${result}`];
-  if (comment) parts.push(`(${comment.replace(/[\\)]/g, (c) => `\\${c}`)})`);
+  if (comment) parts.push(`(${commentValue(comment)})`);
   if (policy) parts.push(`policy.dkim-rules=${policy}`);
   if (sig.domain) parts.push(`header.i=${propValue(`@${sig.domain}`)}`);
   if (sig.selector) parts.push(`header.s=${propValue(sig.selector)}`);

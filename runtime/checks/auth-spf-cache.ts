@@ -1,14 +1,35 @@
 // SPF results kept a short while in process: check_host() (RFC 7208 4) is a function of the
-// client's address, the HELO name and the envelope sender, and of DNS records; for the same three
-// the answer is the same until a record changes. A sender's server sends message after message,
-// and each evaluation (mailauth's address matching) cost the filter more CPU than a lookup. Results
-// live no longer than the DNS cache's answers (maxAgeSeconds); temporary errors are not kept.
-import type { SPFResult } from 'mailauth';
+// client's address, the envelope sender and DNS records; for the same question the answer is the
+// same until a record changes. A sender's server sends message after message, and each evaluation
+// (mailauth's address matching) cost the filter more CPU than a lookup. Results live no longer than
+// the DNS cache's answers (maxAgeSeconds); temporary errors are not kept.
+//
+// Two memories. The first answers the same client, HELO and sender. The second answers the same
+// client and sender *domain* for another local part, as mailing lists' VERP senders
+// (list+bounce-1234@lists.example) and big senders' per-message bounce addresses bring: without
+// macros (RFC 7208 7) a record cannot tell local parts apart, so the verdict is the domain's. An
+// evaluation that met a '%' in any TXT record it read may have used a macro, and is kept for its
+// exact sender only. A reused verdict gets its own comment and row naming its own sender and HELO.
+import { commentValue, propValue } from './auth-row.js';
 
 export interface SpfQuestion {
   sender: string;
   ip: string;
   helo: string;
+}
+
+/** What the auth check reads of an SPF result (mailauth's SPFResult has these). */
+export interface SpfOutcome {
+  domain: string;
+  status: { result: string; comment?: string };
+  /** The Authentication-Results row. */
+  info: string;
+}
+
+export interface SpfEvaluation {
+  outcome: SpfOutcome;
+  /** A TXT record read during the evaluation held a '%': a macro may have used the local part. */
+  sawMacro: boolean;
 }
 
 export interface SpfCacheOptions {
@@ -19,38 +40,88 @@ export interface SpfCacheOptions {
 
 interface Entry {
   expires: number;
-  result: Promise<SPFResult>;
+  outcome: Promise<SpfOutcome>;
 }
 
-export function spfCache(evaluate: (question: SpfQuestion) => Promise<SPFResult>, options: SpfCacheOptions): (question: SpfQuestion) => Promise<SPFResult> {
-  const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
-  const forget = (key: string, entry: Entry) => {
-    if (entries.get(key) === entry) entries.delete(key);
+/** Where the sender's address splits, for a sender the domain memory may answer ('' otherwise). */
+function domainOf(sender: string): string {
+  const at = sender.lastIndexOf('@');
+  return at > 0 && at < sender.length - 1 ? sender.slice(at + 1).toLowerCase() : '';
+}
+
+/** The row mailauth writes for an SPF result: result, comment, smtp.mailfrom, smtp.helo. */
+function spfRow(result: string, comment: string | undefined, sender: string, helo: string): string {
+  return [
+    `spf=${result}`,
+    ...(comment ? [`(${commentValue(comment)})`] : []),
+    `smtp.mailfrom=${propValue(sender)}`,
+    ...(helo ? [`smtp.helo=${propValue(helo)}`] : []),
+  ].join(' ');
+}
+
+/**
+ * The domain's verdict told for `question`'s sender: mailauth's comments name the sender once, after
+ * "of " ("domain of a@x designates …", "during lookup of a@x"), or name only the domain.
+ */
+function retold(outcome: SpfOutcome, from: string, question: SpfQuestion): SpfOutcome {
+  const comment = outcome.status.comment?.replace(`of ${from}`, `of ${question.sender}`);
+  return {
+    domain: outcome.domain,
+    status: { result: outcome.status.result, ...(comment === undefined ? {} : { comment }) },
+    info: spfRow(outcome.status.result, comment, question.sender, question.helo),
   };
+}
+
+class Memory<Value> {
+  private readonly entries = new Map<string, Value>();
+  constructor(private readonly maxEntries: number) {}
+  get(key: string): Value | undefined {
+    return this.entries.get(key);
+  }
+  set(key: string, value: Value): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+  deleteIf(key: string, value: Value): void {
+    if (this.entries.get(key) === value) this.entries.delete(key);
+  }
+}
+
+export function spfCache(
+  evaluate: (question: SpfQuestion) => Promise<SpfEvaluation>,
+  options: SpfCacheOptions,
+): (question: SpfQuestion) => Promise<SpfOutcome> {
+  const now = options.now ?? Date.now;
+  const exact = new Memory<Entry>(options.maxEntries);
+  const byDomain = new Memory<{ expires: number; sender: string; outcome: SpfOutcome }>(options.maxEntries);
   return (question) => {
+    const domain = domainOf(question.sender);
     // The local part counts (macros may use it); domain names do not care about case.
-    const at = question.sender.lastIndexOf('@');
-    const sender = at < 0 ? question.sender : question.sender.slice(0, at + 1) + question.sender.slice(at + 1).toLowerCase();
+    const sender = domain ? question.sender.slice(0, question.sender.lastIndexOf('@') + 1) + domain : question.sender;
     const key = `${question.ip} ${question.helo.toLowerCase()} ${sender}`;
-    const found = entries.get(key);
-    if (found && found.expires > now()) return found.result;
-    if (found) entries.delete(key);
-    const entry: Entry = { expires: now() + options.maxAgeSeconds * 1000, result: Promise.resolve(undefined as unknown as SPFResult) };
-    entry.result = evaluate(question).then(
-      (result) => {
-        if (result.status.result === 'temperror') forget(key, entry);
-        else entry.expires = now() + options.maxAgeSeconds * 1000;
-        return result;
+    const found = exact.get(key);
+    if (found && found.expires > now()) return found.outcome;
+    const domainKey = `${question.ip} ${domain}`;
+    const known = domain ? byDomain.get(domainKey) : undefined;
+    if (known && known.expires > now()) return Promise.resolve(retold(known.outcome, known.sender, question));
+    const entry: Entry = { expires: now() + options.maxAgeSeconds * 1000, outcome: Promise.resolve(undefined as unknown as SpfOutcome) };
+    entry.outcome = evaluate(question).then(
+      ({ outcome, sawMacro }) => {
+        if (outcome.status.result === 'temperror') exact.deleteIf(key, entry);
+        else {
+          entry.expires = now() + options.maxAgeSeconds * 1000;
+          if (domain && !sawMacro) byDomain.set(domainKey, { expires: entry.expires, sender: question.sender, outcome });
+        }
+        return outcome;
       },
       (err: Error) => {
-        forget(key, entry);
+        exact.deleteIf(key, entry);
         throw err;
       },
     );
-    entry.result.catch(() => undefined);
-    entries.set(key, entry);
-    while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
-    return entry.result;
+    entry.outcome.catch(() => undefined);
+    exact.set(key, entry);
+    return entry.outcome;
   };
 }

@@ -12,7 +12,7 @@ import { dnsCache, type DnsAnswer, type DnsCacheOptions, type DnsResolve } from 
 
 export type { DnsResolve };
 import { fieldName, keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
-import { spfCache, type SpfQuestion } from './auth-spf-cache.js';
+import { spfCache, type SpfEvaluation, type SpfOutcome, type SpfQuestion } from './auth-spf-cache.js';
 import type { MessageHead } from '../mail/message-head.js';
 
 export interface AuthEnvelope {
@@ -62,7 +62,7 @@ const oneRow = (info: string) => info.replace(/\r?\n[ \t]*/g, ' ').trim();
 /** What the auth check keeps between messages: parsed DKIM keys by record text, SPF results for a while. */
 export interface AuthMemory {
   keys: (text: string) => ParsedKey;
-  spf: (question: SpfQuestion) => Promise<SPFResult>;
+  spf: (question: SpfQuestion) => Promise<SpfOutcome>;
 }
 
 export interface AuthOptions {
@@ -76,8 +76,20 @@ export interface AuthOptions {
 export function authMemory(authservId: string, resolve: DnsResolve): AuthMemory {
   return {
     keys: keyParser(),
-    spf: spfCache((q) => spf({ ...q, mta: authservId, resolver: resolve }), DNS_CACHE),
+    spf: spfCache((q) => evaluateSpf(q, authservId, resolve), DNS_CACHE),
   };
+}
+
+/** mailauth's SPF evaluation, watching the TXT records it reads for a '%' (a macro may be there). */
+async function evaluateSpf(question: SpfQuestion, authservId: string, resolve: DnsResolve): Promise<SpfEvaluation> {
+  let sawMacro = false;
+  const watching: DnsResolve = async (name, rrtype) => {
+    const answer = await resolve(name, rrtype);
+    if (rrtype === 'TXT' && answer.some((record) => (Array.isArray(record) ? record.join('') : record).includes('%'))) sawMacro = true;
+    return answer;
+  };
+  const outcome: SPFResult = await spf({ ...question, mta: authservId, resolver: watching });
+  return { outcome, sawMacro };
 }
 
 /** The message as the filter holds it: its spool file, its parsed head, and its bytes when small. */
