@@ -6,7 +6,7 @@
 // address beats *@domain, and at equal rank block beats allow.
 import type { Selectable } from 'kysely';
 import { isEmailAddress } from '../mail/address.js';
-import type { ViewerDatabase, ViewerTables } from '../storage/viewer-db.js';
+import { LIST_AND_PATTERN, type ViewerDatabase, type ViewerTables } from '../storage/viewer-db.js';
 
 export type ListKind = 'allow' | 'block';
 
@@ -150,22 +150,26 @@ export class SenderLists {
     return row && toEntry(row);
   }
 
-  /** Adds an entry, replacing the same pattern on the same list (allow after block, or a new expiry). */
+  /**
+   * Adds an entry, replacing the same pattern on the same list (allow after block, or a new expiry).
+   * One statement, so two nodes adding it at once leave one entry (the later add's).
+   */
   async add(input: { ownerId: number | null; kind: ListKind; pattern: string; expiresAt: number | null; createdBy: string }): Promise<ListEntry> {
     const pattern = normalisePattern(input.pattern);
     if (!pattern) throw new Error(`not an address or *@domain: ${input.pattern}`);
-    const { id } = await this.db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom('sender_lists')
-        .where('pattern', '=', pattern)
-        .where('owner_id', input.ownerId === null ? 'is' : '=', input.ownerId)
-        .execute();
-      return trx
-        .insertInto('sender_lists')
-        .values({ owner_id: input.ownerId, kind: input.kind, pattern, expires_at: input.expiresAt, created_by: input.createdBy, created_at: Date.now() })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-    });
+    const { id } = await this.db
+      .insertInto('sender_lists')
+      .values({ owner_id: input.ownerId, kind: input.kind, pattern, expires_at: input.expiresAt, created_by: input.createdBy, created_at: Date.now() })
+      .onConflict((oc) =>
+        oc.expression(LIST_AND_PATTERN).doUpdateSet((eb) => ({
+          kind: eb.ref('excluded.kind'),
+          expires_at: eb.ref('excluded.expires_at'),
+          created_by: eb.ref('excluded.created_by'),
+          created_at: eb.ref('excluded.created_at'),
+        })),
+      )
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return (await this.get(id))!;
   }
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { Kysely, Selectable } from 'kysely';
 import type { SharedTables } from './shared-schema.js';
-import { openViewerDatabase, viewerDatabasePath, viewerKysely, type ViewerDatabase, type ViewerTables } from './viewer-db.js';
+import { LIST_AND_PATTERN, openViewerDatabase, viewerDatabasePath, viewerKysely, type ViewerDatabase, type ViewerTables } from './viewer-db.js';
 
 /** A row without its id: the shared database numbers its own. */
 const withoutId = <T extends { id: number }>({ id: _id, ...values }: T): Omit<T, 'id'> => values;
@@ -96,28 +96,32 @@ async function copyAddresses(local: ViewerDatabase, shared: ViewerDatabase, ids:
   if (taken.length > 0) say(`viewer: ${taken.join(', ')}: already another user's address in the shared database, left with that user`);
 }
 
+/** An entry for a pattern the shared list has already is left as it is there (reported when it differs). */
 async function copySenderLists(local: ViewerDatabase, shared: ViewerDatabase, ids: UserIds, say: (line: string) => void): Promise<void> {
   let copied = 0;
+  const kept: string[] = [];
   const rows = await local.selectFrom('sender_lists').selectAll().orderBy('id').execute();
   for (const row of rows) {
     const ownerId = row.owner_id === null ? null : ids.get(row.owner_id)!;
-    const there = await shared
-      .selectFrom('sender_lists')
-      .select('id')
-      .where((eb) => (ownerId === null ? eb('owner_id', 'is', null) : eb('owner_id', '=', ownerId)))
-      .where('kind', '=', row.kind)
-      .where('pattern', '=', row.pattern)
-      .where('created_by', '=', row.created_by)
-      .where('created_at', '=', row.created_at)
-      .executeTakeFirst();
-    if (there) continue;
-    await shared
+    const result = await shared
       .insertInto('sender_lists')
       .values({ ...withoutId(row), owner_id: ownerId })
-      .execute();
-    copied += 1;
+      .onConflict((oc) => oc.expression(LIST_AND_PATTERN).doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) {
+      copied += 1;
+      continue;
+    }
+    const there = await shared
+      .selectFrom('sender_lists')
+      .select(['kind', 'expires_at'])
+      .where('owner_id', ownerId === null ? 'is' : '=', ownerId)
+      .where('pattern', '=', row.pattern)
+      .executeTakeFirst();
+    if (there?.kind !== row.kind || (there.expires_at === null ? null : Number(there.expires_at)) !== row.expires_at) kept.push(row.pattern);
   }
   say(`viewer: ${copied} list entr(ies) copied, ${rows.length - copied} already there`);
+  if (kept.length > 0) say(`viewer: ${kept.join(', ')}: already on the same list in the shared database with another kind or expiry, kept as it is there`);
 }
 
 const auditKey = (r: Omit<Selectable<ViewerTables['audit']>, 'id'>) => JSON.stringify([r.at, r.actor, r.action, r.message_id, r.detail, r.client]);

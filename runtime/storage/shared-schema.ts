@@ -7,7 +7,7 @@ import type { AppConfig } from '../config/schema.js';
 import { openPostgres } from './postgres.js';
 import type { GreylistTables } from './greylist-db.js';
 import type { QuarantineTables } from './quarantine-db.js';
-import type { ViewerTables } from './viewer-db.js';
+import { ONE_ENTRY_PER_PATTERN, type ViewerTables } from './viewer-db.js';
 import type { FetchTables } from './fetch-db.js';
 
 /** The tables as the stores see them (times are milliseconds since the epoch). */
@@ -256,6 +256,15 @@ export const SHARED_MIGRATIONS: Record<string, Migration> = {
         .addColumn('set_aside_at', 'bigint')
         .addPrimaryKeyConstraint('failures_pk', ['account', 'uid'])
         .execute();
+    },
+  },
+  '0007-sender-lists-unique': {
+    // As viewer.sqlite's migration 4 (ONE_ENTRY_PER_PATTERN says which duplicate stays). Locked
+    // against writes first: a node still on the release before, adding an entry between the
+    // delete and the index, would make the index fail. (The migrator's transaction ends the lock.)
+    async up(db: Kysely<unknown>) {
+      await sql`LOCK TABLE sender_lists IN SHARE ROW EXCLUSIVE MODE`.execute(db);
+      for (const statement of ONE_ENTRY_PER_PATTERN) await sql.raw(statement).execute(db);
     },
   },
 };

@@ -2,7 +2,7 @@
 // changed only by a new numbered migration; the modules that use a table (accounts, lists, audit,
 // settings, requests, link tokens) only read and write rows.
 import type Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Generated } from 'kysely';
+import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { addColumnIfMissing, openMigrated, type Migration } from './migrate.js';
@@ -27,7 +27,7 @@ export interface ViewerTables {
   /** Only a hash of the cookie is stored. */
   sessions: { token_hash: string; user_id: number; csrf_token: string; expires_at: number; created_at: number };
   failed_logins: { id: Generated<number>; key: string; at: number };
-  /** owner_id null is the global list. The filter reads this table. */
+  /** owner_id null is the global list; one entry per list and pattern. The filter reads this table. */
   sender_lists: {
     id: Generated<number>;
     owner_id: number | null;
@@ -61,6 +61,25 @@ export type ViewerDatabase = Kysely<ViewerTables>;
 export const VIEWER_DATABASE = 'viewer.sqlite';
 
 export const viewerDatabasePath = (viewerDataDir: string) => join(viewerDataDir, VIEWER_DATABASE);
+
+/**
+ * One sender list entry per list and pattern: viewer.sqlite's migration 4 and the shared database's
+ * 0007-sender-lists-unique, so never edited. Two viewers (or nodes) adding one entry at the same
+ * instant made two rows. Of duplicates the newest row stays (created_at, then id), whatever the
+ * kinds: an add replaces the entry for its pattern (SenderLists.add), so the newest is the decision
+ * made last, the one the adds would have left had they come one after the other. The global list's
+ * owner_id NULL counts as 0, which no user's id is (NULLs never equal each other in an index).
+ */
+export const ONE_ENTRY_PER_PATTERN: readonly string[] = [
+  `DELETE FROM sender_lists WHERE EXISTS (
+     SELECT 1 FROM sender_lists newer
+     WHERE coalesce(newer.owner_id, 0) = coalesce(sender_lists.owner_id, 0) AND newer.pattern = sender_lists.pattern
+       AND (newer.created_at > sender_lists.created_at OR (newer.created_at = sender_lists.created_at AND newer.id > sender_lists.id)))`,
+  'CREATE UNIQUE INDEX IF NOT EXISTS sender_lists_owner_pattern ON sender_lists (coalesce(owner_id, 0), pattern)',
+];
+
+/** That index's key as an ON CONFLICT target: writes name it so that either database finds the index. */
+export const LIST_AND_PATTERN = sql`coalesce(owner_id, 0), pattern`;
 
 export const VIEWER_MIGRATIONS: readonly Migration[] = [
   {
@@ -148,6 +167,13 @@ export const VIEWER_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE failed_logins_new RENAME TO failed_logins;
       CREATE INDEX failed_logins_key ON failed_logins(key, at);
     `),
+  },
+  {
+    version: 4,
+    what: 'one sender list entry per list and pattern',
+    up: (db) => {
+      for (const statement of ONE_ENTRY_PER_PATTERN) db.exec(statement);
+    },
   },
 ];
 

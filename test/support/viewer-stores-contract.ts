@@ -103,6 +103,30 @@ export function viewerStoresContract(backend: string, openTwo: OpenTwoHandles): 
     await assert.rejects(lists.add({ ownerId: null, kind: 'allow', pattern: 'example.net', expiresAt: null, createdBy: 'vadmin' }), /not an address/);
   });
 
+  withHandles('the same entry added through A and B at once is one entry, changed in place by a later add, and gone with one remove', async ({ a, b }) => {
+    const alice = await addUser(a, 'alice', ['alice@company.com']);
+    const add = (db: ViewerDatabase, ownerId: number | null, kind: ListKind, pattern: string) =>
+      new SenderLists(db).add({ ownerId, kind, pattern, expiresAt: null, createdBy: db === a ? 'on A' : 'on B' });
+    const patterns = Array.from({ length: 20 }, (_, i) => `sender${i}@race.example`);
+    await Promise.all(patterns.flatMap((p) => [add(a, alice, 'allow', p), add(b, alice, 'allow', p), add(a, null, 'block', p), add(b, null, 'block', p)]));
+    const lists = new SenderLists(a);
+    for (const owner of [alice, null])
+      assert.deepEqual(
+        (await lists.list(owner)).map((e) => e.pattern).sort(),
+        [...patterns].sort(),
+        `one entry per pattern on ${owner ? 'her' : 'the global'} list`,
+      );
+
+    const [first, second] = await Promise.all([add(a, alice, 'allow', 'both@race.example'), add(b, alice, 'block', 'both@race.example')]);
+    assert.equal(first.id, second.id, 'both adds answer with the one entry');
+    const [entry] = (await lists.list(alice)).filter((e) => e.pattern === 'both@race.example');
+    assert.ok(entry && ['allow', 'block'].includes(entry.kind), 'of the one that came last');
+    const again = await add(b, alice, 'block', 'Both@Race.example');
+    assert.deepEqual([again.id, again.kind, again.createdBy], [entry.id, 'block', 'on B'], 'an add of an entry there already changes it in place');
+    await new SenderLists(b).remove(again.id);
+    assert.equal(await lists.match('alice@company.com', ['both@race.example']), null, 'one remove, and nothing is left behind');
+  });
+
   withHandles('a list entry added through B decides the next lookup through A (the filter on another node)', async ({ a, b }) => {
     const bob = await addUser(b, 'bob', ['bob@company.com']);
     const lookupOnA = senderListLookup({ current: () => a, where: 'node A', close: async () => undefined }, logger('test'));

@@ -176,3 +176,46 @@ test('a quarantine index made by the last release is migrated, keeping messages,
   assert.deepEqual(schemaOf(migrated), freshSchema(openQuarantineDatabase), 'the same schema as a new quarantine’s');
   migrated.close();
 });
+
+test('duplicate list entries (two viewers adding one at once) are made one on upgrade: the newest stays, whatever its kind', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'viewer-duplicates-'));
+  const made = new Database(viewerDatabasePath(dataDir));
+  made.exec(releaseSql('viewer.sql'));
+  made.exec(`INSERT INTO users (id, username) VALUES (1, 'vadmin'), (2, 'alice'), (3, 'bob');
+    INSERT INTO addresses VALUES ('alice@company.com', 2), ('bob@company.com', 3);
+    INSERT INTO sender_lists (id, owner_id, kind, pattern, expires_at, created_by, created_at) VALUES
+      (1, 2, 'allow', 'news@partner.example', NULL, 'alice', 1000),
+      (2, 2, 'allow', 'news@partner.example', NULL, 'alice', 1001),
+      (3, 2, 'allow', 'x@spam.example', NULL, 'alice', 2000),
+      (4, 2, 'block', 'x@spam.example', 9000000000000, 'alice', 2005),
+      (5, NULL, 'block', '*@spam.example', NULL, 'vadmin', 3000),
+      (6, NULL, 'block', '*@spam.example', NULL, 'vadmin', 3000),
+      (7, 2, 'allow', '*@spam.example', NULL, 'alice', 3000),
+      (8, 3, 'allow', '*@spam.example', NULL, 'bob', 3000);`);
+  made.close();
+
+  const db = openViewerDatabase(dataDir);
+  assert.equal(schemaVersion(db), VIEWER_MIGRATIONS.length);
+  assert.deepEqual(
+    db.prepare('SELECT id, owner_id, kind, pattern, expires_at FROM sender_lists ORDER BY id').all(),
+    [
+      { id: 2, owner_id: 2, kind: 'allow', pattern: 'news@partner.example', expires_at: null },
+      { id: 4, owner_id: 2, kind: 'block', pattern: 'x@spam.example', expires_at: 9000000000000 },
+      { id: 6, owner_id: null, kind: 'block', pattern: '*@spam.example', expires_at: null },
+      { id: 7, owner_id: 2, kind: 'allow', pattern: '*@spam.example', expires_at: null },
+      { id: 8, owner_id: 3, kind: 'allow', pattern: '*@spam.example', expires_at: null },
+    ],
+    'one per list and pattern: the later decision (block after allow), the higher id at one instant; other lists keep theirs',
+  );
+  assert.throws(
+    () => db.prepare("INSERT INTO sender_lists (owner_id, kind, pattern, created_by, created_at) VALUES (NULL, 'allow', '*@spam.example', 'x', 4000)").run(),
+    /UNIQUE constraint failed/,
+    'and a second global entry for a pattern cannot be made either',
+  );
+  const lists = new SenderLists(viewerKysely(db));
+  const readded = await lists.add({ ownerId: 2, kind: 'allow', pattern: 'news@partner.example', expiresAt: null, createdBy: 'alice' });
+  assert.equal(readded.id, 2, 'added again: the same entry');
+  assert.equal((await lists.list(2)).length, 3);
+  assert.deepEqual(schemaOf(db), freshSchema(openViewerDatabase), 'the same schema as a new appliance’s');
+  db.close();
+});
