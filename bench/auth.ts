@@ -46,6 +46,9 @@ const CHAIN_MESSAGES = 300;
 const CHAIN_SESSIONS = 10;
 const CHAIN_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SENDER_IP = '198.51.100.10';
+/** How many envelope domains the "new domain" rows cycle through: one per message of a run. */
+const SENDER_DOMAINS = Math.max(WARM_MESSAGES, CHAIN_MESSAGES);
+const senderDomain = (n: number) => `d${n % SENDER_DOMAINS}.senders.example`;
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
 /** The middle value; for an even count the mean of the two middle ones. */
@@ -113,6 +116,8 @@ async function main(): Promise<void> {
       { name: '_spf.sender.example', type: 'TXT', data: 'v=spf1 ip4:198.51.100.0/24 -all' },
       { name: 's1._domainkey.sender.example', type: 'TXT', data: dkimTxtRecord(key) },
       { name: '_dmarc.sender.example', type: 'TXT', data: 'v=DMARC1; p=reject' },
+      // Envelope domains for "a new sender domain each message": SPF is evaluated for each.
+      ...Array.from({ length: SENDER_DOMAINS }, (_, n) => ({ name: senderDomain(n), type: 'TXT' as const, data: 'v=spf1 include:_spf.sender.example -all' })),
     ]);
     stops.push(() => authoritative.stop());
     const caching = await startCachingResolver(join(dir, 'caching'), authoritative.address);
@@ -142,8 +147,11 @@ async function main(): Promise<void> {
       before?: () => Promise<void>;
       cache?: 'kept' | 'none' | 'fresh';
       clientAddress?: string;
-      /** A new envelope sender for each message: SPF is evaluated each time, its result never reused. */
-      newSender?: boolean;
+      /**
+       * A new envelope sender for each message: another local part of sender.example (a VERP bounce
+       * address; the domain's SPF verdict is reused) or another domain (SPF evaluated each time).
+       */
+      newSender?: 'local-part' | 'domain';
       /** mailauth's whole check (gatherAuth on the file alone, as before our DKIM verifier): the earlier cost. */
       whole?: boolean;
     }
@@ -178,7 +186,8 @@ async function main(): Promise<void> {
         const from = {
           ...envelope,
           clientAddress: options.clientAddress ?? envelope.clientAddress,
-          mailFrom: options.newSender ? `alice+${i}@sender.example` : envelope.mailFrom,
+          mailFrom:
+            options.newSender === 'local-part' ? `alice+${i}@sender.example` : options.newSender === 'domain' ? `alice@${senderDomain(i)}` : envelope.mailFrom,
         };
         const t = performance.now();
         const c = process.cpuUsage();
@@ -198,17 +207,18 @@ async function main(): Promise<void> {
     await timeCheck('auth', caching.address, 5, { cache: 'none' }); // fills unbound's cache, loads mailauth's code paths
     const warm = await timeCheck('auth', caching.address, WARM_MESSAGES);
     const warmUnbound = await timeCheck('auth', caching.address, WARM_MESSAGES, { cache: 'none' });
-    const newSender = await timeCheck('auth', caching.address, WARM_MESSAGES, { newSender: true });
+    const newSender = await timeCheck('auth', caching.address, WARM_MESSAGES, { newSender: 'local-part' });
+    const newDomain = await timeCheck('auth', caching.address, WARM_MESSAGES, { newSender: 'domain' });
     const whole = await timeCheck('auth', caching.address, WARM_MESSAGES, { whole: true });
     const cold = await timeCheck('auth', caching.address, COLD_MESSAGES, { before: caching.flush, cache: 'fresh' });
     const direct = await timeCheck('auth', authoritative.address, WARM_MESSAGES, { cache: 'none' });
     const inside = await timeCheck('auth', caching.address, WARM_MESSAGES, { clientAddress: '127.0.0.1' });
     await timeCheck('spam', '', 3);
     const spam = await timeCheck('spam', '', SPAM_MESSAGES);
-    console.log(JSON.stringify({ warm, warmUnbound, newSender, whole, cold, direct, inside, spam }));
+    console.log(JSON.stringify({ warm, warmUnbound, newSender, newDomain, whole, cold, direct, inside, spam }));
 
     const chain = await chainRuns(raw, caching.address, stops);
-    writeReport({ started, loadBefore, warm, warmUnbound, newSender, whole, cold, direct, inside, spam, chain });
+    writeReport({ started, loadBefore, warm, warmUnbound, newSender, newDomain, whole, cold, direct, inside, spam, chain });
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -217,11 +227,12 @@ async function main(): Promise<void> {
 
 /**
  * Where the mail comes from as the filter sees it: Postfix's client (inside) or an XFORWARDed
- * sender outside, one envelope sender for all ('outside') or a new one for each message
- * ('outside-senders': SPF results are never reused).
+ * sender outside, one envelope sender for all ('outside'), a new local part of the same domain for
+ * each message ('outside-senders', as VERP: the domain's SPF verdict is reused) or a new domain for
+ * each message ('outside-domains': SPF evaluated for each message).
  */
-type Client = 'inside' | 'outside' | 'outside-senders';
-const CLIENTS: Client[] = ['inside', 'outside', 'outside-senders'];
+type Client = 'inside' | 'outside' | 'outside-senders' | 'outside-domains';
+const CLIENTS: Client[] = ['inside', 'outside', 'outside-senders', 'outside-domains'];
 
 interface ChainRun {
   client: Client;
@@ -291,7 +302,8 @@ async function chainRuns(raw: string, dnsServer: string, stops: Array<() => Prom
         const [deliveredBefore, delaysBefore] = [delivered(), filterDelays().length];
         const cpuBefore = cpuSeconds(filter.child.pid!);
         const t = performance.now();
-        if (client !== 'inside') await sendOutside(smtpPort, raw, client === 'outside-senders');
+        if (client !== 'inside')
+          await sendOutside(smtpPort, raw, client === 'outside-senders' ? 'local-part' : client === 'outside-domains' ? 'domain' : undefined);
         else
           await new Promise<void>((done, fail) => {
             const source = spawn(
@@ -347,19 +359,24 @@ async function chainRuns(raw: string, dnsServer: string, stops: Array<() => Prom
 }
 
 /** The outside rows: CHAIN_SESSIONS sessions from 127.0.0.1 naming the sender's server with XFORWARD (SPF passes for it). */
-async function sendOutside(smtpPort: number, raw: string, newSenders: boolean): Promise<void> {
+async function sendOutside(smtpPort: number, raw: string, newSender?: 'local-part' | 'domain'): Promise<void> {
   const stamp = Date.now();
+  const perSession = CHAIN_MESSAGES / CHAIN_SESSIONS;
+  const senders = {
+    'local-part': (session: number) => (n: number) => `alice+${stamp}-${session}-${n}@sender.example`,
+    domain: (session: number) => (n: number) => `alice@${senderDomain(session * perSession + n)}`,
+  };
   const options = (session: number) => ({
     host: '127.0.0.1',
     port: smtpPort,
     localAddress: '127.0.0.1',
     helo: 'mail.sender.example',
-    from: newSenders ? (n: number) => `alice+${stamp}-${session}-${n}@sender.example` : 'alice@sender.example',
+    from: newSender ? senders[newSender](session) : 'alice@sender.example',
     to: 'bob@company.com',
     message: raw,
     xforward: `ADDR=${SENDER_IP} NAME=mail.sender.example HELO=mail.sender.example PROTO=ESMTP`,
   });
-  await Promise.all(Array.from({ length: CHAIN_SESSIONS }, (_, session) => sendSession(options(session), CHAIN_MESSAGES / CHAIN_SESSIONS)));
+  await Promise.all(Array.from({ length: CHAIN_SESSIONS }, (_, session) => sendSession(options(session), perSession)));
 }
 
 /** utime + stime of a process, in seconds (/proc/<pid>/stat). */
@@ -380,6 +397,7 @@ interface Report {
   warm: Figures;
   warmUnbound: Figures;
   newSender: Figures;
+  newDomain: Figures;
   whole: Figures;
   cold: Figures;
   direct: Figures;
@@ -415,6 +433,7 @@ function writeReport(r: Report, loadAfter = loadAverage()): void {
   const inside = chainFigures(r.chain, 'inside');
   const outside = chainFigures(r.chain, 'outside');
   const senders = chainFigures(r.chain, 'outside-senders');
+  const domains = chainFigures(r.chain, 'outside-domains');
   const machine = {
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
@@ -426,7 +445,11 @@ function writeReport(r: Report, loadAfter = loadAverage()): void {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
     resolve('bench/results/auth.json'),
-    JSON.stringify({ machine, ...r, passthroughRatio: { inside: inside.ratio, outside: outside.ratio, outsideNewSenders: senders.ratio } }, null, 2) + '\n',
+    JSON.stringify(
+      { machine, ...r, passthroughRatio: { inside: inside.ratio, outside: outside.ratio, outsideNewSenders: senders.ratio, outsideNewDomains: domains.ratio } },
+      null,
+      2,
+    ) + '\n',
   );
   const ms = (n: number) => n.toFixed(2);
   const checkRow = (label: string, f: Figures, cpu = true) =>
@@ -446,7 +469,8 @@ function writeReport(r: Report, loadAfter = loadAverage()): void {
     '| auth check, per message | median ms | p90 ms | CPU ms (this process) | DNS queries sent | median / spam check |',
     '|---|---|---|---|---|---|',
     checkRow('warm (in-process cache and local resolver)', r.warm),
-    checkRow('warm, a new envelope sender each message (SPF evaluated each time)', r.newSender),
+    checkRow("warm, a new local part of the same envelope domain each message (as VERP: the domain's SPF verdict reused)", r.newSender),
+    checkRow('warm, a new envelope domain each message (SPF evaluated each time)', r.newDomain),
     checkRow('peer: warm local resolver, nothing kept in process (no DNS cache, keys parsed and SPF evaluated each time)', r.warmUnbound),
     checkRow("peer: mailauth's whole check (gatherAuth on the spool file, as before our DKIM verifier), warm in-process DNS cache", r.whole),
     // Its CPU would count the flush's unbound-control child too (its exit is handled while timed).
@@ -455,25 +479,28 @@ function writeReport(r: Report, loadAfter = loadAverage()): void {
     checkRow('client inside the allowed networks (not checked)', r.inside),
     `| peer: the spam check (spamd) of the same message | ${ms(r.spam.medianMs)} | ${ms(r.spam.p90Ms)} | ${ms(r.spam.cpuMs)} | - | 1x |`,
     '',
-    `Warm / mailauth's whole check: ${(r.warm.cpuMs / r.whole.cpuMs).toFixed(2)}x the CPU, ${(r.warm.medianMs / r.whole.medianMs).toFixed(2)}x the time; with a new sender each message ${(r.newSender.cpuMs / r.whole.cpuMs).toFixed(2)}x the CPU. Warm / nothing kept: ${(r.warm.cpuMs / r.warmUnbound.cpuMs).toFixed(2)}x the CPU, ${(r.warm.medianMs / r.warmUnbound.medianMs).toFixed(2)}x the time. Cold / warm: ${(r.cold.medianMs / r.warm.medianMs).toFixed(2)}x. The checks run in parallel, so with spamd on the auth check adds nothing to a message's time unless it is the slower one.`,
+    `Warm / mailauth's whole check: ${(r.warm.cpuMs / r.whole.cpuMs).toFixed(2)}x the CPU, ${(r.warm.medianMs / r.whole.medianMs).toFixed(2)}x the time; with a new envelope domain each message ${(r.newDomain.cpuMs / r.whole.cpuMs).toFixed(2)}x the CPU. Warm / nothing kept: ${(r.warm.cpuMs / r.warmUnbound.cpuMs).toFixed(2)}x the CPU, ${(r.warm.medianMs / r.warmUnbound.medianMs).toFixed(2)}x the time. Cold / warm: ${(r.cold.medianMs / r.warm.medianMs).toFixed(2)}x. The checks run in parallel, so with spamd on the auth check adds nothing to a message's time unless it is the slower one.`,
     '',
-    `2 KB passthrough through Postfix (${CHAIN_SESSIONS} sessions, ${CHAIN_MESSAGES} messages a run, ${CHAIN_ROUNDS} rounds, the six runs of a round in alternating order): the filter with \`checks: []\` against \`checks: [auth]\`, warm caches. Inside: smtp-source from 127.0.0.1, which is in mynetworks, as our own users' mail: not checked. Outside: bench/smtp-client.ts from 127.0.0.1 naming the sender's server ${SENDER_IP} with XFORWARD (Postfix records it as the client and hands it to the filter), as incoming mail from the Internet: SPF, DKIM, DMARC pass, ARC none, each message checked in full; "outside, new senders" gives each message its own envelope sender (alice+N@sender.example), so no SPF result is reused.`,
+    `2 KB passthrough through Postfix (${CHAIN_SESSIONS} sessions, ${CHAIN_MESSAGES} messages a run, ${CHAIN_ROUNDS} rounds, the ${CLIENTS.length * 2} runs of a round in alternating order): the filter with \`checks: []\` against \`checks: [auth]\`, warm caches. Inside: smtp-source from 127.0.0.1, which is in mynetworks, as our own users' mail: not checked. Outside: bench/smtp-client.ts from 127.0.0.1 naming the sender's server ${SENDER_IP} with XFORWARD (Postfix records it as the client and hands it to the filter), as incoming mail from the Internet: SPF, DKIM, DMARC pass, ARC none, each message checked in full; "outside, new local parts" gives each message its own envelope sender of the same domain (alice+N@sender.example, as VERP), whose SPF verdict is the domain's and is reused; "outside, new domains" gives each message an envelope domain of its own (alice@dN.senders.example, each with its own SPF record), so SPF is evaluated for every message, as for mail from many senders.`,
     '',
     '| client, filter checks | msg/s (median of runs) | filter CPU ms per message | filter hop p50 ms | runs msg/s |',
     '|---|---|---|---|---|',
     ...chainRows('outside', outside),
-    ...chainRows('outside, new senders', senders),
+    ...chainRows('outside, new local parts', senders),
+    ...chainRows('outside, new domains', domains),
     ...chainRows('inside', inside),
     '',
     ratioLine('Outside (incoming mail, checked)', outside),
     '',
-    ratioLine('Outside, a new envelope sender each message (checked, no SPF result reused)', senders),
+    ratioLine("Outside, a new local part each message (checked, the domain's SPF verdict reused)", senders),
+    '',
+    ratioLine('Outside, a new envelope domain each message (checked, SPF evaluated each time)', domains),
     '',
     ratioLine('Inside (own users, not checked)', inside),
     '',
     "Where the check's CPU goes for mail from outside. Before (a CPU profile of gatherAuth in one process): mailauth parsing and validating the DKIM key record and building its public key for every message (about a fifth of the check), SPF's address matching (ipaddr CIDR parsing, about a seventh), reading the spooled message through a file stream, and mailauth's DKIM body and header parsing. Now (runtime/checks/auth-dkim-verify.ts): DKIM is verified by our own code from the bytes the spool kept, a key record is parsed once by its text (the record still comes from DNS each message, so its TTL holds), and an SPF result is reused for the same client address, HELO and envelope sender for up to " +
       DNS_CACHE.maxAgeSeconds +
-      " s (runtime/checks/auth-spf-cache.ts); DMARC is mailauth's, and a message with an ARC chain is checked by mailauth whole. On a 2-core machine where Postfix and the filter already use all the CPU, the extra CPU per message is what lowers the passthrough rate; with the virus and spam checks on, the spam check dominates and the auth check runs beside it.",
+      " s, and for another local part of the same domain from the same client when no record read had a macro (runtime/checks/auth-spf-cache.ts); DMARC is mailauth's, and a message with an ARC chain is checked by mailauth whole. On a 2-core machine where Postfix and the filter already use all the CPU, the extra CPU per message is what lowers the passthrough rate; with the virus and spam checks on, the spam check dominates and the auth check runs beside it.",
     SECTION_END,
   ].join('\n');
   replaceDocsSection(SECTION_START, SECTION_END, section);
