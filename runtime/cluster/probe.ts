@@ -6,6 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import { parsePostgresUrl } from '../config/fields.js';
 import type { AppConfig } from '../config/schema.js';
 import { openSharedDatabase, SHARED_MIGRATIONS, SHARED_SCHEMA_VERSION, type SharedTables } from '../storage/shared-schema.js';
+import { DatabaseUnreachableError } from '../storage/connect-backoff.js';
 import { listNodes, type ClusterNode } from './nodes.js';
 
 export type SchemaVerdict = 'empty' | 'older' | 'same' | 'newer';
@@ -131,6 +132,8 @@ const CERTIFICATE_NOT_TRUSTED = new Set([
 /** A failed connection in the admin's terms: what is wrong and where to look. */
 export function connectionProblem(err: unknown, storage: AppConfig['storage']): SharedDatabaseError {
   if (err instanceof SharedDatabaseError) return err;
+  // Held back after a failed try moments ago: that try's error says what is wrong.
+  if (err instanceof DatabaseUnreachableError && err.cause) return connectionProblem(err.cause, storage);
   const e = err as NodeJS.ErrnoException & { code?: string; reason?: string };
   const message = e.message ?? String(err);
   let parts: ReturnType<typeof parsePostgresUrl>;

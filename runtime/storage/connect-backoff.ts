@@ -18,8 +18,9 @@ export interface ConnectBackoffOptions {
 interface Unreachable {
   since: number;
   lastTryAt: number;
-  /** "timed out", or "failed: <why>". */
+  /** "timed out after 10 s", or "failed: <why>". */
   lastOutcome: string;
+  lastError: Error;
   windowMs: number;
   nextTryAt: number;
   probing: boolean;
@@ -33,7 +34,7 @@ export class DatabaseUnreachableError extends Error {
   readonly code = '08001';
 }
 
-const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000));
+const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
 
 export class ConnectBackoff {
   private state: Unreachable | null = null;
@@ -81,7 +82,15 @@ export class ConnectBackoff {
     // Timers fire a few milliseconds early against a clock read before they were set.
     const outcome = now - startedAt >= timeoutMs * 0.9 ? `timed out after ${seconds(timeoutMs)} s` : `failed: ${err.message}`;
     if (!this.state) {
-      this.state = { since: now, lastTryAt: now, lastOutcome: outcome, windowMs: this.firstWindowMs, nextTryAt: now + this.firstWindowMs, probing: false };
+      this.state = {
+        since: now,
+        lastTryAt: now,
+        lastOutcome: outcome,
+        lastError: err,
+        windowMs: this.firstWindowMs,
+        nextTryAt: now + this.firstWindowMs,
+        probing: false,
+      };
       this.options.log.warn('shared database unreachable: new connections fail at once until a probe gets through', {
         host: this.options.host,
         error: outcome,
@@ -91,6 +100,7 @@ export class ConnectBackoff {
     }
     this.state.lastTryAt = now;
     this.state.lastOutcome = outcome;
+    this.state.lastError = err;
     // Attempts begun before the host was known to be out of reach end as they end: only a probe's
     // failure lengthens the window.
     if (!probe) return;
@@ -108,6 +118,8 @@ export class ConnectBackoff {
   private heldBack(state: Unreachable): DatabaseUnreachableError {
     const now = this.now();
     const next = state.probing ? 'a try is under way' : `next try in ${Math.max(1, Math.ceil((state.nextTryAt - now) / 1000))} s`;
-    return new DatabaseUnreachableError(`shared database unreachable (last try ${seconds(now - state.lastTryAt)} s ago ${state.lastOutcome}; ${next})`);
+    return new DatabaseUnreachableError(`shared database unreachable (last try ${seconds(now - state.lastTryAt)} s ago ${state.lastOutcome}; ${next})`, {
+      cause: state.lastError,
+    });
   }
 }

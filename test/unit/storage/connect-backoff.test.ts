@@ -93,6 +93,8 @@ test('each failed probe doubles the window, up to 60 s; a refused connection cou
   // The first window follows the timeout; each probe's failure begins a window twice as long.
   assert.deepEqual(windows, [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
   assert.match(await heldBack(t.attempt()), /\(last try 0 s ago failed: connect ECONNREFUSED 10\.0\.0\.5:5432; next try in 60 s\)/);
+  const err = (await t.attempt().catch((e: unknown) => e)) as Error;
+  assert.equal((err.cause as Error).message, 'connect ECONNREFUSED 10.0.0.5:5432', 'the last try’s error is its cause');
 });
 
 test('a success resets the window, and the log has one line per change of state, naming the host', async () => {
