@@ -4,8 +4,9 @@
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 /** PostgreSQL's SQLSTATEs for a server shutting down, starting up or out of connections. */
 const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
-/** What pg says when a connection ends under it or none comes in time. */
-const POOL_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i;
+/** What pg says when a connection ends under it or none comes in time (the pool's timer, or the client's). */
+const POOL_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED/i;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -2,6 +2,7 @@
 // a query's own fault (a 500, a bug to look into).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DatabaseUnreachableError } from '../../../runtime/storage/connect-backoff.js';
 import { isDatabaseUnavailable } from '../../../runtime/storage/unavailable.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
@@ -15,6 +16,8 @@ test('refused and cut connections, and a server shutting down or starting, are a
     withCode('sorry, too many clients already', '53300'),
     new Error('Connection terminated unexpectedly'),
     new Error('timeout exceeded when trying to connect'),
+    new Error('timeout expired'),
+    new DatabaseUnreachableError('shared database unreachable (last try 3 s ago timed out after 10 s; next try in 2 s)'),
     new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')], 'connect failed'),
   ])
     assert.equal(isDatabaseUnavailable(err), true, err.message);
