@@ -280,7 +280,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       // Services, queue, virus database and spam rules, disk, certificate, deferrals, viewer URL.
       const { gatherStatus, formatStatus } = await import('./status/report.js');
-      console.log(formatStatus(gatherStatus(readConfig(values.config))).join('\n'));
+      console.log(formatStatus(await gatherStatus(readConfig(values.config))).join('\n'));
       return 0;
     }
     case 'check-config': {

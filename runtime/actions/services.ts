@@ -4,7 +4,8 @@
 import type { AppConfig } from '../config/schema.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
-import { openSharedDatabase } from '../storage/shared-schema.js';
+import type { Kysely } from 'kysely';
+import { openSharedDatabase, type SharedTables } from '../storage/shared-schema.js';
 import { openViewerDb, type OpenViewerDatabase } from '../storage/open-viewer.js';
 import { listNodes, type ClusterNode } from '../cluster/nodes.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
@@ -28,6 +29,8 @@ export interface ActionServices {
   usedTokens: UsedTokens;
   /** The nodes sharing the database, when storage.backend is postgresql. */
   nodes?: () => Promise<ClusterNode[]>;
+  /** Then too: the shared database, where the console also reads the fetchers' set-aside messages. */
+  shared?: Kysely<SharedTables>;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
   return {
     ...services,
     nodes: () => listNodes(shared),
+    shared,
     async close() {
       clearTimeout(retry);
       await services.close();

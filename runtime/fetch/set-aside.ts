@@ -1,20 +1,46 @@
 // Messages the fetcher gave up on after failing on them several polls in a row (the server would
 // not send them, or Postfix kept deferring them while it took others). They stay on the server,
-// untouched, and are not tried again. This is what `mailfilter status` and the console are meant
-// to show; it reads the fetcher's state folder and needs no running fetcher.
+// untouched, and are not tried again. This is what `mailfilter status` and the console show, read
+// where the fetcher keeps its state: this appliance's seen.sqlite, or with storage.backend
+// postgresql the shared database, where every node's fetcher records them (the cluster's list).
+// Either way no running fetcher is needed.
 import Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AppConfig } from '../config/schema.js';
 import type { FetchTables } from '../storage/fetch-db.js';
-import type { SetAsideMessage } from './seen-state.js';
+import { openSharedDatabase, type SharedTables } from '../storage/shared-schema.js';
+import { SeenState, type SetAsideMessage } from './seen-state.js';
 
 export type { SetAsideMessage } from './seen-state.js';
+
+export interface SetAsideList {
+  /** Newest first. */
+  messages: SetAsideMessage[];
+  /** Read from the shared database: every node's, not only this appliance's. */
+  cluster: boolean;
+}
 
 export function seenStatePath(stateDir: string): string {
   return join(stateDir, 'seen.sqlite');
 }
 
-/** Set-aside messages of every mailbox, newest first; none when the fetcher never ran. */
+/**
+ * The set-aside messages as the config keeps them. `shared` is a handle on the shared database the
+ * caller holds already (the viewer's); without one a connection is opened for the read.
+ */
+export async function readSetAside(config: AppConfig, shared?: Kysely<SharedTables>): Promise<SetAsideList> {
+  if (config.storage.backend !== 'postgresql') return { messages: listSetAside(config.fetch.stateDir), cluster: false };
+  const db = shared ?? openSharedDatabase(config.storage, 'mailfilter-set-aside', 1);
+  try {
+    return { messages: await SeenState.shared(db).setAside(), cluster: true };
+  } finally {
+    if (!shared) await db.destroy();
+  }
+}
+
+/** Set-aside messages in one appliance's state folder, newest first; none when the fetcher never ran. */
 export function listSetAside(stateDir: string): SetAsideMessage[] {
   const path = seenStatePath(stateDir);
   if (!existsSync(path)) return [];

@@ -6,7 +6,7 @@ import { statfsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { AppConfig } from '../config/schema.js';
 import { viewerCertificatePaths } from '../tls/certificate.js';
-import { listSetAside } from '../fetch/set-aside.js';
+import { readSetAside } from '../fetch/set-aside.js';
 import { APPLIANCE_UNITS, runCommand, serviceStates, type Run } from './services.js';
 import { queueSummary, type QueueSummary } from './queue.js';
 import { certificateExpiry, diskUse, spamRulesUpdated } from './files.js';
@@ -14,6 +14,9 @@ import { freshclamRetryMinutes, noDatabaseLines, virusDatabase, type VirusDataba
 import { fitLine } from '../text/wrap.js';
 import { dkimConsoleLines, dkimPublication, type DkimPublication } from '../checks/auth-dkim-record.js';
 import { utcClock, utcDay, utcTime } from '../time/utc.js';
+
+/** `cluster`: counted in the shared database, every node's fetcher's. */
+export type SetAsideCount = { count: number; cluster: boolean } | { error: string };
 
 export interface StatusFacts {
   now: Date;
@@ -27,8 +30,8 @@ export interface StatusFacts {
   spoolBytes: number | null;
   rootFree: { free: number; total: number } | null;
   certificateExpires: Date | null;
-  /** Fetch mode only: messages the fetcher gave up on (runtime/fetch/set-aside.ts). */
-  setAside: number | null;
+  /** Fetch mode only: messages the fetcher gave up on (runtime/fetch/set-aside.ts), or why they are unknown. */
+  setAside: SetAsideCount | null;
   /** The DKIM key and the TXT record to publish for it. */
   dkim: DkimPublication;
   viewerUrls: string[];
@@ -71,7 +74,7 @@ export function formatStatus(f: StatusFacts): string[] {
     const days = Math.floor((f.certificateExpires.getTime() - f.now.getTime()) / 86_400_000);
     lines.push(`Certificate: expires ${utcDay(f.certificateExpires)} (${days < 0 ? 'EXPIRED' : `in ${days} days`})`);
   } else lines.push('Certificate: none yet (made when the viewer first starts)');
-  if (f.setAside !== null) lines.push(`Fetching: ${f.setAside} message(s) set aside after failing several polls`);
+  if (f.setAside !== null) lines.push(setAsideLine(f.setAside));
   if (f.queue && f.queue.deferrals.length) {
     lines.push(`Last ${f.queue.deferrals.length} deferrals:`);
     for (const d of f.queue.deferrals) lines.push(`  ${utcClock(d.arrivalTime * 1000).slice(5)} ${d.recipient}: ${d.reason}`);
@@ -81,13 +84,19 @@ export function formatStatus(f: StatusFacts): string[] {
   return lines.flatMap((line) => fitLine(line));
 }
 
-/** Fetch mode's set-aside messages; null in SMTP mode or when the fetcher's state cannot be read. */
-export function setAsideCount(config: AppConfig): number | null {
+function setAsideLine(setAside: SetAsideCount): string {
+  if ('error' in setAside) return `Fetching: set-aside messages unknown (${setAside.error})`;
+  return `Fetching: ${setAside.count} message(s) set aside after failing several polls${setAside.cluster ? ' (all nodes)' : ''}`;
+}
+
+/** Fetch mode's set-aside messages: this appliance's, or the cluster's in the shared database; null in SMTP mode. */
+export async function setAsideCount(config: AppConfig): Promise<SetAsideCount | null> {
   if (config.mail.mode !== 'fetchmail') return null;
   try {
-    return listSetAside(config.fetch.stateDir).length;
-  } catch {
-    return null;
+    const { messages, cluster } = await readSetAside(config);
+    return { count: messages.length, cluster };
+  } catch (err) {
+    return { error: (err as Error).message };
   }
 }
 
@@ -105,7 +114,7 @@ export function viewerUrls(config: AppConfig, addresses = ownAddresses()): strin
   return [named, ...addresses.map((a) => `https://${a}${port}/viewer`)];
 }
 
-export function gatherStatus(config: AppConfig, run: Run = runCommand): StatusFacts {
+export async function gatherStatus(config: AppConfig, run: Run = runCommand): Promise<StatusFacts> {
   let queue: QueueSummary | null = null;
   try {
     queue = queueSummary(config.postfix.configDir, run);
@@ -131,7 +140,7 @@ export function gatherStatus(config: AppConfig, run: Run = runCommand): StatusFa
     spoolBytes: diskUse(config.filter.spoolDir, run),
     rootFree,
     certificateExpires: certificateExpiry(viewerCertificatePaths(config).cert),
-    setAside: setAsideCount(config),
+    setAside: await setAsideCount(config),
     dkim: dkimPublication(config),
     viewerUrls: viewerUrls(config),
   };

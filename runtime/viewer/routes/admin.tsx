@@ -14,7 +14,7 @@ import { CATEGORIES, type Category } from '../../config/schema.js';
 import { utcDay } from '../../time/utc.js';
 import { isEmailAddress } from '../../mail/address.js';
 import { isLongEnough, PASSWORD_RULE } from '../../accounts/password-rule.js';
-import { listSetAside } from '../../fetch/set-aside.js';
+import { readSetAside } from '../../fetch/set-aside.js';
 import { dkimPublication } from '../../checks/auth-dkim-record.js';
 import { ConsolePage, type SetAsideState } from '../views/admin-console.js';
 import { AuditPage, AUDIT_PAGE, RequestsPage } from '../views/admin-records.js';
@@ -36,12 +36,12 @@ function parseAddresses(text: string): { addresses: string[]; bad: string[] } {
   return { addresses: lines.filter((l) => isEmailAddress(l)), bad: lines.filter((l) => !isEmailAddress(l)) };
 }
 
-/** Fetch mode's set-aside messages for the console, read as `mailfilter status` reads them. */
-function setAsideOf(c: ViewerContext): SetAsideState {
-  const { config } = c.get('deps');
+/** Fetch mode's set-aside messages for the console (the cluster's, with a shared database), read as `mailfilter status` reads them. */
+async function setAsideOf(c: ViewerContext): Promise<SetAsideState> {
+  const { config, shared } = c.get('deps');
   if (config.mail.mode !== 'fetchmail') return null;
   try {
-    return { messages: listSetAside(config.fetch.stateDir) };
+    return await readSetAside(config, shared);
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -60,7 +60,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
   .get('/admin', async (c) => {
     const { store, requests, settings, nodes } = c.get('deps');
     const since = utcDay(Date.now() - 13 * 86400_000);
-    const [outcomes, door, used, held, cluster, pending, adminSettings] = await Promise.all([
+    const [outcomes, door, used, held, cluster, pending, adminSettings, setAside] = await Promise.all([
       store.dailyOutcomes(since),
       store.dailyDoor(since),
       store.totalBytes(),
@@ -68,6 +68,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
       nodes?.(),
       requests.pending(),
       settings.admin(),
+      setAsideOf(c),
     ]);
     return c.html(
       <ConsolePage
@@ -78,7 +79,7 @@ export const adminRoutes = new Hono<ViewerEnv>()
         door={door}
         quarantine={{ bytes: used, limitBytes: store.limitBytes, count: held }}
         pending={pending.length}
-        setAside={setAsideOf(c)}
+        setAside={setAside}
         dkim={dkimPublication(c.get('deps').config)}
         settings={adminSettings}
         nodes={cluster}

@@ -18,8 +18,8 @@ export const ADMIN_DONE: Record<string, string> = {
   settings: 'Settings saved.',
 };
 
-/** Fetch mode's set-aside messages, what reading them failed with, or null outside fetch mode. */
-export type SetAsideState = { messages: { account: string; uid: number | string; lastError: string }[] } | { error: string } | null;
+/** Fetch mode's set-aside messages (`cluster`: every node's), what reading them failed with, or null outside fetch mode. */
+export type SetAsideState = { messages: { account: string; uid: number | string; lastError: string }[]; cluster: boolean } | { error: string } | null;
 
 /** Fetch mode only: the messages the fetcher gave up on, which stay on their mail server untouched. */
 export function SetAsideCard({ setAside }: { setAside: SetAsideState }) {
@@ -31,10 +31,11 @@ export function SetAsideCard({ setAside }: { setAside: SetAsideState }) {
         <p>The fetcher's state could not be read ({setAside.error}).</p>
       </div>
     );
-  const { messages } = setAside;
+  const { messages, cluster } = setAside;
   return (
     <div class="card">
       <h2>Fetch mode</h2>
+      {cluster && <p>Every node's fetcher, as the shared database records them (which node set a message aside is not recorded).</p>}
       {messages.length === 0 ? (
         <p>No fetched message was set aside.</p>
       ) : (

@@ -79,12 +79,20 @@ test('with a database, rules and set-aside messages the status shows their ages 
     facts({
       virusDb: { files: ['daily.cvd', 'main.cvd'], newest: new Date('2026-01-02T07:00:00Z') },
       spamRules: new Date('2025-12-30T10:00:00Z'),
-      setAside: 2,
+      setAside: { count: 2, cluster: false },
     }),
   ).join('\n');
   assert.match(text, /Virus database: 2 files, newest 180 min ago|Virus database: 2 files, newest 3 h ago/);
   assert.match(text, /Spam rules: updated by sa-update 3 days ago/);
-  assert.match(text, /Fetching: 2 message\(s\) set aside/);
+  assert.match(text, /Fetching: 2 message\(s\) set aside after failing several polls$/m);
+  assert.match(
+    formatStatus(facts({ setAside: { count: 3, cluster: true } })).join('\n'),
+    /Fetching: 3 message\(s\) set aside after failing several polls \(all nodes\)/,
+  );
+  assert.match(
+    formatStatus(facts({ setAside: { error: 'connect ECONNREFUSED 10.0.0.5:5432' } })).join('\n'),
+    /Fetching: set-aside messages unknown \(connect ECONNREFUSED 10\.0\.0\.5:5432\)/,
+  );
 });
 
 test('with DKIM signing on, the status shows the TXT record to publish, or that the key is not made yet', () => {
