@@ -37,6 +37,7 @@ import type { AppConfig } from '../runtime/config/schema.js';
 import { spawnServer, type ChildServer } from '../runtime/local/servers.js';
 import { openSharedDatabase } from '../runtime/storage/shared-schema.js';
 import { openViewerDb } from '../runtime/storage/open-viewer.js';
+import { openSharedHandle } from '../runtime/storage/shared-handle.js';
 import type { ViewerDatabase } from '../runtime/storage/viewer-db.js';
 import { startPostfix, type Postfix } from '../test/support/postfix.js';
 import { startPostgres, type TestPostgres } from '../test/support/postgres.js';
@@ -339,10 +340,11 @@ async function main(): Promise<void> {
     for (const mix of MIXES) writeFileSync(join(dir, `${mix}.eml`), messageOf(mix));
 
     // The shared schema, and the lists in the shared database and in node A's viewer.sqlite.
-    const shared = await openViewerDb(nodes[0]!.configFor('postgresql', 'passthrough'), 'bench');
+    const handle = openSharedHandle(nodes[0]!.configFor('postgresql', 'passthrough'), { name: 'bench', maxConnections: 2 });
+    const shared = await openViewerDb(nodes[0]!.configFor('postgresql', 'passthrough'), handle);
     await seedLists(shared.db);
-    await shared.close();
-    const local = await openViewerDb(nodes[0]!.configFor('sqlite', 'passthrough'), 'bench');
+    await handle?.close();
+    const local = await openViewerDb(nodes[0]!.configFor('sqlite', 'passthrough'), null);
     await seedLists(local.db);
     await local.close();
     const probe = openSharedDatabase(nodes[0]!.configFor('postgresql', 'passthrough').storage, 'bench');

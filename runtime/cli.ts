@@ -207,10 +207,12 @@ async function main(argv: string[]): Promise<number> {
     case 'directory-sync': {
       const { ViewerAccounts } = await import('./accounts/viewer-accounts.js');
       const { openViewerDb } = await import('./storage/open-viewer.js');
+      const { openSharedHandle } = await import('./storage/shared-handle.js');
       const { syncDirectory } = await import('./directory/sync.js');
       const config = readConfig(values.config);
       if (!config.directory.enabled) throw new Error('Exchange/LDAP integration is off (directory.enabled is false in the config)');
-      const viewerDb = config.viewer.enabled ? await openViewerDb(config, 'mailfilter-directory-sync') : null;
+      const shared = config.viewer.enabled ? openSharedHandle(config, { name: 'mailfilter-directory-sync', maxConnections: 2 }) : null;
+      const viewerDb = config.viewer.enabled ? await openViewerDb(config, shared) : null;
       try {
         const accounts = viewerDb ? await ViewerAccounts.open(viewerDb.db, config.viewer.sessionHours, config.viewer.sessionMaxHours) : null;
         const report = await syncDirectory(config, accounts, { clear: values.clear === true }, logger('directory'));
@@ -219,6 +221,7 @@ async function main(argv: string[]): Promise<number> {
         );
       } finally {
         await viewerDb?.close();
+        await shared?.close();
       }
       return 0;
     }
@@ -234,7 +237,7 @@ async function main(argv: string[]): Promise<number> {
       const { runDigestsOnce } = await import('./digest/once-per-cluster.js');
       const config = readConfig(values.config);
       if (!config.viewer.enabled) throw new Error('the viewer is off (viewer.enabled is false): digests link to it, so none are sent');
-      const services = await openActionServices(config);
+      const services = await openActionServices(config, 'mailfilter-digest');
       try {
         const run = await runDigestsOnce(services, logger('digest'), { force: values.force === true });
         if (!run.ran) {

@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import { ViewerAccounts, ADMIN_USER } from './viewer-accounts.js';
 import type { AppConfig } from '../config/schema.js';
 import { openViewerDb } from '../storage/open-viewer.js';
+import { openSharedHandle } from '../storage/shared-handle.js';
 
 // No 0/O, 1/l/I: read off a console and typed into a browser.
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -20,7 +21,8 @@ export function generatePassword(length = 16): string {
  * reached.
  */
 export async function setInitialAdminPassword(config: AppConfig): Promise<string | null> {
-  const { db, close } = await openViewerDb(config, 'mailfilter-apply');
+  const shared = openSharedHandle(config, { name: 'mailfilter-apply', maxConnections: 2 });
+  const { db, close } = await openViewerDb(config, shared);
   try {
     const accounts = await ViewerAccounts.open(db, 1);
     if (!(await accounts.adminPasswordIsInitial())) return null;
@@ -29,5 +31,6 @@ export async function setInitialAdminPassword(config: AppConfig): Promise<string
     return password;
   } finally {
     await close();
+    await shared?.close();
   }
 }

@@ -1,11 +1,13 @@
 // Everything an action on the quarantine needs, opened once per process (viewer, digest run): the
 // quarantine, the viewer's database with its lists, requests, settings and audit log, the link
-// tokens, and the way back into Postfix.
+// tokens, and the way back into Postfix. With a shared database all of them go through the
+// process's one handle on it.
+import type { Kysely } from 'kysely';
 import type { AppConfig } from '../config/schema.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
-import type { Kysely } from 'kysely';
-import { openSharedDatabase, type SharedTables } from '../storage/shared-schema.js';
+import { openSharedHandle } from '../storage/shared-handle.js';
+import type { SharedTables } from '../storage/shared-schema.js';
 import { openViewerDb, type OpenViewerDatabase } from '../storage/open-viewer.js';
 import { listNodes, type ClusterNode } from '../cluster/nodes.js';
 import { createReinjector, type Reinjector } from '../mail/reinject.js';
@@ -29,7 +31,7 @@ export interface ActionServices {
   usedTokens: UsedTokens;
   /** The nodes sharing the database, when storage.backend is postgresql. */
   nodes?: () => Promise<ClusterNode[]>;
-  /** Then too: the shared database, where the console also reads the fetchers' set-aside messages. */
+  /** Then too: the process's handle on the shared database (the console reads the fetchers' set-aside messages through it, a digest run takes its lease). */
   shared?: Kysely<SharedTables>;
   close(): Promise<void>;
 }
@@ -40,9 +42,15 @@ export type ActionDeps = Omit<ActionServices, 'close'>;
 /** How often a shared database that did not answer is asked again for vadmin. */
 const ADMIN_RETRY_MS = 10_000;
 
-export async function openActionServices(config: AppConfig): Promise<ActionServices> {
-  const store = await openQuarantine(config, 'mailfilter-viewer');
-  const viewerDb = await openViewerDb(config);
+/** `processName` names the process's connections to a shared database: the viewer's, or a digest run's. */
+export async function openActionServices(config: AppConfig, processName = 'mailfilter-viewer'): Promise<ActionServices> {
+  const shared = openSharedHandle(config, {
+    name: processName,
+    maxConnections: 10,
+    whileDown: "users, lists and settings cannot be read or changed until it answers (the viewer shows 'try again shortly')",
+  });
+  const store = await openQuarantine(config, shared);
+  const viewerDb = await openViewerDb(config, shared);
   const accounts = ViewerAccounts.on(viewerDb.db, config.viewer.sessionHours, config.viewer.sessionMaxHours);
   // Links are signed with this appliance's secret file, or in a cluster with the one all nodes share.
   const tokens = new ActionTokens(config.storage.backend === 'sqlite' ? loadLinkSecret(config.viewer.dataDir) : null);
@@ -67,16 +75,15 @@ export async function openActionServices(config: AppConfig): Promise<ActionServi
     maxConnections: 2,
   });
   const services = assembleActionServices({ config, store, viewerDb, accounts, reinjector, tokens });
-  if (config.storage.backend !== 'postgresql') return services;
-  const shared = openSharedDatabase(config.storage, 'mailfilter-viewer-nodes', 1);
+  if (!shared) return services;
   return {
     ...services,
-    nodes: () => listNodes(shared),
-    shared,
+    nodes: () => listNodes(shared.db),
+    shared: shared.db,
     async close() {
       clearTimeout(retry);
       await services.close();
-      await shared.destroy();
+      await shared.close();
     },
   };
 }

@@ -1,13 +1,14 @@
 // This node's heartbeat in the shared database (storage.backend postgresql): its name, version and
-// Postfix queue size every HEARTBEAT_INTERVAL_MS, on a connection of its own, so the console can list
-// the nodes and show one that went quiet. A beat that fails is logged and tried at the next one.
+// Postfix queue size every HEARTBEAT_INTERVAL_MS, through the filter's handle on it, so the console can
+// list the nodes and show one that went quiet. A beat that fails is logged and tried at the next one.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
 import type { AppConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { openSharedDatabase } from '../storage/shared-schema.js';
+import type { SharedTables } from '../storage/shared-schema.js';
 import { parseQueue } from '../status/queue.js';
 import { heartbeat, HEARTBEAT_INTERVAL_MS } from './nodes.js';
 
@@ -31,8 +32,8 @@ export function postfixQueueSize(configDir: string): Promise<number> {
   });
 }
 
-export function startHeartbeat(config: AppConfig, log: Logger, intervalMs = HEARTBEAT_INTERVAL_MS): { stop(): Promise<void> } {
-  const db = openSharedDatabase(config.storage, 'mailfilter-heartbeat', 1);
+/** `db` is the process's handle on the shared database; stop() ends the beats and leaves it open. */
+export function startHeartbeat(config: AppConfig, db: Kysely<SharedTables>, log: Logger, intervalMs = HEARTBEAT_INTERVAL_MS): { stop(): Promise<void> } {
   const version = runningVersion();
   let starting = true;
   let beating: Promise<void> = Promise.resolve();
@@ -50,7 +51,6 @@ export function startHeartbeat(config: AppConfig, log: Logger, intervalMs = HEAR
     async stop() {
       clearInterval(timer);
       await beating;
-      await db.destroy();
     },
   };
 }

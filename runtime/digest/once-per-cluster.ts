@@ -3,11 +3,9 @@
 // the "digest" lease. It keeps the lease for half an hour after a run, so the other nodes' timers
 // of the same hour find it taken and send nothing; the next hour's run is whoever's timer fires
 // first. One appliance alone runs its digests as before.
-import type { Kysely } from 'kysely';
 import { holderName, runOncePerCluster } from '../cluster/lease.js';
 import type { ActionDeps } from '../actions/services.js';
 import type { Logger } from '../log.js';
-import { openSharedDatabase, type SharedTables } from '../storage/shared-schema.js';
 import { runDigests, type DigestReport } from './run.js';
 
 export const DIGEST_LEASE = 'digest';
@@ -24,24 +22,20 @@ export async function runDigestsOnce(
   options: { force?: boolean; now?: Date } = {},
   timing: { leaseMs?: number; keepAfterMs?: number } = {},
 ): Promise<DigestRun> {
-  const { config } = services;
-  if (config.storage.backend !== 'postgresql') return { ran: true, reports: await runDigests(services, log, options) };
-  const db: Kysely<SharedTables> = openSharedDatabase(config.storage, 'mailfilter-digest', 2);
-  try {
-    const holder = holderName(config.network.hostname);
-    const result = await runOncePerCluster(
-      db,
-      { name: DIGEST_LEASE, holder, ttlMs: timing.leaseMs ?? DIGEST_LEASE_MS },
-      (stillHeld) => runDigests(services, log, { ...options, stillHeld }),
-      { keepAfterMs: timing.keepAfterMs ?? DIGEST_KEEP_AFTER_MS },
-    );
-    if (!result.ran) {
-      log.info('digests left to the node holding the digest lease (it runs them, or ran them less than half an hour ago)', { held_by: result.heldBy });
-      return result;
-    }
-    log.info('digest run done under the digest lease', { lease_holder: holder, users: result.value.length });
-    return { ran: true, reports: result.value };
-  } finally {
-    await db.destroy();
+  const { config, shared } = services;
+  // The lease is taken through the process's handle on the shared database, there when storage.backend is postgresql.
+  if (!shared) return { ran: true, reports: await runDigests(services, log, options) };
+  const holder = holderName(config.network.hostname);
+  const result = await runOncePerCluster(
+    shared,
+    { name: DIGEST_LEASE, holder, ttlMs: timing.leaseMs ?? DIGEST_LEASE_MS },
+    (stillHeld) => runDigests(services, log, { ...options, stillHeld }),
+    { keepAfterMs: timing.keepAfterMs ?? DIGEST_KEEP_AFTER_MS },
+  );
+  if (!result.ran) {
+    log.info('digests left to the node holding the digest lease (it runs them, or ran them less than half an hour ago)', { held_by: result.heldBy });
+    return result;
   }
+  log.info('digest run done under the digest lease', { lease_holder: holder, users: result.value.length });
+  return { ran: true, reports: result.value };
 }

@@ -7,9 +7,8 @@ import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { holderName, runOncePerCluster } from '../cluster/lease.js';
-import { keepMigrating } from '../storage/keep-migrating.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
-import { openSharedDatabase } from '../storage/shared-schema.js';
+import { openSharedHandle } from '../storage/shared-handle.js';
 import { loadAccounts, accountKey, type FetchServer, type FetchAccount } from './accounts.js';
 import type { DrainDeps } from './drain.js';
 import { createInjector } from './inject.js';
@@ -56,11 +55,11 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
   const leftovers = clearTransit(transitDir);
   if (leftovers > 0)
     log.warn('removed messages left in transit by a fetcher that was stopped hard; the server still has them', { count: leftovers, dir: transitDir });
-  // Several appliances: what was fetched is shared, and each mailbox is polled under a lease.
-  const shared = config.storage.backend === 'postgresql' ? openSharedDatabase(config.storage, 'mailfilter-fetch', fetch.concurrency + 2) : null;
-  const migration = shared ? keepMigrating(shared) : null;
+  // Several appliances: what was fetched is shared, and each mailbox is polled under a lease; the
+  // seen state, the leases and the quarantine of refused messages share this process's one pool.
+  const shared = openSharedHandle(config, { name: 'mailfilter-fetch', maxConnections: fetch.concurrency + 2 });
   const holder = holderName(config.network.hostname);
-  const state = shared ? SeenState.shared(shared) : SeenState.open(seenStatePath(fetch.stateDir));
+  const state = shared ? SeenState.shared(shared.db) : SeenState.open(seenStatePath(fetch.stateDir));
   const injector = createInjector({
     host: '127.0.0.1',
     port: config.postfix.smtpPort,
@@ -72,7 +71,7 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
   const refused: RefusedKeeper = {
     keep: async (path, refusal) => {
       // A shared database that is down now is tried again at the next refusal.
-      store ??= openQuarantine(config, 'mailfilter-fetch').catch((err: unknown) => {
+      store ??= openQuarantine(config, shared).catch((err: unknown) => {
         store = null;
         throw err;
       });
@@ -109,7 +108,7 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       server.accounts.map((account): [FetchServer, FetchAccount] => [server, account]),
     );
     const started = Date.now();
-    await migration?.firstTry;
+    await shared?.firstTry;
     const outcomes = await inPool(mailboxes, fetch.concurrency, async ([server, account]): Promise<PollOutcome> => {
       const key = accountKey(server, account);
       if (closed) return { account: key, ok: false, error: 'not polled: the fetcher is stopping' };
@@ -118,7 +117,7 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
         if (shared) {
           // Released when the poll ends; renewed while it runs; lost: no message handed to Postfix after.
           const lease = { name: `fetch:${key}`, holder, ttlMs: fetch.leaseSeconds * 1000 };
-          const run = await runOncePerCluster(shared, lease, (stillHeld) => pollAccount(server, account, { ...deps, stillHeld }));
+          const run = await runOncePerCluster(shared.db, lease, (stillHeld) => pollAccount(server, account, { ...deps, stillHeld }));
           if (!run.ran) {
             log.debug('mailbox polled by another node', { account: key, held_by: run.heldBy });
             return { account: key, ok: true, polledBy: run.heldBy ?? 'another node' };
@@ -172,9 +171,8 @@ export function startFetcher(config: AppConfig, options: { schedule: boolean; se
       await running?.catch(() => undefined);
       injector.close();
       await state.close();
-      migration?.stop();
-      await shared?.destroy();
       await (await store?.catch(() => null))?.close();
+      await shared?.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { QuarantineStore } from '../quarantine/store.js';
 import { openQuarantine } from '../storage/open-quarantine.js';
+import { openSharedHandle } from '../storage/shared-handle.js';
 import { startHeartbeat } from '../cluster/heartbeat.js';
 import { createReinjector } from '../mail/reinject.js';
 import { listen } from './listen.js';
@@ -58,9 +59,11 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     : undefined;
   const leftovers = await prepareSpoolDir(config.filter.spoolDir);
   if (leftovers > 0) log.info('spool cleared of unanswered messages (Postfix will retry them)', { count: leftovers });
-  const store = await openQuarantine(config, 'mailfilter-filter');
+  // Several appliances: the quarantine, the heartbeat and the lists share this process's one pool.
+  const shared = openSharedHandle(config, { name: 'mailfilter-filter', maxConnections: 10 });
+  const store = await openQuarantine(config, shared);
   // Each node's filter says it is up, for the console's list of nodes.
-  const beat = config.storage.backend === 'postgresql' ? startHeartbeat(config, log) : undefined;
+  const beat = shared ? startHeartbeat(config, shared.db, log) : undefined;
   const reinjector = createReinjector({
     host: config.postfix.reinjectHost,
     port: config.postfix.reinjectPort,
@@ -68,7 +71,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
     maxConnections: config.filter.maxConnections,
   });
   // The lists and the audit log, where the viewer keeps them: viewer.sqlite, or the shared database.
-  const viewerDb = openViewerDbReader(config, 'mailfilter-filter-lists');
+  const viewerDb = openViewerDbReader(config, shared);
   const senderLists = senderListLookup(viewerDb, log);
   // Beside the quarantine, not in the spool: the spool is emptied at every start.
   const spamTimeouts = openSpamTimeouts(join(config.quarantine.dir, 'spam-timeouts.sqlite'), log);
@@ -120,6 +123,7 @@ export async function startFilter(config: AppConfig): Promise<RunningFilter> {
       await viewerDb.close();
       await beat?.stop();
       await store.close();
+      await shared?.close();
     },
   };
 }

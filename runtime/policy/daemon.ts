@@ -9,6 +9,7 @@ import { authservIdOf } from '../checks/auth-results.js';
 import { mynetworks } from '../render/template-values.js';
 import { senderListLookup } from '../lists/lookup.js';
 import { openViewerDbReader } from '../storage/open-viewer.js';
+import { openSharedHandle } from '../storage/shared-handle.js';
 import { greylist, type GreylistSettings } from './greylist.js';
 import { listenPolicy } from './server.js';
 import type { PolicyRequest } from './protocol.js';
@@ -24,10 +25,13 @@ export interface RunningPolicy {
 export async function startPolicy(config: AppConfig, outageTimes: OutageTimes = OUTAGE_TIMES): Promise<RunningPolicy> {
   const log = logger('policy');
   const { greylist: options } = config;
-  const storage = await openGreylistStorage(config);
+  // Several appliances: greylisting's state and the lists share this process's one pool. One
+  // request at a time per smtpd connection, a few smtpd processes: a small one.
+  const shared = openSharedHandle(config, { name: 'mailfilter-policy', maxConnections: 4, whileDown: 'greylisting is skipped (DUNNO) until it is' });
+  const storage = await openGreylistStorage(config, shared);
   const { state } = storage;
   const memory = withOutages(state, log, outageTimes);
-  const viewerDb = openViewerDbReader(config, 'mailfilter-policy');
+  const viewerDb = openViewerDbReader(config, shared);
   const lists = senderListLookup(viewerDb, log);
   const resolver = authResolver(config.auth.dnsServer, config.auth.dnsTimeoutSeconds);
   const settings: GreylistSettings = {
@@ -69,6 +73,7 @@ export async function startPolicy(config: AppConfig, outageTimes: OutageTimes = 
       await viewerDb.close();
       await counts.close();
       await storage.close();
+      await shared?.close();
     },
   };
 }

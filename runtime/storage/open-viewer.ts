@@ -1,10 +1,10 @@
 // The viewer's database as the config says: this appliance's own viewer.sqlite, or the one several
-// appliances share in PostgreSQL (one login, one set of lists, settings and audit for the cluster).
+// appliances share in PostgreSQL (one login, one set of lists, settings and audit for the cluster),
+// reached through the process's handle (shared-handle.ts).
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { AppConfig } from '../config/schema.js';
-import { keepMigrating } from './keep-migrating.js';
-import { openSharedDatabase } from './shared-schema.js';
+import type { SharedHandle } from './shared-handle.js';
 import { openViewerDatabase, viewerDatabasePath, viewerKysely, type ViewerDatabase } from './viewer-db.js';
 
 export interface OpenViewerDatabase {
@@ -12,22 +12,15 @@ export interface OpenViewerDatabase {
   close(): Promise<void>;
 }
 
-export async function openViewerDb(config: AppConfig, applicationName = 'mailfilter-viewer'): Promise<OpenViewerDatabase> {
-  if (config.storage.backend === 'sqlite') {
+/** `shared` is the process's handle when storage.backend is postgresql (null otherwise); the caller closes it. */
+export async function openViewerDb(config: AppConfig, shared: SharedHandle | null): Promise<OpenViewerDatabase> {
+  if (!shared) {
     const db = viewerKysely(openViewerDatabase(config.viewer.dataDir));
     return { db, close: () => db.destroy() };
   }
-  const shared = openSharedDatabase(config.storage, applicationName);
-  const migration = keepMigrating(shared, "users, lists and settings cannot be read or changed until it answers (the viewer shows 'try again shortly')");
-  await migration.firstTry;
-  return {
-    // The shared tables include the viewer's: the same handle, seen through the viewer's tables only.
-    db: shared as unknown as ViewerDatabase,
-    async close() {
-      migration.stop();
-      await shared.destroy();
-    },
-  };
+  await shared.firstTry;
+  // The shared tables include the viewer's: the same handle, seen through the viewer's tables only.
+  return { db: shared.db as unknown as ViewerDatabase, close: () => Promise.resolve() };
 }
 
 /** The viewer's database as the filter and the policy service reach it: they use it, the viewer owns it. */
@@ -43,14 +36,14 @@ export interface ViewerDbReader {
 const MISSING_RECHECK_MS = 10_000;
 
 /** The viewer's tables where the viewer keeps them (openViewerDb), read by the filter and the policy service. */
-export function openViewerDbReader(config: AppConfig, applicationName: string): ViewerDbReader {
-  return config.storage.backend === 'postgresql' ? sharedViewerDbReader(config.storage, applicationName) : localViewerDbReader(config.viewer.dataDir);
+export function openViewerDbReader(config: AppConfig, shared: SharedHandle | null): ViewerDbReader {
+  return shared ? sharedViewerDbReader(shared) : localViewerDbReader(config.viewer.dataDir);
 }
 
-/** The shared database, asked on every call: what one node changes counts on all of them at once. Not migrated here. */
-export function sharedViewerDbReader(storage: AppConfig['storage'], applicationName: string): ViewerDbReader {
-  const shared = openSharedDatabase(storage, applicationName, 4) as unknown as ViewerDatabase;
-  return { current: () => shared, where: 'the shared database', close: () => shared.destroy() };
+/** The shared database, asked on every call: what one node changes counts on all of them at once. Not migrated or closed here. */
+export function sharedViewerDbReader(shared: SharedHandle): ViewerDbReader {
+  const db = shared.db as unknown as ViewerDatabase;
+  return { current: () => db, where: 'the shared database', close: () => Promise.resolve() };
 }
 
 /** viewer.sqlite once the viewer has made it: never made or migrated here, looked for again every 10 s. */

@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, Migrator, sql } from 'kysely';
 import { openPostgres } from '../../runtime/storage/postgres.js';
-import { SHARED_MIGRATIONS, SHARED_SCHEMA_VERSION, type SharedTables } from '../../runtime/storage/shared-schema.js';
+import { openSharedDatabase, SHARED_MIGRATIONS, SHARED_SCHEMA_VERSION, type SharedTables } from '../../runtime/storage/shared-schema.js';
 import { startHeartbeat } from '../../runtime/cluster/heartbeat.js';
 import { loadConfig } from '../../runtime/config/load.js';
+import type { AppConfig } from '../../runtime/config/schema.js';
 import { logger } from '../../runtime/log.js';
 import { QuarantineStore } from '../../runtime/quarantine/store.js';
 import { ViewerAccounts } from '../../runtime/accounts/viewer-accounts.js';
@@ -84,6 +85,13 @@ function database(name: string): Kysely<SharedTables> {
   return db;
 }
 
+/** The node's filter heartbeat, on a handle of its own on the database the config names. */
+function filterHeartbeat(config: AppConfig): { stop(): Promise<void> } {
+  const db = openSharedDatabase(config.storage, 'join-test', 1);
+  opened.push(db);
+  return startHeartbeat(config, db, logger('join-test'), 500);
+}
+
 /** Joins, starting the node's filter heartbeat (as the restarted filter would) once the config names the database. */
 /** `mailfilter cluster join ARGS` for the node of configFile, rendering into the test's folder, restarting nothing. */
 const runJoin = (configFile: string, args: string[]): Promise<Run> =>
@@ -98,7 +106,7 @@ async function joinWithHeartbeat(configFile: string, args: string[]): Promise<Ru
       const config = loadConfig(configFile);
       if (config.storage.backend !== 'postgresql') return;
       started = true;
-      beats.push(startHeartbeat(config, logger('join-test'), 500));
+      beats.push(filterHeartbeat(config));
     } catch {
       // mid-write: the next tick reads it whole
     }
@@ -241,7 +249,7 @@ describe('mailfilter cluster: joining, listing and leaving the shared database',
       env,
     );
     await waitUntil(() => loadConfig(configFile).storage.backend === 'postgresql');
-    beats.push(startHeartbeat(loadConfig(configFile), logger('join-test'), 500));
+    beats.push(filterHeartbeat(loadConfig(configFile)));
     const second = await joining;
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /schema version \d+, the same as this release's/);

@@ -13,6 +13,7 @@ import { sql, type Kysely } from 'kysely';
 import { QuarantineStore } from '../../runtime/quarantine/store.js';
 import { parseConfig } from '../../runtime/config/load.js';
 import { openQuarantine } from '../../runtime/storage/open-quarantine.js';
+import { openSharedHandle } from '../../runtime/storage/shared-handle.js';
 import { openPostgres } from '../../runtime/storage/postgres.js';
 import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
 import { setInitialAdminPassword } from '../../runtime/accounts/admin-password.js';
@@ -255,12 +256,14 @@ test('with the database gone, keeping a message fails (the filter answers 4xx) a
 
 test('a node whose shared database is down at start still opens its quarantine: keeping a message fails (4xx) until the database is back', async () => {
   const config = parseConfig({ storage: { backend: 'postgresql', url: 'postgresql://mf:pw@127.0.0.1:9/none', caFile: '' } });
-  const store = await openQuarantine(config, 'down-at-start');
+  const shared = openSharedHandle(config, { name: 'down-at-start', maxConnections: 2 });
+  const store = await openQuarantine(config, shared);
   try {
     const spool = join(root, 'down.eml');
     writeFileSync(spool, 'Subject: down\r\n\r\nbody\r\n');
     await assert.rejects(store.add(spool, heldInput({ subject: 'down' })), /ECONNREFUSED|connect/i);
   } finally {
     await store.close();
+    await shared?.close();
   }
 });

@@ -161,7 +161,7 @@ describe('the shared PostgreSQL of several appliances', { timeout: 300_000 }, ()
       postfix: { configDir: join(root, 'no-postfix-here') },
       storage: { backend: 'postgresql', url: server!.url, caFile: server!.caFile },
     });
-    const beat = startHeartbeat(config, logger('heartbeat-test'), 300);
+    const beat = startHeartbeat(config, node('mx3-filter'), logger('heartbeat-test'), 300);
     const db = node('console');
     try {
       const nodes = await waitForNode(db, 'mx3.company.com');

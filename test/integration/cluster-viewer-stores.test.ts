@@ -15,6 +15,7 @@ import { senderListLookup } from '../../runtime/lists/lookup.js';
 import { SenderLists } from '../../runtime/lists/sender-lists.js';
 import { logger } from '../../runtime/log.js';
 import { openViewerDbReader } from '../../runtime/storage/open-viewer.js';
+import { openSharedHandle } from '../../runtime/storage/shared-handle.js';
 import { openPostgres } from '../../runtime/storage/postgres.js';
 import { copyViewerToShared } from '../../runtime/storage/copy-viewer-db.js';
 import { migrateShared, SHARED_MIGRATIONS, type SharedTables } from '../../runtime/storage/shared-schema.js';
@@ -63,7 +64,8 @@ test('the filter on node A: a list entry made through node B decides its next me
   const viewerOnB = nodePool('viewer-b');
   await emptied(viewerOnB);
   const carol = await addUser(viewerOnB, 'carol', ['carol@company.local']);
-  const filterOnA = openViewerDbReader(nodeConfig(), 'filter-a');
+  const handleOnA = openSharedHandle(nodeConfig(), { name: 'filter-a', maxConnections: 4 });
+  const filterOnA = openViewerDbReader(nodeConfig(), handleOnA);
   try {
     const lookup = senderListLookup(filterOnA, logger('test'));
     assert.equal(await lookup('carol@company.local', ['news@shop.example']), null);
@@ -81,12 +83,14 @@ test('the filter on node A: a list entry made through node B decides its next me
     );
   } finally {
     await filterOnA.close();
+    await handleOnA?.close();
   }
 });
 
 test('with the shared database gone, the filter’s lookup is "no entry" (the other checks decide) and its audit line fails to the caller', async () => {
   const down = parseConfig({ storage: { backend: 'postgresql', url: 'postgresql://mf:pw@127.0.0.1:9/none', caFile: '' } });
-  const reader = openViewerDbReader(down, 'filter-down');
+  const handle = openSharedHandle(down, { name: 'filter-down', maxConnections: 4 });
+  const reader = openViewerDbReader(down, handle);
   try {
     const lookup = senderListLookup(reader, logger('test'));
     assert.equal(await lookup('carol@company.local', ['news@shop.example']), null);
@@ -94,6 +98,7 @@ test('with the shared database gone, the filter’s lookup is "no entry" (the ot
     await assert.rejects(auditSink(reader)({ actor: 'system', action: 'x', client: 'appliance' }), /ECONNREFUSED|connect/i);
   } finally {
     await reader.close();
+    await handle?.close();
   }
 });
 

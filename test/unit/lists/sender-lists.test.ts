@@ -28,7 +28,7 @@ test('senders: the envelope sender and the From: address', () => {
 
 /** The filter's lookup on an appliance whose viewer keeps its database in `dataDir`. */
 function filterLookup(dataDir: string) {
-  const reader = openViewerDbReader(parseConfig({ viewer: { dataDir } }), 'test');
+  const reader = openViewerDbReader(parseConfig({ viewer: { dataDir } }), null);
   return { lookup: senderListLookup(reader, logger('test')), close: () => reader.close() };
 }
 

@@ -31,7 +31,7 @@ before(async () => {
     spamd: { port: await freePort(), timeoutSeconds: 2 },
   });
   store = QuarantineStore.open(config.quarantine.dir, 100);
-  const viewerDb = await openViewerDb(config);
+  const viewerDb = await openViewerDb(config, null);
   const accounts = await ViewerAccounts.open(viewerDb.db, 8);
   const reinjector: Reinjector = {
     send: async (from, to) => {

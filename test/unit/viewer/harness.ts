@@ -54,7 +54,7 @@ export async function startTestViewer(options: TestViewerOptions = {}): Promise<
     ...(options.dkim ? { dkim: options.dkim, mail: { externalDomain: 'company.com' } } : {}),
   });
   const store = QuarantineStore.open(config.quarantine.dir, 100);
-  const viewerDb = await openViewerDb(config);
+  const viewerDb = await openViewerDb(config, null);
   const accounts = await ViewerAccounts.open(viewerDb.db, 8, options.sessionMaxHours ?? 24);
   const sent: Sent[] = [];
   const reinjector: Reinjector = {
