@@ -126,7 +126,7 @@ export const ADMIN_PASSWORD = 'cluster-admin-password-1';
  * still has its initial password, allowed from loopback only and changed at once, as the viewer
  * requires; once vadmin's account is shared, a later node's login finds it changed already.
  */
-export async function adminBrowser(node: ClusterNode): Promise<ViewerBrowser> {
+export async function adminBrowser(node: Pick<ClusterNode, 'name' | 'browser'>): Promise<ViewerBrowser> {
   const browser = node.browser();
   const login = await browser.login('vadmin', ADMIN_PASSWORD);
   if (login.status === 303) return browser;
