@@ -16,3 +16,13 @@ export function propValue(value: string): string {
   const flat = oneLine(value);
   return /[\s\x00-\x1f\x7f-\uffff()<>,;:\\"/[\]?=]/.test(flat) ? `"${flat.replace(/["\\]/g, (c) => `\\${c}`)}"` : flat;
 }
+
+/** The row mailauth writes for an SPF result: result, comment, smtp.mailfrom, smtp.helo. */
+export function spfRow(result: string, comment: string | undefined, sender: string, helo: string): string {
+  return [
+    `spf=${result}`,
+    ...(comment ? [`(${commentValue(comment)})`] : []),
+    `smtp.mailfrom=${propValue(sender)}`,
+    ...(helo ? [`smtp.helo=${propValue(helo)}`] : []),
+  ].join(' ');
+}

@@ -8,9 +8,9 @@
 // client and sender *domain* for another local part, as mailing lists' VERP senders
 // (list+bounce-1234@lists.example) and big senders' per-message bounce addresses bring: without
 // macros (RFC 7208 7) a record cannot tell local parts apart, so the verdict is the domain's. An
-// evaluation that met a '%' in any TXT record it read may have used a macro, and is kept for its
-// exact sender only. A reused verdict gets its own comment and row naming its own sender and HELO.
-import { commentValue, propValue } from './auth-row.js';
+// evaluation in which a macro expanded the local part, the sender, the HELO name or the time is kept
+// for its exact sender only. A reused verdict gets its own comment and row naming its own sender and HELO.
+import { spfRow } from './auth-row.js';
 
 export interface SpfQuestion {
   sender: string;
@@ -18,7 +18,7 @@ export interface SpfQuestion {
   helo: string;
 }
 
-/** What the auth check reads of an SPF result (mailauth's SPFResult has these). */
+/** What the auth check reads of an SPF result (spf-evaluate.ts; mailauth's SPFResult has these too). */
 export interface SpfOutcome {
   domain: string;
   status: { result: string; comment?: string };
@@ -28,7 +28,7 @@ export interface SpfOutcome {
 
 export interface SpfEvaluation {
   outcome: SpfOutcome;
-  /** A TXT record read during the evaluation held a '%': a macro may have used the local part. */
+  /** A macro expanded something of this very sender (%{l}, %{s}, %{h}, %{t}): not the domain's verdict. */
   sawMacro: boolean;
 }
 
@@ -47,16 +47,6 @@ interface Entry {
 function domainOf(sender: string): string {
   const at = sender.lastIndexOf('@');
   return at > 0 && at < sender.length - 1 ? sender.slice(at + 1).toLowerCase() : '';
-}
-
-/** The row mailauth writes for an SPF result: result, comment, smtp.mailfrom, smtp.helo. */
-function spfRow(result: string, comment: string | undefined, sender: string, helo: string): string {
-  return [
-    `spf=${result}`,
-    ...(comment ? [`(${commentValue(comment)})`] : []),
-    `smtp.mailfrom=${propValue(sender)}`,
-    ...(helo ? [`smtp.helo=${propValue(helo)}`] : []),
-  ].join(' ');
 }
 
 /**

@@ -1,18 +1,19 @@
 // Sender authentication: SPF for the client Postfix saw (XFORWARD), DKIM signatures, DMARC for the
 // From: domain and the ARC chain. This file only gathers what they said; what it means for the
-// message is judged in auth-judge.ts. SPF, DMARC and ARC are mailauth's; DKIM is ours
-// (auth-dkim-verify.ts, which parses a key record once), except on a message carrying an ARC chain,
-// which mailauth checks whole: its ARC verdict needs its own DKIM pass over the message.
+// message is judged in auth-judge.ts. DMARC and ARC are mailauth's; DKIM (auth-dkim-verify.ts,
+// which parses a key record once) and SPF (spf-evaluate.ts) are ours, except on a message carrying
+// an ARC chain, which mailauth checks whole: its ARC verdict needs its own DKIM pass over the message.
 import { createReadStream } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
-import { authenticate, dmarc as checkDmarc, spf, type SPFResult } from 'mailauth';
+import { authenticate, dmarc as checkDmarc } from 'mailauth';
 import { dnsCache, type DnsAnswer, type DnsCacheOptions, type DnsResolve } from './auth-dns-cache.js';
 
 export type { DnsResolve };
 import { fieldName, keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
 import { spfCache, type SpfEvaluation, type SpfOutcome, type SpfQuestion } from './auth-spf-cache.js';
+import { evaluateSpf } from './spf-evaluate.js';
 import type { MessageHead } from '../mail/message-head.js';
 
 export interface AuthEnvelope {
@@ -76,20 +77,14 @@ export interface AuthOptions {
 export function authMemory(authservId: string, resolve: DnsResolve): AuthMemory {
   return {
     keys: keyParser(),
-    spf: spfCache((q) => evaluateSpf(q, authservId, resolve), DNS_CACHE),
+    spf: spfCache((q) => spfEvaluation(q, authservId, resolve), DNS_CACHE),
   };
 }
 
-/** mailauth's SPF evaluation, watching the TXT records it reads for a '%' (a macro may be there). */
-async function evaluateSpf(question: SpfQuestion, authservId: string, resolve: DnsResolve): Promise<SpfEvaluation> {
-  let sawMacro = false;
-  const watching: DnsResolve = async (name, rrtype) => {
-    const answer = await resolve(name, rrtype);
-    if (rrtype === 'TXT' && answer.some((record) => (Array.isArray(record) ? record.join('') : record).includes('%'))) sawMacro = true;
-    return answer;
-  };
-  const outcome: SPFResult = await spf({ ...question, mta: authservId, resolver: watching });
-  return { outcome, sawMacro };
+/** Our check_host(), telling the SPF memory whether a macro used something of this very sender. */
+async function spfEvaluation(question: SpfQuestion, authservId: string, resolve: DnsResolve): Promise<SpfEvaluation> {
+  const { outcome, perSender } = await evaluateSpf(question, { receiver: authservId, resolve });
+  return { outcome, sawMacro: perSender };
 }
 
 /** The message as the filter holds it: its spool file, its parsed head, and its bytes when small. */
@@ -205,17 +200,10 @@ async function gatherWithMailauth(spoolPath: string, envelope: AuthEnvelope, opt
  */
 export async function spfSenderAuth(envelope: AuthEnvelope, options: { authservId: string; resolve: DnsResolve }): Promise<'pass' | 'fail' | 'unknown'> {
   if (!envelope.mailFrom.includes('@')) return 'unknown';
-  try {
-    const result = await spf({
-      sender: envelope.mailFrom,
-      ip: envelope.clientAddress,
-      helo: envelope.heloName || undefined,
-      mta: options.authservId,
-      resolver: options.resolve,
-    });
-    const verdict = result.status.result;
-    return verdict === 'pass' ? 'pass' : verdict === 'fail' ? 'fail' : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  const { outcome } = await evaluateSpf(
+    { sender: envelope.mailFrom, ip: envelope.clientAddress, helo: envelope.heloName },
+    { receiver: options.authservId, resolve: options.resolve },
+  );
+  const verdict = outcome.status.result;
+  return verdict === 'pass' ? 'pass' : verdict === 'fail' ? 'fail' : 'unknown';
 }

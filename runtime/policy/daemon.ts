@@ -1,9 +1,9 @@
 // `mailfilter policy`: the greylisting policy service Postfix asks at RCPT (check_policy_service).
 // Wires the state, the spared-sender checks, the chart's counts and the listener; expires old entries hourly.
-import { spf } from 'mailauth';
 import type { AppConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { authResolver } from '../checks/auth.js';
+import { evaluateSpf } from '../checks/spf-evaluate.js';
 import { networkMatcher } from '../checks/auth-networks.js';
 import { authservIdOf } from '../checks/auth-results.js';
 import { mynetworks } from '../render/template-values.js';
@@ -40,8 +40,8 @@ export async function startPolicy(config: AppConfig, outageTimes: OutageTimes = 
     inside: networkMatcher(mynetworks(config).split(/\s+/)),
     allowListed: async (recipient, sender) => (await lists(recipient, [sender]))?.kind === 'allow',
     spfPasses: async ({ clientAddress, helo, sender }) => {
-      const result = await spf({ sender, ip: clientAddress, helo, mta: authservIdOf(config), resolver });
-      return result.status.result === 'pass';
+      const { outcome } = await evaluateSpf({ sender, ip: clientAddress, helo }, { receiver: authservIdOf(config), resolve: resolver });
+      return outcome.status.result === 'pass';
     },
   };
   // Each node expires the shared state too: the same DELETE twice an hour does no harm.
