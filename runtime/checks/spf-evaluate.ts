@@ -178,11 +178,13 @@ class Evaluation {
   private inRange(type: 'ip4' | 'ip6', value: string): boolean {
     const { target, cidr4, cidr6 } = splitCidr(value, type);
     if (!target) throw new SpfProblem('permerror', 'bare IP address');
-    // An IPv4-mapped network is its IPv4 network, which an ip6 term does not match.
-    const mapped = /^[:A-F]+:((\d+\.){3}\d+)$/i.exec(target);
+    // An ip4 term written as an IPv4-mapped address is read as its IPv4 address, as mailauth does; an
+    // ip6 term's network stays IPv6 (ip6:::1.1.1.1/0 matches every IPv6 client, no IPv4 one: RFC 7208 5).
+    const mapped = type === 'ip4' ? /^[:A-F]+:((\d+\.){3}\d+)$/i.exec(target) : null;
     const network = parseIp(mapped ? mapped[1]! : target);
     if (!network) throw new SpfProblem('permerror', 'invalid IP address');
-    if (cidr6 !== null && network.family === 4) throw new SpfProblem('permerror', 'invalid CIDR for IP');
+    // An ip4 network has no IPv6 length; an ip6 network has one length, after a single slash (RFC 7208 5.6).
+    if ((cidr6 !== null && network.family === 4) || (type === 'ip6' && value.includes('//'))) throw new SpfProblem('permerror', 'invalid CIDR for IP');
     if (network.family !== this.client.family || network.family !== (type === 'ip4' ? 4 : 6)) return false;
     return inNetwork(this.client, network, network.family === 6 ? cidr6 : cidr4);
   }
