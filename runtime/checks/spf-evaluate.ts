@@ -243,7 +243,10 @@ class Evaluation {
     return this.query(counter, name, this.client.family === 6 ? 'AAAA' : 'A', true) as Promise<string[]>;
   }
 
-  private async query(counter: Counter, name: string, type: string, bothFamilies = false): Promise<string[][] | string[]> {
+  private async query(counter: Counter, asked: string, type: string, bothFamilies = false): Promise<string[][] | string[]> {
+    // A name longer than DNS allows (a macro's doing) loses labels from the left (RFC 7208 4.8).
+    let name = asked;
+    while (name.length > 253 && name.includes('.')) name = name.slice(name.indexOf('.') + 1);
     counter.lookups++;
     if (counter.lookups > MAX_LOOKUPS) throw new SpfProblem('permerror', 'Too many DNS requests');
     if (!QUERY_NAME.test(name)) throw new SpfProblem('permerror', `Invalid domain ${name}`);

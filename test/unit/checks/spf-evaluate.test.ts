@@ -16,6 +16,8 @@ const V4 = '192.0.2.10';
 const V6 = '2001:db8::10';
 const RECEIVER = 'mx.receiver.test';
 const NOW = 1_700_000_000_000;
+/** A local part of 60 letters: five of them make a name longer than DNS allows. */
+const LONG = 'a'.repeat(60);
 
 const spf1 = (text: string) => ({ TXT: [`v=spf1 ${text}`] });
 
@@ -188,6 +190,8 @@ const zone: Zone = {
   'macro-redir.test': spf1('redirect=%{l}.redir.test'),
   'alice.redir.test': spf1('ip4:192.0.2.10 -all'),
   'macro-a.test': spf1('a:%{l}.hosts.test -all'),
+  'macro-long.test': spf1('exists:%{l}.%{l}.%{l}.%{l}.%{l}.long.test -all'),
+  [`${LONG}.${LONG}.${LONG}.${LONG}.long.test`]: { A: ['127.0.0.2'] },
   'alice.hosts.test': { A: [V4] },
 };
 
@@ -380,6 +384,11 @@ const cases: Record<string, Case> = {
   },
   'redirect with %{l}': at('macro-redir.test'),
   'a with %{l}': at('macro-a.test'),
+  'an expanded name over 253 characters loses labels from the left': {
+    sender: `${LONG}@macro-long.test`,
+    ip: V4,
+    rfc: { section: 'RFC 7208 4.8: the expanded name is truncated from the left to 253 characters', ours: 'pass', mailauth: 'fail' },
+  },
   'IPv4-mapped client is IPv4': at('pass.test', '::ffff:192.0.2.10'),
   'IPv4-mapped client, fail': at('fail.test', '::FFFF:192.0.2.10'),
   'IPv6 client against an IPv4 record': at('pass.test', V6),
