@@ -26,13 +26,17 @@ export function seenStatePath(stateDir: string): string {
   return join(stateDir, 'seen.sqlite');
 }
 
-/**
- * The set-aside messages as the config keeps them. `shared` is a handle on the shared database the
- * caller holds already (the viewer's); without one a connection is opened for the read.
- */
-export async function readSetAside(config: AppConfig, shared?: Kysely<SharedTables>): Promise<SetAsideList> {
+export interface SetAsideReadOptions {
+  /** A handle on the shared database the caller holds already (the viewer's); without one a connection is opened for the read. */
+  shared?: Kysely<SharedTables>;
+  /** For that connection: how long it may take to connect (`mailfilter status` at login must not wait the daemons' 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/** The set-aside messages as the config keeps them. */
+export async function readSetAside(config: AppConfig, { shared, connectTimeoutMs }: SetAsideReadOptions = {}): Promise<SetAsideList> {
   if (config.storage.backend !== 'postgresql') return { messages: listSetAside(config.fetch.stateDir), cluster: false };
-  const db = shared ?? openSharedDatabase(config.storage, 'mailfilter-set-aside', 1);
+  const db = shared ?? openSharedDatabase(config.storage, 'mailfilter-set-aside', 1, connectTimeoutMs);
   try {
     return { messages: await SeenState.shared(db).setAside(), cluster: true };
   } finally {

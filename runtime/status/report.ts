@@ -89,11 +89,17 @@ function setAsideLine(setAside: SetAsideCount): string {
   return `Fetching: ${setAside.count} message(s) set aside after failing several polls${setAside.cluster ? ' (all nodes)' : ''}`;
 }
 
+/**
+ * How long status waits for the shared database to accept a connection: it runs at every console
+ * login, and a host that drops packets must not hold the login for the daemons' 10 s.
+ */
+export const STATUS_CONNECT_TIMEOUT_MS = 3_000;
+
 /** Fetch mode's set-aside messages: this appliance's, or the cluster's in the shared database; null in SMTP mode. */
-export async function setAsideCount(config: AppConfig): Promise<SetAsideCount | null> {
+export async function setAsideCount(config: AppConfig, connectTimeoutMs = STATUS_CONNECT_TIMEOUT_MS): Promise<SetAsideCount | null> {
   if (config.mail.mode !== 'fetchmail') return null;
   try {
-    const { messages, cluster } = await readSetAside(config);
+    const { messages, cluster } = await readSetAside(config, { connectTimeoutMs });
     return { count: messages.length, cluster };
   } catch (err) {
     return { error: (err as Error).message };

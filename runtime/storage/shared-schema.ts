@@ -292,9 +292,23 @@ export async function migrateShared(db: Kysely<SharedTables>): Promise<void> {
   }
 }
 
-/** The shared database named by the config's storage section, as this node's `applicationName` (pg_stat_activity). */
-export function openSharedDatabase(storage: AppConfig['storage'], applicationName: string, maxConnections?: number): Kysely<SharedTables> {
-  return openPostgres<SharedTables>({ url: storage.url, caFile: storage.caFile, applicationName, ...(maxConnections ? { maxConnections } : {}) });
+/**
+ * The shared database named by the config's storage section, as this node's `applicationName`
+ * (pg_stat_activity); `connectTimeoutMs` shortens the connect timeout for a command someone waits on.
+ */
+export function openSharedDatabase(
+  storage: AppConfig['storage'],
+  applicationName: string,
+  maxConnections?: number,
+  connectTimeoutMs?: number,
+): Kysely<SharedTables> {
+  return openPostgres<SharedTables>({
+    url: storage.url,
+    caFile: storage.caFile,
+    applicationName,
+    ...(maxConnections ? { maxConnections } : {}),
+    ...(connectTimeoutMs ? { connectTimeoutMs } : {}),
+  });
 }
 
 /** The database's own clock in milliseconds: nodes' clocks may differ, the database's is one. */

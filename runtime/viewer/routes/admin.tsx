@@ -41,7 +41,7 @@ async function setAsideOf(c: ViewerContext): Promise<SetAsideState> {
   const { config, shared } = c.get('deps');
   if (config.mail.mode !== 'fetchmail') return null;
   try {
-    return await readSetAside(config, shared);
+    return await readSetAside(config, { shared });
   } catch (err) {
     return { error: (err as Error).message };
   }

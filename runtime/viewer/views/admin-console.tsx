@@ -42,7 +42,7 @@ export function SetAsideCard({ setAside }: { setAside: SetAsideState }) {
         <>
           <p class="notice error">
             {messages.length} message{messages.length === 1 ? ' was' : 's were'} set aside after failing several polls in a row. They stay on their mail server
-            and are not tried again; `mailfilter status` lists them too.
+            and are not tried again; `mailfilter status` counts them too.
           </p>
           <ul>
             {messages.slice(0, 10).map((m) => (

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatStatus, viewerUrls, type StatusFacts } from '../../../runtime/status/report.js';
+import { formatStatus, setAsideCount, viewerUrls, type StatusFacts } from '../../../runtime/status/report.js';
 import { parseQueue } from '../../../runtime/status/queue.js';
 import { serviceStates } from '../../../runtime/status/services.js';
 import { freshclamRetryMinutes, virusDatabase } from '../../../runtime/status/virus-db.js';
-import { defaultConfig } from '../../../runtime/config/load.js';
+import { defaultConfig, parseConfig } from '../../../runtime/config/load.js';
+import { startSilentHost } from '../../support/silent-host.js';
 import { makeDkimKey } from '../../../runtime/checks/auth-dkim-key.js';
 import { dkimRecord } from '../../../runtime/checks/auth-dkim-record.js';
 
@@ -141,4 +142,18 @@ test('the virus database folder and freshclam’s retry interval are read from d
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('in fetch mode with a shared database host that never answers, status gives up on the set-aside count after its short connect timeout and says unknown', async (t) => {
+  const silent = await startSilentHost();
+  t.after(() => silent.stop());
+  const config = parseConfig({
+    mail: { mode: 'fetchmail' },
+    storage: { backend: 'postgresql', url: `postgresql://mf:pw@127.0.0.1:${silent.port}/mailfilter` },
+  });
+  const setAside = await setAsideCount(config);
+  assert.ok(silent.accepted() >= 1, 'it did try the host');
+  const text = formatStatus(facts({ setAside })).join('\n');
+  // pg's words, wrapped to the console's width: "Connection terminated due to connection timeout".
+  assert.match(text, /^Fetching: set-aside messages unknown \([^)]*\stimeout\)$/m);
 });
