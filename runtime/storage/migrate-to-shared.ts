@@ -1,11 +1,14 @@
 // `mailfilter storage migrate --to postgresql`: copies this appliance's quarantine (index, messages,
-// daily counts), greylisting state and viewer database (users, lists, audit, requests, settings:
-// copy-viewer-db.ts) into the shared PostgreSQL named by storage.url, with progress. It changes nothing here, and run again it copies only what is still missing; switching storage.backend is the
-// admin's step once it has finished (or `mailfilter cluster join`'s, which copies the same way).
+// daily counts), greylisting state, viewer database (users, lists, audit, requests, settings:
+// copy-viewer-db.ts) and fetch mode's record of fetched and failing messages (copy-fetch-state.ts)
+// into the shared PostgreSQL named by storage.url, with progress. It changes nothing here, and run
+// again it copies only what is still missing; switching storage.backend is the admin's step once it
+// has finished (or `mailfilter cluster join`'s, which copies the same way).
 import { existsSync } from 'node:fs';
 import { Kysely, SqliteDialect, type InsertResult } from 'kysely';
 import type { AppConfig } from '../config/schema.js';
 import { QuarantineStore } from '../quarantine/store.js';
+import { copyFetchStateToShared } from './copy-fetch-state.js';
 import { copyViewerToShared } from './copy-viewer-db.js';
 import { openGreylistDatabase, type GreylistTables } from './greylist-db.js';
 import { migrateShared, openSharedDatabase, type SharedTables } from './shared-schema.js';
@@ -22,10 +25,11 @@ export async function migrateToShared(config: AppConfig, say: (line: string) => 
   }
 }
 
-/** Everything this appliance keeps that the cluster shares: quarantine, greylisting state, viewer database. */
+/** Everything this appliance keeps that the cluster shares: quarantine, greylisting state, viewer database, fetch state. */
 export async function copyApplianceToShared(config: AppConfig, db: Kysely<SharedTables>, say: (line: string) => void): Promise<void> {
   await copyQuarantineToShared(config, db, say);
   await copyViewerToShared(config.viewer.dataDir, db, say);
+  await copyFetchStateToShared(config.fetch.stateDir, db, say);
 }
 
 /** Copies this appliance's quarantine and greylisting state into the shared database `db` (migrated), saying how far it got. */

@@ -3,9 +3,11 @@
 // and the real Postfix + filter chain to the sink. Each mailbox is polled by one node at a time,
 // what was fetched is shared, and a node killed mid-poll is taken over once its lease runs out.
 // (Both fetchers hand their mail to the one chain's Postfix: which Postfix takes it does not
-// change what is fetched.)
+// change what is fetched.) An appliance that fetched on its own and then joins (`storage migrate`)
+// does not fetch what it fetched before again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,7 +18,12 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTestCerts, type TestCerts } from '../support/tls.js';
 import { waitFor } from '../support/net.js';
 import { startFetcher, type Fetcher, type PollOutcome } from '../../runtime/fetch/daemon.js';
+import { SeenState } from '../../runtime/fetch/seen-state.js';
+import { readSetAside, seenStatePath } from '../../runtime/fetch/set-aside.js';
 import type { AppConfig } from '../../runtime/config/schema.js';
+import { migrateToShared } from '../../runtime/storage/migrate-to-shared.js';
+import { openPostgres } from '../../runtime/storage/postgres.js';
+import { migrateShared, type SharedTables } from '../../runtime/storage/shared-schema.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const LEASE_SECONDS = 3;
@@ -31,7 +38,7 @@ before(
     chain = await startChain();
     certs = makeTestCerts(join(chain.dir, 'certs'));
     postgres = await startPostgres(certs);
-    const users = ['shared', 'sharedkeep', 'killed'].map((name) => `${name}@company.com`);
+    const users = ['shared', 'sharedkeep', 'killed', 'joined'].map((name) => `${name}@company.com`);
     dovecot = await startDovecot(join(chain.dir, 'dovecot'), certs, Object.fromEntries(users.map((user) => [user, `pw-${user}`])));
   },
   { timeout: 240_000 },
@@ -164,5 +171,75 @@ test(
     t.diagnostic(`node A delivered ${delivered} of 150 before the kill; B fetched ${outcome.summary!.fetched}; duplicates: ${copies.duplicates}`);
     // Only a kill landing between Postfix's 250 and the record can cost one, as on one appliance.
     assert.ok(copies.duplicates <= 1, `at most the message in flight: ${copies.duplicates}`);
+  },
+);
+
+test(
+  'an appliance that fetched on its own (keep on the server) and is migrated to the shared database fetches only the new message, not the old ones again',
+  { timeout: 400_000 },
+  async (t) => {
+    const box: MailboxSpec = { user: 'joined@company.com', protocol: 'imap', keep: true };
+    const old = fill(box.user, 3, 'before joining');
+    // The appliance alone: its own seen.sqlite, the shared database only named (as before `storage migrate`).
+    const pg = nodeConfig('mx-joins', [box]);
+    const alone: AppConfig = { ...pg, storage: { ...pg.storage, backend: 'sqlite' } };
+    const single = startFetcher(alone, { schedule: false });
+    const [first] = await single.pollNow().finally(() => single.close());
+    assert.equal(first?.summary?.fetched, 3, JSON.stringify(first));
+    const key = first!.account;
+    // A set-aside message of another mailbox here, and, in the shared database, a failure recorded
+    // by another node for a message this appliance fetched (a seen message is failing no more).
+    const local = SeenState.open(seenStatePath(alone.fetch.stateDir));
+    await local.recordFailure('pop3://gone@127.0.0.1:1', 'u-1', 'server kept answering -ERR', 1);
+    await local.close();
+    const db = openPostgres<SharedTables>({ url: postgres.url, caFile: postgres.caFile, applicationName: 'test', maxConnections: 1 });
+    t.after(() => db.destroy());
+    await migrateShared(db);
+    assert.equal(
+      (await db.selectFrom('seen').select('uid').where('account', '=', key).execute()).length,
+      0,
+      'the shared database knows nothing of this mailbox yet',
+    );
+    const seenHere = new Database(seenStatePath(alone.fetch.stateDir));
+    const { uid } = seenHere.prepare('SELECT uid FROM seen WHERE account = ? LIMIT 1').get(key) as { uid: string };
+    seenHere.close();
+    const now = Date.now();
+    await db
+      .insertInto('failures')
+      .values({ account: key, uid, streak: 3, last_error: 'timed out', first_failed_at: now, last_failed_at: now, set_aside_at: now })
+      .execute();
+    await everyOneArrives(old);
+
+    const added = fill(box.user, 1, 'after joining');
+    const lines: string[] = [];
+    await migrateToShared(alone, (line) => lines.push(line));
+    assert.ok(lines.includes('fetch: 3 seen message(s) in 1 mailbox(es) copied, 0 already there'), lines.join('\n'));
+    assert.ok(
+      lines.some((line) => line.startsWith('fetch: 1 failing message(s) copied, 1 of them set aside')),
+      lines.join('\n'),
+    );
+    const again: string[] = [];
+    await migrateToShared(alone, (line) => again.push(line));
+    assert.ok(again.includes('fetch: 0 seen message(s) in 0 mailbox(es) copied, 3 already there'), again.join('\n'));
+    assert.ok(
+      again.some((line) => line.startsWith('fetch: 0 failing message(s) copied, 0 of them set aside; 1 already there')),
+      again.join('\n'),
+    );
+    assert.deepEqual(
+      (await readSetAside(pg)).messages.map((m) => [m.account, m.uid]),
+      [['pop3://gone@127.0.0.1:1', 'u-1']],
+      'the set-aside message is the cluster’s now',
+    );
+
+    // The same appliance in PostgreSQL mode (its seen.sqlite out of the way, so only the shared database speaks).
+    const joined = startFetcher({ ...pg, fetch: { ...pg.fetch, stateDir: join(chain.dir, 'fetch', 'mx-joins', 'state-after') } }, { schedule: false });
+    t.after(() => joined.close());
+    const [poll] = await joined.pollNow();
+    assert.equal(poll?.ok, true, JSON.stringify(poll));
+    assert.equal(poll?.account, key);
+    assert.deepEqual({ fetched: poll?.summary?.fetched, alreadySeen: poll?.summary?.alreadySeen }, { fetched: 1, alreadySeen: 3 }, JSON.stringify(poll));
+    assert.equal(dovecot.count(box.user), 4, 'kept on the server');
+    const copies = await everyOneArrives([...old, ...added]);
+    assert.equal(copies.duplicates, 0, 'nothing delivered twice');
   },
 );
