@@ -7,23 +7,19 @@
 import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AppConfig } from '../config/schema.js';
-import type { FetchTables } from '../storage/fetch-db.js';
+import { seenStatePath, type FetchTables } from '../storage/fetch-db.js';
 import { openSharedDatabase, type SharedTables } from '../storage/shared-schema.js';
 import { SeenState, type SetAsideMessage } from './seen-state.js';
 
 export type { SetAsideMessage } from './seen-state.js';
+export { seenStatePath } from '../storage/fetch-db.js';
 
 export interface SetAsideList {
   /** Newest first. */
   messages: SetAsideMessage[];
   /** Read from the shared database: every node's, not only this appliance's. */
   cluster: boolean;
-}
-
-export function seenStatePath(stateDir: string): string {
-  return join(stateDir, 'seen.sqlite');
 }
 
 export interface SetAsideReadOptions {

@@ -5,8 +5,7 @@
 // so run again it copies nothing twice.
 import { existsSync } from 'node:fs';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { seenStatePath } from '../fetch/set-aside.js';
-import { openFetchDatabase, type FetchTables } from './fetch-db.js';
+import { openFetchDatabase, seenStatePath, type FetchTables } from './fetch-db.js';
 import type { SharedTables } from './shared-schema.js';
 
 /** Rows per statement: PostgreSQL takes at most 65535 parameters in one. */

@@ -5,7 +5,7 @@
 // that takes a mailbox over knows what the one before it already fetched.
 import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openMigrated, type Migration } from './migrate.js';
 
 /** The tables as the seen-state queries them, the same in the file and the shared database. */
@@ -38,6 +38,10 @@ export const FETCH_MIGRATIONS: readonly Migration[] = [
      first_failed_at INTEGER NOT NULL, last_failed_at INTEGER NOT NULL, set_aside_at INTEGER, PRIMARY KEY (account, uid))`),
   },
 ];
+
+export function seenStatePath(stateDir: string): string {
+  return join(stateDir, 'seen.sqlite');
+}
 
 /** Opens the file (its folder made, the fetcher's alone), and brings its schema up to date. */
 export function openFetchDatabase(path: string): Database.Database {
