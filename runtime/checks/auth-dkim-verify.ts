@@ -9,6 +9,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 import type { HeaderField } from '../mail/message-head.js';
 import type { DnsResolve } from './auth-dns-cache.js';
 import { commentValue, propValue } from './auth-row.js';
+import { BoundedMap } from './bounded-map.js';
 
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror';
 
@@ -101,13 +102,12 @@ export function parseKeyRecord(text: string): ParsedKey {
 
 /** Parsed key records by their text: the same text is the same key, whatever its TTL. Oldest out when full. */
 export function keyParser(maxEntries = 1000): (text: string) => ParsedKey {
-  const parsed = new Map<string, ParsedKey>();
+  const parsed = new BoundedMap<string, ParsedKey>(maxEntries);
   return (text) => {
     let found = parsed.get(text);
     if (!found) {
       found = parseKeyRecord(text);
       parsed.set(text, found);
-      if (parsed.size > maxEntries) parsed.delete(parsed.keys().next().value!);
     }
     return found;
   };

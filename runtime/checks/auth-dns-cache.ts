@@ -4,6 +4,7 @@
 // Node's resolver tells it (A, AAAA), never longer than maxAgeSeconds: for TXT and MX it does not,
 // so maxAgeSeconds is short and the local resolver (which honours TTLs) stays the real cache.
 // Questions for the same name asked at once share one query. Temporary failures are not kept.
+import { BoundedMap } from './bounded-map.js';
 
 /** A DNS question as mailauth and our DKIM verifier ask it: records by name and type. */
 export type DnsResolve = (name: string, rrtype: string) => Promise<string[][] | string[]>;
@@ -33,17 +34,14 @@ export function dnsCache(
   options: DnsCacheOptions,
 ): (name: string, rrtype: string) => Promise<string[][] | string[]> {
   const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
-  const forget = (key: string, entry: Entry) => {
-    if (entries.get(key) === entry) entries.delete(key);
-  };
+  const entries = new BoundedMap<string, Entry>(options.maxEntries);
+  const forget = (key: string, entry: Entry) => entries.deleteIf(key, entry);
   // Each caller gets its own copy: the answer is shared, mailauth's code is not ours to trust with it.
   const copy = (records: string[][] | string[]) => records.map((r) => (Array.isArray(r) ? [...r] : r)) as string[][] | string[];
   return (name, rrtype) => {
     const key = `${rrtype.toUpperCase()} ${name.toLowerCase()}`;
     const found = entries.get(key);
     if (found && found.expires > now()) return found.answer.then(copy);
-    if (found) entries.delete(key);
     // Until the query ends, its entry lives as long as the longest answer may: others wait on it.
     const entry: Entry = { expires: now() + options.maxAgeSeconds * 1000, answer: Promise.resolve([]) };
     entry.answer = lookup(name, rrtype).then(
@@ -61,8 +59,6 @@ export function dnsCache(
     // A failure nobody awaits yet must not be an unhandled rejection.
     entry.answer.catch(() => undefined);
     entries.set(key, entry);
-    // Oldest first out when full (a Map keeps insertion order).
-    while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
     return entry.answer.then(copy);
   };
 }

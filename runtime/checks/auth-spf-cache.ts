@@ -1,7 +1,7 @@
 // SPF results kept a short while in process: check_host() (RFC 7208 4) is a function of the
 // client's address, the envelope sender and DNS records; for the same question the answer is the
 // same until a record changes. A sender's server sends message after message, and each evaluation
-// (mailauth's address matching) cost the filter more CPU than a lookup. Results live no longer than
+// costs the filter more CPU than a lookup. Results live no longer than
 // the DNS cache's answers (maxAgeSeconds); temporary errors are not kept.
 //
 // Two memories. The first answers the same client, HELO and sender. The second answers the same
@@ -11,6 +11,7 @@
 // evaluation in which a macro expanded the local part, the sender, the HELO name or the time is kept
 // for its exact sender only. A reused verdict gets its own comment and row naming its own sender and HELO.
 import { spfRow } from './auth-row.js';
+import { BoundedMap } from './bounded-map.js';
 
 export interface SpfQuestion {
   sender: string;
@@ -62,29 +63,13 @@ function retold(outcome: SpfOutcome, from: string, question: SpfQuestion): SpfOu
   };
 }
 
-class Memory<Value> {
-  private readonly entries = new Map<string, Value>();
-  constructor(private readonly maxEntries: number) {}
-  get(key: string): Value | undefined {
-    return this.entries.get(key);
-  }
-  set(key: string, value: Value): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-  }
-  deleteIf(key: string, value: Value): void {
-    if (this.entries.get(key) === value) this.entries.delete(key);
-  }
-}
-
 export function spfCache(
   evaluate: (question: SpfQuestion) => Promise<SpfEvaluation>,
   options: SpfCacheOptions,
 ): (question: SpfQuestion) => Promise<SpfOutcome> {
   const now = options.now ?? Date.now;
-  const exact = new Memory<Entry>(options.maxEntries);
-  const byDomain = new Memory<{ expires: number; sender: string; outcome: SpfOutcome }>(options.maxEntries);
+  const exact = new BoundedMap<string, Entry>(options.maxEntries);
+  const byDomain = new BoundedMap<string, { expires: number; sender: string; outcome: SpfOutcome }>(options.maxEntries);
   return (question) => {
     const domain = domainOf(question.sender);
     // The local part counts (macros may use it); domain names do not care about case.
