@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startChain, type Chain } from '../support/chain.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
-import { fillMailbox, writeFetchAccounts, type MailboxSpec } from '../support/fetch-mailboxes.js';
+import { copiesAtSink, everyOneArrives, fillMailbox, writeFetchAccounts, type MailboxSpec } from '../support/fetch-mailboxes.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { makeTestCerts, type TestCerts } from '../support/tls.js';
 import { waitFor } from '../support/net.js';
@@ -65,27 +65,6 @@ function nodeConfig(node: string, boxes: MailboxSpec[]): AppConfig {
 
 const fill = (user: string, count: number, tag: string) => fillMailbox(dovecot, user, count, tag);
 
-function copiesAtSink(subjects: string[]): { missing: string[]; duplicates: number } {
-  const counts = new Map(subjects.map((s) => [s, 0]));
-  for (const message of chain.sink.messages) {
-    const subject = /^Subject: (.*)$/m.exec(message.raw)?.[1]?.trim();
-    if (subject !== undefined && counts.has(subject)) counts.set(subject, counts.get(subject)! + 1);
-  }
-  return { missing: [...counts].filter(([, n]) => n === 0).map(([s]) => s), duplicates: [...counts.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0) };
-}
-
-function everyOneArrives(subjects: string[]) {
-  return waitFor(
-    'every message at the sink',
-    () => {
-      const copies = copiesAtSink(subjects);
-      return copies.missing.length === 0 ? copies : undefined;
-    },
-    240_000,
-    250,
-  );
-}
-
 const fetchedBy = (outcomes: PollOutcome[]) => outcomes.reduce((sum, o) => sum + (o.summary?.fetched ?? 0), 0);
 
 test('two nodes polling the same mailboxes at once: one polls each, and every message arrives exactly once', { timeout: 400_000 }, async (t) => {
@@ -114,7 +93,7 @@ test('two nodes polling the same mailboxes at once: one polls each, and every me
   assert.equal(dovecot.count('shared@company.com'), 0);
   for (const node of nodes) assert.equal(fetchedBy(await node.pollNow()), 0, 'polled again by each node alone: nothing new');
 
-  const copies = await everyOneArrives([...popSubjects, ...imapSubjects]);
+  const copies = await everyOneArrives(chain.sink, [...popSubjects, ...imapSubjects]);
   assert.equal(copies.duplicates, 0, 'no message delivered twice');
 });
 
@@ -137,13 +116,13 @@ test(
     const exited = new Promise((resolve) => child.once('exit', resolve));
     t.after(() => void child.kill('SIGKILL'));
     await waitFor('node A to start polling', () => stderr.includes('new messages'), 60_000, 20);
-    await waitFor('node A to have fetched some', () => copiesAtSink(subjects).missing.length < 140, 120_000, 20);
+    await waitFor('node A to have fetched some', () => copiesAtSink(chain.sink, subjects).missing.length < 140, 120_000, 20);
     child.kill('SIGKILL');
     const killedAt = Date.now();
     await exited;
     // POP3 commits deletes at QUIT, which a killed node never sends: what it fetched is still on the
     // server, recorded as seen in the shared database.
-    const delivered = 150 - copiesAtSink(subjects).missing.length;
+    const delivered = 150 - copiesAtSink(chain.sink, subjects).missing.length;
 
     const b = startFetcher(nodeConfig('mx-takes-over', [box]), { schedule: false });
     t.after(() => b.close());
@@ -167,7 +146,7 @@ test(
       `what node A delivered is known to B: ${JSON.stringify(outcome.summary)} (A delivered ${delivered})`,
     );
     assert.equal(dovecot.count(box.user), 0, 'emptied');
-    const copies = await everyOneArrives(subjects);
+    const copies = await everyOneArrives(chain.sink, subjects);
     t.diagnostic(`node A delivered ${delivered} of 150 before the kill; B fetched ${outcome.summary!.fetched}; duplicates: ${copies.duplicates}`);
     // Only a kill landing between Postfix's 250 and the record can cost one, as on one appliance.
     assert.ok(copies.duplicates <= 1, `at most the message in flight: ${copies.duplicates}`);
@@ -208,7 +187,7 @@ test(
       .insertInto('failures')
       .values({ account: key, uid, streak: 3, last_error: 'timed out', first_failed_at: now, last_failed_at: now, set_aside_at: now })
       .execute();
-    await everyOneArrives(old);
+    await everyOneArrives(chain.sink, old);
 
     const added = fill(box.user, 1, 'after joining');
     const lines: string[] = [];
@@ -239,7 +218,7 @@ test(
     assert.equal(poll?.account, key);
     assert.deepEqual({ fetched: poll?.summary?.fetched, alreadySeen: poll?.summary?.alreadySeen }, { fetched: 1, alreadySeen: 3 }, JSON.stringify(poll));
     assert.equal(dovecot.count(box.user), 4, 'kept on the server');
-    const copies = await everyOneArrives([...old, ...added]);
+    const copies = await everyOneArrives(chain.sink, [...old, ...added]);
     assert.equal(copies.duplicates, 0, 'nothing delivered twice');
   },
 );

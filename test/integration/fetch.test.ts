@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startChain, type Chain } from '../support/chain.js';
 import { startDovecot, type Dovecot } from '../support/dovecot.js';
-import { fillMailbox, writeFetchAccounts, type MailboxSpec } from '../support/fetch-mailboxes.js';
+import { everyOneArrives, fillMailbox, writeFetchAccounts, type MailboxSpec } from '../support/fetch-mailboxes.js';
 import { makeTestCerts, type TestCerts } from '../support/tls.js';
 import { buildMessage } from '../support/messages.js';
 import { waitFor } from '../support/net.js';
@@ -274,27 +274,6 @@ async function pollingChild(t: TestContext, name: string, user: string, count: n
   return { subjects, transitDir: join(config.fetch.stateDir, 'tmp'), run };
 }
 
-function copiesAtSink(subjects: string[]): { missing: string[]; duplicates: number } {
-  const counts = new Map(subjects.map((s) => [s, 0]));
-  for (const message of chain.sink.messages) {
-    const subject = /^Subject: (.*)$/m.exec(message.raw)?.[1]?.trim();
-    if (subject !== undefined && counts.has(subject)) counts.set(subject, counts.get(subject)! + 1);
-  }
-  return { missing: [...counts].filter(([, n]) => n === 0).map(([s]) => s), duplicates: [...counts.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0) };
-}
-
-async function everyOneArrives(subjects: string[]) {
-  return waitFor(
-    'every message at the sink',
-    () => {
-      const copies = copiesAtSink(subjects);
-      return copies.missing.length === 0 ? copies : undefined;
-    },
-    240_000,
-    250,
-  );
-}
-
 test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and exits within 5 s; nothing is lost', { timeout: 400_000 }, async (t) => {
   const { subjects, transitDir, run } = await pollingChild(t, 'sigterm', 'stoppop@company.com', 300);
   // Modes of the files in transit, sampled while the poll runs.
@@ -338,7 +317,7 @@ test('SIGTERM mid-poll: the fetcher finishes the message in flight, QUITs and ex
   } finally {
     await fetcher.close();
   }
-  const copies = await everyOneArrives(subjects);
+  const copies = await everyOneArrives(chain.sink, subjects);
   assert.equal(dovecot.count('stoppop@company.com'), 0);
   t.diagnostic(`stopped after ${300 - left} of 300; duplicates: ${copies.duplicates}`);
   assert.equal(copies.duplicates, 0, 'a clean stop makes no duplicate');
@@ -361,7 +340,7 @@ test('after a SIGKILL mid-poll, a restarted fetcher leaves nothing in tmp and lo
     await fetcher.close();
   }
   assert.deepEqual(readdirSync(transitDir), []);
-  const copies = await everyOneArrives(subjects);
+  const copies = await everyOneArrives(chain.sink, subjects);
   assert.equal(dovecot.count('killpop@company.com'), 0);
   t.diagnostic(`duplicates after one SIGKILL: ${copies.duplicates}`);
   assert.ok(copies.duplicates <= 1, 'a kill costs at most the message in flight');
