@@ -111,7 +111,8 @@ export class SeenState {
   }
 }
 
-function toFailure(row: FetchTables['failures']): FailureRow {
+/** A failures row as the fetcher, status and the console read it. */
+export function toFailure(row: FetchTables['failures']): FailureRow {
   return {
     account: row.account,
     uid: row.uid,

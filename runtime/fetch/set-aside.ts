@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import type { AppConfig } from '../config/schema.js';
 import { seenStatePath, type FetchTables } from '../storage/fetch-db.js';
 import { openSharedDatabase, type SharedTables } from '../storage/shared-schema.js';
-import { SeenState, type SetAsideMessage } from './seen-state.js';
+import { SeenState, toFailure, type SetAsideMessage } from './seen-state.js';
 
 export type { SetAsideMessage } from './seen-state.js';
 export { seenStatePath } from '../storage/fetch-db.js';
@@ -52,15 +52,7 @@ export function listSetAside(stateDir: string): SetAsideMessage[] {
     const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'failures'").get();
     if (!hasTable) return [];
     const rows = db.prepare('SELECT * FROM failures WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at DESC').all() as Array<FetchTables['failures']>;
-    return rows.map((row) => ({
-      account: row.account,
-      uid: row.uid,
-      streak: row.streak,
-      lastError: row.last_error,
-      firstFailedAt: row.first_failed_at,
-      lastFailedAt: row.last_failed_at,
-      setAsideAt: row.set_aside_at!,
-    }));
+    return rows.map(toFailure) as SetAsideMessage[];
   } finally {
     db.close();
   }
