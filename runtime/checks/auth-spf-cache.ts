@@ -27,10 +27,11 @@ export interface SpfOutcome {
   info: string;
 }
 
+/** An evaluation's verdict and whether it is the domain's (spf-evaluate.ts). */
 export interface SpfEvaluation {
   outcome: SpfOutcome;
   /** A macro expanded something of this very sender (%{l}, %{s}, %{h}, %{t}): not the domain's verdict. */
-  sawMacro: boolean;
+  perSender: boolean;
 }
 
 export interface SpfCacheOptions {
@@ -82,11 +83,11 @@ export function spfCache(
     if (known && known.expires > now()) return Promise.resolve(retold(known.outcome, known.sender, question));
     const entry: Entry = { expires: now() + options.maxAgeSeconds * 1000, outcome: Promise.resolve(undefined as unknown as SpfOutcome) };
     entry.outcome = evaluate(question).then(
-      ({ outcome, sawMacro }) => {
+      ({ outcome, perSender }) => {
         if (outcome.status.result === 'temperror') exact.deleteIf(key, entry);
         else {
           entry.expires = now() + options.maxAgeSeconds * 1000;
-          if (domain && !sawMacro) byDomain.set(domainKey, { expires: entry.expires, sender: question.sender, outcome });
+          if (domain && !perSender) byDomain.set(domainKey, { expires: entry.expires, sender: question.sender, outcome });
         }
         return outcome;
       },

@@ -12,7 +12,7 @@ import { dnsCache, type DnsAnswer, type DnsCacheOptions, type DnsResolve } from 
 
 export type { DnsResolve };
 import { fieldName, keyParser, verifyDkim, type ParsedKey } from './auth-dkim-verify.js';
-import { spfCache, type SpfEvaluation, type SpfOutcome, type SpfQuestion } from './auth-spf-cache.js';
+import { spfCache, type SpfOutcome, type SpfQuestion } from './auth-spf-cache.js';
 import { evaluateSpf } from './spf-evaluate.js';
 import type { MessageHead } from '../mail/message-head.js';
 
@@ -77,14 +77,8 @@ export interface AuthOptions {
 export function authMemory(authservId: string, resolve: DnsResolve): AuthMemory {
   return {
     keys: keyParser(),
-    spf: spfCache((q) => spfEvaluation(q, authservId, resolve), DNS_CACHE),
+    spf: spfCache((q) => evaluateSpf(q, { receiver: authservId, resolve }), DNS_CACHE),
   };
-}
-
-/** Our check_host(), telling the SPF memory whether a macro used something of this very sender. */
-async function spfEvaluation(question: SpfQuestion, authservId: string, resolve: DnsResolve): Promise<SpfEvaluation> {
-  const { outcome, perSender } = await evaluateSpf(question, { receiver: authservId, resolve });
-  return { outcome, sawMacro: perSender };
 }
 
 /** The message as the filter holds it: its spool file, its parsed head, and its bytes when small. */

@@ -9,7 +9,7 @@
 import { domainToASCII } from 'node:url';
 import type { DnsResolve } from './auth-dns-cache.js';
 import { spfRow } from './auth-row.js';
-import type { SpfOutcome } from './auth-spf-cache.js';
+import type { SpfEvaluation, SpfOutcome } from './auth-spf-cache.js';
 import { inNetwork, parseIp, ptrName, type IpAddress } from './spf-address.js';
 import { expandMacros, wantsValidatedName, type MacroUse } from './spf-macro.js';
 import { SpfProblem } from './spf-problem.js';
@@ -26,12 +26,6 @@ export interface SpfContext {
   /** Our own name: the comments' first word and %{r}. */
   receiver: string;
   resolve: DnsResolve;
-}
-
-export interface SpfEvaluated {
-  outcome: SpfOutcome;
-  /** A macro used the local part, the whole sender, the HELO name or the time: another sender of the domain may get another answer. */
-  perSender: boolean;
 }
 
 const MAX_LOOKUPS = 10;
@@ -285,7 +279,7 @@ const WORDS: Record<string, (receiver: string, sender: string, ip: string) => st
 const RESULTS: Record<Qualifier, string> = { '+': 'pass', '~': 'softfail', '-': 'fail', '?': 'neutral' };
 
 /** check_host() for the envelope sender (or postmaster@ the HELO name for a bounce), told as mailauth tells it. */
-export async function evaluateSpf(ask: SpfAsk, context: SpfContext): Promise<SpfEvaluated> {
+export async function evaluateSpf(ask: SpfAsk, context: SpfContext): Promise<SpfEvaluation> {
   let sender = ask.sender || `postmaster@${ask.helo}`;
   const at = sender.indexOf('@');
   if (at < 0) sender = `postmaster@${sender}`;
