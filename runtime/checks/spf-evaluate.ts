@@ -9,7 +9,7 @@
 import { domainToASCII } from 'node:url';
 import type { DnsResolve } from './auth-dns-cache.js';
 import { spfRow } from './auth-row.js';
-import type { SpfEvaluation, SpfOutcome } from './auth-spf-cache.js';
+import type { SpfEvaluation } from './auth-spf-cache.js';
 import { inNetwork, parseIp, ptrName, type IpAddress } from './spf-address.js';
 import { expandMacros, wantsValidatedName, type MacroUse } from './spf-macro.js';
 import { SpfProblem } from './spf-problem.js';
